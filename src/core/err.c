@@ -1,0 +1,80 @@
+/* err.c - error messages and checked allocation. */
+#include "config.h"
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void (*fatal_cleanup)(void);
+
+int rs_fail(rs_err *e, const char *fmt, ...)
+{
+	if (e) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+int rs_fail_prefix(rs_err *e, const char *fmt, ...)
+{
+	if (e) {
+		char prefix[256], old[sizeof e->msg];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(prefix, sizeof prefix, fmt, ap);
+		va_end(ap);
+		memcpy(old, e->msg, sizeof old);
+		snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+	}
+	return -1;
+}
+
+void rs_set_fatal_cleanup(void (*fn)(void))
+{
+	fatal_cleanup = fn;
+}
+
+static void out_of_memory(size_t n)
+{
+	if (fatal_cleanup)
+		fatal_cleanup();
+	fprintf(stderr, "residual: out of memory allocating %zu bytes\n", n);
+	exit(2);
+}
+
+void *rs_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		out_of_memory(n);
+	return p;
+}
+
+void *rs_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		out_of_memory(n * size);
+	return p;
+}
+
+void *rs_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		out_of_memory(n);
+	return p;
+}
+
+char *rs_xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = rs_xmalloc(n);
+	memcpy(p, s, n);
+	return p;
+}

@@ -1,0 +1,77 @@
+/* tap.h - a minimal TAP producer for the C tests (automake's tap-driver reads it). */
+#ifndef RS_TAP_H
+#define RS_TAP_H
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int tap_n, tap_failed;
+
+static inline void tap_plan(int n) { printf("1..%d\n", n); fflush(stdout); }
+
+static inline int tap_ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+	tap_n++;
+	printf("%s %d - ", cond ? "ok" : "not ok", tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!cond)
+		tap_failed++;
+	return cond;
+}
+
+static inline void tap_diag(const char *fmt, ...)
+{
+	va_list ap;
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static inline void tap_skip_all(const char *why)
+{
+	printf("1..0 # SKIP %s\n", why);
+	exit(0);
+}
+
+static inline int tap_done(void)
+{
+	if (tap_n == 0) /* plan at the end when not given up front */
+		printf("1..0\n");
+	return tap_failed ? 1 : 0;
+}
+
+/* Ends with a trailing plan: use when the number of checks depends on data. */
+static inline int tap_done_plan(void)
+{
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
+
+static inline float tap_max_abs_diff(const float *a, const float *b, size_t n)
+{
+	float m = 0;
+	for (size_t i = 0; i < n; i++) {
+		float d = fabsf(a[i] - b[i]);
+		if (isnan(d) || d > m)
+			m = isnan(d) ? INFINITY : d;
+	}
+	return m;
+}
+
+static inline const char *tap_fixtures(void)
+{
+	const char *f = getenv("FIXTURES");
+	return f && *f ? f : "../shared/fixtures";
+}
+
+#endif
