@@ -5,11 +5,43 @@
 #include <stdio.h>
 #include <string.h>
 
+typedef struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} subcommand;
+
+/* Weak so that each subcommand can land on its own; a missing one reports itself. */
+#define WEAK __attribute__((weak))
+WEAK int cmd_run(int, char **);
+WEAK int cmd_generate(int, char **);
+WEAK int cmd_convert(int, char **);
+WEAK int cmd_bench(int, char **);
+WEAK int cmd_tokenize(int, char **);
+WEAK int cmd_corpus(int, char **);
+WEAK int cmd_train(int, char **);
+WEAK int cmd_eval(int, char **);
+
+static const subcommand subcommands[] = {
+	{"run", cmd_run, "run a prompt and dump the cached hooks to safetensors"},
+	{"generate", cmd_generate, "generate tokens (greedy or sampled)"},
+	{"tokenize", cmd_tokenize, "show token ids, pieces and byte offsets"},
+	{"convert", cmd_convert, "convert a Hugging Face folder to GGUF"},
+	{"bench", cmd_bench, "prefill and decode speed, peak memory"},
+	{"eval", cmd_eval, "measure a model: loss, induction, IOI, facts"},
+	{"corpus", cmd_corpus, "build the training corpus of the built-in model"},
+	{"train", cmd_train, "train a model (the built-in one)"},
+};
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: residual [--model PATH] [--prompt TEXT]   open the tutor screen\n"
-		"       residual COMMAND [options]\n");
+		"       residual COMMAND [options]                run COMMAND --help for its options\n\n"
+		"commands:\n");
+	for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
+		if (subcommands[i].fn)
+			fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
 }
 
 int cli_main(int argc, char **argv)
@@ -21,6 +53,19 @@ int cli_main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "--version")) {
 		printf("residual %s\n", PACKAGE_VERSION);
 		return 0;
+	}
+	if (argc > 1 && argv[1][0] != '-') {
+		for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++) {
+			if (strcmp(argv[1], subcommands[i].name))
+				continue;
+			if (!subcommands[i].fn) {
+				fprintf(stderr, "residual: command '%s' is not built in\n", argv[1]);
+				return 2;
+			}
+			return subcommands[i].fn(argc - 1, argv + 1);
+		}
+		fprintf(stderr, "residual: unknown command '%s' (see residual --help)\n", argv[1]);
+		return 2;
 	}
 	usage(stderr);
 	return 2;
