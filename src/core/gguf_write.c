@@ -1,0 +1,203 @@
+/* gguf_write.c - GGUF v3 writer: keys first, then tensor infos, then aligned data. */
+#include "config.h"
+#include "gguf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN 32
+
+typedef struct wkv {
+	char *key;
+	int type, arr_type;
+	size_t n;         /* array count */
+	void *val;        /* owned bytes: scalar, string, or array elements */
+	size_t val_len;
+	char **strs;      /* owned strings for string arrays */
+} wkv;
+
+typedef struct wtensor {
+	char *name;
+	int type, n_dims;
+	int64_t shape[4]; /* PyTorch order */
+	const void *data;
+	void *owned;
+	size_t nbytes;
+} wtensor;
+
+struct gguf_writer {
+	wkv *kv;
+	size_t n_kv, cap_kv;
+	wtensor *t;
+	size_t n_t, cap_t;
+};
+
+gguf_writer *gguf_writer_create(void)
+{
+	return rs_xcalloc(1, sizeof(gguf_writer));
+}
+
+void gguf_writer_free(gguf_writer *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n_kv; i++) {
+		free(w->kv[i].key);
+		free(w->kv[i].val);
+		for (size_t j = 0; w->kv[i].strs && j < w->kv[i].n; j++)
+			free(w->kv[i].strs[j]);
+		free(w->kv[i].strs);
+	}
+	for (size_t i = 0; i < w->n_t; i++) {
+		free(w->t[i].name);
+		free(w->t[i].owned);
+	}
+	free(w->kv);
+	free(w->t);
+	free(w);
+}
+
+static wkv *add_kv(gguf_writer *w, const char *key, int type, const void *val, size_t len)
+{
+	if (w->n_kv == w->cap_kv)
+		w->kv = rs_xrealloc(w->kv, (w->cap_kv = w->cap_kv * 2 + 16) * sizeof *w->kv);
+	wkv *kv = &w->kv[w->n_kv++];
+	memset(kv, 0, sizeof *kv);
+	kv->key = rs_xstrdup(key);
+	kv->type = type;
+	kv->val = rs_xmalloc(len);
+	if (len)
+		memcpy(kv->val, val, len);
+	kv->val_len = len;
+	return kv;
+}
+
+void gguf_w_u32(gguf_writer *w, const char *key, uint32_t v) { add_kv(w, key, GGUF_U32, &v, 4); }
+void gguf_w_i32(gguf_writer *w, const char *key, int32_t v) { add_kv(w, key, GGUF_I32, &v, 4); }
+void gguf_w_f32(gguf_writer *w, const char *key, float v) { add_kv(w, key, GGUF_F32, &v, 4); }
+
+void gguf_w_bool(gguf_writer *w, const char *key, int v)
+{
+	uint8_t b = v != 0;
+	add_kv(w, key, GGUF_BOOL, &b, 1);
+}
+
+void gguf_w_str(gguf_writer *w, const char *key, const char *v)
+{
+	add_kv(w, key, GGUF_STRING, v, strlen(v));
+}
+
+void gguf_w_arr_str(gguf_writer *w, const char *key, const char *const *v, size_t n)
+{
+	wkv *kv = add_kv(w, key, GGUF_ARRAY, NULL, 0);
+	kv->arr_type = GGUF_STRING;
+	kv->n = n;
+	kv->strs = rs_xmalloc(n * sizeof *kv->strs);
+	for (size_t i = 0; i < n; i++)
+		kv->strs[i] = rs_xstrdup(v[i]);
+}
+
+void gguf_w_arr_i32(gguf_writer *w, const char *key, const int32_t *v, size_t n)
+{
+	wkv *kv = add_kv(w, key, GGUF_ARRAY, v, n * 4);
+	kv->arr_type = GGUF_I32;
+	kv->n = n;
+}
+
+void gguf_w_arr_f32(gguf_writer *w, const char *key, const float *v, size_t n)
+{
+	wkv *kv = add_kv(w, key, GGUF_ARRAY, v, n * 4);
+	kv->arr_type = GGUF_F32;
+	kv->n = n;
+}
+
+void gguf_w_tensor(gguf_writer *w, const char *name, int type, int n_dims, const int64_t *shape,
+		   const void *data, size_t nbytes, int own_copy)
+{
+	if (w->n_t == w->cap_t)
+		w->t = rs_xrealloc(w->t, (w->cap_t = w->cap_t * 2 + 16) * sizeof *w->t);
+	wtensor *t = &w->t[w->n_t++];
+	memset(t, 0, sizeof *t);
+	t->name = rs_xstrdup(name);
+	t->type = type;
+	t->n_dims = n_dims;
+	for (int i = 0; i < n_dims && i < 4; i++)
+		t->shape[i] = shape[i];
+	t->nbytes = nbytes;
+	if (own_copy) {
+		t->owned = rs_xmalloc(nbytes);
+		memcpy(t->owned, data, nbytes);
+		t->data = t->owned;
+	} else {
+		t->data = data;
+	}
+}
+
+static void put(FILE *f, const void *p, size_t n) { fwrite(p, 1, n, f); }
+static void put_u32(FILE *f, uint32_t v) { put(f, &v, 4); }
+static void put_u64(FILE *f, uint64_t v) { put(f, &v, 8); }
+
+static void put_str(FILE *f, const char *s, size_t n)
+{
+	put_u64(f, n);
+	put(f, s, n);
+}
+
+static void pad(FILE *f, long pos)
+{
+	static const char zeros[ALIGN];
+	long rem = pos % ALIGN;
+	if (rem)
+		put(f, zeros, (size_t)(ALIGN - rem));
+}
+
+int gguf_write(gguf_writer *w, const char *path, rs_err *err)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return rs_fail(err, "%s: %s", path, strerror(errno));
+	put_u32(f, 0x46554747u);
+	put_u32(f, 3);
+	put_u64(f, w->n_t);
+	put_u64(f, w->n_kv);
+	for (size_t i = 0; i < w->n_kv; i++) {
+		wkv *kv = &w->kv[i];
+		put_str(f, kv->key, strlen(kv->key));
+		put_u32(f, (uint32_t)kv->type);
+		if (kv->type == GGUF_STRING) {
+			put_str(f, kv->val, kv->val_len);
+		} else if (kv->type == GGUF_ARRAY) {
+			put_u32(f, (uint32_t)kv->arr_type);
+			put_u64(f, kv->n);
+			if (kv->arr_type == GGUF_STRING)
+				for (size_t j = 0; j < kv->n; j++)
+					put_str(f, kv->strs[j], strlen(kv->strs[j]));
+			else
+				put(f, kv->val, kv->val_len);
+		} else {
+			put(f, kv->val, kv->val_len);
+		}
+	}
+	uint64_t off = 0;
+	for (size_t i = 0; i < w->n_t; i++) {
+		wtensor *t = &w->t[i];
+		put_str(f, t->name, strlen(t->name));
+		put_u32(f, (uint32_t)t->n_dims);
+		for (int d = t->n_dims - 1; d >= 0; d--) /* ne[0] is the innermost axis */
+			put_u64(f, (uint64_t)t->shape[d]);
+		put_u32(f, (uint32_t)t->type);
+		put_u64(f, off);
+		off += (t->nbytes + ALIGN - 1) / ALIGN * ALIGN;
+	}
+	pad(f, ftell(f));
+	for (size_t i = 0; i < w->n_t; i++) {
+		put(f, w->t[i].data, w->t[i].nbytes);
+		pad(f, (long)w->t[i].nbytes);
+	}
+	int bad = ferror(f);
+	if (fclose(f) || bad)
+		return rs_fail(err, "%s: write failed: %s", path, strerror(errno));
+	return 0;
+}
