@@ -82,8 +82,8 @@ int main(void)
 	float back[128];
 	if (t)
 		rs_dequant_row(RS_Q8_0, t->data, back, 128);
-	tap_ok(t && t->nbytes == sizeof q && tap_max_abs_diff(back, m, 128) <= 29.0f / 127 / 2 * 1.01f,
-	       "q8_0 tensor round trip within half a quantisation step");
+	tap_ok(t && t->nbytes == sizeof q && tap_max_abs_diff(back, m, 128) <= 29.0f / 127 / 2 + 29.0f / 1024,
+	       "q8_0 tensor round trip within half a step plus the f16 scale rounding");
 	size_t size = g->size;
 	gguf_close(g);
 
