@@ -1,0 +1,102 @@
+/* engine.h - the stepping engine: a resumable Llama forward pass.
+ *
+ * The forward pass is a state machine over the stops of hooks.h. eng_step
+ * computes the next hook for every position of the prompt and returns; the
+ * tensors it passes are kept in an activation cache (all of them unless a
+ * glob narrows it). Interventions registered on hook names are applied to a
+ * hook's value as soon as it is computed, so everything downstream sees them.
+ *
+ * After the prompt, eng_decode appends one token at a time through the same
+ * code, reading the keys and values of earlier positions from the KV cache.
+ */
+#ifndef RS_ENGINE_H
+#define RS_ENGINE_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "hooks.h"
+#include "model.h"
+
+typedef struct rs_engine rs_engine;
+
+/* A tensor of the cache: row-major, shape outermost first. */
+typedef struct rs_act {
+	float *data;
+	int n_dims;
+	int shape[3];
+	int64_t numel;
+} rs_act;
+
+typedef enum rs_iv_kind {
+	IV_ZERO,     /* set the selection to 0 */
+	IV_MEAN,     /* set the selection to its mean over positions */
+	IV_REPLACE,  /* set the selection to the same slice of values (e.g. another run's cache) */
+	IV_ADD,      /* add scale·vector to each selected row (vector spans the last axis, or a head) */
+} rs_iv_kind;
+
+typedef struct rs_intervention {
+	rs_hook hook;
+	rs_iv_kind kind;
+	int head;           /* -1: all; else the head axis of q/k/v/rot/z/scores/pattern */
+	int pos;            /* -1: all positions (query positions for scores/pattern) */
+	int index;          /* -1: all; else one entry of the last axis (an MLP neuron, a dimension) */
+	const float *values;/* REPLACE: a tensor of the hook's full shape; ADD: the vector */
+	int64_t n_values;   /* its length, checked against the hook's shape */
+	float scale;        /* ADD only */
+} rs_intervention;
+
+rs_engine *eng_create(const rs_model *m, rs_err *err);
+void eng_free(rs_engine *e);
+const rs_model *eng_model(const rs_engine *e);
+
+/* Starts a new forward pass over these tokens (the KV cache is reset).
+ * Fails on token ids outside the vocabulary. Interventions stay registered. */
+int eng_set_prompt(rs_engine *e, const int32_t *ids, int n, rs_err *err);
+int eng_n_tokens(const rs_engine *e);
+const int32_t *eng_tokens(const rs_engine *e);
+
+/* Which hooks the cache keeps: comma-separated globs over hook names, '!' to
+ * exclude (default "*": all). Takes effect from the next eng_set_prompt. */
+void eng_set_cache_filter(rs_engine *e, const char *globs);
+/* Whether logits are computed for every position (default) or only the last. */
+void eng_set_logits_all(rs_engine *e, int all);
+
+/* Computes the next stop. Returns its stop index, or -1 when the pass is done. */
+int eng_step(rs_engine *e);
+/* Steps until a stop of the granularity is reached (or the end). */
+int eng_step_gran(rs_engine *e, rs_gran g);
+/* Runs until the stop of hook h has been computed (at once if already past it). */
+int eng_run_to(rs_engine *e, rs_hook h);
+/* Runs to the end; returns 0. */
+int eng_run(rs_engine *e);
+/* The last stop computed (-1 before hook_embed). */
+int eng_stop(const rs_engine *e);
+int eng_done(const rs_engine *e);
+
+/* A hook's tensor for the prompt: from the cache, or NULL if it has not been
+ * computed yet or was not cached. Valid until the next eng_set_prompt. */
+const rs_act *eng_act(const rs_engine *e, rs_hook h);
+
+/* Interventions: copied into the engine; returns its id (>= 0) or -1 with a
+ * message when the selection does not fit the hook. */
+int eng_add_intervention(rs_engine *e, const rs_intervention *iv, rs_err *err);
+int eng_n_interventions(const rs_engine *e);
+const rs_intervention *eng_intervention(const rs_engine *e, int i);
+void eng_remove_intervention(rs_engine *e, int i);
+void eng_clear_interventions(rs_engine *e);
+
+/* After the prompt has run: appends one token at the next position and
+ * returns its logits [vocab] (valid until the next call). Interventions at
+ * all positions apply; those aimed at one prompt position or replacing whole
+ * prompt tensors do not. */
+const float *eng_decode(rs_engine *e, int32_t token, rs_err *err);
+/* Logits of the last position processed (prompt end or last decode). */
+const float *eng_last_logits(const rs_engine *e);
+/* Positions in the KV cache. */
+int eng_n_past(const rs_engine *e);
+
+/* Shape of hook h for a prompt of T tokens with Tk keys. */
+rs_act eng_hook_shape(const rs_model *m, rs_hook h, int T, int Tk);
+
+#endif

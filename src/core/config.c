@@ -1,0 +1,245 @@
+/* config.c - Llama configuration from config.json or GGUF metadata, RoPE frequencies. */
+#include "config.h"
+#include "model.h"
+#include "gguf.h"
+#include "mapfile.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int json_int(cJSON *o, const char *k, int dflt, int *out, const char *path, rs_err *err)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	if (!v || cJSON_IsNull(v)) {
+		if (dflt == INT32_MIN)
+			return rs_fail(err, "%s: missing \"%s\"", path, k);
+		*out = dflt;
+		return 0;
+	}
+	if (cJSON_IsArray(v)) /* eos_token_id may be a list: take the first */
+		v = cJSON_GetArrayItem(v, 0);
+	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 1e9)
+		return rs_fail(err, "%s: \"%s\" should be an integer", path, k);
+	*out = (int)v->valuedouble;
+	return 0;
+}
+
+static int json_num(cJSON *o, const char *k, double dflt, float *out, const char *path, rs_err *err)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	if (!v || cJSON_IsNull(v)) {
+		if (isnan(dflt))
+			return rs_fail(err, "%s: missing \"%s\"", path, k);
+		*out = (float)dflt;
+		return 0;
+	}
+	if (!cJSON_IsNumber(v))
+		return rs_fail(err, "%s: \"%s\" should be a number", path, k);
+	*out = (float)v->valuedouble;
+	return 0;
+}
+
+#define REQ INT32_MIN
+
+static int parse_rope(cJSON *rs, rs_config *c, const char *path, rs_err *err)
+{
+	cJSON *type = cJSON_GetObjectItemCaseSensitive(rs, "rope_type");
+	if (!type)
+		type = cJSON_GetObjectItemCaseSensitive(rs, "type"); /* older files */
+	const char *t = cJSON_IsString(type) ? type->valuestring : "default";
+	if (!strcmp(t, "default")) {
+		c->rope_kind = RS_ROPE_NONE;
+		return 0;
+	}
+	if (!strcmp(t, "linear")) {
+		c->rope_kind = RS_ROPE_LINEAR;
+		return json_num(rs, "factor", NAN, &c->rope_factor, path, err);
+	}
+	if (strcmp(t, "llama3"))
+		return rs_fail(err, "%s: rope type \"%s\" is not supported (default, linear, llama3)", path, t);
+	c->rope_kind = RS_ROPE_LLAMA3;
+	if (json_num(rs, "factor", NAN, &c->rope_factor, path, err) ||
+	    json_num(rs, "low_freq_factor", 1.0, &c->rope_low_freq, path, err) ||
+	    json_num(rs, "high_freq_factor", 4.0, &c->rope_high_freq, path, err) ||
+	    json_int(rs, "original_max_position_embeddings", 8192, &c->rope_orig_ctx, path, err))
+		return -1;
+	return 0;
+}
+
+int config_from_hf_json(const char *path, rs_config *c, rs_err *err)
+{
+	memset(c, 0, sizeof *c);
+	char *text = rs_read_file(path, NULL, err);
+	if (!text)
+		return -1;
+	const char *end = NULL;
+	cJSON *o = cJSON_ParseWithOpts(text, &end, 0);
+	if (!o || !cJSON_IsObject(o)) {
+		size_t at = end ? (size_t)(end - text) : 0;
+		free(text);
+		cJSON_Delete(o);
+		return rs_fail(err, "%s: not valid JSON (error near byte %zu)", path, at);
+	}
+	free(text);
+	int rc = -1;
+	cJSON *mt = cJSON_GetObjectItemCaseSensitive(o, "model_type");
+	if (cJSON_IsString(mt) && strcmp(mt->valuestring, "llama")) {
+		rs_fail(err, "%s: model_type \"%s\" is not a Llama model", path, mt->valuestring);
+		goto out;
+	}
+	if (json_int(o, "num_hidden_layers", REQ, &c->n_layers, path, err) ||
+	    json_int(o, "hidden_size", REQ, &c->d_model, path, err) ||
+	    json_int(o, "num_attention_heads", REQ, &c->n_heads, path, err) ||
+	    json_int(o, "num_key_value_heads", c->n_heads, &c->n_kv_heads, path, err) ||
+	    json_int(o, "intermediate_size", REQ, &c->d_ff, path, err) ||
+	    json_int(o, "vocab_size", REQ, &c->vocab, path, err) ||
+	    json_int(o, "max_position_embeddings", 2048, &c->max_ctx, path, err) ||
+	    json_num(o, "rms_norm_eps", 1e-6, &c->rms_eps, path, err) ||
+	    json_int(o, "bos_token_id", -1, &c->bos_id, path, err) ||
+	    json_int(o, "eos_token_id", -1, &c->eos_id, path, err))
+		goto out;
+	if (c->n_heads <= 0) {
+		rs_fail(err, "%s: num_attention_heads must be positive", path);
+		goto out;
+	}
+	if (json_int(o, "head_dim", c->d_model / c->n_heads, &c->head_dim, path, err))
+		goto out;
+	cJSON *tie = cJSON_GetObjectItemCaseSensitive(o, "tie_word_embeddings");
+	c->tied = cJSON_IsTrue(tie);
+	/* v4 layout: rope_theta at top level + rope_scaling; v5: rope_parameters holds both */
+	cJSON *rp = cJSON_GetObjectItemCaseSensitive(o, "rope_parameters");
+	cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "rope_scaling");
+	if (cJSON_IsObject(rp)) {
+		if (json_num(rp, "rope_theta", 10000.0, &c->rope_theta, path, err) || parse_rope(rp, c, path, err))
+			goto out;
+	} else {
+		if (json_num(o, "rope_theta", 10000.0, &c->rope_theta, path, err))
+			goto out;
+		if (cJSON_IsObject(rs) && parse_rope(rs, c, path, err))
+			goto out;
+	}
+	cJSON *nm = cJSON_GetObjectItemCaseSensitive(o, "_name_or_path");
+	snprintf(c->name, sizeof c->name, "%s", cJSON_IsString(nm) ? nm->valuestring : "");
+	rc = config_validate(c, path, err);
+out:
+	cJSON_Delete(o);
+	return rc;
+}
+
+int config_from_gguf(const gguf_file *g, rs_config *c, rs_err *err)
+{
+	memset(c, 0, sizeof *c);
+	gguf_str arch;
+	if (gguf_get_str(g, "general.architecture", &arch, err))
+		return -1;
+	if (!gguf_str_eq(arch, "llama"))
+		return rs_fail(err, "%s: general.architecture is \"%.*s\", not llama", g->path, (int)arch.len, arch.s);
+	int64_t v;
+#define GET(key, field) \
+	do { \
+		if (gguf_get_i64(g, key, &v, err)) \
+			return -1; \
+		if (v <= 0 || v > (1 << 30)) \
+			return rs_fail(err, "%s: %s = %lld is out of range", g->path, key, (long long)v); \
+		c->field = (int)v; \
+	} while (0)
+	GET("llama.block_count", n_layers);
+	GET("llama.embedding_length", d_model);
+	GET("llama.feed_forward_length", d_ff);
+	GET("llama.attention.head_count", n_heads);
+#undef GET
+	c->n_kv_heads = (int)gguf_get_i64_or(g, "llama.attention.head_count_kv", c->n_heads);
+	c->head_dim = (int)gguf_get_i64_or(g, "llama.attention.key_length",
+					   gguf_get_i64_or(g, "llama.rope.dimension_count", c->d_model / c->n_heads));
+	c->max_ctx = (int)gguf_get_i64_or(g, "llama.context_length", 2048);
+	c->rope_theta = gguf_get_f32_or(g, "llama.rope.freq_base", 10000.0f);
+	c->rms_eps = gguf_get_f32_or(g, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+	const gguf_kv *tokens = gguf_find(g, "tokenizer.ggml.tokens");
+	c->vocab = (int)gguf_get_i64_or(g, "llama.vocab_size", tokens ? (int64_t)tokens->arr_n : 0);
+	const gguf_tensor *emb = gguf_find_tensor(g, "token_embd.weight");
+	if (c->vocab <= 0 && emb)
+		c->vocab = (int)emb->ne[1];
+	c->bos_id = (int)gguf_get_i64_or(g, "tokenizer.ggml.bos_token_id", -1);
+	c->eos_id = (int)gguf_get_i64_or(g, "tokenizer.ggml.eos_token_id", -1);
+	c->tied = gguf_find_tensor(g, "output.weight") == NULL;
+	gguf_str st;
+	if (gguf_find(g, "llama.rope.scaling.type") && gguf_get_str(g, "llama.rope.scaling.type", &st, NULL) == 0 &&
+	    gguf_str_eq(st, "linear")) {
+		c->rope_kind = RS_ROPE_LINEAR;
+		c->rope_factor = gguf_get_f32_or(g, "llama.rope.scaling.factor", 1.0f);
+	}
+	/* llama3 scaling travels as the rope_freqs.weight tensor, read by model.c */
+	gguf_str name;
+	if (gguf_find(g, "general.name") && gguf_get_str(g, "general.name", &name, NULL) == 0)
+		snprintf(c->name, sizeof c->name, "%.*s", (int)(name.len < 127 ? name.len : 127), name.s);
+	return config_validate(c, g->path, err);
+}
+
+int config_validate(const rs_config *c, const char *what, rs_err *err)
+{
+	if (c->n_layers <= 0 || c->d_model <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 ||
+	    c->head_dim <= 0 || c->d_ff <= 0 || c->vocab <= 0)
+		return rs_fail(err, "%s: layers, sizes, heads and vocabulary must all be positive", what);
+	if (c->n_heads % c->n_kv_heads)
+		return rs_fail(err, "%s: %d attention heads is not a multiple of %d key/value heads", what,
+			       c->n_heads, c->n_kv_heads);
+	if (c->head_dim % 2)
+		return rs_fail(err, "%s: head_dim %d must be even for RoPE", what, c->head_dim);
+	if (!(c->rms_eps > 0) || !(c->rope_theta > 1))
+		return rs_fail(err, "%s: rms_norm_eps and rope_theta must be positive", what);
+	if (c->rope_kind == RS_ROPE_LLAMA3 &&
+	    !(c->rope_factor > 0 && c->rope_high_freq > c->rope_low_freq && c->rope_orig_ctx > 0))
+		return rs_fail(err, "%s: llama3 rope scaling needs factor > 0 and high_freq_factor > low_freq_factor",
+			       what);
+	return 0;
+}
+
+void config_rope_inv_freq(const rs_config *c, float *inv_freq)
+{
+	int half = c->head_dim / 2;
+	for (int i = 0; i < half; i++) {
+		/* in float, as transformers computes it */
+		float f = 1.0f / powf(c->rope_theta, (float)(2 * i) / (float)c->head_dim);
+		if (c->rope_kind == RS_ROPE_LINEAR) {
+			f /= c->rope_factor;
+		} else if (c->rope_kind == RS_ROPE_LLAMA3) {
+			float lo_wavelen = (float)c->rope_orig_ctx / c->rope_low_freq;
+			float hi_wavelen = (float)c->rope_orig_ctx / c->rope_high_freq;
+			float wavelen = 2.0f * (float)M_PI / f;
+			if (wavelen > lo_wavelen) {
+				f = f / c->rope_factor;
+			} else if (wavelen >= hi_wavelen) {
+				float s = ((float)c->rope_orig_ctx / wavelen - c->rope_low_freq) /
+					  (c->rope_high_freq - c->rope_low_freq);
+				f = (1 - s) * f / c->rope_factor + s * f;
+			}
+		}
+		inv_freq[i] = f;
+	}
+}
+
+int64_t config_param_count(const rs_config *c)
+{
+	int64_t d = c->d_model, kv = (int64_t)c->n_kv_heads * c->head_dim, q = (int64_t)c->n_heads * c->head_dim;
+	int64_t per_layer = d * q * 2 + d * kv * 2 + 3 * d * c->d_ff + 2 * d;
+	return (int64_t)c->vocab * d * (c->tied ? 1 : 2) + d + c->n_layers * per_layer;
+}
+
+void rope_unpermute(float *dst, const float *src, int n_heads, int head_dim)
+{
+	int half = head_dim / 2;
+	for (int h = 0; h < n_heads; h++)
+		for (int i = 0; i < half; i++)
+			for (int p = 0; p < 2; p++)
+				dst[h * head_dim + p * half + i] = src[h * head_dim + 2 * i + p];
+}
+
+int64_t rope_gguf_row(int64_t hf_row, int head_dim)
+{
+	int64_t h = hf_row / head_dim, r = hf_row % head_dim, half = head_dim / 2;
+	int64_t p = r / half, i = r % half;
+	return h * head_dim + 2 * i + p;
+}

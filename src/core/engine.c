@@ -1,0 +1,668 @@
+/* engine.c - the resumable forward pass: one stop per hook, cache, interventions. */
+#include "config.h"
+#include "engine.h"
+#include "dtype.h"
+#include "ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct iv_slot {
+	rs_intervention iv;
+	float *values;     /* owned copy */
+	float *mean;       /* MEAN: the means found on the prompt, reused when decoding */
+	int64_t n_mean;
+} iv_slot;
+
+struct rs_engine {
+	const rs_model *m;
+	const rs_config *c;
+	/* the prompt */
+	int32_t *tokens;           /* [n_tok] */
+	int n_tok;
+	/* the chunk being computed: the prompt, or one decoded token */
+	const int32_t *chunk;      /* [n] token ids */
+	int n, pos0;               /* rows, position of the first row */
+	int stop;                  /* last stop computed, -1 before hook_embed */
+	int decoding;
+	int32_t decode_tok;
+	/* working buffers (rows = n) */
+	int cap_rows;
+	int64_t cap_att;
+	float *resid;              /* [n, d] the residual stream */
+	float *xn;                 /* [n, d] normalized input of the current sublayer */
+	float *scale;              /* [n] RMSNorm scale */
+	float *q;                  /* [n, H*hd] */
+	float *k, *v;              /* [n, Hkv*hd] */
+	float *att;                /* [H, n, Tk] scores, then pattern */
+	float *z;                  /* [n, H*hd] */
+	float *attn_out, *mlp_out; /* [n, d] */
+	float *gate, *up, *post;   /* [n, ff] */
+	float *logits;             /* [n, vocab] (or [1, vocab]) */
+	float *row_tmp;            /* [max(H*hd, d)] */
+	/* KV cache: [layer][kv_cap][Hkv*hd], keys after RoPE */
+	float *kc, *vc;
+	int kv_cap, kv_len;
+	/* activation cache of the prompt: one slot per stop */
+	rs_act *acts;
+	int n_stops;
+	char *filter;
+	int logits_all, logits_rows;
+	iv_slot *ivs;
+	int n_iv;
+};
+
+/* ---------------------------------------------------------------- shapes */
+enum layout { LAY_ROWS, LAY_HEADS, LAY_ATTN };
+
+static enum layout hook_layout(int kind)
+{
+	switch (kind) {
+	case HOOK_Q: case HOOK_K: case HOOK_V: case HOOK_ROT_Q: case HOOK_ROT_K: case HOOK_Z:
+		return LAY_HEADS;
+	case HOOK_ATTN_SCORES: case HOOK_PATTERN:
+		return LAY_ATTN;
+	default:
+		return LAY_ROWS;
+	}
+}
+
+rs_act eng_hook_shape(const rs_model *m, rs_hook h, int T, int Tk)
+{
+	const rs_config *c = &m->cfg;
+	rs_act a = {0};
+	a.n_dims = 2;
+	a.shape[0] = T;
+	switch (h.kind) {
+	case HOOK_LN1_SCALE: case HOOK_LN2_SCALE: case HOOK_LNF_SCALE:
+		a.shape[1] = 1;
+		break;
+	case HOOK_Q: case HOOK_ROT_Q: case HOOK_Z:
+		a.n_dims = 3, a.shape[1] = c->n_heads, a.shape[2] = c->head_dim;
+		break;
+	case HOOK_K: case HOOK_V: case HOOK_ROT_K:
+		a.n_dims = 3, a.shape[1] = c->n_kv_heads, a.shape[2] = c->head_dim;
+		break;
+	case HOOK_ATTN_SCORES: case HOOK_PATTERN:
+		a.n_dims = 3, a.shape[0] = c->n_heads, a.shape[1] = T, a.shape[2] = Tk;
+		break;
+	case HOOK_MLP_PRE: case HOOK_MLP_PRE_LINEAR: case HOOK_MLP_POST:
+		a.shape[1] = c->d_ff;
+		break;
+	case HOOK_LOGITS:
+		a.shape[1] = c->vocab;
+		break;
+	default:
+		a.shape[1] = c->d_model;
+	}
+	a.numel = 1;
+	for (int i = 0; i < a.n_dims; i++)
+		a.numel *= a.shape[i];
+	return a;
+}
+
+/* ---------------------------------------------------------------- lifetime */
+rs_engine *eng_create(const rs_model *m, rs_err *err)
+{
+	rs_engine *e = rs_xcalloc(1, sizeof *e);
+	e->m = m;
+	e->c = &m->cfg;
+	e->stop = -1;
+	e->logits_all = 1;
+	e->n_stops = hook_n_stops(m->cfg.n_layers);
+	e->acts = rs_xcalloc((size_t)e->n_stops, sizeof *e->acts);
+	e->filter = rs_xstrdup("*");
+	(void)err;
+	return e;
+}
+
+static void free_buffers(rs_engine *e)
+{
+	float **bufs[] = {&e->resid, &e->xn, &e->scale, &e->q, &e->k, &e->v, &e->att, &e->z,
+			  &e->attn_out, &e->mlp_out, &e->gate, &e->up, &e->post, &e->logits, &e->row_tmp};
+	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) {
+		free(*bufs[i]);
+		*bufs[i] = NULL;
+	}
+	e->cap_rows = 0;
+	e->cap_att = 0;
+}
+
+static void clear_cache(rs_engine *e)
+{
+	for (int s = 0; s < e->n_stops; s++) {
+		free(e->acts[s].data);
+		memset(&e->acts[s], 0, sizeof e->acts[s]);
+	}
+}
+
+void eng_free(rs_engine *e)
+{
+	if (!e)
+		return;
+	free_buffers(e);
+	clear_cache(e);
+	eng_clear_interventions(e);
+	free(e->acts);
+	free(e->kc);
+	free(e->vc);
+	free(e->tokens);
+	free(e->filter);
+	free(e->ivs);
+	free(e);
+}
+
+const rs_model *eng_model(const rs_engine *e) { return e->m; }
+int eng_n_tokens(const rs_engine *e) { return e->n_tok; }
+const int32_t *eng_tokens(const rs_engine *e) { return e->tokens; }
+int eng_stop(const rs_engine *e) { return e->stop; }
+int eng_done(const rs_engine *e) { return e->stop == e->n_stops - 1; }
+int eng_n_past(const rs_engine *e) { return e->kv_len; }
+
+void eng_set_cache_filter(rs_engine *e, const char *globs)
+{
+	free(e->filter);
+	e->filter = rs_xstrdup(globs ? globs : "*");
+}
+
+void eng_set_logits_all(rs_engine *e, int all) { e->logits_all = all; }
+
+static float *grow(float *p, int64_t n)
+{
+	return rs_xrealloc(p, sizeof(float) * (size_t)(n > 0 ? n : 1));
+}
+
+static void ensure_rows(rs_engine *e, int n, int Tk)
+{
+	const rs_config *c = e->c;
+	if (n > e->cap_rows) {
+		int64_t d = c->d_model, qd = (int64_t)c->n_heads * c->head_dim, kvd = (int64_t)c->n_kv_heads * c->head_dim;
+		e->resid = grow(e->resid, n * d);
+		e->xn = grow(e->xn, n * d);
+		e->scale = grow(e->scale, n);
+		e->q = grow(e->q, n * qd);
+		e->k = grow(e->k, n * kvd);
+		e->v = grow(e->v, n * kvd);
+		e->z = grow(e->z, n * qd);
+		e->attn_out = grow(e->attn_out, n * d);
+		e->mlp_out = grow(e->mlp_out, n * d);
+		e->gate = grow(e->gate, n * (int64_t)c->d_ff);
+		e->up = grow(e->up, n * (int64_t)c->d_ff);
+		e->post = grow(e->post, n * (int64_t)c->d_ff);
+		e->logits = grow(e->logits, n * (int64_t)c->vocab);
+		e->row_tmp = grow(e->row_tmp, qd > d ? qd : d);
+		e->cap_rows = n;
+	}
+	int64_t att = (int64_t)c->n_heads * n * Tk;
+	if (att > e->cap_att) {
+		e->att = grow(e->att, att);
+		e->cap_att = att;
+	}
+}
+
+static void ensure_kv(rs_engine *e, int need)
+{
+	if (need <= e->kv_cap)
+		return;
+	const rs_config *c = e->c;
+	int cap = e->kv_cap ? e->kv_cap : 64;
+	while (cap < need)
+		cap *= 2;
+	size_t kvd = (size_t)c->n_kv_heads * c->head_dim;
+	float *kc = rs_xcalloc((size_t)c->n_layers * cap * kvd, sizeof(float));
+	float *vc = rs_xcalloc((size_t)c->n_layers * cap * kvd, sizeof(float));
+	for (int l = 0; l < c->n_layers && e->kv_len; l++) {
+		memcpy(kc + l * cap * kvd, e->kc + l * e->kv_cap * kvd, sizeof(float) * e->kv_len * kvd);
+		memcpy(vc + l * cap * kvd, e->vc + l * e->kv_cap * kvd, sizeof(float) * e->kv_len * kvd);
+	}
+	free(e->kc);
+	free(e->vc);
+	e->kc = kc;
+	e->vc = vc;
+	e->kv_cap = cap;
+}
+
+int eng_set_prompt(rs_engine *e, const int32_t *ids, int n, rs_err *err)
+{
+	if (n <= 0)
+		return rs_fail(err, "the prompt has no tokens");
+	for (int i = 0; i < n; i++)
+		if (ids[i] < 0 || ids[i] >= e->c->vocab)
+			return rs_fail(err, "token id %d at position %d is out of range (vocabulary of %d)", ids[i], i,
+				       e->c->vocab);
+	e->tokens = rs_xrealloc(e->tokens, sizeof(int32_t) * (size_t)n);
+	memcpy(e->tokens, ids, sizeof(int32_t) * (size_t)n);
+	e->n_tok = n;
+	clear_cache(e);
+	for (int i = 0; i < e->n_iv; i++) { /* means are of the previous prompt */
+		free(e->ivs[i].mean);
+		e->ivs[i].mean = NULL;
+	}
+	e->kv_len = 0;
+	ensure_kv(e, n);
+	ensure_rows(e, n, n);
+	e->chunk = e->tokens;
+	e->n = n;
+	e->pos0 = 0;
+	e->decoding = 0;
+	e->stop = -1;
+	e->logits_rows = e->logits_all ? n : 1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- interventions */
+int eng_add_intervention(rs_engine *e, const rs_intervention *iv, rs_err *err)
+{
+	const rs_config *c = e->c;
+	rs_hook h = iv->hook;
+	char name[96];
+	if (h.kind < 0 || h.kind >= HOOK_N_KINDS || (hook_is_layer_kind(h.kind) && (h.layer < 0 || h.layer >= c->n_layers)))
+		return rs_fail(err, "intervention on a hook that does not exist (kind %d, layer %d)", h.kind, h.layer);
+	if (!hook_is_layer_kind(h.kind))
+		h.layer = -1;
+	hook_name(h, name, sizeof name);
+	enum layout lay = hook_layout(h.kind);
+	rs_act shape = eng_hook_shape(e->m, h, 1, 1);
+	int heads = lay == LAY_ATTN ? shape.shape[0] : lay == LAY_HEADS ? shape.shape[1] : 0;
+	int width = lay == LAY_HEADS ? shape.shape[2] : lay == LAY_ROWS ? shape.shape[1] : 0;
+	if (iv->head >= 0 && (lay == LAY_ROWS || iv->head >= heads))
+		return rs_fail(err, "%s: head %d does not exist (%s)", name, iv->head,
+			       lay == LAY_ROWS ? "this hook has no head axis" : "out of range");
+	if (iv->index >= 0 && lay != LAY_ATTN && iv->index >= width)
+		return rs_fail(err, "%s: index %d is out of range (last axis has %d entries)", name, iv->index, width);
+	if (iv->pos < -1)
+		return rs_fail(err, "%s: position %d is negative", name, iv->pos);
+	if (lay == LAY_ATTN && (iv->kind == IV_MEAN || iv->kind == IV_ADD))
+		return rs_fail(err, "%s: mean ablation and adding a vector are not defined for attention patterns", name);
+	if (iv->kind == IV_ADD) {
+		int64_t want = iv->index >= 0 ? 1 : lay == LAY_HEADS && iv->head < 0 ? (int64_t)heads * width : width;
+		if (!iv->values || iv->n_values != want)
+			return rs_fail(err, "%s: the vector to add has %lld entries, the hook needs %lld", name,
+				       (long long)iv->n_values, (long long)want);
+	}
+	if (iv->kind == IV_REPLACE && (!iv->values || iv->n_values <= 0))
+		return rs_fail(err, "%s: replacing needs the values of a run", name);
+	e->ivs = rs_xrealloc(e->ivs, sizeof *e->ivs * (size_t)(e->n_iv + 1));
+	iv_slot *s = &e->ivs[e->n_iv];
+	memset(s, 0, sizeof *s);
+	s->iv = *iv;
+	s->iv.hook = h;
+	if (iv->values) {
+		s->values = rs_xmalloc(sizeof(float) * (size_t)iv->n_values);
+		memcpy(s->values, iv->values, sizeof(float) * (size_t)iv->n_values);
+		s->iv.values = s->values;
+	}
+	return e->n_iv++;
+}
+
+int eng_n_interventions(const rs_engine *e) { return e->n_iv; }
+
+const rs_intervention *eng_intervention(const rs_engine *e, int i)
+{
+	return i >= 0 && i < e->n_iv ? &e->ivs[i].iv : NULL;
+}
+
+void eng_remove_intervention(rs_engine *e, int i)
+{
+	if (i < 0 || i >= e->n_iv)
+		return;
+	free(e->ivs[i].values);
+	free(e->ivs[i].mean);
+	memmove(&e->ivs[i], &e->ivs[i + 1], sizeof *e->ivs * (size_t)(e->n_iv - i - 1));
+	e->n_iv--;
+}
+
+void eng_clear_interventions(rs_engine *e)
+{
+	while (e->n_iv)
+		eng_remove_intervention(e, e->n_iv - 1);
+}
+
+/* Applies one intervention to a freshly computed tensor of n rows. */
+static void apply_iv(rs_engine *e, iv_slot *s, float *x, rs_act sh)
+{
+	const rs_intervention *iv = &s->iv;
+	enum layout lay = hook_layout(iv->hook.kind);
+	int n = e->n;
+	if (e->decoding && (iv->pos >= 0 || iv->kind == IV_REPLACE))
+		return; /* aimed at prompt positions */
+	if (iv->pos >= n)
+		return; /* the prompt is shorter than the position: inactive */
+	if (iv->kind == IV_REPLACE && iv->n_values != sh.numel)
+		return; /* values of a prompt of another length: inactive */
+	if (lay == LAY_ATTN) {
+		int H = sh.shape[0], Tk = sh.shape[2];
+		if (iv->index >= Tk)
+			return;
+		for (int h = 0; h < H; h++) {
+			if (iv->head >= 0 && h != iv->head)
+				continue;
+			for (int t = 0; t < n; t++) {
+				if (iv->pos >= 0 && t != iv->pos)
+					continue;
+				for (int j = 0; j < Tk; j++) {
+					if (iv->index >= 0 && j != iv->index)
+						continue;
+					size_t o = ((size_t)h * n + t) * Tk + j;
+					x[o] = iv->kind == IV_ZERO ? 0.0f : iv->values[o];
+				}
+			}
+		}
+		return;
+	}
+	/* rows: [n, groups, width] with groups = heads (or 1) */
+	int groups = lay == LAY_HEADS ? sh.shape[1] : 1;
+	int width = lay == LAY_HEADS ? sh.shape[2] : sh.shape[1];
+	int64_t row = (int64_t)groups * width;
+	if (iv->kind == IV_MEAN && !e->decoding) {
+		free(s->mean);
+		s->mean = rs_xcalloc((size_t)row, sizeof(float));
+		s->n_mean = row;
+		for (int t = 0; t < n; t++)
+			for (int64_t i = 0; i < row; i++)
+				s->mean[i] += x[t * row + i];
+		for (int64_t i = 0; i < row; i++)
+			s->mean[i] /= (float)n;
+	}
+	if (iv->kind == IV_MEAN && !s->mean)
+		return;
+	for (int t = 0; t < n; t++) {
+		if (iv->pos >= 0 && t != iv->pos)
+			continue;
+		for (int g = 0; g < groups; g++) {
+			if (iv->head >= 0 && g != iv->head)
+				continue;
+			for (int i = 0; i < width; i++) {
+				if (iv->index >= 0 && i != iv->index)
+					continue;
+				int64_t o = (int64_t)g * width + i;
+				float *dst = &x[t * row + o];
+				switch (iv->kind) {
+				case IV_ZERO: *dst = 0; break;
+				case IV_MEAN: *dst = s->mean[o]; break;
+				case IV_REPLACE: *dst = iv->values[t * row + o]; break;
+				case IV_ADD: {
+					int64_t vi = iv->index >= 0 ? 0 : iv->n_values == width ? i : o;
+					*dst += iv->scale * iv->values[vi];
+					break;
+				}
+				}
+			}
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- the stops */
+static void project(rs_engine *e, float *out, const rs_mat *W, int qk_heads)
+{
+	op_matmul(out, e->xn, W, e->n);
+	if (qk_heads && e->m->qk_interleaved) {
+		int hd = e->c->head_dim, w = qk_heads * hd;
+		for (int t = 0; t < e->n; t++) {
+			memcpy(e->row_tmp, out + (size_t)t * w, sizeof(float) * (size_t)w);
+			rope_unpermute(out + (size_t)t * w, e->row_tmp, qk_heads, hd);
+		}
+	}
+}
+
+static void rms_scale(float *scale, const float *x, int n, int d, float eps)
+{
+	for (int t = 0; t < n; t++) {
+		double ss = 0;
+		for (int i = 0; i < d; i++)
+			ss += (double)x[(size_t)t * d + i] * x[(size_t)t * d + i];
+		scale[t] = sqrtf((float)(ss / d) + eps);
+	}
+}
+
+static void rms_apply(float *y, const float *x, const float *scale, const float *w, int n, int d)
+{
+	for (int t = 0; t < n; t++) {
+		float inv = 1.0f / scale[t];
+		for (int i = 0; i < d; i++)
+			y[(size_t)t * d + i] = x[(size_t)t * d + i] * inv * w[i];
+	}
+}
+
+static void attention_scores(rs_engine *e, int layer)
+{
+	const rs_config *c = e->c;
+	int n = e->n, H = c->n_heads, hd = c->head_dim, Tk = e->pos0 + n, rep = c->n_heads / c->n_kv_heads;
+	int kvd = c->n_kv_heads * hd;
+	const float *K = e->kc + (size_t)layer * e->kv_cap * kvd;
+	float sc = 1.0f / sqrtf((float)hd);
+	for (int h = 0; h < H; h++) {
+		const float *Kh = K + (h / rep) * hd;
+		float *A = e->att + (size_t)h * n * Tk;
+		if (n >= 2)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, Tk, hd, sc, e->q + h * hd, H * hd, Kh,
+				    kvd, 0.0f, A, Tk);
+		else
+			for (int j = 0; j < Tk; j++)
+				A[j] = sc * op_dot(e->q + h * hd, Kh + (size_t)j * kvd, hd);
+		for (int i = 0; i < n; i++) /* causal: query at pos0+i sees keys 0..pos0+i */
+			for (int j = e->pos0 + i + 1; j < Tk; j++)
+				A[(size_t)i * Tk + j] = -INFINITY;
+	}
+}
+
+static void attention_z(rs_engine *e, int layer)
+{
+	const rs_config *c = e->c;
+	int n = e->n, H = c->n_heads, hd = c->head_dim, Tk = e->pos0 + n, rep = c->n_heads / c->n_kv_heads;
+	int kvd = c->n_kv_heads * hd;
+	const float *V = e->vc + (size_t)layer * e->kv_cap * kvd;
+	for (int h = 0; h < H; h++) {
+		const float *Vh = V + (h / rep) * hd;
+		const float *P = e->att + (size_t)h * n * Tk;
+		if (n >= 2) {
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, Tk, 1.0f, P, Tk, Vh, kvd, 0.0f,
+				    e->z + h * hd, H * hd);
+		} else {
+			float *zh = e->z + h * hd;
+			memset(zh, 0, sizeof(float) * (size_t)hd);
+			for (int j = 0; j < Tk; j++)
+				for (int i = 0; i < hd; i++)
+					zh[i] += P[j] * Vh[(size_t)j * kvd + i];
+		}
+	}
+}
+
+static void store_kv(rs_engine *e, float *cache, const float *src, int layer)
+{
+	size_t kvd = (size_t)e->c->n_kv_heads * e->c->head_dim;
+	memcpy(cache + ((size_t)layer * e->kv_cap + e->pos0) * kvd, src, sizeof(float) * kvd * (size_t)e->n);
+}
+
+static void add_rows(float *dst, const float *src, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		dst[i] += src[i];
+}
+
+/* Computes the tensor of hook h for the chunk; returns a pointer to it. */
+static float *compute(rs_engine *e, rs_hook h)
+{
+	const rs_model *m = e->m;
+	const rs_config *c = e->c;
+	int n = e->n, d = c->d_model;
+	const rs_layer *L = h.layer >= 0 ? &m->layers[h.layer] : NULL;
+	int64_t nd = (int64_t)n * d;
+	switch (h.kind) {
+	case HOOK_EMBED:
+		for (int t = 0; t < n; t++)
+			mat_row(&m->tok_embd, e->chunk[t], e->resid + (size_t)t * d);
+		return e->resid;
+	case HOOK_RESID_PRE:
+		return e->resid;
+	case HOOK_LN1_SCALE: case HOOK_LN2_SCALE: case HOOK_LNF_SCALE:
+		rms_scale(e->scale, e->resid, n, d, c->rms_eps);
+		return e->scale;
+	case HOOK_LN1_NORM:
+		rms_apply(e->xn, e->resid, e->scale, L->attn_norm, n, d);
+		return e->xn;
+	case HOOK_LN2_NORM:
+		rms_apply(e->xn, e->resid, e->scale, L->ffn_norm, n, d);
+		return e->xn;
+	case HOOK_LNF_NORM:
+		rms_apply(e->xn, e->resid, e->scale, m->final_norm, n, d);
+		return e->xn;
+	case HOOK_Q:
+		project(e, e->q, &L->wq, c->n_heads);
+		return e->q;
+	case HOOK_K:
+		project(e, e->k, &L->wk, c->n_kv_heads);
+		return e->k;
+	case HOOK_V:
+		project(e, e->v, &L->wv, 0);
+		return e->v;
+	case HOOK_ROT_Q:
+		op_rope(e->q, n, c->n_heads, c->head_dim, m->inv_freq, e->pos0);
+		return e->q;
+	case HOOK_ROT_K:
+		op_rope(e->k, n, c->n_kv_heads, c->head_dim, m->inv_freq, e->pos0);
+		return e->k;
+	case HOOK_ATTN_SCORES:
+		attention_scores(e, h.layer);
+		return e->att;
+	case HOOK_PATTERN:
+		op_softmax_rows(e->att, c->n_heads * n, e->pos0 + n);
+		return e->att;
+	case HOOK_Z:
+		attention_z(e, h.layer);
+		return e->z;
+	case HOOK_ATTN_OUT:
+		op_matmul(e->attn_out, e->z, &L->wo, n);
+		return e->attn_out;
+	case HOOK_RESID_MID:
+		add_rows(e->resid, e->attn_out, nd);
+		return e->resid;
+	case HOOK_MLP_PRE:
+		op_matmul(e->gate, e->xn, &L->w_gate, n);
+		return e->gate;
+	case HOOK_MLP_PRE_LINEAR:
+		op_matmul(e->up, e->xn, &L->w_up, n);
+		return e->up;
+	case HOOK_MLP_POST:
+		op_swiglu(e->post, e->gate, e->up, (int64_t)n * c->d_ff);
+		return e->post;
+	case HOOK_MLP_OUT:
+		op_matmul(e->mlp_out, e->post, &L->w_down, n);
+		return e->mlp_out;
+	case HOOK_RESID_POST:
+		add_rows(e->resid, e->mlp_out, nd);
+		return e->resid;
+	case HOOK_LOGITS: {
+		int rows = e->decoding ? 1 : e->logits_rows;
+		op_matmul(e->logits, e->xn + (size_t)(n - rows) * d, &m->output, rows);
+		return e->logits;
+	}
+	}
+	return NULL;
+}
+
+int eng_step(rs_engine *e)
+{
+	if (!e->n || e->stop >= e->n_stops - 1)
+		return -1;
+	int s = e->stop + 1;
+	rs_hook h = hook_at(s, e->c->n_layers);
+	int Tk = e->pos0 + e->n;
+	float *x = compute(e, h);
+	rs_act sh = eng_hook_shape(e->m, h, e->n, Tk);
+	if (h.kind == HOOK_LOGITS && !e->decoding) {
+		sh.shape[0] = e->logits_rows;
+		sh.numel = (int64_t)e->logits_rows * sh.shape[1];
+	}
+	for (int i = 0; i < e->n_iv; i++)
+		if (e->ivs[i].iv.hook.kind == h.kind && e->ivs[i].iv.hook.layer == h.layer)
+			apply_iv(e, &e->ivs[i], x, sh);
+	if (h.kind == HOOK_V)
+		store_kv(e, e->vc, e->v, h.layer);
+	if (h.kind == HOOK_ROT_K)
+		store_kv(e, e->kc, e->k, h.layer);
+	if (h.kind == HOOK_RESID_POST && h.layer == e->c->n_layers - 1)
+		e->kv_len = e->pos0 + e->n;
+	if (!e->decoding) {
+		char name[96];
+		if (hook_glob_match(e->filter, hook_name(h, name, sizeof name))) {
+			rs_act *a = &e->acts[s];
+			*a = sh;
+			a->data = rs_xmalloc(sizeof(float) * (size_t)sh.numel);
+			memcpy(a->data, x, sizeof(float) * (size_t)sh.numel);
+		}
+	}
+	e->stop = s;
+	return s;
+}
+
+int eng_step_gran(rs_engine *e, rs_gran g)
+{
+	int s;
+	while ((s = eng_step(e)) >= 0)
+		if (hook_in_gran(hook_at(s, e->c->n_layers).kind, g))
+			return s;
+	return -1;
+}
+
+int eng_run_to(rs_engine *e, rs_hook h)
+{
+	int target = hook_stop(h, e->c->n_layers);
+	while (e->stop < target && eng_step(e) >= 0)
+		;
+	return e->stop;
+}
+
+int eng_run(rs_engine *e)
+{
+	while (eng_step(e) >= 0)
+		;
+	return 0;
+}
+
+const rs_act *eng_act(const rs_engine *e, rs_hook h)
+{
+	if (hook_is_layer_kind(h.kind) && (h.layer < 0 || h.layer >= e->c->n_layers))
+		return NULL;
+	if (!hook_is_layer_kind(h.kind))
+		h.layer = -1;
+	int s = hook_stop(h, e->c->n_layers);
+	if (s < 0 || s >= e->n_stops || s > e->stop || !e->acts[s].data)
+		return NULL;
+	return &e->acts[s];
+}
+
+const float *eng_last_logits(const rs_engine *e)
+{
+	if (e->stop != e->n_stops - 1)
+		return NULL;
+	int rows = e->decoding ? 1 : e->logits_rows;
+	return e->logits + (size_t)(rows - 1) * e->c->vocab;
+}
+
+const float *eng_decode(rs_engine *e, int32_t token, rs_err *err)
+{
+	if (!e->n_tok) {
+		rs_fail(err, "decode before any prompt");
+		return NULL;
+	}
+	if (token < 0 || token >= e->c->vocab) {
+		rs_fail(err, "token id %d is out of range (vocabulary of %d)", token, e->c->vocab);
+		return NULL;
+	}
+	if (!e->decoding)
+		eng_run(e); /* finish the prompt first */
+	e->decode_tok = token;
+	e->decoding = 1;
+	e->chunk = &e->decode_tok;
+	e->pos0 = e->kv_len;
+	e->n = 1;
+	ensure_kv(e, e->pos0 + 1);
+	ensure_rows(e, 1, e->pos0 + 1);
+	e->stop = -1;
+	eng_run(e);
+	e->chunk = NULL;
+	return e->logits;
+}

@@ -1,0 +1,212 @@
+/* kernels.c - dot products of f32 activations with f32/f16/bf16/q8_0 weight rows. */
+#include "config.h"
+#include "kernels.h"
+#include "dtype.h"
+
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_X86 1
+#else
+#define HAVE_X86 0
+#endif
+
+/* ---------------------------------------------------------------- scalar */
+static float dot_f32_scalar(const float *a, const float *b, int n)
+{
+	float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	int i = 0;
+	for (; i + 4 <= n; i += 4) {
+		s0 += a[i] * b[i];
+		s1 += a[i + 1] * b[i + 1];
+		s2 += a[i + 2] * b[i + 2];
+		s3 += a[i + 3] * b[i + 3];
+	}
+	for (; i < n; i++)
+		s0 += a[i] * b[i];
+	return (s0 + s1) + (s2 + s3);
+}
+
+/* Any type: dequantize the row in pieces, then dot. */
+static float dot_row_scalar(int type, const void *row, const float *x, int n)
+{
+	float buf[256];
+	float s = 0;
+	for (int c = 0; c < n; c += 256) {
+		int m = n - c < 256 ? n - c : 256;
+		rs_dequant_row(type, (const uint8_t *)row + rs_dtype_row_bytes(type, c), buf, m);
+		s += dot_f32_scalar(buf, x + c, m);
+	}
+	return s;
+}
+
+#if HAVE_X86
+/* ---------------------------------------------------------------- AVX2 */
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+AVX2 static inline float hsum(__m256 v)
+{
+	__m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+	lo = _mm_add_ps(lo, hi);
+	lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+	lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+	return _mm_cvtss_f32(lo);
+}
+
+AVX2 static float dot_f32_avx2(const float *a, const float *b, int n)
+{
+	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+	int i = 0;
+	for (; i + 16 <= n; i += 16) {
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+	}
+	float s = hsum(_mm256_add_ps(s0, s1));
+	for (; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+AVX2 static float dot_f16_avx2(const uint16_t *w, const float *x, int n)
+{
+	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+	int i = 0;
+	for (; i + 16 <= n; i += 16) {
+		__m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
+		__m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8)));
+		s0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), s0);
+		s1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), s1);
+	}
+	float s = hsum(_mm256_add_ps(s0, s1));
+	for (; i < n; i++)
+		s += rs_f16_to_f32(w[i]) * x[i];
+	return s;
+}
+
+AVX2 static inline __m256 bf16x8(const uint16_t *p)
+{
+	__m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+	return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+AVX2 static float dot_bf16_avx2(const uint16_t *w, const float *x, int n)
+{
+	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+	int i = 0;
+	for (; i + 16 <= n; i += 16) {
+		s0 = _mm256_fmadd_ps(bf16x8(w + i), _mm256_loadu_ps(x + i), s0);
+		s1 = _mm256_fmadd_ps(bf16x8(w + i + 8), _mm256_loadu_ps(x + i + 8), s1);
+	}
+	float s = hsum(_mm256_add_ps(s0, s1));
+	for (; i < n; i++)
+		s += rs_bf16_to_f32(w[i]) * x[i];
+	return s;
+}
+
+AVX2 static inline __m256 i8x8(const int8_t *p)
+{
+	__m128i v;
+	memcpy(&v, p, 8);
+	return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v));
+}
+
+AVX2 static float dot_q8_0_avx2(const uint8_t *w, const float *x, int n)
+{
+	__m256 acc = _mm256_setzero_ps();
+	for (int b = 0; b < n / RS_QK8_0; b++, w += 34, x += RS_QK8_0) {
+		uint16_t dh;
+		memcpy(&dh, w, 2);
+		const int8_t *q = (const int8_t *)(w + 2);
+		__m256 s = _mm256_mul_ps(i8x8(q), _mm256_loadu_ps(x));
+		s = _mm256_fmadd_ps(i8x8(q + 8), _mm256_loadu_ps(x + 8), s);
+		s = _mm256_fmadd_ps(i8x8(q + 16), _mm256_loadu_ps(x + 16), s);
+		s = _mm256_fmadd_ps(i8x8(q + 24), _mm256_loadu_ps(x + 24), s);
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(rs_f16_to_f32(dh)), s, acc);
+	}
+	return hsum(acc);
+}
+
+AVX2 static float dot_row_avx2(int type, const void *row, const float *x, int n)
+{
+	switch (type) {
+	case RS_F32: return dot_f32_avx2(row, x, n);
+	case RS_F16: return dot_f16_avx2(row, x, n);
+	case RS_BF16: return dot_bf16_avx2(row, x, n);
+	case RS_Q8_0: return dot_q8_0_avx2(row, x, n);
+	default: return dot_row_scalar(type, row, x, n);
+	}
+}
+
+AVX2 static void dequant_f16_avx2(const uint16_t *w, float *dst, int64_t n)
+{
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))));
+	for (; i < n; i++)
+		dst[i] = rs_f16_to_f32(w[i]);
+}
+#endif
+
+static int simd = -1;
+
+int kern_simd(void)
+{
+#if HAVE_X86
+	if (simd < 0) {
+		__builtin_cpu_init();
+		simd = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+		       __builtin_cpu_supports("f16c");
+	}
+	return simd;
+#else
+	return 0;
+#endif
+}
+
+float kern_dot_f32(const float *a, const float *b, int n)
+{
+#if HAVE_X86
+	if (kern_simd())
+		return dot_f32_avx2(a, b, n);
+#endif
+	return dot_f32_scalar(a, b, n);
+}
+
+void kern_matvec(float *y, const float *x, const rs_mat *W, int n)
+{
+	int use_simd = kern_simd();
+	int64_t rows = W->rows;
+	int cols = (int)W->cols;
+#pragma omp parallel for schedule(static) if (rows * cols > 32768)
+	for (int64_t r = 0; r < rows; r++) {
+		const void *row = (const uint8_t *)W->data + (size_t)r * W->row_bytes;
+		for (int t = 0; t < n; t++) {
+			const float *xt = x + (size_t)t * cols;
+#if HAVE_X86
+			y[(size_t)t * rows + r] = use_simd ? dot_row_avx2(W->type, row, xt, cols)
+							   : dot_row_scalar(W->type, row, xt, cols);
+#else
+			y[(size_t)t * rows + r] = dot_row_scalar(W->type, row, xt, cols);
+#endif
+		}
+	}
+	(void)use_simd;
+}
+
+void kern_dequant_rows(const rs_mat *W, int64_t r0, int64_t nr, float *dst)
+{
+	int use_simd = kern_simd();
+#pragma omp parallel for schedule(static) if (nr * W->cols > 65536)
+	for (int64_t r = 0; r < nr; r++) {
+		const void *row = (const uint8_t *)W->data + (size_t)(r0 + r) * W->row_bytes;
+		float *d = dst + (size_t)r * W->cols;
+#if HAVE_X86
+		if (use_simd && W->type == RS_F16) {
+			dequant_f16_avx2(row, d, W->cols);
+			continue;
+		}
+#endif
+		rs_dequant_row(W->type, row, d, W->cols);
+	}
+	(void)use_simd;
+}
