@@ -1,0 +1,109 @@
+/* session.h - the state of one tutor session, in plain C (no curses).
+ *
+ * A session owns a model, its tokenizer and a stepping engine, the prompt,
+ * and what the learner is looking at (selected position, layer, head, the stop
+ * shown). Commands (commands.h) change a session; the screen (ui/) only draws
+ * one; lessons drive one through commands. Everything a learner can see is
+ * computed by the engine: the session never invents a number.
+ *
+ * Viewing vs computing: the engine computes forward to eng_stop(); the learner
+ * looks at view_stop <= eng_stop(). Stepping back lowers view_stop only, and
+ * views read tensors of stops <= view_stop from the engine's cache, so
+ * stepping back shows exactly what was shown before.
+ */
+#ifndef RS_SESSION_H
+#define RS_SESSION_H
+
+#include <stdint.h>
+
+#include "engine.h"
+#include "err.h"
+#include "hooks.h"
+#include "model.h"
+
+struct rs_tokenizer;
+
+/* Panes the screen can show (bit i of rs_session.panes is pane i). */
+typedef enum rs_pane {
+	PANE_TOKENS,    /* token strip with the selected position */
+	PANE_PIPELINE,  /* where the engine stands: embed, per layer norm/attn/add/norm/mlp/add, unembed */
+	PANE_VECTOR,    /* vector inspector of the current hook at the selected position */
+	PANE_ATTN,      /* attention pattern of the selected layer and head */
+	PANE_NORMS,     /* residual-stream norms per layer and position */
+	PANE_LENS,      /* logit-lens grid: layer x position, top token and probability */
+	PANE_TOPK,      /* top-k next tokens with probabilities */
+	PANE_LESSON,    /* lesson text */
+	PANE_OUTPUT,    /* output of the last command */
+	PANE_N
+} rs_pane;
+
+#define SESSION_PANES_DEFAULT ((1u << PANE_TOKENS) | (1u << PANE_PIPELINE) | (1u << PANE_VECTOR) | \
+			       (1u << PANE_ATTN) | (1u << PANE_NORMS) | (1u << PANE_LENS) | \
+			       (1u << PANE_TOPK) | (1u << PANE_OUTPUT))
+
+typedef struct rs_session {
+	rs_model *model;            /* owned */
+	struct rs_tokenizer *tok;   /* the model's, or one loaded with --tokenizer; NULL: ids only */
+	int own_tok;
+	rs_engine *eng;             /* owned */
+	char *model_path;
+	/* the prompt */
+	char *prompt;               /* its text, or NULL when given as ids */
+	int32_t *ids;               /* [n_ids] */
+	int n_ids;
+	int add_bos;                /* prepend BOS when tokenizing a prompt (default: the tokenizer's) */
+	/* what the learner looks at */
+	int view_stop;              /* stop shown; -1 before hook_embed; <= eng_stop(eng) */
+	int sel_pos;                /* 0 .. n_ids-1 */
+	int sel_layer;              /* 0 .. n_layers-1 */
+	int sel_head;               /* 0 .. n_heads-1 */
+	rs_gran gran;               /* stop granularity for step/back */
+	int vec_full;               /* vector inspector shows every number */
+	int attn_values;            /* attention pane shows values, not only the heatmap */
+	int topk;                   /* k of the top-k pane (default 10) */
+	unsigned panes;             /* bitmask of rs_pane to show (lessons may narrow it) */
+	char highlight[128];        /* what a lesson asks to highlight, "" for nothing */
+	/* text the last command produced, for PANE_OUTPUT (batch mode prints it) */
+	char *output;
+	/* bumped on every change, so views can redraw only what changed */
+	uint64_t version;
+} rs_session;
+
+/* Opens a model (path NULL: the built-in model) and makes an empty session. */
+rs_session *session_create(const char *model_path, rs_err *err);
+void session_free(rs_session *s);
+/* Replaces the model (the command `load`); the prompt is re-tokenized. */
+int session_load(rs_session *s, const char *model_path, rs_err *err);
+
+/* Tokenizes text (with BOS when add_bos) and starts a new forward pass
+ * stopped before hook_embed; interventions stay registered. */
+int session_set_prompt(rs_session *s, const char *text, rs_err *err);
+int session_set_ids(rs_session *s, const int32_t *ids, int n, rs_err *err);
+
+/* Moves the view n stops forward at the session's granularity, computing
+ * what has not been computed yet; returns the stop now shown. */
+int session_step(rs_session *s, int n);
+/* Moves the view n stops back (no computation). */
+int session_back(rs_session *s, int n);
+/* Moves the view to the stop of hook h (forward or back). */
+int session_goto(rs_session *s, rs_hook h);
+/* Runs to the end of the current layer / of the pass. */
+int session_run_layer(rs_session *s);
+int session_run_all(rs_session *s);
+/* Recomputes the pass (after interventions changed) up to the stop shown. */
+int session_rerun(rs_session *s, rs_err *err);
+
+/* The hook shown (view_stop), as a hook. kind HOOK_N_KINDS before the first stop. */
+rs_hook session_hook(const rs_session *s);
+/* A hook's tensor if it is computed at or before the stop shown, else NULL. */
+const rs_act *session_act(const rs_session *s, rs_hook h);
+
+/* Sets the text of PANE_OUTPUT (printf-like) and bumps version. */
+void session_printf(rs_session *s, const char *fmt, ...) RS_PRINTF(2, 3);
+void session_clear_output(rs_session *s);
+
+/* The path of the built-in model (assets/residual-tiny.gguf), found in
+ * $RESIDUAL_MODEL, then PKGDATADIR, then the source tree; NULL if none. */
+const char *session_default_model(void);
+
+#endif
