@@ -1,0 +1,59 @@
+/* commands.h - the one command language of residual.
+ *
+ * Every command a learner can type is one entry of a registry (name,
+ * arguments, help, completion, handler). The same registry serves the command
+ * line inside the screen (readline), `residual --batch` (no curses), and the
+ * steps of lessons, so everything is scriptable and testable without a
+ * terminal. Handlers change the session and write their text output with
+ * session_printf; they never touch curses.
+ */
+#ifndef RS_COMMANDS_H
+#define RS_COMMANDS_H
+
+#include "err.h"
+#include "session.h"
+
+typedef enum cmd_status {
+	CMD_OK = 0,
+	CMD_ERROR = 1,   /* bad argument or failed action: err holds one line with the usage */
+	CMD_QUIT = 2,    /* the command asked to end the session */
+} cmd_status;
+
+/* What a completer completes at an argument position. */
+typedef enum cmd_arg_kind {
+	ARG_NONE, ARG_COMMAND, ARG_HOOK, ARG_LAYER, ARG_HEAD, ARG_POS, ARG_TOKEN, ARG_FILE,
+	ARG_WORD, /* one of the words listed in the command's choices */
+	ARG_TEXT, /* free text to the end of the line */
+	ARG_NUMBER,
+} cmd_arg_kind;
+
+typedef struct cmd_def {
+	const char *name;
+	const char *args;     /* usage of the arguments, e.g. "L H [zero|mean]" */
+	const char *summary;  /* one line */
+	const char *help;     /* a paragraph, shown by `help NAME` */
+	cmd_arg_kind argk[4]; /* what each argument position completes */
+	const char *choices;  /* for ARG_WORD: space-separated words */
+	cmd_status (*run)(rs_session *s, int argc, char **argv, rs_err *err);
+} cmd_def;
+
+/* Parses and runs one line (shell-like words: quotes, backslash escapes;
+ * '#' starts a comment). Empty and comment lines do nothing. */
+cmd_status cmd_exec(rs_session *s, const char *line, rs_err *err);
+
+/* The registry, NULL-terminated by a zero entry. */
+const cmd_def *cmd_registry(void);
+const cmd_def *cmd_find(const char *name);
+
+/* Completion candidates for the word that spans [start, end) of line, given
+ * the session (hook names, layer and head numbers, file names...). Returns a
+ * malloc'd NULL-terminated array of malloc'd strings (NULL if none), the shape
+ * readline's rl_completion_matches wants after the common prefix. */
+char **cmd_complete(rs_session *s, const char *line, int start, int end);
+
+/* Runs commands from a file ("-" for stdin) without curses, printing each
+ * command's output to stdout and errors to stderr; returns the exit status
+ * (0 when every command succeeded). */
+int cmd_batch(rs_session *s, const char *path, int echo);
+
+#endif
