@@ -15,5 +15,10 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_corpus(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_lessons(int argc, char **argv);
+
+/* The screen (ui/) and batch mode (commands): argv as given to main. */
+int ui_main(int argc, char **argv);
+int batch_main(int argc, char **argv);
 
 #endif

@@ -21,6 +21,10 @@ WEAK int cmd_tokenize(int, char **);
 WEAK int cmd_corpus(int, char **);
 WEAK int cmd_train(int, char **);
 WEAK int cmd_eval(int, char **);
+WEAK int cmd_lessons(int, char **);
+/* residual [options]: the screen; residual --batch: commands without curses */
+WEAK int ui_main(int, char **);
+WEAK int batch_main(int, char **);
 
 static const subcommand subcommands[] = {
 	{"run", cmd_run, "run a prompt and dump the cached hooks to safetensors"},
@@ -31,6 +35,7 @@ static const subcommand subcommands[] = {
 	{"eval", cmd_eval, "measure a model: loss, induction, IOI, facts"},
 	{"corpus", cmd_corpus, "build the training corpus of the built-in model"},
 	{"train", cmd_train, "train a model (the built-in one)"},
+	{"lessons", cmd_lessons, "list, check or export the lessons"},
 };
 
 static void usage(FILE *f)
@@ -67,6 +72,18 @@ int cli_main(int argc, char **argv)
 		fprintf(stderr, "residual: unknown command '%s' (see residual --help)\n", argv[1]);
 		return 2;
 	}
-	usage(stderr);
-	return 2;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--batch")) {
+			if (!batch_main) {
+				fprintf(stderr, "residual: batch mode is not built in\n");
+				return 2;
+			}
+			return batch_main(argc, argv);
+		}
+	}
+	if (!ui_main) {
+		usage(stderr);
+		return 2;
+	}
+	return ui_main(argc, argv);
 }
