@@ -16,6 +16,7 @@ int cmd_corpus(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_lessons(int argc, char **argv);
+int cmd_random(int argc, char **argv);
 
 /* The screen (ui/) and batch mode (commands): argv as given to main. */
 int ui_main(int argc, char **argv);

@@ -93,9 +93,11 @@ void gguf_w_arr_str(gguf_writer *w, const char *key, const char *const *v, size_
 void gguf_w_arr_i32(gguf_writer *w, const char *key, const int32_t *v, size_t n);
 void gguf_w_arr_f32(gguf_writer *w, const char *key, const float *v, size_t n);
 /* Adds a tensor; shape is in PyTorch order (outermost first), reversed on disk.
- * data is copied when own_copy is set, else it must stay valid until gguf_write. */
+ * own: GGUF_W_REF (data must stay valid until gguf_write), GGUF_W_COPY, or
+ * GGUF_W_TAKE (data was malloc'd; the writer frees it). */
+enum { GGUF_W_REF = 0, GGUF_W_COPY = 1, GGUF_W_TAKE = 2 };
 void gguf_w_tensor(gguf_writer *w, const char *name, int type, int n_dims,
-		   const int64_t *shape, const void *data, size_t nbytes, int own_copy);
+		   const int64_t *shape, const void *data, size_t nbytes, int own);
 int gguf_write(gguf_writer *w, const char *path, rs_err *err);
 
 #endif

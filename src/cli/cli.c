@@ -22,6 +22,7 @@ WEAK int cmd_corpus(int, char **);
 WEAK int cmd_train(int, char **);
 WEAK int cmd_eval(int, char **);
 WEAK int cmd_lessons(int, char **);
+WEAK int cmd_random(int, char **);
 /* residual [options]: the screen; residual --batch: commands without curses */
 WEAK int ui_main(int, char **);
 WEAK int batch_main(int, char **);
@@ -32,6 +33,7 @@ static const subcommand subcommands[] = {
 	{"tokenize", cmd_tokenize, "show token ids, pieces and byte offsets"},
 	{"convert", cmd_convert, "convert a Hugging Face folder to GGUF"},
 	{"bench", cmd_bench, "prefill and decode speed, peak memory"},
+	{"random-model", cmd_random, "write a GGUF of a named shape with random weights"},
 	{"eval", cmd_eval, "measure a model: loss, induction, IOI, facts"},
 	{"corpus", cmd_corpus, "build the training corpus of the built-in model"},
 	{"train", cmd_train, "train a model (the built-in one)"},
@@ -46,7 +48,7 @@ static void usage(FILE *f)
 		"commands:\n");
 	for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
 		if (subcommands[i].fn)
-			fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+			fprintf(f, "  %-13s %s\n", subcommands[i].name, subcommands[i].summary);
 }
 
 int cli_main(int argc, char **argv)

@@ -23,13 +23,20 @@ int rs_fail(rs_err *e, const char *fmt, ...)
 int rs_fail_prefix(rs_err *e, const char *fmt, ...)
 {
 	if (e) {
-		char prefix[256], old[sizeof e->msg];
+		char both[2 * sizeof e->msg];
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(prefix, sizeof prefix, fmt, ap);
+		int n = vsnprintf(both, sizeof e->msg, fmt, ap);
 		va_end(ap);
-		memcpy(old, e->msg, sizeof old);
-		snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+		if (n < 0)
+			n = 0;
+		if ((size_t)n > sizeof e->msg - 1)
+			n = sizeof e->msg - 1;
+		both[n] = 0;
+		strcat(both, ": ");
+		strcat(both, e->msg);
+		memcpy(e->msg, both, sizeof e->msg - 1);
+		e->msg[sizeof e->msg - 1] = 0;
 	}
 	return -1;
 }

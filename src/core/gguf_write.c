@@ -114,7 +114,7 @@ void gguf_w_arr_f32(gguf_writer *w, const char *key, const float *v, size_t n)
 }
 
 void gguf_w_tensor(gguf_writer *w, const char *name, int type, int n_dims, const int64_t *shape,
-		   const void *data, size_t nbytes, int own_copy)
+		   const void *data, size_t nbytes, int own)
 {
 	if (w->n_t == w->cap_t)
 		w->t = rs_xrealloc(w->t, (w->cap_t = w->cap_t * 2 + 16) * sizeof *w->t);
@@ -126,10 +126,13 @@ void gguf_w_tensor(gguf_writer *w, const char *name, int type, int n_dims, const
 	for (int i = 0; i < n_dims && i < 4; i++)
 		t->shape[i] = shape[i];
 	t->nbytes = nbytes;
-	if (own_copy) {
+	if (own == GGUF_W_COPY) {
 		t->owned = rs_xmalloc(nbytes);
 		memcpy(t->owned, data, nbytes);
 		t->data = t->owned;
+	} else if (own == GGUF_W_TAKE) {
+		t->owned = (void *)data;
+		t->data = data;
 	} else {
 		t->data = data;
 	}

@@ -5,15 +5,7 @@
 #include "gguf.h"
 #include "mapfile.h"
 #include "safetensors.h"
-#if defined(RS_TOKENIZER_READY) /* until the tokenizer lands */
 #include "tokenizer.h"
-#define HAVE_TOK 1
-#else
-#define HAVE_TOK 0
-#define tok_load_json(p, e) NULL
-#define tok_load_gguf(g, e) NULL
-#define tok_free(t) (void)(t)
-#endif
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -251,7 +243,7 @@ static int load_hf(rs_model *m, const char *dir, rs_err *err)
 	m->inv_freq = rs_xmalloc(sizeof(float) * (size_t)(m->cfg.head_dim / 2));
 	config_rope_inv_freq(&m->cfg, m->inv_freq);
 	snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-	if (HAVE_TOK && file_exists(path) && !(m->tok = tok_load_json(path, err)))
+	if (file_exists(path) && !(m->tok = tok_load_json(path, err)))
 		return -1;
 	return 0;
 }
@@ -282,7 +274,7 @@ static int load_gguf(rs_model *m, const char *path, rs_err *err)
 		}
 		m->cfg.rope_kind = RS_ROPE_LLAMA3;
 	}
-	if (HAVE_TOK && gguf_find(f->gguf, "tokenizer.ggml.tokens") && !(m->tok = tok_load_gguf(f->gguf, err)))
+	if (gguf_find(f->gguf, "tokenizer.ggml.tokens") && !(m->tok = tok_load_gguf(f->gguf, err)))
 		return -1;
 	return 0;
 }

@@ -1,0 +1,24 @@
+/* convert.h - writing models as GGUF (what llama.cpp would also load). */
+#ifndef RS_CONVERT_H
+#define RS_CONVERT_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "model.h"
+
+/* Writes a loaded model as GGUF with matrices of the given type (RS_F32,
+ * RS_F16, RS_BF16 or RS_Q8_0): llama.* keys, Q/K rows in GGUF order, the
+ * llama3 RoPE scaling as rope_freqs.weight, and the tokenizer when the model
+ * has one. Norms stay F32. */
+int convert_write_gguf(const rs_model *m, const char *path, int type, rs_err *err);
+
+/* Writes a model of the given configuration with random weights drawn from
+ * N(0, std) (norm weights 1), for benchmarks and tests. */
+int convert_write_random(const rs_config *c, const char *path, int type, float std, uint64_t seed,
+			 rs_err *err);
+
+/* Named shapes: "llama3.2-1b", "llama3.2-3b", "llama3.1-8b", "tiny". */
+int convert_preset(const char *name, rs_config *c);
+
+#endif

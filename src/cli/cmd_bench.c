@@ -1,0 +1,219 @@
+/* cmd_bench.c - residual bench: prefill and decode speed and peak memory, beside
+ * the machine's own limits measured in the same run (read bandwidth, sgemm). */
+#include "config.h"
+#include "cli.h"
+#include "cliutil.h"
+#include "dtype.h"
+#include "engine.h"
+#include "kernels.h"
+#include "model.h"
+#include "ops.h"
+#include "sampler.h"
+
+#include <cblas.h>
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: residual bench --model PATH [-p PROMPT_TOKENS] [-n DECODE_TOKENS] [-r REPS]\n"
+	"                      [--threads N] [--no-reference] [--json]\n"
+	"Prefill of PROMPT_TOKENS random tokens (default 128; logits of the last one only, as\n"
+	"llama-bench), then DECODE_TOKENS greedy decode steps (default 32), REPS times (default 3;\n"
+	"medians reported), and peak RSS. Beside them, the same run measures this machine's read\n"
+	"bandwidth and sgemm speed, and reports each figure as a share of that limit.\n";
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Bytes of weights read per decoded token: every matrix once (the embedding
+ * row is negligible unless tied, where the output matrix is the embedding). */
+static double weight_bytes(const rs_model *m, double *elems)
+{
+	double b = (double)m->output.rows * m->output.row_bytes;
+	*elems = (double)m->output.rows * m->output.cols;
+	for (int l = 0; l < m->cfg.n_layers; l++) {
+		const rs_layer *L = &m->layers[l];
+		const rs_mat *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+		for (int i = 0; i < 7; i++) {
+			b += (double)mats[i]->rows * mats[i]->row_bytes;
+			*elems += (double)mats[i]->rows * mats[i]->cols;
+		}
+	}
+	return b;
+}
+
+/* Read bandwidth: a sum over 1 GiB on all threads, best of 5 (GB/s). */
+static double measure_bandwidth(void)
+{
+	size_t n = (size_t)1 << 28; /* floats */
+	float *a = malloc(n * sizeof *a);
+	if (!a)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		a[i] = (float)(i & 7);
+	double best = 0;
+	for (int rep = 0; rep < 5; rep++) {
+		double t0 = cli_now(), s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static)
+		for (size_t i = 0; i < n; i += 8)
+			s += a[i] + a[i + 1] + a[i + 2] + a[i + 3] + a[i + 4] + a[i + 5] + a[i + 6] + a[i + 7];
+		double dt = cli_now() - t0;
+		if (s < 0)
+			printf("?");
+		if (n * sizeof *a / dt / 1e9 > best)
+			best = n * sizeof *a / dt / 1e9;
+	}
+	free(a);
+	return best;
+}
+
+/* sgemm at the model's shape, M = prompt tokens (GFLOP/s, best of 3). */
+static double measure_sgemm(int M, int N, int K)
+{
+	float *a = calloc((size_t)M * K, 4), *b = calloc((size_t)N * K, 4), *c = calloc((size_t)M * N, 4);
+	double best = 0;
+	for (int rep = 0; a && b && c && rep < 3; rep++) {
+		double t0 = cli_now();
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1, a, K, b, K, 0, c, N);
+		double g = 2.0 * M * N * K / (cli_now() - t0) / 1e9;
+		best = g > best ? g : best;
+	}
+	free(a);
+	free(b);
+	free(c);
+	return best;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	const char *model = NULL;
+	int n_prompt = 128, n_gen = 32, reps = 3, threads = 0, json = 0, reference = 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(a, "--json")) {
+			json = 1;
+		} else if (!strcmp(a, "--no-reference")) {
+			reference = 0;
+		} else if (!strcmp(a, "--model") || !strcmp(a, "-p") || !strcmp(a, "-n") || !strcmp(a, "-r") ||
+			   !strcmp(a, "--threads")) {
+			if (!(v = cli_value(argc, argv, &i, "bench")))
+				return 2;
+			if (!strcmp(a, "--model")) {
+				model = v;
+				continue;
+			}
+			int x = atoi(v);
+			if (x < 1 && strcmp(a, "-n")) {
+				fprintf(stderr, "residual bench: %s must be at least 1\n", a);
+				return 2;
+			}
+			*(!strcmp(a, "-p") ? &n_prompt : !strcmp(a, "-n") ? &n_gen : !strcmp(a, "-r") ? &reps : &threads) = x;
+		} else {
+			fprintf(stderr, "residual bench: unknown option '%s'\n%s", a, usage);
+			return 2;
+		}
+	}
+	if (!model) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (threads)
+		op_set_threads(threads);
+	threads = op_threads();
+	rs_err err = {{0}};
+	double t0 = cli_now();
+	rs_model *m = model_load(model, &err);
+	if (!m) {
+		fprintf(stderr, "residual bench: %s\n", err.msg);
+		return 1;
+	}
+	double load_s = cli_now() - t0;
+	const rs_config *c = &m->cfg;
+	rs_engine *e = eng_create(m, &err);
+	eng_set_cache_filter(e, "!*");
+	eng_set_logits_all(e, 0);
+	int32_t *ids = rs_xmalloc(sizeof(int32_t) * (size_t)n_prompt);
+	uint64_t rng = 12345;
+	for (int i = 0; i < n_prompt; i++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		ids[i] = (int32_t)((rng >> 33) % (uint64_t)c->vocab);
+	}
+	double *pp = rs_xmalloc(sizeof(double) * (size_t)reps), *tg = rs_xmalloc(sizeof(double) * (size_t)reps);
+	int ok = 1;
+	for (int r = 0; r < reps && ok; r++) {
+		t0 = cli_now();
+		ok = eng_set_prompt(e, ids, n_prompt, &err) == 0;
+		eng_run(e);
+		pp[r] = n_prompt / (cli_now() - t0);
+		const float *lg = eng_last_logits(e);
+		t0 = cli_now();
+		for (int k = 0; k < n_gen && ok; k++)
+			ok = (lg = eng_decode(e, sampler_argmax(lg, c->vocab), &err)) != NULL;
+		tg[r] = n_gen ? n_gen / (cli_now() - t0) : 0;
+	}
+	if (!ok) {
+		fprintf(stderr, "residual bench: %s\n", err.msg);
+		return 1;
+	}
+	double pp_med = median(pp, reps), tg_med = median(tg, reps), rss = cli_peak_rss_mb();
+	double welems, wbytes = weight_bytes(m, &welems);
+	/* 2 flops per weight per token, but only the last token goes through the unembedding */
+	double flops_per_tok = 2.0 * (welems - (double)c->vocab * c->d_model);
+	double bw = reference ? measure_bandwidth() : 0;
+	double gemm = reference ? measure_sgemm(n_prompt, c->d_ff, c->d_model) : 0;
+	double dec_gbs = tg_med * wbytes / 1e9, pre_gflops = pp_med * flops_per_tok / 1e9;
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "model", model);
+		cJSON_AddStringToObject(o, "weights", rs_dtype_name(m->weight_type));
+		cJSON_AddNumberToObject(o, "params", (double)config_param_count(c));
+		cJSON_AddNumberToObject(o, "threads", threads);
+		cJSON_AddNumberToObject(o, "load_s", load_s);
+		cJSON_AddNumberToObject(o, "prefill_tokens", n_prompt);
+		cJSON_AddNumberToObject(o, "prefill_tok_s", pp_med);
+		cJSON_AddNumberToObject(o, "decode_tokens", n_gen);
+		cJSON_AddNumberToObject(o, "decode_tok_s", tg_med);
+		cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
+		cJSON_AddNumberToObject(o, "decode_gb_s", dec_gbs);
+		cJSON_AddNumberToObject(o, "prefill_gflop_s", pre_gflops);
+		cJSON_AddNumberToObject(o, "ref_read_gb_s", bw);
+		cJSON_AddNumberToObject(o, "ref_sgemm_gflop_s", gemm);
+		char *s = cJSON_Print(o);
+		puts(s);
+		free(s);
+		cJSON_Delete(o);
+	} else {
+		printf("model      %s (%s, %.1f M parameters, %.0f MB of matrices)\n", model,
+		       rs_dtype_name(m->weight_type), config_param_count(c) / 1e6, wbytes / 1e6);
+		printf("threads    %d (SIMD kernels: %s), load %.3f s\n", threads, kern_simd() ? "avx2" : "scalar", load_s);
+		printf("prefill    %d tokens: %.1f tokens/s (%.1f GFLOP/s", n_prompt, pp_med, pre_gflops);
+		if (gemm > 0)
+			printf("; sgemm at this shape %.1f GFLOP/s, ratio %.2f", gemm, pre_gflops / gemm);
+		printf(")\n");
+		printf("decode     %d tokens: %.2f tokens/s (%.2f GB/s of weights", n_gen, tg_med, dec_gbs);
+		if (bw > 0)
+			printf("; read bandwidth %.1f GB/s, ratio %.2f", bw, dec_gbs / bw);
+		printf(")\n");
+		printf("peak RSS   %.0f MB\n", rss);
+	}
+	free(pp);
+	free(tg);
+	free(ids);
+	eng_free(e);
+	model_free(m);
+	return 0;
+}

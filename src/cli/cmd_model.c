@@ -1,0 +1,340 @@
+/* cmd_model.c - residual run / generate / convert / random-model. */
+#include "config.h"
+#include "cli.h"
+#include "cliutil.h"
+#include "convert.h"
+#include "dtype.h"
+#include "engine.h"
+#include "model.h"
+#include "safetensors.h"
+#include "sampler.h"
+#include "tokenizer.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(const char *cmd, const rs_err *err)
+{
+	fprintf(stderr, "residual %s: %s\n", cmd, err->msg);
+	return 1;
+}
+
+/* ---------------------------------------------------------------- run */
+static const char run_usage[] =
+	"usage: residual run --model PATH (--prompt TEXT | --ids 1,2,3) --dump OUT.safetensors [--hooks GLOBS]\n"
+	"Runs the prompt through every hook and writes the cached hooks (TransformerLens names,\n"
+	"float32) to OUT.safetensors, with input_ids (int32) and the Hugging Face fixture aliases\n"
+	"blocks.L.attn.{q,k,v}_proj_out_prerope [T, heads*head_dim]. GLOBS: comma-separated\n"
+	"patterns over hook names, '!' to exclude (default: all).\n";
+
+/* Writes every cached hook; aliases share the data of hook_q/k/v. */
+static int dump_cache(const rs_engine *e, const char *path, rs_err *err)
+{
+	const rs_model *m = eng_model(e);
+	int L = m->cfg.n_layers, T = eng_n_tokens(e);
+	st_writer *w = st_writer_create();
+	int64_t tshape[1] = {T};
+	st_w_tensor(w, "input_ids", RS_I32, 1, tshape, eng_tokens(e));
+	char names[3 * 64][96];
+	int n_alias = 0;
+	for (int s = 0; s < hook_n_stops(L); s++) {
+		rs_hook h = hook_at(s, L);
+		const rs_act *a = eng_act(e, h);
+		if (!a)
+			continue;
+		char name[96];
+		int64_t shape[3];
+		for (int i = 0; i < a->n_dims; i++)
+			shape[i] = a->shape[i];
+		st_w_tensor(w, hook_name(h, name, sizeof name), RS_F32, a->n_dims, shape, a->data);
+		const char *alias = h.kind == HOOK_Q ? "q" : h.kind == HOOK_K ? "k" : h.kind == HOOK_V ? "v" : NULL;
+		if (alias && n_alias < (int)(sizeof names / sizeof *names)) {
+			snprintf(names[n_alias], sizeof names[0], "blocks.%d.attn.%s_proj_out_prerope", h.layer, alias);
+			int64_t flat[2] = {a->shape[0], (int64_t)a->shape[1] * a->shape[2]};
+			st_w_tensor(w, names[n_alias++], RS_F32, 2, flat, a->data);
+		}
+	}
+	st_w_meta(w, "model", m->path);
+	st_w_meta(w, "producer", "residual " PACKAGE_VERSION);
+	int rc = st_write(w, path, err);
+	st_writer_free(w);
+	return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	const char *model = NULL, *prompt = NULL, *ids_arg = NULL, *dump = NULL, *hooks = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(run_usage, stdout);
+			return 0;
+		}
+		const char **dst = !strcmp(a, "--model") ? &model : !strcmp(a, "--prompt") ? &prompt
+				 : !strcmp(a, "--ids") ? &ids_arg : !strcmp(a, "--dump") ? &dump
+				 : !strcmp(a, "--hooks") ? &hooks : NULL;
+		if (!dst) {
+			fprintf(stderr, "residual run: unknown option '%s'\n%s", a, run_usage);
+			return 2;
+		}
+		if (!(*dst = cli_value(argc, argv, &i, "run")))
+			return 2;
+	}
+	if (!model || !dump || (!prompt && !ids_arg)) {
+		fputs(run_usage, stderr);
+		return 2;
+	}
+	rs_err err = {{0}};
+	rs_model *m = model_load(model, &err);
+	if (!m)
+		return fail("run", &err);
+	int32_t *ids = NULL;
+	int n = 0, rc = 1;
+	rs_engine *e = NULL;
+	if (cli_prompt_ids(m, prompt, ids_arg, &ids, &n, &err))
+		goto out;
+	e = eng_create(m, &err);
+	eng_set_cache_filter(e, hooks);
+	if (eng_set_prompt(e, ids, n, &err))
+		goto out;
+	eng_run(e);
+	if (dump_cache(e, dump, &err))
+		goto out;
+	printf("ran %d tokens through %d layers; hooks written to %s\n", n, m->cfg.n_layers, dump);
+	rc = 0;
+out:
+	if (rc)
+		fail("run", &err);
+	eng_free(e);
+	free(ids);
+	model_free(m);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- generate */
+static const char gen_usage[] =
+	"usage: residual generate --model PATH (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T]\n"
+	"                         [--top-p P] [--seed S] [--ignore-eos] [--json]\n"
+	"Generates N tokens (default 32) after the prompt: greedy when T is 0 (the default),\n"
+	"else sampled at temperature T with nucleus P. Stops at the end-of-text token unless\n"
+	"--ignore-eos. --json prints {\"prompt_ids\", \"ids\", \"text\"}.\n";
+
+int cmd_generate(int argc, char **argv)
+{
+	const char *model = NULL, *prompt = NULL, *ids_arg = NULL;
+	int n_gen = 32, json = 0, ignore_eos = 0;
+	float temp = 0, top_p = 1;
+	unsigned long long seed = 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(gen_usage, stdout);
+			return 0;
+		} else if (!strcmp(a, "--json")) {
+			json = 1;
+		} else if (!strcmp(a, "--ignore-eos")) {
+			ignore_eos = 1;
+		} else if (!strcmp(a, "--model") || !strcmp(a, "--prompt") || !strcmp(a, "--ids") || !strcmp(a, "-n") ||
+			   !strcmp(a, "--temp") || !strcmp(a, "--top-p") || !strcmp(a, "--seed")) {
+			if (!(v = cli_value(argc, argv, &i, "generate")))
+				return 2;
+			char *end = NULL;
+			if (!strcmp(a, "--model"))
+				model = v;
+			else if (!strcmp(a, "--prompt"))
+				prompt = v;
+			else if (!strcmp(a, "--ids"))
+				ids_arg = v;
+			else if (!strcmp(a, "-n"))
+				n_gen = (int)strtol(v, &end, 10);
+			else if (!strcmp(a, "--temp"))
+				temp = strtof(v, &end);
+			else if (!strcmp(a, "--top-p"))
+				top_p = strtof(v, &end);
+			else
+				seed = strtoull(v, &end, 10);
+			if (end && (*end || end == v || n_gen < 0 || temp < 0 || top_p <= 0 || top_p > 1)) {
+				fprintf(stderr, "residual generate: bad value '%s' for %s\n", v, a);
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "residual generate: unknown option '%s'\n%s", a, gen_usage);
+			return 2;
+		}
+	}
+	if (!model || (!prompt && !ids_arg)) {
+		fputs(gen_usage, stderr);
+		return 2;
+	}
+	rs_err err = {{0}};
+	rs_model *m = model_load(model, &err);
+	if (!m)
+		return fail("generate", &err);
+	int32_t *ids = NULL, *out = rs_xmalloc(sizeof(int32_t) * (size_t)(n_gen + 1));
+	int n = 0, k = 0, rc = 1;
+	rs_engine *e = NULL;
+	rs_sampler smp;
+	sampler_init(&smp, m->cfg.vocab, temp, top_p, seed);
+	if (cli_prompt_ids(m, prompt, ids_arg, &ids, &n, &err))
+		goto out;
+	e = eng_create(m, &err);
+	eng_set_cache_filter(e, "!*");
+	eng_set_logits_all(e, 0);
+	if (eng_set_prompt(e, ids, n, &err))
+		goto out;
+	eng_run(e);
+	int eos = m->tok ? tok_eos(m->tok) : m->cfg.eos_id, eot = m->tok ? tok_eot(m->tok) : -1;
+	const float *lg = eng_last_logits(e);
+	for (k = 0; k < n_gen; k++) {
+		int t = sampler_sample(&smp, lg);
+		out[k] = t;
+		if (!ignore_eos && (t == eos || t == eot)) {
+			k++;
+			break;
+		}
+		if (k + 1 < n_gen && !(lg = eng_decode(e, t, &err)))
+			goto out;
+	}
+	char *text = NULL;
+	if (m->tok && tok_decode(m->tok, out, k, 0, &text, NULL, &err))
+		goto out;
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddItemToObject(o, "prompt_ids", cJSON_CreateIntArray(ids, n));
+		cJSON_AddItemToObject(o, "ids", cJSON_CreateIntArray(out, k));
+		if (text)
+			cJSON_AddStringToObject(o, "text", text);
+		char *s = cJSON_PrintUnformatted(o);
+		puts(s);
+		free(s);
+		cJSON_Delete(o);
+	} else if (text) {
+		char *ptext = NULL;
+		if (prompt)
+			fputs(prompt, stdout);
+		else if (!tok_decode(m->tok, ids, n, TOK_SKIP_SPECIAL, &ptext, NULL, &err))
+			fputs(ptext, stdout);
+		free(ptext);
+		printf("%s\n", text);
+	} else {
+		for (int i = 0; i < k; i++)
+			printf("%s%d", i ? " " : "", out[i]);
+		printf("\n");
+	}
+	free(text);
+	rc = 0;
+out:
+	if (rc)
+		fail("generate", &err);
+	sampler_free(&smp);
+	eng_free(e);
+	free(ids);
+	free(out);
+	model_free(m);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- convert */
+static int parse_type(const char *s)
+{
+	return !strcmp(s, "f32") ? RS_F32 : !strcmp(s, "f16") ? RS_F16 : !strcmp(s, "bf16") ? RS_BF16
+	     : !strcmp(s, "q8_0") ? RS_Q8_0 : -1;
+}
+
+int cmd_convert(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: residual convert HF_DIR OUT.gguf [--type f32|f16|bf16|q8_0]\n"
+		"Writes a Hugging Face Llama folder as GGUF that llama.cpp also loads: Q/K rows in\n"
+		"GGUF order, llama3 RoPE scaling as rope_freqs.weight, the tokenizer when the folder\n"
+		"has tokenizer.json. Default type: f32 when the weights are f32, else f16.\n";
+	const char *in = NULL, *out = NULL;
+	int type = -2;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--type")) {
+			const char *v = cli_value(argc, argv, &i, "convert");
+			if (!v || (type = parse_type(v)) < 0) {
+				fprintf(stderr, "residual convert: --type must be f32, f16, bf16 or q8_0\n");
+				return 2;
+			}
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "residual convert: unknown option '%s'\n%s", argv[i], usage);
+			return 2;
+		} else if (!in) {
+			in = argv[i];
+		} else if (!out) {
+			out = argv[i];
+		} else {
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (!in || !out) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	rs_err err = {{0}};
+	rs_model *m = model_load(in, &err);
+	if (!m)
+		return fail("convert", &err);
+	if (type == -2)
+		type = m->weight_type == RS_F32 ? RS_F32 : RS_F16;
+	int rc = convert_write_gguf(m, out, type, &err);
+	if (!rc)
+		printf("wrote %s (%s, %d layers, %lld parameters)\n", out, rs_dtype_name(type), m->cfg.n_layers,
+		       (long long)config_param_count(&m->cfg));
+	model_free(m);
+	return rc ? fail("convert", &err) : 0;
+}
+
+/* ---------------------------------------------------------------- random-model */
+int cmd_random(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: residual random-model --shape llama3.2-1b|llama3.2-3b|llama3.1-8b|tiny -o OUT.gguf\n"
+		"                             [--type f32|f16|bf16|q8_0] [--seed N] [--std S]\n"
+		"Writes a GGUF with that architecture and random weights N(0, S) (default 0.02),\n"
+		"for benchmarks and tests.\n";
+	const char *shape = NULL, *out = NULL;
+	int type = RS_F16;
+	unsigned long long seed = 1;
+	float std = 0.02f;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (!(v = cli_value(argc, argv, &i, "random-model")))
+			return 2;
+		if (!strcmp(a, "--shape"))
+			shape = v;
+		else if (!strcmp(a, "-o"))
+			out = v;
+		else if (!strcmp(a, "--type"))
+			type = parse_type(v);
+		else if (!strcmp(a, "--seed"))
+			seed = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--std"))
+			std = strtof(v, NULL);
+		else {
+			fprintf(stderr, "residual random-model: unknown option '%s'\n%s", a, usage);
+			return 2;
+		}
+	}
+	rs_config c;
+	if (!shape || !out || type < 0 || convert_preset(shape, &c)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	rs_err err = {{0}};
+	if (convert_write_random(&c, out, type, std, seed, &err))
+		return fail("random-model", &err);
+	printf("wrote %s (%s, %lld parameters)\n", out, rs_dtype_name(type), (long long)config_param_count(&c));
+	return 0;
+}
