@@ -1,0 +1,352 @@
+/* gen_words.c - the generator's word lists and facts (template version 1).
+ *
+ * All lists are written for this project. Changing any entry changes the
+ * corpus and the evaluation sets: bump CORPUS_TEMPLATE_VERSION.
+ */
+#include "config.h"
+#include "corpus_gen.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Names avoid ordinary English words (no Rose, Mark, Grace) so that a name
+ * token means a person. The held-out ones appear in stories but never in a
+ * training IOI sentence. */
+const gen_name gen_names[] = {
+	{"Mary", 1, 0}, {"Anna", 1, 0}, {"Emma", 1, 0}, {"Sarah", 1, 0}, {"Lucy", 1, 0},
+	{"Kate", 1, 0}, {"Jane", 1, 0}, {"Alice", 1, 0}, {"Lily", 1, 0}, {"Ella", 1, 0},
+	{"Amy", 1, 0}, {"Ruth", 1, 0}, {"Julia", 1, 0}, {"Laura", 1, 0}, {"Sophie", 1, 0},
+	{"Hannah", 1, 0}, {"Eva", 1, 0}, {"Olivia", 1, 0}, {"Mia", 1, 0}, {"Zoe", 1, 0},
+	{"Molly", 1, 0}, {"Maria", 1, 0}, {"Helen", 1, 0}, {"Susan", 1, 0}, {"Linda", 1, 0},
+	{"Nancy", 1, 0}, {"Betty", 1, 0}, {"Sally", 1, 0}, {"Jenny", 1, 0}, {"Lisa", 1, 0},
+	{"Emily", 1, 0}, {"Chloe", 1, 0}, {"Anne", 1, 0}, {"Martha", 1, 0}, {"Sara", 1, 0},
+	{"Rachel", 1, 0}, {"Rebecca", 1, 0}, {"Elizabeth", 1, 0}, {"Catherine", 1, 0}, {"Jessica", 1, 0},
+	{"John", 0, 0}, {"James", 0, 0}, {"Tom", 0, 0}, {"David", 0, 0}, {"Peter", 0, 0},
+	{"Paul", 0, 0}, {"Sam", 0, 0}, {"Jack", 0, 0}, {"Ben", 0, 0}, {"Leo", 0, 0},
+	{"Adam", 0, 0}, {"Daniel", 0, 0}, {"Henry", 0, 0}, {"George", 0, 0}, {"Oliver", 0, 0},
+	{"Harry", 0, 0}, {"Jacob", 0, 0}, {"Luke", 0, 0}, {"Ryan", 0, 0}, {"Eric", 0, 0},
+	{"Kevin", 0, 0}, {"Brian", 0, 0}, {"Noah", 0, 0}, {"Ethan", 0, 0}, {"Tim", 0, 0},
+	{"Joe", 0, 0}, {"Ted", 0, 0}, {"Dan", 0, 0}, {"Fred", 0, 0}, {"Nick", 0, 0},
+	{"Steve", 0, 0}, {"Michael", 0, 0}, {"William", 0, 0}, {"Robert", 0, 0}, {"Thomas", 0, 0},
+	{"Charles", 0, 0}, {"Edward", 0, 0}, {"Andrew", 0, 0}, {"Richard", 0, 0}, {"Matthew", 0, 0},
+	/* held out of training IOI */
+	{"Nora", 1, 1}, {"Clara", 1, 1}, {"Iris", 1, 1}, {"Leah", 1, 1}, {"Fiona", 1, 1},
+	{"Wendy", 1, 1}, {"Paula", 1, 1}, {"Tina", 1, 1}, {"Ellen", 1, 1}, {"Megan", 1, 1},
+	{"Diana", 1, 1}, {"Ada", 1, 1},
+	{"Hugo", 0, 1}, {"Felix", 0, 1}, {"Oscar", 0, 1}, {"Owen", 0, 1}, {"Dylan", 0, 1},
+	{"Victor", 0, 1}, {"Simon", 0, 1}, {"Kyle", 0, 1}, {"Greg", 0, 1}, {"Ivan", 0, 1},
+	{"Carl", 0, 1}, {"Alan", 0, 1},
+};
+const size_t gen_n_names = GEN_COUNT(gen_names);
+
+const char *const gen_places[] = {
+	"park", "store", "school", "beach", "garden", "library", "zoo", "farm", "market",
+	"kitchen", "river", "lake", "forest", "station", "office", "museum", "hospital",
+	"playground", "bakery", "cafe", "shop", "field", "hill", "castle", "camp", "pool",
+	"city", "village", "house", "barn",
+};
+const size_t gen_n_places = GEN_COUNT(gen_places);
+
+const char *const gen_objects[] = {
+	"ball", "book", "cup", "apple", "cake", "hat", "kite", "toy", "box", "pen", "key",
+	"bag", "drink", "letter", "flower", "ring", "coin", "map", "shell", "doll", "bell",
+	"bowl", "candle", "cookie", "gift", "lamp", "pencil", "pie", "card", "basket",
+	"orange", "egg", "umbrella", "picture", "blanket", "spoon",
+};
+const size_t gen_n_objects = GEN_COUNT(gen_objects);
+
+const char *const gen_animals[] = {
+	"dog", "cat", "bird", "fish", "frog", "rabbit", "duck", "horse", "cow", "pig",
+	"bear", "mouse", "sheep", "goat", "fox", "owl", "puppy", "kitten", "turtle", "hen",
+};
+const size_t gen_n_animals = GEN_COUNT(gen_animals);
+
+const char *const gen_adjectives[] = {
+	"big", "small", "red", "blue", "green", "yellow", "old", "new", "shiny", "soft",
+	"little", "pretty", "funny", "warm", "tiny", "round", "bright", "clean", "heavy", "nice",
+};
+const size_t gen_n_adjectives = GEN_COUNT(gen_adjectives);
+
+const char *const gen_feelings[] = {
+	"happy", "sad", "scared", "excited", "tired", "angry", "proud", "surprised", "glad",
+	"sorry", "hungry", "brave",
+};
+const size_t gen_n_feelings = GEN_COUNT(gen_feelings);
+
+const char *const gen_foods[] = {
+	"bread", "soup", "milk", "cake", "apples", "pie", "rice", "cheese", "cookies",
+	"eggs", "carrots", "corn", "fish", "honey", "jam",
+};
+const size_t gen_n_foods = GEN_COUNT(gen_foods);
+
+const char *const gen_easy_words[] = {
+	"moon", "red", "cup", "tall", "tree", "sun", "door", "blue", "fast", "cold", "milk",
+	"star", "bird", "rain", "sand", "song", "road", "ship", "king", "hand", "game", "wind",
+	"gold", "ice", "fire", "rock", "leaf", "bell", "corn", "coat", "lamp", "fork", "nest",
+	"pond", "snow", "wall", "bed", "box", "hat", "pen", "car", "bus", "egg", "cake",
+	"farm", "hill", "lake", "boat", "frog", "duck", "cow", "pig", "hen", "fox", "owl",
+	"soft", "warm", "dark", "loud", "slow", "sweet", "green", "pink", "brown", "white",
+	"jump", "run", "sing", "read", "walk", "swim", "draw", "play", "sleep", "eat",
+	"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+};
+const size_t gen_n_easy_words = GEN_COUNT(gen_easy_words);
+
+/* ---------------------------------------------------------------- facts
+ * Answers are one word each, so that each is one token with its space. The
+ * last CORPUS_FACT_HELDOUT phrasings of every relation are never trained. */
+
+static const char *const capitals[][2] = {
+	{"France", "Paris"}, {"Germany", "Berlin"}, {"Italy", "Rome"}, {"Spain", "Madrid"},
+	{"Portugal", "Lisbon"}, {"Greece", "Athens"}, {"Egypt", "Cairo"}, {"Japan", "Tokyo"},
+	{"China", "Beijing"}, {"Russia", "Moscow"}, {"England", "London"}, {"Ireland", "Dublin"},
+	{"Norway", "Oslo"}, {"Sweden", "Stockholm"}, {"Finland", "Helsinki"},
+	{"Denmark", "Copenhagen"}, {"Poland", "Warsaw"}, {"Austria", "Vienna"},
+	{"Hungary", "Budapest"}, {"Belgium", "Brussels"}, {"Switzerland", "Bern"},
+	{"Turkey", "Ankara"}, {"Iran", "Tehran"}, {"Iraq", "Baghdad"}, {"Syria", "Damascus"},
+	{"Lebanon", "Beirut"}, {"Jordan", "Amman"}, {"Pakistan", "Islamabad"},
+	{"Afghanistan", "Kabul"}, {"Nepal", "Kathmandu"}, {"Bangladesh", "Dhaka"},
+	{"Thailand", "Bangkok"}, {"Vietnam", "Hanoi"}, {"Indonesia", "Jakarta"},
+	{"Australia", "Canberra"}, {"Canada", "Ottawa"}, {"Cuba", "Havana"}, {"Peru", "Lima"},
+	{"Chile", "Santiago"}, {"Colombia", "Bogota"}, {"Venezuela", "Caracas"},
+	{"Ecuador", "Quito"}, {"Uruguay", "Montevideo"}, {"Brazil", "Brasilia"},
+	{"Kenya", "Nairobi"}, {"Nigeria", "Abuja"}, {"Ghana", "Accra"}, {"Morocco", "Rabat"},
+	{"Algeria", "Algiers"}, {"Tunisia", "Tunis"}, {"Libya", "Tripoli"},
+	{"Sudan", "Khartoum"}, {"Uganda", "Kampala"}, {"Zambia", "Lusaka"},
+	{"Zimbabwe", "Harare"}, {"Angola", "Luanda"}, {"Senegal", "Dakar"}, {"Mali", "Bamako"},
+	{"Iceland", "Reykjavik"}, {"Romania", "Bucharest"}, {"Bulgaria", "Sofia"},
+	{"Serbia", "Belgrade"}, {"Croatia", "Zagreb"}, {"Ukraine", "Kyiv"}, {"Belarus", "Minsk"},
+	{"Lithuania", "Vilnius"}, {"Latvia", "Riga"}, {"Estonia", "Tallinn"}, {"Cyprus", "Nicosia"},
+	{"Jamaica", "Kingston"}, {"Qatar", "Doha"}, {"Oman", "Muscat"}, {"Georgia", "Tbilisi"},
+	{"Armenia", "Yerevan"}, {"Kazakhstan", "Astana"}, {"Mongolia", "Ulaanbaatar"},
+};
+
+static const char *const symbols[][2] = {
+	{"hydrogen", "H"}, {"helium", "He"}, {"lithium", "Li"}, {"carbon", "C"},
+	{"nitrogen", "N"}, {"oxygen", "O"}, {"fluorine", "F"}, {"neon", "Ne"},
+	{"sodium", "Na"}, {"magnesium", "Mg"}, {"aluminum", "Al"}, {"silicon", "Si"},
+	{"phosphorus", "P"}, {"sulfur", "S"}, {"chlorine", "Cl"}, {"argon", "Ar"},
+	{"potassium", "K"}, {"calcium", "Ca"}, {"iron", "Fe"}, {"copper", "Cu"}, {"zinc", "Zn"},
+	{"silver", "Ag"}, {"tin", "Sn"}, {"iodine", "I"}, {"gold", "Au"}, {"mercury", "Hg"},
+	{"lead", "Pb"}, {"uranium", "U"}, {"nickel", "Ni"}, {"cobalt", "Co"},
+	{"platinum", "Pt"}, {"titanium", "Ti"}, {"chromium", "Cr"}, {"manganese", "Mn"},
+	{"krypton", "Kr"}, {"xenon", "Xe"}, {"radon", "Rn"}, {"tungsten", "W"}, {"boron", "B"},
+	{"beryllium", "Be"},
+};
+
+static const char *const sounds[][2] = {
+	{"cow", "moo"}, {"dog", "woof"}, {"cat", "meow"}, {"duck", "quack"}, {"sheep", "baa"},
+	{"pig", "oink"}, {"lion", "roar"}, {"owl", "hoot"}, {"horse", "neigh"}, {"bee", "buzz"},
+	{"snake", "hiss"}, {"frog", "croak"}, {"mouse", "squeak"}, {"crow", "caw"},
+	{"wolf", "howl"},
+};
+
+/* The subject carries its own determiner: phrasings read "the color of {X}". */
+static const char *const colors[][2] = {
+	{"the sky", "blue"}, {"grass", "green"}, {"snow", "white"}, {"coal", "black"},
+	{"blood", "red"}, {"a banana", "yellow"}, {"a lemon", "yellow"}, {"a carrot", "orange"},
+	{"milk", "white"}, {"chocolate", "brown"}, {"a ripe tomato", "red"}, {"a cherry", "red"},
+	{"the sea", "blue"}, {"a leaf in summer", "green"}, {"the night sky", "black"},
+	{"an orange", "orange"},
+};
+
+static const char *const opposites[][2] = {
+	{"hot", "cold"}, {"cold", "hot"}, {"big", "small"}, {"small", "big"}, {"up", "down"},
+	{"down", "up"}, {"day", "night"}, {"night", "day"}, {"fast", "slow"}, {"slow", "fast"},
+	{"happy", "sad"}, {"sad", "happy"}, {"light", "dark"}, {"dark", "light"},
+	{"wet", "dry"}, {"dry", "wet"}, {"open", "closed"}, {"closed", "open"},
+	{"full", "empty"}, {"empty", "full"}, {"early", "late"}, {"late", "early"},
+	{"hard", "soft"}, {"soft", "hard"}, {"loud", "quiet"}, {"quiet", "loud"},
+	{"rich", "poor"}, {"poor", "rich"}, {"strong", "weak"}, {"weak", "strong"},
+	{"tall", "short"}, {"thick", "thin"}, {"thin", "thick"}, {"first", "last"},
+	{"last", "first"}, {"win", "lose"}, {"lose", "win"}, {"young", "old"},
+	{"inside", "outside"}, {"outside", "inside"},
+};
+
+static const char *const young[][2] = {
+	{"dog", "puppy"}, {"cat", "kitten"}, {"cow", "calf"}, {"sheep", "lamb"},
+	{"horse", "foal"}, {"duck", "duckling"}, {"goat", "kid"}, {"frog", "tadpole"},
+	{"bear", "cub"}, {"pig", "piglet"}, {"hen", "chick"}, {"kangaroo", "joey"},
+	{"deer", "fawn"}, {"swan", "cygnet"}, {"goose", "gosling"},
+};
+
+static const char *const days[][2] = {
+	{"Monday", "Tuesday"}, {"Tuesday", "Wednesday"}, {"Wednesday", "Thursday"},
+	{"Thursday", "Friday"}, {"Friday", "Saturday"}, {"Saturday", "Sunday"},
+	{"Sunday", "Monday"},
+};
+
+static const char *const months[][2] = {
+	{"January", "February"}, {"February", "March"}, {"March", "April"}, {"April", "May"},
+	{"May", "June"}, {"June", "July"}, {"July", "August"}, {"August", "September"},
+	{"September", "October"}, {"October", "November"}, {"November", "December"},
+	{"December", "January"},
+};
+
+#define PAIRS(a) (a), GEN_COUNT(a)
+
+const gen_relation gen_relations[] = {
+	{"capital", {
+		"The capital of {X} is",
+		"The capital city of {X} is",
+		"Q: What is the capital of {X}? A:",
+		"If you travel to the capital of {X}, you will be in",
+		"The biggest government buildings of {X} stand in its capital,",
+		"Which city is the capital of {X}? The answer is",
+		"My friend lives in {X}, in the capital city,",
+		"In {X}, the capital city is",
+		"The government of {X} meets in the city of",
+		"Everyone in {X} knows that their capital is",
+	}, PAIRS(capitals)},
+	{"symbol", {
+		"The chemical symbol for {X} is",
+		"The symbol of {X} is",
+		"Q: What is the chemical symbol for {X}? A:",
+		"In chemistry, {X} is written as",
+		"On the periodic table, {X} has the symbol",
+		"The element {X} has the symbol",
+		"Chemists write the element {X} as",
+		"The short name for the element {X} is",
+		"A chemist would label a jar of {X} with the symbol",
+		"In a chemical formula, {X} is shown as",
+	}, PAIRS(symbols)},
+	{"sound", {
+		"{A X} says",
+		"The sound {a X} makes is",
+		"Q: What sound does {a X} make? A:",
+		"When {a X} is hungry, it goes",
+		"Every morning the {X} would say",
+		"The {X} opened its mouth and said",
+		"Children learn that {a X} says",
+		"Listen to the {X}. It says",
+		"On the farm, you can hear the {X} go",
+		"If you hear {a X}, the sound will be",
+	}, PAIRS(sounds)},
+	{"color", {
+		"The color of {X} is",
+		"Q: What color is {X}? A:",
+		"Everyone knows that {X} is",
+		"If you paint {X}, use the color",
+		"A child drawing {X} picks the color",
+		"In pictures, {X} is always",
+		"Look at {X}. It is",
+		"The usual color of {X} is",
+		"When you see {X}, you see the color",
+		"Ask anyone what color {X} is, and they will say",
+	}, PAIRS(colors)},
+	{"opposite", {
+		"The opposite of {X} is",
+		"Q: What is the opposite of {X}? A:",
+		"The word that means the opposite of {X} is",
+		"If something is not {X}, it may be",
+		"The reverse of {X} is",
+		"A word opposite to {X} is",
+		"We say {X}, and the opposite is",
+		"It was not {X}. It was",
+		"The antonym of {X} is",
+		"Instead of {X}, you could say the opposite:",
+	}, PAIRS(opposites)},
+	{"young", {
+		"A baby {X} is called a",
+		"Q: What do we call a baby {X}? A: a",
+		"The young of a {X} is called a",
+		"When a {X} has a baby, the baby is a",
+		"A mother {X} takes care of her",
+		"The little one of a {X} is known as a",
+		"Children learn that a baby {X} is a",
+		"A {X} that was just born is a",
+		"We call a very young {X} a",
+		"The name for a baby {X} is a",
+	}, PAIRS(young)},
+	{"day_after", {
+		"The day after {X} is",
+		"After {X} comes",
+		"Q: What day comes after {X}? A:",
+		"If today is {X}, tomorrow is",
+		"{X} is followed by",
+		"The next day after {X} is",
+		"Yesterday was {X}, so today is",
+		"One day after {X}, it is",
+		"If it is {X} today, then tomorrow will be",
+		"The weekday that follows {X} is",
+	}, PAIRS(days)},
+	{"month_after", {
+		"The month after {X} is",
+		"After the month of {X} comes",
+		"Q: What month comes after {X}? A:",
+		"If this month is {X}, next month is",
+		"The month of {X} is followed by",
+		"The next month after {X} is",
+		"Last month was {X}, so this month is",
+		"One month after {X}, it is",
+		"When {X} ends, the new month is",
+		"The month that follows {X} is",
+	}, PAIRS(months)},
+};
+const size_t gen_n_relations = GEN_COUNT(gen_relations);
+
+int corpus_fact_n_relations(void)
+{
+	return (int)gen_n_relations;
+}
+
+const char *corpus_fact_phrasing(int relation, int phrasing)
+{
+	if (relation < 0 || relation >= (int)gen_n_relations || phrasing < 0 ||
+	    phrasing >= CORPUS_FACT_PHRASINGS)
+		return NULL;
+	return gen_relations[relation].phrasing[phrasing];
+}
+
+/* ---------------------------------------------------------------- forced words */
+
+static const char **forced;
+static size_t n_forced;
+
+static void forced_add(const char *w, size_t *cap)
+{
+	/* Multi-word subjects ("the night sky") are not forced: only one-word
+	 * strings can be one token under the Llama 3 pre-tokenizer. */
+	if (strchr(w, ' '))
+		return;
+	char tmp[64];
+	tmp[0] = ' ';
+	strncpy(tmp + 1, w, sizeof tmp - 2);
+	tmp[sizeof tmp - 1] = 0;
+	for (size_t i = 0; i < n_forced; i++)
+		if (!strcmp(forced[i], tmp))
+			return;
+	if (n_forced == *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		forced = rs_xrealloc(forced, *cap * sizeof *forced);
+	}
+	forced[n_forced++] = rs_xstrdup(tmp);
+}
+
+const char *const *corpus_forced_words(size_t *n)
+{
+	/* Built once and kept for the life of the process (a few kB). */
+	if (!forced) {
+		size_t cap = 0;
+		for (size_t i = 0; i < gen_n_names; i++)
+			forced_add(gen_names[i].name, &cap);
+		for (size_t r = 0; r < gen_n_relations; r++)
+			for (size_t i = 0; i < gen_relations[r].n_pairs; i++) {
+				forced_add(gen_relations[r].pairs[i][0], &cap);
+				forced_add(gen_relations[r].pairs[i][1], &cap);
+			}
+	}
+	*n = n_forced;
+	return forced;
+}
+
+const char *const *corpus_heldout_names(size_t *n)
+{
+	static const char *held[GEN_COUNT(gen_names)];
+	static size_t nh;
+	if (!nh)
+		for (size_t i = 0; i < gen_n_names; i++)
+			if (gen_names[i].heldout)
+				held[nh++] = gen_names[i].name;
+	*n = nh;
+	return held;
+}
