@@ -161,7 +161,7 @@ enum tok_decode_flags {
 
 /* The bytes of ids concatenated into a malloc'd, NUL-terminated *out (*len
  * excludes the NUL). SentencePiece: the space that encoding prefixed (at the
- * start and after a control token) is removed again. Fails on an id out of range. */
+ * start and after a special token) is removed again. Fails on an id out of range. */
 int tok_decode(const rs_tokenizer *tok, const int32_t *ids, int n, int flags, char **out,
 	       size_t *len, rs_err *err);
 

@@ -13,6 +13,15 @@ typedef struct tok_merge_slot {
 	int32_t rank, result;
 } tok_merge_slot;
 
+/* One entry of the text -> id map. The key's place in the arena and a
+ * fingerprint of its hash sit in the slot, so a probe reads the arena only
+ * for a likely match. */
+typedef struct tok_vslot {
+	uint32_t fp;       /* high half of the key's hash */
+	int32_t id;        /* -1: empty */
+	uint32_t off, len; /* the key in the arena */
+} tok_vslot;
+
 #define TOK_EMPTY_KEY UINT64_MAX
 
 struct rs_tokenizer {
@@ -30,7 +39,7 @@ struct rs_tokenizer {
 	/* Text -> id for the tokens that merging may produce: the key is a token's
 	 * bytes in TOK_BPE and its piece ("▁the") in TOK_SPM. Open addressing,
 	 * -1 = empty. */
-	int32_t *vocab_hash;
+	tok_vslot *vocab_hash;
 	uint32_t vocab_mask;
 
 	tok_merge_slot *merge_hash; /* TOK_BPE */
@@ -75,20 +84,22 @@ static inline uint64_t tok_hash_u64(uint64_t k)
 	return k;
 }
 
-/* The token whose key (see vocab_hash) is s[0..n), or -1. */
+/* The token whose key (see vocab_hash) is s[0..n) with hash h, or -1. */
+static inline int32_t tok_lookup_h(const rs_tokenizer *tok, const char *s, size_t n, uint64_t h)
+{
+	uint32_t fp = (uint32_t)(h >> 32);
+	for (uint32_t i = (uint32_t)h & tok->vocab_mask;; i = (i + 1) & tok->vocab_mask) {
+		const tok_vslot *v = &tok->vocab_hash[i];
+		if (v->id < 0)
+			return -1;
+		if (v->fp == fp && v->len == n && !memcmp(tok->arena + v->off, s, n))
+			return v->id;
+	}
+}
+
 static inline int32_t tok_lookup(const rs_tokenizer *tok, const char *s, size_t n)
 {
-	uint32_t i = (uint32_t)tok_hash_bytes(s, n) & tok->vocab_mask;
-	int spm = tok->kind == TOK_SPM;
-	for (;; i = (i + 1) & tok->vocab_mask) {
-		int32_t id = tok->vocab_hash[i];
-		if (id < 0)
-			return -1;
-		const char *k = tok->arena + (spm ? tok->piece_off[id] : tok->bytes_off[id]);
-		size_t kn = spm ? tok->piece_len[id] : tok->bytes_len[id];
-		if (kn == n && !memcmp(k, s, n))
-			return id;
-	}
+	return tok_lookup_h(tok, s, n, tok_hash_bytes(s, n));
 }
 
 /* The merge of (left, right), or NULL. */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Reads a whole file; NULL with a message on failure. */
 static char *read_file(const char *path, size_t *len, rs_err *err)
@@ -23,17 +24,16 @@ static char *read_file(const char *path, size_t *len, rs_err *err)
 		rs_fail(err, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	for (;;) {
-		if (cap - n < 65536) {
-			cap = cap ? cap * 2 : 1 << 20;
+	struct stat st;
+	size_t cap = fstat(fileno(f), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+	char *buf = rs_xmalloc(cap);
+	size_t n = 0, got;
+	while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) { /* grew while reading, or a pipe */
+			cap *= 2;
 			buf = rs_xrealloc(buf, cap);
 		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
 	}
 	int bad = ferror(f);
 	fclose(f);

@@ -19,11 +19,16 @@ static const char *src_name(const tok_spec *s)
  * not one of the 256. */
 static int bytelevel_decode(const char *s, size_t n, char *out)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 	int k = 0;
 	while (i < n) {
+		if (u[i] >= 0x21 && u[i] <= 0x7E) { /* printable ASCII stands for itself */
+			out[k++] = (char)u[i++];
+			continue;
+		}
 		uint32_t cp;
-		i += tok_utf8_next((const unsigned char *)s + i, n - i, &cp);
+		i += tok_utf8_next(u + i, n - i, &cp);
 		int b = tok_cp_to_byte(cp);
 		if (b < 0)
 			return -1;
@@ -93,81 +98,165 @@ static void build_vocab_hash(rs_tokenizer *tok)
 		size *= 2;
 	tok->vocab_mask = size - 1;
 	tok->vocab_hash = rs_xmalloc(size * sizeof *tok->vocab_hash);
-	memset(tok->vocab_hash, 0xFF, size * sizeof *tok->vocab_hash);
+	for (uint32_t i = 0; i < size; i++)
+		tok->vocab_hash[i] = (tok_vslot){0, -1, 0, 0};
+	int spm = tok->kind == TOK_SPM;
 	for (int32_t id = 0; id < tok->n_vocab; id++) {
 		if (!mergeable(tok, id))
 			continue;
-		int spm = tok->kind == TOK_SPM;
-		const char *k = tok->arena + (spm ? tok->piece_off[id] : tok->bytes_off[id]);
-		uint32_t kn = spm ? tok->piece_len[id] : tok->bytes_len[id];
-		if (kn == 0 || tok_lookup(tok, k, kn) >= 0)
-			continue; /* a duplicate: the first id keeps the text */
-		uint32_t i = (uint32_t)tok_hash_bytes(k, kn) & tok->vocab_mask;
-		while (tok->vocab_hash[i] >= 0)
-			i = (i + 1) & tok->vocab_mask;
-		tok->vocab_hash[i] = id;
+		uint32_t off = spm ? tok->piece_off[id] : tok->bytes_off[id];
+		uint32_t len = spm ? tok->piece_len[id] : tok->bytes_len[id];
+		if (len == 0)
+			continue;
+		const char *k = tok->arena + off;
+		uint64_t h = tok_hash_bytes(k, len);
+		uint32_t fp = (uint32_t)(h >> 32), i = (uint32_t)h & tok->vocab_mask;
+		for (;; i = (i + 1) & tok->vocab_mask) {
+			tok_vslot *v = &tok->vocab_hash[i];
+			if (v->id < 0) {
+				*v = (tok_vslot){fp, id, off, len};
+				break;
+			}
+			if (v->fp == fp && v->len == len && !memcmp(tok->arena + v->off, k, len))
+				break; /* a duplicate: the first id keeps the text */
+		}
 	}
 }
 
-/* The id of a piece as a merge names it, or -1. */
-static int32_t merge_piece_id(const rs_tokenizer *tok, tok_str p, char *tmp)
+/* Decodes a merge's piece into out: byte-level, or as written when it is not
+ * a byte-level string. Returns the length. */
+static size_t merge_piece_bytes(tok_str p, char *out)
 {
-	int k = bytelevel_decode(p.s, p.len, tmp);
-	if (k < 0) {
-		memcpy(tmp, p.s, p.len);
-		k = (int)p.len;
-	}
-	return k > 0 ? tok_lookup(tok, tmp, (size_t)k) : -1;
+	int k = bytelevel_decode(p.s, p.len, out);
+	if (k >= 0)
+		return (size_t)k;
+	memcpy(out, p.s, p.len);
+	return p.len;
 }
 
+static inline void prefetch_slot(const rs_tokenizer *tok, uint64_t h)
+{
+	__builtin_prefetch(&tok->vocab_hash[(uint32_t)h & tok->vocab_mask]);
+}
+
+/* Prefetches the arena bytes of the first slot probed for h. */
+static inline void prefetch_key(const rs_tokenizer *tok, uint64_t h)
+{
+	const tok_vslot *v = &tok->vocab_hash[(uint32_t)h & tok->vocab_mask];
+	if (v->id >= 0)
+		__builtin_prefetch(tok->arena + v->off);
+}
+
+/* One merge on its way through build_merges' stages. */
+typedef struct pending {
+	char *a, *b, *c;     /* decoded left, right and their concatenation */
+	size_t la, lb;
+	uint64_t ha, hb, hc, hk;
+	int32_t ia, ib, ic;
+	uint64_t key;
+} pending;
+
+enum { MERGE_BATCH = 64 };
+
+static int merge_error(const tok_spec *spec, int32_t r, const pending *p, rs_err *err)
+{
+	tok_str a = spec->merges[2 * r], b = spec->merges[2 * r + 1];
+	const char *what = p->ia < 0 ? "its left piece is" : p->ib < 0 ? "its right piece is"
+				     : "the merged piece is";
+	return rs_fail(err, "%s: merge %d (\"%.*s %.*s\"): %s not in the vocabulary",
+		       src_name(spec), (int)r, (int)(a.len > 60 ? 60 : a.len), a.s,
+		       (int)(b.len > 60 ? 60 : b.len), b.s, what);
+}
+
+/* Resolves the merges' pieces to ids and fills the pair map. A merge costs a
+ * few hash-table reads that mostly miss the cache; merges go through in
+ * batches, each stage prefetching what the next reads, so the misses of a
+ * batch overlap instead of queueing (this is most of the load time). */
 static int build_merges(rs_tokenizer *tok, const tok_spec *spec, rs_err *err)
 {
-	size_t maxlen = 0;
-	for (int32_t i = 0; i < spec->n_merges * 2; i++)
-		if (spec->merges[i].len > maxlen)
-			maxlen = spec->merges[i].len;
-	char *tmp = rs_xmalloc(2 * maxlen + 2);
 	uint32_t size = 64;
-	while (size < (uint32_t)spec->n_merges * 2u)
+	while (size < (uint32_t)spec->n_merges + (uint32_t)spec->n_merges / 2)
 		size *= 2;
 	tok->merge_mask = size - 1;
 	tok->merge_hash = rs_xmalloc(size * sizeof *tok->merge_hash);
 	for (uint32_t i = 0; i < size; i++)
 		tok->merge_hash[i].key = TOK_EMPTY_KEY;
-	tok->merges = rs_xmalloc((size_t)spec->n_merges * 3 * sizeof *tok->merges);
+	tok->merges = rs_xmalloc((size_t)(spec->n_merges ? spec->n_merges : 1) * 3 * sizeof(int32_t));
 	tok->n_merges = spec->n_merges;
-	for (int32_t r = 0; r < spec->n_merges; r++) {
-		tok_str a = spec->merges[2 * r], b = spec->merges[2 * r + 1];
-		int32_t ia = merge_piece_id(tok, a, tmp), ib = merge_piece_id(tok, b, tmp);
-		int32_t ic = -1;
-		if (ia >= 0 && ib >= 0) {
-			size_t la = tok->bytes_len[ia], lb = tok->bytes_len[ib];
-			memcpy(tmp, tok->arena + tok->bytes_off[ia], la);
-			memcpy(tmp + la, tok->arena + tok->bytes_off[ib], lb);
-			ic = tok_lookup(tok, tmp, la + lb);
+	pending p[MERGE_BATCH];
+	size_t cap = 0;
+	char *buf = NULL;
+	for (int32_t r0 = 0; r0 < spec->n_merges; r0 += MERGE_BATCH) {
+		int nb = spec->n_merges - r0 < MERGE_BATCH ? spec->n_merges - r0 : MERGE_BATCH;
+		size_t need = 0;
+		for (int k = 0; k < nb; k++)
+			need += 2 * (spec->merges[2 * (r0 + k)].len + spec->merges[2 * (r0 + k) + 1].len);
+		if (need > cap) {
+			cap = need * 2;
+			buf = rs_xrealloc(buf, cap);
 		}
-		if (ic < 0) {
-			const char *what = ia < 0 ? "its left piece is" : ib < 0 ? "its right piece is"
-						 : "the merged piece is";
-			rs_fail(err, "%s: merge %d (\"%.*s %.*s\"): %s not in the vocabulary",
-				src_name(spec), (int)r, (int)(a.len > 60 ? 60 : a.len), a.s,
-				(int)(b.len > 60 ? 60 : b.len), b.s, what);
-			free(tmp);
-			return -1;
+		char *at = buf;
+		for (int k = 0; k < nb; k++) { /* decode, hash, prefetch the slots */
+			pending *q = &p[k];
+			tok_str a = spec->merges[2 * (r0 + k)], b = spec->merges[2 * (r0 + k) + 1];
+			q->a = at;
+			q->la = merge_piece_bytes(a, q->a);
+			q->b = q->a + q->la;
+			q->lb = merge_piece_bytes(b, q->b);
+			q->c = q->b + q->lb;
+			at = q->c + q->la + q->lb;
+			q->ha = tok_hash_bytes(q->a, q->la);
+			q->hb = tok_hash_bytes(q->b, q->lb);
+			prefetch_slot(tok, q->ha);
+			prefetch_slot(tok, q->hb);
 		}
-		tok->merges[3 * r] = ia;
-		tok->merges[3 * r + 1] = ib;
-		tok->merges[3 * r + 2] = ic;
-		/* A pair listed twice keeps its first (lowest) rank. */
-		if (tok_merge_find(tok, ia, ib))
-			continue;
-		uint64_t key = (uint64_t)(uint32_t)ia << 32 | (uint32_t)ib;
-		uint32_t i = (uint32_t)tok_hash_u64(key) & tok->merge_mask;
-		while (tok->merge_hash[i].key != TOK_EMPTY_KEY)
-			i = (i + 1) & tok->merge_mask;
-		tok->merge_hash[i] = (tok_merge_slot){key, r, ic};
+		for (int k = 0; k < nb; k++) {
+			prefetch_key(tok, p[k].ha);
+			prefetch_key(tok, p[k].hb);
+		}
+		for (int k = 0; k < nb; k++) { /* left and right ids; hash the concatenation */
+			pending *q = &p[k];
+			q->ia = q->la ? tok_lookup_h(tok, q->a, q->la, q->ha) : -1;
+			q->ib = q->lb ? tok_lookup_h(tok, q->b, q->lb, q->hb) : -1;
+			q->ic = -1;
+			memcpy(q->c, q->a, q->la);
+			memcpy(q->c + q->la, q->b, q->lb);
+			q->hc = tok_hash_bytes(q->c, q->la + q->lb);
+			prefetch_slot(tok, q->hc);
+		}
+		for (int k = 0; k < nb; k++)
+			prefetch_key(tok, p[k].hc);
+		for (int k = 0; k < nb; k++) { /* the merged token; hash the pair */
+			pending *q = &p[k];
+			if (q->ia < 0 || q->ib < 0)
+				continue;
+			q->ic = tok_lookup_h(tok, q->c, q->la + q->lb, q->hc);
+			q->key = (uint64_t)(uint32_t)q->ia << 32 | (uint32_t)q->ib;
+			q->hk = tok_hash_u64(q->key);
+			__builtin_prefetch(&tok->merge_hash[(uint32_t)q->hk & tok->merge_mask]);
+		}
+		for (int k = 0; k < nb; k++) { /* insert; a pair listed twice keeps its first rank */
+			pending *q = &p[k];
+			int32_t r = r0 + k;
+			if (q->ic < 0) {
+				free(buf);
+				return merge_error(spec, r, q, err);
+			}
+			tok->merges[3 * r] = q->ia;
+			tok->merges[3 * r + 1] = q->ib;
+			tok->merges[3 * r + 2] = q->ic;
+			for (uint32_t i = (uint32_t)q->hk & tok->merge_mask;; i = (i + 1) & tok->merge_mask) {
+				tok_merge_slot *m = &tok->merge_hash[i];
+				if (m->key == q->key)
+					break;
+				if (m->key == TOK_EMPTY_KEY) {
+					*m = (tok_merge_slot){q->key, r, q->ic};
+					break;
+				}
+			}
+		}
 	}
-	free(tmp);
+	free(buf);
 	return 0;
 }
 
@@ -460,14 +549,15 @@ int tok_decode(const rs_tokenizer *tok, const int32_t *ids, int n, int flags, ch
 	char *s = rs_xmalloc(total);
 	size_t k = 0;
 	/* SentencePiece: encoding prefixed a space at the start and after each
-	 * control token; the first text token there gives it back. */
+	 * special token; the first text token there gives it back. */
 	int strip = tok->kind == TOK_SPM && tok->add_space_prefix;
 	for (int i = 0; i < n; i++) {
 		int32_t id = ids[i];
 		int t = tok->types[id];
-		if (t == TOK_T_CONTROL) {
+		if (t == TOK_T_CONTROL || t == TOK_T_USER_DEFINED) {
+			/* Both are split out of the text before SentencePiece runs. */
 			strip = tok->kind == TOK_SPM && tok->add_space_prefix;
-			if (flags & TOK_SKIP_SPECIAL)
+			if (t == TOK_T_CONTROL && (flags & TOK_SKIP_SPECIAL))
 				continue;
 			memcpy(s + k, tok->arena + tok->bytes_off[id], tok->bytes_len[id]);
 			k += tok->bytes_len[id];
