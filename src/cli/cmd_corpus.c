@@ -4,16 +4,13 @@
 #include "bpe_train.h"
 #include "cli.h"
 #include "corpus.h"
+#include "gguf.h"
 #include "tokenizer.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The tokenizer's own Llama 3 pre-tokenizer, when it is linked in; else our
- * ASCII one, which agrees with it on ASCII text. */
-#pragma weak tok_pretok_next
 
 static void build_usage(FILE *f)
 {
@@ -147,6 +144,49 @@ static void count_docs(bpe_counts *c, const char *text, size_t n, bpe_pretok_fn 
 	}
 }
 
+/* Loads the written file with the project's tokenizer: every forced word
+ * must be one token there too. Returns the token count of the documents, or
+ * -1 with the failures printed. */
+static long long check_with_tokenizer(const char *path, const char *text, size_t n,
+				      const char *const *forced, size_t nf)
+{
+	rs_err err;
+	gguf_file *g = gguf_open(path, &err);
+	rs_tokenizer *tok = g ? tok_load_gguf(g, &err) : NULL;
+	gguf_close(g);
+	if (!tok) {
+		fprintf(stderr, "residual corpus bpe: reloading %s: %s\n", path, err.msg);
+		return -1;
+	}
+	long long total = 0;
+	for (size_t i = 0; i < nf && total >= 0; i++) {
+		int32_t *ids = NULL;
+		int k = 0;
+		if (tok_encode(tok, forced[i], strlen(forced[i]), 0, &ids, NULL, &k, &err) || k != 1) {
+			fprintf(stderr, "residual corpus bpe: \"%s\" is %d tokens after reloading\n",
+				forced[i], k);
+			total = -1;
+		}
+		free(ids);
+	}
+	const char *sep = "\n" CORPUS_DOC_SEP "\n";
+	for (size_t pos = 0; pos < n && total >= 0;) {
+		const char *e = strstr(text + pos, sep);
+		size_t end = e ? (size_t)(e - text) : n;
+		int32_t *ids = NULL;
+		int k = 0;
+		if (tok_encode(tok, text + pos, end - pos, 0, &ids, NULL, &k, &err)) {
+			fprintf(stderr, "residual corpus bpe: encoding: %s\n", err.msg);
+			total = -1;
+		}
+		total += k;
+		free(ids);
+		pos = e ? end + strlen(sep) : n;
+	}
+	tok_free(tok);
+	return total;
+}
+
 static int cmd_bpe(int argc, char **argv)
 {
 	const char *in = NULL, *out = NULL;
@@ -182,10 +222,10 @@ static int cmd_bpe(int argc, char **argv)
 	char *text = read_all(in, &n);
 	if (!text)
 		return 1;
-	bpe_pretok_fn pretok = tok_pretok_next ? tok_pretok_next : bpe_pretok_ascii;
+	/* The tokenizer's own Llama 3 pre-tokenizer, so that training sees the
+	 * pre-tokens that encoding will. */
 	bpe_counts *c = bpe_counts_create();
-	count_docs(c, text, n, pretok);
-	free(text);
+	count_docs(c, text, n, tok_pretok_next);
 	size_t nf;
 	const char *const *forced = corpus_forced_words(&nf);
 	bpe_train_opts o = {(int)vocab, forced, nf, !quiet};
@@ -195,6 +235,7 @@ static int cmd_bpe(int argc, char **argv)
 	bpe_counts_free(c);
 	if (rc) {
 		fprintf(stderr, "residual corpus bpe: %s\n", err.msg);
+		free(text);
 		return 1;
 	}
 	/* Every forced word must now be one token. */
@@ -213,18 +254,20 @@ static int cmd_bpe(int argc, char **argv)
 	int n_special = 0;
 	for (int32_t id = 0; id < v->n_tokens; id++)
 		n_special += v->types[id] == 3;
+	long long real_tokens = -1;
+	if (!bad && (real_tokens = check_with_tokenizer(out, text, n, forced, nf)) < 0)
+		bad = 1;
 	if (!bad)
 		printf("tokenizer: %s\n"
 		       "  vocabulary %d tokens (256 bytes, %d merges, %d special), "
 		       "%d added to make forced words whole\n"
-		       "  forced single tokens: %zu of %zu words\n"
-		       "  training text: %zu bytes, %llu pre-tokens, %llu tokens "
-		       "(%.2f bytes a token)\n"
-		       "  pre-tokenizer: %s\n",
+		       "  forced single tokens (reloaded with tok_load_gguf): %zu of %zu words\n"
+		       "  training text: %zu bytes, %llu pre-tokens, %lld tokens "
+		       "(%.2f bytes a token; separator lines excluded)\n",
 		       out, v->n_tokens, v->n_merges, n_special, v->n_forced_chains, nf, nf, n,
-		       (unsigned long long)v->n_pretokens, (unsigned long long)v->n_encoded,
-		       v->n_encoded ? (double)n / (double)v->n_encoded : 0.0,
-		       tok_pretok_next ? "tok_pretok_next (src/core)" : "bpe_pretok_ascii");
+		       (unsigned long long)v->n_pretokens, real_tokens,
+		       real_tokens > 0 ? (double)n / (double)real_tokens : 0.0);
+	free(text);
 	bpe_vocab_free(v);
 	return bad ? 1 : 0;
 }
