@@ -1,0 +1,51 @@
+/* train_adamw.c - AdamW with decoupled weight decay, the learning-rate schedule,
+ * and the global gradient norm for clipping. */
+#include "config.h"
+#include "train.h"
+
+#include <math.h>
+
+float train_lr(const train_sched *s, int step)
+{
+	if (step < s->warmup)
+		return s->lr * (float)(step + 1) / (float)s->warmup;
+	int decay_steps = s->steps - s->warmup;
+	if (decay_steps <= 0)
+		return s->lr;
+	double progress = (double)(step - s->warmup) / decay_steps;
+	if (progress > 1)
+		progress = 1;
+	return (float)(s->min_lr + 0.5 * (s->lr - s->min_lr) * (1.0 + cos(M_PI * progress)));
+}
+
+double train_grad_norm(const train_model *m)
+{
+	/* one thread, in order: a parallel reduction would add in an order that
+	 * changes from run to run */
+	double ss = 0;
+	for (int64_t i = 0; i < m->n_params; i++)
+		ss += (double)m->grads[i] * m->grads[i];
+	return sqrt(ss);
+}
+
+void adamw_step(train_model *m, const adamw_opts *o, float lr, int t, float grad_scale)
+{
+	float bc1 = 1.0f - powf(o->beta1, (float)t), bc2 = 1.0f - powf(o->beta2, (float)t);
+	int64_t off = 0;
+	for (int i = 0; i < TRAIN_N_TENSORS; i++) {
+		const train_tensor *ti = &m->tensors[i];
+		float *p = m->params + off, *g = m->grads + off, *mm = m->adam_m + off, *vv = m->adam_v + off;
+		/* decoupled: the decay shrinks the weights directly, not through the
+		 * moments; norms keep their scale */
+		float decay = ti->decay ? lr * o->wd : 0.0f;
+#pragma omp parallel for schedule(static)
+		for (int64_t j = 0; j < ti->numel; j++) {
+			float gj = g[j] * grad_scale;
+			mm[j] = o->beta1 * mm[j] + (1.0f - o->beta1) * gj;
+			vv[j] = o->beta2 * vv[j] + (1.0f - o->beta2) * gj * gj;
+			float mhat = mm[j] / bc1, vhat = vv[j] / bc2;
+			p[j] -= lr * mhat / (sqrtf(vhat) + o->eps) + decay * p[j];
+		}
+		off += ti->numel;
+	}
+}
