@@ -260,8 +260,9 @@ static rs_tokenizer *load(const char *buf, size_t len, const char *name, const c
 	} else if (added && !cJSON_IsNull(added) && !cJSON_IsArray(added)) {
 		rs_fail(err, "%s: added_tokens is not an array", name);
 	} else if (!has_llama3_split(pre)) {
-		rs_fail(err, "%s: pre_tokenizer is %s; only the Llama 3 regex Split is implemented",
-			name, pre && !cJSON_IsNull(pre) ? "another one" : "missing");
+		rs_fail(err, pre && !cJSON_IsNull(pre)
+			? "%s: pre_tokenizer is not the Llama 3 regex Split, the only one implemented"
+			: "%s: pre_tokenizer is missing; only the Llama 3 regex Split is implemented", name);
 	} else if (!read_vocab(vocab, added, name, &pieces, &types, &n, err) &&
 		   !read_merges(mlist, name, &merges, &n_merges, err)) {
 		static const char *const eos_names[] = {"<|end_of_text|>", "<|endoftext|>", "</s>",
