@@ -2,6 +2,7 @@
 #include "config.h"
 #include "kernels.h"
 #include "dtype.h"
+#include "pool.h"
 
 #include <string.h>
 #if defined(__x86_64__)
@@ -172,41 +173,66 @@ float kern_dot_f32(const float *a, const float *b, int n)
 	return dot_f32_scalar(a, b, n);
 }
 
-void kern_matvec(float *y, const float *x, const rs_mat *W, int n)
+typedef struct matvec_job {
+	float *y;
+	const float *x;
+	const rs_mat *W;
+	int n, simd;
+} matvec_job;
+
+static void matvec_rows(void *ctx, int64_t r0, int64_t r1)
 {
-	int use_simd = kern_simd();
-	int64_t rows = W->rows;
+	const matvec_job *j = ctx;
+	const rs_mat *W = j->W;
 	int cols = (int)W->cols;
-#pragma omp parallel for schedule(static) if (rows * cols > 32768)
-	for (int64_t r = 0; r < rows; r++) {
+	for (int64_t r = r0; r < r1; r++) {
 		const void *row = (const uint8_t *)W->data + (size_t)r * W->row_bytes;
-		for (int t = 0; t < n; t++) {
-			const float *xt = x + (size_t)t * cols;
+		for (int t = 0; t < j->n; t++) {
+			const float *xt = j->x + (size_t)t * cols;
+			float v;
 #if HAVE_X86
-			y[(size_t)t * rows + r] = use_simd ? dot_row_avx2(W->type, row, xt, cols)
-							   : dot_row_scalar(W->type, row, xt, cols);
+			v = j->simd ? dot_row_avx2(W->type, row, xt, cols) : dot_row_scalar(W->type, row, xt, cols);
 #else
-			y[(size_t)t * rows + r] = dot_row_scalar(W->type, row, xt, cols);
+			v = dot_row_scalar(W->type, row, xt, cols);
 #endif
+			j->y[(size_t)t * W->rows + r] = v;
 		}
 	}
-	(void)use_simd;
 }
 
-void kern_dequant_rows(const rs_mat *W, int64_t r0, int64_t nr, float *dst)
+void kern_matvec(float *y, const float *x, const rs_mat *W, int n)
 {
-	int use_simd = kern_simd();
-#pragma omp parallel for schedule(static) if (nr * W->cols > 65536)
-	for (int64_t r = 0; r < nr; r++) {
-		const void *row = (const uint8_t *)W->data + (size_t)(r0 + r) * W->row_bytes;
-		float *d = dst + (size_t)r * W->cols;
+	matvec_job j = {y, x, W, n, kern_simd()};
+	/* at least ~32K weights per thread, or waking a thread costs more than it saves */
+	pool_for(W->rows, 32768 / W->cols + 1, matvec_rows, &j);
+}
+
+typedef struct dequant_job {
+	const rs_mat *W;
+	int64_t r0;
+	float *dst;
+	int simd;
+} dequant_job;
+
+static void dequant_rows(void *ctx, int64_t a, int64_t b)
+{
+	const dequant_job *j = ctx;
+	const rs_mat *W = j->W;
+	for (int64_t r = a; r < b; r++) {
+		const void *row = (const uint8_t *)W->data + (size_t)(j->r0 + r) * W->row_bytes;
+		float *d = j->dst + (size_t)r * W->cols;
 #if HAVE_X86
-		if (use_simd && W->type == RS_F16) {
+		if (j->simd && W->type == RS_F16) {
 			dequant_f16_avx2(row, d, W->cols);
 			continue;
 		}
 #endif
 		rs_dequant_row(W->type, row, d, W->cols);
 	}
-	(void)use_simd;
+}
+
+void kern_dequant_rows(const rs_mat *W, int64_t r0, int64_t nr, float *dst)
+{
+	dequant_job j = {W, r0, dst, kern_simd()};
+	pool_for(nr, 65536 / W->cols + 1, dequant_rows, &j);
 }

@@ -8,11 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "kernels.h"
+#include "pool.h"
 
 static int n_threads;
 
@@ -22,9 +20,7 @@ void op_set_threads(int n)
 		n = 1;
 	n_threads = n;
 	openblas_set_num_threads(n);
-#ifdef _OPENMP
-	omp_set_num_threads(n);
-#endif
+	pool_set_threads(n);
 }
 
 int op_threads(void)
@@ -41,7 +37,7 @@ int op_threads(void)
  * big enough for BLAS to be efficient, small enough to stay in cache. */
 static void matmul_tiled(float *y, const float *x, const rs_mat *W, int n)
 {
-	int64_t tile = 262144 / W->cols;
+	int64_t tile = 4194304 / W->cols; /* 16 MB of f32 */
 	if (tile < 16)
 		tile = 16;
 	if (tile > W->rows)
