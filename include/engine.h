@@ -78,6 +78,16 @@ int eng_done(const rs_engine *e);
  * computed yet or was not cached. Valid until the next eng_set_prompt. */
 const rs_act *eng_act(const rs_engine *e, rs_hook h);
 
+/* Continues a pass from a cached state: e's prompt and state become src's as
+ * they were just before stop `stop` (tokens, cache of the earlier stops where
+ * e's filter keeps them, residual stream, KV cache), so the next eng_step
+ * computes `stop`. A rerun from there gives the same numbers as a full run:
+ * activation patching and ablation sweeps start at the layer they change.
+ * src may be e itself (rewind); src must have run past stop-1 and cached the
+ * tensors the state needs (the default filter keeps them). e's interventions
+ * apply from `stop` on; src's are already in the cached values. */
+int eng_resume(rs_engine *e, const rs_engine *src, int stop, rs_err *err);
+
 /* Interventions: copied into the engine; returns its id (>= 0) or -1 with a
  * message when the selection does not fit the hook. */
 int eng_add_intervention(rs_engine *e, const rs_intervention *iv, rs_err *err);

@@ -666,3 +666,129 @@ const float *eng_decode(rs_engine *e, int32_t token, rs_err *err)
 	e->chunk = NULL;
 	return e->logits;
 }
+
+/* ---------------------------------------------------------------- resuming */
+/* The working buffer that holds a hook's value right after its stop (see compute). */
+static float **hook_buffer(rs_engine *e, int kind)
+{
+	switch (kind) {
+	case HOOK_EMBED: case HOOK_RESID_PRE: case HOOK_RESID_MID: case HOOK_RESID_POST:
+		return &e->resid;
+	case HOOK_LN1_SCALE: case HOOK_LN2_SCALE: case HOOK_LNF_SCALE:
+		return &e->scale;
+	case HOOK_LN1_NORM: case HOOK_LN2_NORM: case HOOK_LNF_NORM:
+		return &e->xn;
+	case HOOK_Q: case HOOK_ROT_Q:
+		return &e->q;
+	case HOOK_K: case HOOK_ROT_K:
+		return &e->k;
+	case HOOK_V:
+		return &e->v;
+	case HOOK_ATTN_SCORES: case HOOK_PATTERN:
+		return &e->att;
+	case HOOK_Z:
+		return &e->z;
+	case HOOK_ATTN_OUT:
+		return &e->attn_out;
+	case HOOK_MLP_PRE:
+		return &e->gate;
+	case HOOK_MLP_PRE_LINEAR:
+		return &e->up;
+	case HOOK_MLP_POST:
+		return &e->post;
+	case HOOK_MLP_OUT:
+		return &e->mlp_out;
+	default:
+		return &e->logits;
+	}
+}
+
+/* After a stop, its buffer holds exactly the cached (post-intervention) value
+ * and no other buffer changed. Every buffer a layer reads it first writes,
+ * except the residual stream and the KV cache, so the state before `stop` is
+ * the last cached writer of each buffer since the segment (layer, or the final
+ * norm) began, the residual stream before it, and the keys and values of the
+ * layers already begun. */
+int eng_resume(rs_engine *e, const rs_engine *src, int stop, rs_err *err)
+{
+	const rs_config *c = e->c;
+	char name[96];
+	if (src->m != e->m)
+		return rs_fail(err, "resume: the two engines run different models");
+	if (!src->n_tok)
+		return rs_fail(err, "resume: the source engine has no prompt");
+	if (stop < 0 || stop >= e->n_stops)
+		return rs_fail(err, "resume: stop %d is out of range (0..%d)", stop, e->n_stops - 1);
+	if (!src->decoding && src->stop < stop - 1)
+		return rs_fail(err, "resume: the source has computed stop %d, not %d", src->stop, stop - 1);
+	rs_hook at = hook_at(stop, c->n_layers);
+	int seg = stop == 0 ? 0
+		: hook_is_layer_kind(at.kind) ? hook_stop((rs_hook){HOOK_RESID_PRE, at.layer}, c->n_layers)
+		: hook_stop((rs_hook){HOOK_LNF_SCALE, -1}, c->n_layers);
+	int first = seg > 0 ? seg - 1 : 0; /* the residual stream before the segment */
+	for (int s = first; s < stop; s++) {
+		int kind = hook_at(s, c->n_layers).kind;
+		int later = 0; /* overwritten before stop by a later writer of the same buffer */
+		for (int s2 = s + 1; s2 < stop && !later; s2++)
+			later = hook_buffer(e, hook_at(s2, c->n_layers).kind) == hook_buffer(e, kind);
+		if (!later && !src->acts[s].data)
+			return rs_fail(err, "resume: %s is not in the source's cache",
+				       hook_name(hook_at(s, c->n_layers), name, sizeof name));
+	}
+	for (int l = 0; l < c->n_layers; l++) {
+		rs_hook kv[2] = {{HOOK_ROT_K, l}, {HOOK_V, l}};
+		for (int i = 0; i < 2; i++) {
+			int s = hook_stop(kv[i], c->n_layers);
+			if (s < stop && !src->acts[s].data)
+				return rs_fail(err, "resume: %s is not in the source's cache", hook_name(kv[i], name, sizeof name));
+		}
+	}
+	int n = src->n_tok;
+	if (e != src) {
+		e->tokens = rs_xrealloc(e->tokens, sizeof(int32_t) * (size_t)n);
+		memcpy(e->tokens, src->tokens, sizeof(int32_t) * (size_t)n);
+		e->n_tok = n;
+		clear_cache(e);
+		for (int i = 0; i < e->n_iv; i++) { /* means are of the previous prompt */
+			free(e->ivs[i].mean);
+			e->ivs[i].mean = NULL;
+		}
+		for (int s = 0; s < stop; s++) {
+			const rs_act *a = &src->acts[s];
+			if (!a->data || !hook_glob_match(e->filter, hook_name(hook_at(s, c->n_layers), name, sizeof name)))
+				continue;
+			e->acts[s] = *a;
+			e->acts[s].data = rs_xmalloc(sizeof(float) * (size_t)a->numel);
+			memcpy(e->acts[s].data, a->data, sizeof(float) * (size_t)a->numel);
+		}
+	} else {
+		for (int s = stop; s < e->n_stops; s++) {
+			free(e->acts[s].data);
+			memset(&e->acts[s], 0, sizeof e->acts[s]);
+		}
+	}
+	e->kv_len = 0;
+	ensure_kv(e, n);
+	ensure_rows(e, n, n);
+	e->chunk = e->tokens;
+	e->n = n;
+	e->pos0 = 0;
+	e->decoding = 0;
+	e->logits_rows = e->logits_all ? n : 1;
+	for (int s = first; s < stop; s++) { /* in order: the last writer of each buffer wins */
+		const rs_act *a = &src->acts[s];
+		if (a->data)
+			memcpy(*hook_buffer(e, hook_at(s, c->n_layers).kind), a->data, sizeof(float) * (size_t)a->numel);
+	}
+	for (int l = 0; l < c->n_layers; l++) {
+		int sk = hook_stop((rs_hook){HOOK_ROT_K, l}, c->n_layers), sv = hook_stop((rs_hook){HOOK_V, l}, c->n_layers);
+		if (sk < stop)
+			store_kv(e, e->kc, src->acts[sk].data, l);
+		if (sv < stop)
+			store_kv(e, e->vc, src->acts[sv].data, l);
+	}
+	if (stop > hook_stop((rs_hook){HOOK_RESID_POST, c->n_layers - 1}, c->n_layers))
+		e->kv_len = n;
+	e->stop = stop - 1;
+	return 0;
+}
