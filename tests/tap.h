@@ -15,14 +15,14 @@ static inline void tap_plan(int n) { printf("1..%d\n", n); fflush(stdout); }
 static inline int tap_ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[2048];
 	tap_n++;
-	printf("%s %d - ", cond ? "ok" : "not ok", tap_n);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	printf("\n");
+	printf("%s %d - %s\n", cond ? "ok" : "not ok", tap_n, msg);
 	fflush(stdout);
-	if (!cond)
+	if (!cond && !strstr(msg, "# TODO")) /* a TODO test may fail without failing the run */
 		tap_failed++;
 	return cond;
 }

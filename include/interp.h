@@ -1,0 +1,278 @@
+/* interp.h - interpretability analyses over the stepping engine.
+ *
+ * Two kinds of entry points:
+ * - queries read an engine that has run a prompt to the end with its cache
+ *   (logit lens, direct logit attribution, head scores, attention statistics);
+ * - experiments run private engines over a model (repeated random tokens,
+ *   ablation, activation patching), so the caller's engine, prompt and
+ *   interventions are left alone.
+ * Results are plain structs freed by their _free function; interp_*_to_json
+ * renders each one for `residual ... --json` (json.c).
+ *
+ * Conventions follow TransformerLens where it has one: hook names, the final
+ * norm's scale frozen at its value in the run for attribution, the normalised
+ * patching metric of ARENA's indirect-object exercises. Positions count from
+ * 0. A metric's position -1 means the last one; a selection's -1 means all.
+ */
+#ifndef RS_INTERP_H
+#define RS_INTERP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "err.h"
+#include "hooks.h"
+#include "model.h"
+
+struct cJSON;
+
+/* ---------------------------------------------------------------- common (common.c) */
+/* What an experiment measures: a logit, or a logit difference, at one position. */
+typedef struct interp_metric {
+	int pos;        /* query position; -1: the last */
+	int32_t tok;    /* the token whose logit is measured */
+	int32_t tok_b;  /* -1: none; else the metric is logit[tok] - logit[tok_b] */
+} interp_metric;
+
+/* Checks the tokens against the vocabulary and the position against T. */
+int interp_metric_check(const interp_metric *mt, const rs_model *m, int T, rs_err *err);
+/* The position the metric reads in a prompt of T tokens. */
+int interp_metric_pos(const interp_metric *mt, int T);
+/* The metric on logits [rows, vocab] of a T-token prompt; rows is T, or 1
+ * when only the last position's logits were computed. */
+int interp_metric_eval(const interp_metric *mt, const float *logits, int rows, int T, int vocab, float *out,
+		       rs_err *err);
+/* The metric on the cached logits of an engine that has run to the end. */
+int interp_metric_engine(const rs_engine *e, const interp_metric *mt, float *out, rs_err *err);
+
+/* probs[n] = softmax(logits[n]); returns log Σ exp(logits) (for log-probs). */
+double interp_softmax(const float *logits, int n, float *probs);
+/* The k largest entries of x[n], largest first, into idx[k]; returns min(k, n). */
+int interp_topk(const float *x, int n, int k, int32_t *idx);
+/* Rank of entry i of x[n]: how many entries are strictly larger (0 = top). */
+int interp_rank(const float *x, int n, int32_t i);
+/* A cached tensor, or NULL with a message naming the hook (not run / not cached). */
+const rs_act *interp_need(const rs_engine *e, int kind, int layer, rs_err *err);
+
+/* ---------------------------------------------------------------- logit lens (lens.c) */
+enum {
+	LENS_RESID_PRE = 1 << 0,
+	LENS_RESID_MID = 1 << 1,
+	LENS_RESID_POST = 1 << 2,
+	LENS_ATTN_OUT = 1 << 3, /* a sublayer's own contribution, read through the lens */
+	LENS_MLP_OUT = 1 << 4,
+};
+#define LENS_TARGET_FINAL (-1) /* the model's own top token at each position */
+#define LENS_TARGET_NEXT (-2)  /* the prompt's next token (the final top token at the last position) */
+
+typedef struct lens_opts {
+	unsigned sites;  /* LENS_* bits, per layer in forward order; 0: resid_pre and resid_mid of
+			    every layer, then the last resid_post (TransformerLens' accumulated_resid
+			    with incl_mid), so each point of the stream appears once */
+	int pos;         /* -1: every position; else one */
+	int top_k;       /* tokens kept per cell; 0: 5 */
+	int32_t target;  /* a token id, or LENS_TARGET_FINAL / LENS_TARGET_NEXT */
+} lens_opts;
+
+/* One cell per (site, position): the site's residual vector through the final
+ * RMSNorm with its own scale, then the unembedding. */
+typedef struct lens_result {
+	int n_sites, n_pos, top_k, vocab;
+	rs_hook *sites;        /* [n_sites] */
+	int *positions;        /* [n_pos] */
+	int32_t *targets;      /* [n_pos] the token followed at each position */
+	int32_t *top_ids;      /* [n_sites, n_pos, top_k] */
+	float *top_probs;      /* [n_sites, n_pos, top_k] */
+	float *top_logits;     /* [n_sites, n_pos, top_k] */
+	float *target_logit;   /* [n_sites, n_pos] */
+	float *target_prob;    /* [n_sites, n_pos] */
+	int *target_rank;      /* [n_sites, n_pos] 0 = the lens' top token */
+	float *kl;             /* [n_sites, n_pos] KL(final ‖ lens) in nats */
+	float *entropy;        /* [n_sites, n_pos] of the lens distribution, nats */
+} lens_result;
+
+lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err);
+void lens_free(lens_result *r);
+/* Index of (site, position) cells in the [n_sites, n_pos] arrays. */
+static inline int64_t lens_cell(const lens_result *r, int site, int p) { return (int64_t)site * r->n_pos + p; }
+/* Logits of n residual vectors x[n, d] read through the lens: out[n, vocab]. */
+void lens_apply(const rs_model *m, const float *x, int n, float *out);
+/* The lens logits out[vocab] of one cached site (a [T, d] hook) at position pos. */
+int lens_logits(const rs_engine *e, rs_hook site, int pos, float *out, rs_err *err);
+
+/* ---------------------------------------------------------------- attribution (dla.c) */
+typedef enum dla_kind { DLA_EMBED, DLA_HEAD, DLA_MLP } dla_kind;
+
+typedef struct dla_component {
+	int kind;      /* dla_kind */
+	int layer;     /* -1 for the embedding */
+	int head;      /* DLA_HEAD only, else -1 */
+	float value;   /* contribution to the metric, in logits */
+} dla_component;
+
+/* The final residual at one position as embedding + every head's output +
+ * every MLP's output, each read by the metric's unembedding direction with the
+ * final norm's scale frozen: value_c = (W_U[tok] ⊙ w_final) · c / scale. */
+typedef struct dla_result {
+	int pos;
+	int32_t tok, tok_b;
+	float scale;          /* ln_final.hook_scale at pos */
+	float logit;          /* the metric on the run's logits */
+	float total;          /* Σ values */
+	float remainder;      /* what no component explains (an intervention that edits the
+				 residual stream itself), in logits: logit ≈ total + remainder */
+	int n;                /* 1 + n_layers * (n_heads + 1) */
+	dla_component *comp;  /* [n] in forward order: embed, L0H0.., L0 mlp, L1H0.. */
+	int *order;           /* [n] indices into comp, largest value first */
+} dla_result;
+
+dla_result *dla_run(const rs_engine *e, const interp_metric *mt, rs_err *err);
+void dla_free(dla_result *r);
+int dla_n_components(const rs_config *c);
+/* "embed", "L3H5", "L3 mlp"; returns buf. */
+char *dla_component_name(const dla_component *c, char *buf, size_t n);
+/* Each head's output at a layer: out[H, n_pos, d] = z_h · W_O[:, h·hd:(h+1)·hd]ᵀ,
+ * for every position (pos -1, n_pos = T) or one (n_pos = 1). Σ_h = hook_attn_out. */
+int interp_head_outputs(const rs_engine *e, int layer, int pos, float *out, rs_err *err);
+/* The components' vectors at a position, out[dla_n_components, d], same order as comp. */
+int dla_decompose(const rs_engine *e, int pos, float *out, rs_err *err);
+/* Each MLP neuron's contribution to the metric at a layer: out[d_ff]
+ * (its hook_post value times W_down's column read by the direction); Σ = the MLP's value. */
+int dla_neurons(const rs_engine *e, const interp_metric *mt, int layer, float *out, rs_err *err);
+
+/* ---------------------------------------------------------------- head scores (heads.c) */
+/* Scores of every head from the cached hook_pattern of a prompt. Queries at
+ * position 0 can only attend to themselves and are left out of the means. */
+typedef struct head_scores {
+	int n_layers, n_heads, T;
+	float *prev;       /* [L, H] mean over queries of the attention to position - 1 */
+	float *dup;        /* [L, H] mean over queries with earlier copies of their token of the
+			      attention on those copies; NaN when the prompt repeats no token */
+	float *induction;  /* [L, H] the same queries' attention on the tokens right after the copies */
+	float *first;      /* [L, H] mean attention to position 0 */
+	float *entropy;    /* [L, H] mean entropy of a query's attention, nats */
+	float *entropy_q;  /* [L, H, T] entropy per query (0 at position 0) */
+} head_scores;
+
+head_scores *heads_score(const rs_engine *e, rs_err *err);
+void heads_free(head_scores *s);
+/* The same scores from one pattern A[T, T] of a prompt ids[T]; out[5]:
+ * prev, dup, induction, first, mean entropy. entropy_q[T] may be NULL. */
+void heads_score_pattern(const float *A, const int32_t *ids, int T, float out[5], float *entropy_q);
+
+/* The repeated-random-tokens experiment (ARENA 1.2): BOS (optional) then n
+ * random tokens twice. An induction circuit predicts the second half. */
+typedef struct rep_opts {
+	int n;              /* random tokens per half; 0: 50 */
+	int no_bos;         /* 1: leave out the BOS token */
+	uint64_t seed;
+	int32_t tok_lo;     /* tokens drawn from [tok_lo, tok_hi), never BOS or EOS; */
+	int32_t tok_hi;     /* 0, 0: the whole vocabulary */
+} rep_opts;
+
+typedef struct rep_result {
+	int T, n, bos;
+	int32_t *tokens;     /* [T] */
+	float *loss;         /* [T-1] loss[t] = -log p(tokens[t+1]) at position t */
+	float loss_first;    /* mean loss of predicting the first half's tokens */
+	float loss_second;   /* ... and the second half's */
+	head_scores *scores; /* of this run (induction is ARENA's induction score) */
+} rep_result;
+
+rep_result *rep_run(const rs_model *m, const rep_opts *o, rs_err *err);
+void rep_free(rep_result *r);
+
+/* ---------------------------------------------------------------- ablation (ablate.c) */
+typedef enum abl_site {
+	ABL_HEAD,    /* a head's hook_z (so its output) */
+	ABL_NEURON,  /* one entry of mlp.hook_post */
+	ABL_ATTN,    /* a layer's hook_attn_out */
+	ABL_MLP,     /* a layer's hook_mlp_out */
+} abl_site;
+
+typedef struct abl_target {
+	int site;    /* abl_site */
+	int layer;
+	int index;   /* the head or the neuron; ignored for ABL_ATTN / ABL_MLP */
+	int pos;     /* -1: every position */
+	int mean;    /* 0: set to zero; 1: set to its mean over the prompt's positions */
+} abl_target;
+
+typedef struct abl_result {
+	float base;     /* the metric without ablation */
+	float ablated;  /* with all the targets ablated at once */
+	float delta;    /* ablated - base */
+} abl_result;
+
+int abl_run(const rs_model *m, const int32_t *ids, int n, const abl_target *t, int n_t,
+	    const interp_metric *mt, abl_result *out, rs_err *err);
+
+/* One ablation per cell: [layer, head] (ABL_HEAD), [layer, neuron]
+ * (ABL_NEURON: n_layers * d_ff reruns), or [layer, 1] (ABL_ATTN, ABL_MLP). */
+typedef struct abl_sweep {
+	int site, mean;
+	int rows, cols;
+	float base;
+	float *value;   /* [rows, cols] the metric with that one ablated */
+	float *delta;   /* [rows, cols] value - base */
+	double seconds;
+} abl_sweep;
+
+abl_sweep *abl_sweep_run(const rs_model *m, const int32_t *ids, int n, int site, int mean,
+			 const interp_metric *mt, rs_err *err);
+void abl_sweep_free(abl_sweep *s);
+
+/* ---------------------------------------------------------------- patching (patch.c) */
+/* A clean and a corrupted prompt of the same length, run once each with their
+ * caches; each patch reruns the corrupted prompt from the patched hook on with
+ * that hook (a head, a position, or all of it) replaced by the clean run's. */
+typedef struct patch_ctx patch_ctx;
+
+patch_ctx *patch_create(const rs_model *m, const int32_t *clean, const int32_t *corrupt, int n,
+			const interp_metric *mt, rs_err *err);
+void patch_free(patch_ctx *p);
+float patch_clean_metric(const patch_ctx *p);
+float patch_corrupt_metric(const patch_ctx *p);
+const rs_engine *patch_clean_engine(const patch_ctx *p);
+const rs_engine *patch_corrupt_engine(const patch_ctx *p);
+/* (metric - corrupted) / (clean - corrupted): 0 = as corrupted, 1 = as clean. */
+float patch_normalise(const patch_ctx *p, float metric);
+/* One patch (h NULL: none, a plain rerun of the corrupted prompt); head -1
+ * and pos -1 patch the whole hook. *metric gets the patched run's metric;
+ * patch_engine shows its logits and cache until the next patch. */
+int patch_one(patch_ctx *p, const rs_hook *h, int head, int pos, float *metric, rs_err *err);
+const rs_engine *patch_engine(const patch_ctx *p);
+
+typedef struct patch_sweep {
+	int kind;            /* the hook kind patched at every layer */
+	int rows, cols;      /* layers × positions, or layers × heads */
+	int cols_are_heads;
+	int pos;             /* head sweeps: the position patched, -1 all */
+	float clean, corrupt;
+	float *value;        /* [rows, cols] the patched metric */
+	float *norm;         /* [rows, cols] patch_normalise(value) */
+	double seconds;
+} patch_sweep;
+
+/* Layer × position over a [T, d] hook (resid_pre/mid/post, attn_out, mlp_out). */
+patch_sweep *patch_sweep_pos(patch_ctx *p, int kind, rs_err *err);
+/* Layer × head over a hook with a head axis (z, q, k, v, rot_q, rot_k, pattern),
+ * at one position or all (pos -1). */
+patch_sweep *patch_sweep_heads(patch_ctx *p, int kind, int pos, rs_err *err);
+void patch_sweep_free(patch_sweep *s);
+
+/* ---------------------------------------------------------------- JSON (json.c) */
+/* Optional token text for the JSON ("tok": id always, "text" when this gives one). */
+typedef const char *(*interp_tok_text)(void *ud, int32_t id);
+
+struct cJSON *interp_metric_to_json(const interp_metric *mt);
+struct cJSON *interp_lens_to_json(const lens_result *r, interp_tok_text text, void *ud);
+struct cJSON *interp_dla_to_json(const dla_result *r, int top);  /* top 0: every component */
+struct cJSON *interp_heads_to_json(const head_scores *s);
+struct cJSON *interp_rep_to_json(const rep_result *r, interp_tok_text text, void *ud);
+struct cJSON *interp_abl_to_json(const abl_result *r, const abl_target *t, int n_t, const interp_metric *mt);
+struct cJSON *interp_abl_sweep_to_json(const abl_sweep *s, const interp_metric *mt);
+struct cJSON *interp_patch_sweep_to_json(const patch_sweep *s, const interp_metric *mt);
+
+#endif

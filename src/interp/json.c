@@ -1,0 +1,233 @@
+/* json.c - every interp result as cJSON, for `residual ... --json` and lessons.
+ * Grids are arrays of rows ([layer][head] or [layer][position]); numbers that
+ * are undefined (NaN: no repeated token, no logit difference) become null. */
+#include "config.h"
+#include "interp.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void add_num(cJSON *o, const char *key, double v)
+{
+	if (isfinite(v))
+		cJSON_AddNumberToObject(o, key, v);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *num(double v)
+{
+	return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+/* rows × cols floats as an array of arrays */
+static cJSON *grid(const float *v, int rows, int cols)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (int r = 0; r < rows; r++) {
+		cJSON *row = cJSON_CreateArray();
+		for (int c = 0; c < cols; c++)
+			cJSON_AddItemToArray(row, num(v[(size_t)r * cols + c]));
+		cJSON_AddItemToArray(a, row);
+	}
+	return a;
+}
+
+/* {"tok": id, "text": "..."} (text only when the callback gives one) */
+static cJSON *token(int32_t id, interp_tok_text text, void *ud)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "tok", id);
+	const char *s = text ? text(ud, id) : NULL;
+	if (s)
+		cJSON_AddStringToObject(o, "text", s);
+	return o;
+}
+
+cJSON *interp_metric_to_json(const interp_metric *mt)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "kind", mt->tok_b >= 0 ? "logit_diff" : "logit");
+	cJSON_AddNumberToObject(o, "pos", mt->pos);
+	cJSON_AddNumberToObject(o, "tok", mt->tok);
+	if (mt->tok_b >= 0)
+		cJSON_AddNumberToObject(o, "tok_b", mt->tok_b);
+	return o;
+}
+
+cJSON *interp_lens_to_json(const lens_result *r, interp_tok_text text, void *ud)
+{
+	char name[96];
+	cJSON *o = cJSON_CreateObject();
+	cJSON *sites = cJSON_AddArrayToObject(o, "sites");
+	for (int s = 0; s < r->n_sites; s++)
+		cJSON_AddItemToArray(sites, cJSON_CreateString(hook_name(r->sites[s], name, sizeof name)));
+	cJSON *pos = cJSON_AddArrayToObject(o, "positions");
+	cJSON *tg = cJSON_AddArrayToObject(o, "targets");
+	for (int i = 0; i < r->n_pos; i++) {
+		cJSON_AddItemToArray(pos, cJSON_CreateNumber(r->positions[i]));
+		cJSON_AddItemToArray(tg, token(r->targets[i], text, ud));
+	}
+	cJSON_AddNumberToObject(o, "top_k", r->top_k);
+	cJSON *cells = cJSON_AddArrayToObject(o, "cells"); /* [site][position] */
+	for (int s = 0; s < r->n_sites; s++) {
+		cJSON *row = cJSON_CreateArray();
+		for (int i = 0; i < r->n_pos; i++) {
+			int64_t c = lens_cell(r, s, i);
+			cJSON *cell = cJSON_CreateObject();
+			cJSON *top = cJSON_AddArrayToObject(cell, "top");
+			for (int j = 0; j < r->top_k; j++) {
+				cJSON *t = token(r->top_ids[c * r->top_k + j], text, ud);
+				add_num(t, "prob", r->top_probs[c * r->top_k + j]);
+				add_num(t, "logit", r->top_logits[c * r->top_k + j]);
+				cJSON_AddItemToArray(top, t);
+			}
+			cJSON *t = cJSON_AddObjectToObject(cell, "target");
+			add_num(t, "logit", r->target_logit[c]);
+			add_num(t, "prob", r->target_prob[c]);
+			cJSON_AddNumberToObject(t, "rank", r->target_rank[c]);
+			add_num(cell, "kl", r->kl[c]);
+			add_num(cell, "entropy", r->entropy[c]);
+			cJSON_AddItemToArray(row, cell);
+		}
+		cJSON_AddItemToArray(cells, row);
+	}
+	return o;
+}
+
+cJSON *interp_dla_to_json(const dla_result *r, int top)
+{
+	char name[32];
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "pos", r->pos);
+	cJSON_AddNumberToObject(o, "tok", r->tok);
+	if (r->tok_b >= 0)
+		cJSON_AddNumberToObject(o, "tok_b", r->tok_b);
+	add_num(o, "scale", r->scale);
+	add_num(o, "logit", r->logit);
+	add_num(o, "total", r->total);
+	add_num(o, "remainder", r->remainder);
+	/* largest value first; with top, the `top` largest in size, still in that order */
+	float cut = -1;
+	if (top > 0 && top < r->n) {
+		float *mag = rs_xmalloc(sizeof(float) * (size_t)r->n);
+		int32_t *idx = rs_xmalloc(sizeof(int32_t) * (size_t)top);
+		for (int i = 0; i < r->n; i++)
+			mag[i] = fabsf(r->comp[i].value);
+		interp_topk(mag, r->n, top, idx);
+		cut = mag[idx[top - 1]];
+		free(mag);
+		free(idx);
+	}
+	cJSON *a = cJSON_AddArrayToObject(o, "components");
+	int shown = 0;
+	for (int i = 0; i < r->n && (top <= 0 || shown < top); i++) {
+		const dla_component *c = &r->comp[r->order[i]];
+		if (fabsf(c->value) < cut)
+			continue;
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "name", dla_component_name(c, name, sizeof name));
+		cJSON_AddStringToObject(x, "kind", c->kind == DLA_EMBED ? "embed" : c->kind == DLA_HEAD ? "head" : "mlp");
+		cJSON_AddNumberToObject(x, "layer", c->layer);
+		if (c->kind == DLA_HEAD)
+			cJSON_AddNumberToObject(x, "head", c->head);
+		add_num(x, "value", c->value);
+		cJSON_AddItemToArray(a, x);
+		shown++;
+	}
+	return o;
+}
+
+cJSON *interp_heads_to_json(const head_scores *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "n_layers", s->n_layers);
+	cJSON_AddNumberToObject(o, "n_heads", s->n_heads);
+	cJSON_AddNumberToObject(o, "tokens", s->T);
+	cJSON_AddItemToObject(o, "prev", grid(s->prev, s->n_layers, s->n_heads));
+	cJSON_AddItemToObject(o, "dup", grid(s->dup, s->n_layers, s->n_heads));
+	cJSON_AddItemToObject(o, "induction", grid(s->induction, s->n_layers, s->n_heads));
+	cJSON_AddItemToObject(o, "first", grid(s->first, s->n_layers, s->n_heads));
+	cJSON_AddItemToObject(o, "entropy", grid(s->entropy, s->n_layers, s->n_heads));
+	return o;
+}
+
+cJSON *interp_rep_to_json(const rep_result *r, interp_tok_text text, void *ud)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "n", r->n);
+	cJSON_AddBoolToObject(o, "bos", r->bos);
+	cJSON *t = cJSON_AddArrayToObject(o, "tokens");
+	for (int i = 0; i < r->T; i++)
+		cJSON_AddItemToArray(t, token(r->tokens[i], text, ud));
+	cJSON *loss = cJSON_AddArrayToObject(o, "loss"); /* [T-1]: predicting token t+1 at t */
+	for (int i = 0; i + 1 < r->T; i++)
+		cJSON_AddItemToArray(loss, num(r->loss[i]));
+	add_num(o, "loss_first", r->loss_first);
+	add_num(o, "loss_second", r->loss_second);
+	cJSON_AddItemToObject(o, "scores", interp_heads_to_json(r->scores));
+	return o;
+}
+
+static const char *site_name(int site)
+{
+	static const char *const names[] = {[ABL_HEAD] = "head", [ABL_NEURON] = "neuron", [ABL_ATTN] = "attn",
+					    [ABL_MLP] = "mlp"};
+	return site >= ABL_HEAD && site <= ABL_MLP ? names[site] : "?";
+}
+
+cJSON *interp_abl_to_json(const abl_result *r, const abl_target *t, int n_t, const interp_metric *mt)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "metric", interp_metric_to_json(mt));
+	cJSON *a = cJSON_AddArrayToObject(o, "targets");
+	for (int i = 0; i < n_t; i++) {
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "site", site_name(t[i].site));
+		cJSON_AddNumberToObject(x, "layer", t[i].layer);
+		if (t[i].site == ABL_HEAD || t[i].site == ABL_NEURON)
+			cJSON_AddNumberToObject(x, "index", t[i].index);
+		cJSON_AddNumberToObject(x, "pos", t[i].pos);
+		cJSON_AddStringToObject(x, "ablation", t[i].mean ? "mean" : "zero");
+		cJSON_AddItemToArray(a, x);
+	}
+	add_num(o, "base", r->base);
+	add_num(o, "ablated", r->ablated);
+	add_num(o, "delta", r->delta);
+	return o;
+}
+
+cJSON *interp_abl_sweep_to_json(const abl_sweep *s, const interp_metric *mt)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "metric", interp_metric_to_json(mt));
+	cJSON_AddStringToObject(o, "site", site_name(s->site));
+	cJSON_AddStringToObject(o, "ablation", s->mean ? "mean" : "zero");
+	cJSON_AddNumberToObject(o, "rows", s->rows);
+	cJSON_AddNumberToObject(o, "cols", s->cols);
+	add_num(o, "base", s->base);
+	cJSON_AddItemToObject(o, "value", grid(s->value, s->rows, s->cols));
+	cJSON_AddItemToObject(o, "delta", grid(s->delta, s->rows, s->cols));
+	add_num(o, "seconds", s->seconds);
+	return o;
+}
+
+cJSON *interp_patch_sweep_to_json(const patch_sweep *s, const interp_metric *mt)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "metric", interp_metric_to_json(mt));
+	cJSON_AddStringToObject(o, "hook", hook_kind_name(s->kind));
+	cJSON_AddStringToObject(o, "by", s->cols_are_heads ? "head" : "position");
+	if (s->cols_are_heads)
+		cJSON_AddNumberToObject(o, "pos", s->pos);
+	cJSON_AddNumberToObject(o, "rows", s->rows);
+	cJSON_AddNumberToObject(o, "cols", s->cols);
+	add_num(o, "clean", s->clean);
+	add_num(o, "corrupt", s->corrupt);
+	cJSON_AddItemToObject(o, "value", grid(s->value, s->rows, s->cols));
+	cJSON_AddItemToObject(o, "normalised", grid(s->norm, s->rows, s->cols));
+	add_num(o, "seconds", s->seconds);
+	return o;
+}
