@@ -11,7 +11,7 @@
 #include "tap.h"
 #include "interp.h"
 #include "dtype.h"
-#include "test_interp_models.h"
+#include "interp_models.h"
 
 #include <cJSON.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 /* test_interp_models.c - writing the tests' small models as GGUF. */
 #include "config.h"
-#include "test_interp_models.h"
+#include "interp_models.h"
 #include "dtype.h"
 #include "gguf.h"
 #include "model.h"
