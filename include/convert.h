@@ -18,7 +18,9 @@ int convert_write_gguf(const rs_model *m, const char *path, int type, rs_err *er
 int convert_write_random(const rs_config *c, const char *path, int type, float std, uint64_t seed,
 			 rs_err *err);
 
-/* Named shapes: "llama3.2-1b", "llama3.2-3b", "llama3.1-8b", "tiny". */
+/* Named shapes with the published configurations (reference/llama-spec.md §2):
+ * "llama3.2-1b", "llama3.2-3b", "llama3.1-8b", "llama3.1-70b", "llama3.1-405b",
+ * and "tiny" (4 layers, d 128) for tests. Returns -1 for an unknown name. */
 int convert_preset(const char *name, rs_config *c);
 
 #endif

@@ -237,6 +237,12 @@ int convert_preset(const char *name, rs_config *c)
 	} else if (!strcmp(name, "llama3.1-8b")) {
 		c->n_layers = 32, c->d_model = 4096, c->d_ff = 14336, c->n_heads = 32, c->n_kv_heads = 8;
 		c->head_dim = 128, c->tied = 0, c->rope_factor = 8;
+	} else if (!strcmp(name, "llama3.1-70b")) {
+		c->n_layers = 80, c->d_model = 8192, c->d_ff = 28672, c->n_heads = 64, c->n_kv_heads = 8;
+		c->head_dim = 128, c->tied = 0, c->rope_factor = 8;
+	} else if (!strcmp(name, "llama3.1-405b")) {
+		c->n_layers = 126, c->d_model = 16384, c->d_ff = 53248, c->n_heads = 128, c->n_kv_heads = 8;
+		c->head_dim = 128, c->tied = 0, c->rope_factor = 8;
 	} else if (!strcmp(name, "tiny")) {
 		c->n_layers = 4, c->d_model = 128, c->d_ff = 384, c->n_heads = 4, c->n_kv_heads = 2;
 		c->head_dim = 32, c->tied = 1, c->rope_factor = 32, c->vocab = 2048, c->bos_id = 1, c->eos_id = 2;
