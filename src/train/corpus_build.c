@@ -192,22 +192,22 @@ static int write_stats(const corpus_build_opts *o, const part_stats *st, size_t 
 		   "(about %zu tokens at %d bytes a token)\n\n",
 		CORPUS_TEMPLATE_VERSION, (unsigned long long)o->seed, budget,
 		budget / BYTES_PER_TOKEN, BYTES_PER_TOKEN);
-	fprintf(f, "%-11s %6s %11s %10s %7s %7s %7s %9s %10s\n", "source", "docs", "bytes", "words",
-		"share", "target", "epochs", "val_docs", "val_bytes");
+	fprintf(f, "%-11s %6s %11s %10s %7s %7s %11s %7s %9s %10s\n", "source", "docs", "bytes",
+		"words", "share", "target", "pool_bytes", "epochs", "val_docs", "val_bytes");
 	for (size_t i = 0; i < N_MIX; i++) {
 		double epochs = st[i].pool_bytes ? (double)st[i].bytes / (double)st[i].pool_bytes : 0;
 		fprintf(f, "%-11s %6zu %11zu %10zu %6.1f%% %6.1f%% ", mix[i].name, st[i].docs,
 			st[i].bytes, st[i].words, tb ? 100.0 * (double)st[i].bytes / (double)tb : 0,
 			mix[i].permille / 10.0);
 		if (i < N_NATURAL)
-			fprintf(f, "%7.2f", epochs);
+			fprintf(f, "%11zu %7.2f", st[i].pool_bytes, epochs);
 		else
-			fprintf(f, "%7s", "-");
+			fprintf(f, "%11s %7s", "-", "-");
 		fprintf(f, " %9zu %10zu%s\n", st[i].val_docs, st[i].val_bytes,
 			st[i].present ? "" : "  (missing)");
 	}
-	fprintf(f, "%-11s %6zu %11zu %10zu %6.1f%% %7s %7s %9zu %10zu\n", "total", td, tb, tw,
-		100.0, "", "", vd, vb);
+	fprintf(f, "%-11s %6zu %11zu %10zu %6.1f%% %7s %11s %7s %9zu %10zu\n", "total", td, tb, tw,
+		100.0, "", "", "", vd, vb);
 	fprintf(f, "\nDocuments end with a line \"%s\". ioi_eval.jsonl: %d items; "
 		   "fact_eval.jsonl: %d items.\n", CORPUS_DOC_SEP, IOI_EVAL_N,
 		corpus_fact_eval_count());
