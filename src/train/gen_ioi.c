@@ -5,6 +5,8 @@
  * the sentence ends where the indirect object (the name that did not repeat)
  * comes next. ABBA order introduces the IO first; BABA the subject first.
  * Frames are balanced: every template is used in both orders equally often.
+ * No template starts with a name, so that every name in a prompt is the
+ * single token " Name" that the answer is.
  */
 #include "config.h"
 #include "corpus_gen.h"
@@ -17,20 +19,20 @@ static const char *const templates[] = {
 	"After {X} and {Y} arrived at the {place}, {S} handed {a obj} to",
 	"Then, {X} and {Y} had a long day at the {place}. {S} gave {a obj} to",
 	"While {X} and {Y} were working at the {place}, {S} passed {a obj} to",
-	"{X} and {Y} went to the {place}. {S} gave {a obj} to",
+	"Today {X} and {Y} went to the {place}. {S} gave {a obj} to",
 	"When {X} and {Y} got {a obj} at the {place}, {S} decided to give it to",
 	"The friends {X} and {Y} found {a obj} at the {place}. {S} gave it to",
 	"The {place} was quiet when {X} and {Y} came in. {S} brought {a obj} to",
 	"Once {X} and {Y} met at the {place}, {S} showed {a obj} to",
 	"Later, {X} and {Y} were playing at the {place}, and {S} threw {a obj} to",
-	"{X} and {Y} walked to the {place} together. There, {S} sent {a obj} to",
+	"Yesterday, {X} and {Y} walked to the {place} together. There, {S} sent {a obj} to",
 	"On Monday, {X} and {Y} cleaned the {place}. Afterwards, {S} gave {a obj} to",
 	"As {X} and {Y} sat in the {place}, {S} offered {a obj} to",
 	"When {X} and {Y} visited the {place}, {S} lent {a obj} to",
 	"After lunch, {X} and {Y} went to the {place}. {S} sold {a obj} to",
 	/* held out of training: their wording appears nowhere else */
 	"It was a cold day when {X} and {Y} reached the {place}. {S} handed {a obj} to",
-	"{X} and {Y} spent the morning at the {place}, and then {S} carried {a obj} to",
+	"That week {X} and {Y} spent the morning at the {place}, and then {S} carried {a obj} to",
 	"Because {X} and {Y} were at the {place}, {S} mailed {a obj} to",
 };
 #define N_TEMPLATES ((int)GEN_COUNT(templates))
