@@ -1,0 +1,142 @@
+/* pane_attn.c - the attention pattern of the selected layer and head:
+ * query rows, key columns, the causal triangle left blank. As a heatmap
+ * (one row per line, or two with half blocks when rows are short) or, on
+ * request, as numbers. The selected position's row is marked. */
+#include "config.h"
+#include "ui_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* First index of a window of n out of total that keeps sel in view. */
+static int window_start(int sel, int n, int total)
+{
+	if (total <= n)
+		return 0;
+	int s = sel - n / 2;
+	if (s < 0)
+		s = 0;
+	if (s > total - n)
+		s = total - n;
+	return s;
+}
+
+void pane_attn_draw(ui *u, WINDOW *w)
+{
+	const rs_session *s = u->s;
+	int W = getmaxx(w), H = getmaxy(w);
+	char title[64], info[160];
+	if (!s->model)
+		return;
+	const rs_config *c = &s->model->cfg;
+	int layer = s->sel_layer, head = s->sel_head;
+	snprintf(title, sizeof title, "attention L%d H%d", layer, head);
+	const rs_act *a = session_act(s, (rs_hook){HOOK_PATTERN, layer});
+	if (!a) {
+		char name[96], msg[256];
+		hook_name((rs_hook){HOOK_PATTERN, layer}, name, sizeof name);
+		draw_title(u, w, title, NULL);
+		snprintf(msg, sizeof msg,
+			 "Not computed yet: the pattern of layer %d appears at %s (stop %d). "
+			 "Step there, or press L to run to the end of the layer.",
+			 layer, name, hook_stop((rs_hook){HOOK_PATTERN, layer}, c->n_layers) + 1);
+		theme_set(&u->th, w, ROLE_DIM);
+		draw_wrapped(w, 1, 0, H - 1, W, msg, 0);
+		theme_set(&u->th, w, ROLE_NORMAL);
+		return;
+	}
+	int T = a->shape[1], Tk = a->shape[2];
+	head %= a->shape[0];
+	const float *P = a->data + (int64_t)head * T * Tk;
+	int q = s->sel_pos < T ? s->sel_pos : T - 1;
+	const float *row = P + (int64_t)q * Tk;
+	int best = 0;
+	for (int k = 1; k <= q && k < Tk; k++)
+		if (row[k] > row[best])
+			best = k;
+	char num[16];
+	fmt_num(num, sizeof num, row[best], 4);
+	snprintf(info, sizeof info, "query %d looks most at key %d (%s)", q, best, num + (num[0] == ' '));
+	draw_title(u, w, title, info);
+
+	char lab[16];
+	int lw = snprintf(lab, sizeof lab, "%d", T - 1) + 1; /* digits, then the marker */
+	int avail_w = W - lw, avail_h = H - 2;               /* title, key axis */
+	if (avail_w < 2 || avail_h < 1)
+		return;
+	int values = s->attn_values;
+	int cw, gap;
+	if (values) {
+		cw = lw + Tk * 5 <= W ? 4 : 3;
+		gap = 1;
+	} else {
+		cw = Tk * 2 <= avail_w ? 2 : 1;
+		gap = 0;
+	}
+	int ncols = avail_w / (cw + gap);
+	if (ncols > Tk)
+		ncols = Tk;
+	/* two query rows per line with half blocks when rows are short */
+	int half = !values && theme_half_ok(&u->th) && T > avail_h;
+	int per_line = half ? 2 : 1;
+	int nrows = avail_h * per_line;
+	if (nrows > T)
+		nrows = T;
+	int r0 = window_start(q, nrows, T);
+	if (half)
+		r0 &= ~1;
+	int k0 = q >= ncols ? q - ncols + 1 : 0;
+
+	for (int line = 0; line * per_line < nrows && 1 + line < H - 1; line++) {
+		int r = r0 + line * per_line;
+		if (r >= T)
+			break;
+		int y = 1 + line;
+		int sel = r == q || (half && r + 1 == q);
+		theme_set(&u->th, w, sel ? ROLE_SEL : ROLE_DIM);
+		draw_textf(w, y, 0, lw, "%*d%s", lw - 1, r, sel ? ">" : " ");
+		wmove(w, y, lw);
+		for (int j = 0; j < ncols; j++) {
+			int k = k0 + j;
+			if (half) {
+				float top = k <= r ? P[(int64_t)r * Tk + k] : NAN;
+				float bot = r + 1 < T && k <= r + 1 ? P[(int64_t)(r + 1) * Tk + k] : NAN;
+				theme_heat_half(&u->th, w, top, bot, cw);
+				continue;
+			}
+			if (k > r) { /* the causal mask: a query never sees later keys */
+				wattr_set(w, 0, 0, NULL);
+				for (int i = 0; i < cw + gap; i++)
+					waddstr(w, u->th.g->masked);
+				continue;
+			}
+			float v = P[(int64_t)r * Tk + k];
+			if (values) {
+				fmt_num(num, sizeof num, v, cw);
+				if (u->th.colors) {
+					int lv = ui_heat_level(v, 0, 1, u->th.n_seq);
+					wattr_set(w, v > 0.5f ? A_BOLD : 0,
+						  theme_pair(&u->th, u->th.seq[lv < 2 ? 2 : lv], -1), NULL);
+				} else {
+					wattr_set(w, v > 0.5f ? A_BOLD : 0, 0, NULL);
+				}
+				waddstr(w, num);
+				wattr_set(w, 0, 0, NULL);
+				waddstr(w, " ");
+			} else {
+				theme_heat(&u->th, w, v, 0, cw);
+			}
+		}
+	}
+	/* the key axis: first and last key shown, and the legend */
+	theme_set(&u->th, w, ROLE_DIM);
+	const ui_glyphs *g = u->th.g;
+	if (values)
+		draw_textf(w, H - 1, 0, W, "keys %d..%d%s  (v: heatmap)", k0, k0 + ncols - 1,
+			   r0 > 0 || r0 + nrows < T ? "  rows scrolled to the position" : "");
+	else
+		draw_textf(w, H - 1, 0, W, "keys %d..%d  %s low %s%s high  (v: values)", k0,
+			   k0 + ncols - 1, g->shade[0], g->shade[g->n_shade / 2], g->shade[g->n_shade - 1]);
+	theme_set(&u->th, w, ROLE_NORMAL);
+}

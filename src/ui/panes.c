@@ -1,0 +1,514 @@
+/* panes.c - the pane table, the header and hint lines, the help overlay,
+ * and the small panes: token strip, pipeline map, output, lesson text. */
+#include "config.h"
+#include "ui_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "engine.h"
+
+/* Drawers in the other pane modules. */
+void pane_vector_draw(ui *u, WINDOW *w);
+void pane_attn_draw(ui *u, WINDOW *w);
+void pane_norms_draw(ui *u, WINDOW *w);
+void pane_lens_draw(ui *u, WINDOW *w);
+void pane_topk_draw(ui *u, WINDOW *w);
+
+static uint64_t str_sig(uint64_t h, const char *s)
+{
+	if (!s)
+		return sig_mix(h, 0);
+	for (; *s; s++)
+		h = sig_mix(h, (unsigned char)*s);
+	return sig_mix(h, 1);
+}
+
+/* The number of stops <= view_stop of one kind in one layer (0 or 1): what a
+ * pane showing that hook depends on, so stepping elsewhere leaves it alone. */
+static int shown(const rs_session *s, int kind, int layer)
+{
+	return session_act(s, (rs_hook){kind, layer}) != NULL;
+}
+
+uint64_t pane_sig(ui *u, int p)
+{
+	const rs_session *s = u->s;
+	const ui_rect *r = &u->lay.pane[p];
+	uint64_t h = sig_mix(u->gen, (uint64_t)p);
+	h = sig_mix(h, (uint64_t)r->h << 32 | (uint32_t)r->w);
+	h = sig_mix(h, (uint64_t)u->th.kind << 8 | (uint64_t)u->th.colors);
+	int L = s->model ? s->model->cfg.n_layers : 0;
+	switch (p) {
+	case PANE_TOKENS:
+		h = sig_mix(h, (uint64_t)s->sel_pos);
+		h = sig_mix(h, (uint64_t)s->n_ids);
+		for (int i = 0; i < s->n_ids; i++)
+			h = sig_mix(h, (uint32_t)s->ids[i]);
+		return h;
+	case PANE_PIPELINE:
+		h = sig_mix(h, (uint64_t)s->view_stop);
+		h = sig_mix(h, (uint64_t)(s->eng ? eng_stop(s->eng) : -1));
+		return sig_mix(h, (uint64_t)s->gran);
+	case PANE_VECTOR:
+		h = sig_mix(h, (uint64_t)s->view_stop);
+		h = sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->sel_head);
+		return sig_mix(h, (uint64_t)s->vec_full << 32 | (uint32_t)u->vec_scroll);
+	case PANE_ATTN:
+		h = sig_mix(h, (uint64_t)s->sel_layer << 20 | (uint64_t)s->sel_head);
+		h = sig_mix(h, (uint64_t)s->sel_pos << 1 | (uint64_t)(s->attn_values != 0));
+		return sig_mix(h, (uint64_t)(shown(s, HOOK_PATTERN, s->sel_layer) |
+					     shown(s, HOOK_ATTN_SCORES, s->sel_layer) << 1));
+	case PANE_NORMS:
+	case PANE_LENS: {
+		int n = shown(s, HOOK_EMBED, -1);
+		for (int l = 0; l < L; l++)
+			n += shown(s, HOOK_RESID_POST, l);
+		h = sig_mix(h, (uint64_t)n);
+		h = sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->sel_layer);
+		if (p == PANE_LENS && u->cache.lens && L > 0) {
+			/* lens cells fill in while idle */
+			int filled = 0;
+			for (int l = 0; l < L; l++)
+				filled += u->cache.lens[(size_t)l * u->cache.T].valid;
+			h = sig_mix(h, (uint64_t)filled);
+		}
+		return h;
+	}
+	case PANE_TOPK:
+		h = sig_mix(h, (uint64_t)shown(s, HOOK_LOGITS, -1));
+		return sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->topk);
+	case PANE_OUTPUT:
+		h = str_sig(h, s->output);
+		h = str_sig(h, u->err_line);
+		h = sig_mix(h, (uint64_t)u->out_scroll);
+		if (u->matches)
+			for (char **m = u->matches; *m; m++)
+				h = str_sig(h, *m);
+		return h;
+	case PANE_LESSON:
+		return str_sig(h, u->lesson);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ token strip */
+
+static void draw_tokens(ui *u, WINDOW *w)
+{
+	const rs_session *s = u->s;
+	int W = getmaxx(w);
+	char buf[256], info[256];
+	if (s->n_ids <= 0) {
+		draw_title(u, w, "tokens", "no prompt: type :prompt TEXT");
+		return;
+	}
+	int p = s->sel_pos;
+	snprintf(info, sizeof info, "pos %d of %d  id %d  %s", p, s->n_ids, s->ids[p],
+		 draw_token(u, s->ids[p], buf, sizeof buf));
+	draw_title(u, w, "tokens", info);
+	/* widths of each token cell, then a window that keeps pos in view */
+	int first = p, used = 0;
+	while (first > 0) {
+		int cw = ui_text_width(draw_token(u, s->ids[first - 1], buf, sizeof buf)) + 1;
+		if (used + cw > W / 2)
+			break;
+		used += cw;
+		first--;
+	}
+	int x = 0;
+	const ui_glyphs *g = u->th.g;
+	if (first > 0) {
+		theme_set(&u->th, w, ROLE_DIM);
+		x += draw_text(w, 1, x, W - x, g->ellipsis);
+	}
+	for (int i = first; i < s->n_ids && x < W; i++) {
+		draw_token(u, s->ids[i], buf, sizeof buf);
+		int cw = ui_text_width(buf);
+		if (x + cw > W - 1 && i != p) {
+			theme_set(&u->th, w, ROLE_DIM);
+			draw_text(w, 1, W - 1, 1, g->ellipsis);
+			break;
+		}
+		theme_set(&u->th, w, i == p ? ROLE_SEL : (i % 2 ? ROLE_NORMAL : ROLE_DIM));
+		if (i % 2 && i != p)
+			wattron(w, A_UNDERLINE); /* neighbours told apart without colour */
+		x += draw_text(w, 1, x, W - x, buf);
+		theme_set(&u->th, w, ROLE_NORMAL);
+		if (x < W)
+			x += draw_text(w, 1, x, W - x, " ");
+	}
+	theme_set(&u->th, w, ROLE_NORMAL);
+}
+
+/* ------------------------------------------------------------ pipeline map */
+
+/* Stages of a layer: the hooks are grouped as the pipeline map names them. */
+static const char *const stage_name[6] = {"norm", "attn", "add", "norm", "mlp", "add"};
+
+static int stage_of(int kind)
+{
+	switch (kind) {
+	case HOOK_RESID_PRE: case HOOK_LN1_SCALE: case HOOK_LN1_NORM:
+		return 0;
+	case HOOK_RESID_MID:
+		return 2;
+	case HOOK_LN2_SCALE: case HOOK_LN2_NORM:
+		return 3;
+	case HOOK_MLP_PRE: case HOOK_MLP_PRE_LINEAR: case HOOK_MLP_POST: case HOOK_MLP_OUT:
+		return 4;
+	case HOOK_RESID_POST:
+		return 5;
+	default:
+		return 1;
+	}
+}
+
+/* State of the stop range [a, b]: 0 pending, 1 computed ahead of the view,
+ * 2 shown, 3 contains the stop shown. */
+static int range_state(const rs_session *s, int a, int b)
+{
+	int es = s->eng ? eng_stop(s->eng) : -1;
+	if (s->view_stop >= a && s->view_stop <= b)
+		return 3;
+	if (b <= s->view_stop)
+		return 2;
+	return a <= es ? 1 : 0;
+}
+
+static int put_state(ui *u, WINDOW *w, int y, int x, int W, int st, const char *label)
+{
+	const ui_glyphs *g = u->th.g;
+	static const ui_role roles[] = {ROLE_DIM, ROLE_NORMAL, ROLE_DONE, ROLE_CURRENT};
+	theme_set(&u->th, w, roles[st]);
+	int n = 0;
+	if (label)
+		n += draw_text(w, y, x, W - x, label);
+	else
+		n += draw_text(w, y, x, W - x,
+			       st == 3 ? g->current : st == 2 ? g->done : st == 1 ? g->viewed : g->pending);
+	theme_set(&u->th, w, ROLE_NORMAL);
+	return n;
+}
+
+static void draw_pipeline(ui *u, WINDOW *w)
+{
+	const rs_session *s = u->s;
+	int W = getmaxx(w), H = getmaxy(w);
+	if (!s->model)
+		return;
+	int L = s->model->cfg.n_layers, n_stops = hook_n_stops(L);
+	rs_hook cur = session_hook(s);
+	char name[96], info[160];
+	int y = 0;
+	static const char *gname[] = {"hook", "sublayer", "layer"};
+	if (s->view_stop < 0)
+		snprintf(name, sizeof name, "(before hook_embed)");
+	else
+		hook_name(cur, name, sizeof name);
+	snprintf(info, sizeof info, "stop %d/%d %s  computed %d  steps: %s", s->view_stop + 1, n_stops,
+		 name, (s->eng ? eng_stop(s->eng) : -1) + 1, gname[s->gran % 3]);
+	if (H >= 3) {
+		draw_title(u, w, "pipeline", info);
+		y = 1;
+	}
+	/* overview: embed, one glyph per layer (the current one expanded), final norm, unembed */
+	int x = 0;
+	/* the layer shown expanded: the current one, or layer 0 before the first */
+	int cl = cur.layer >= 0 ? cur.layer : (cur.kind == HOOK_EMBED || s->view_stop < 0 ? 0 : -1);
+	x += put_state(u, w, y, x, W, range_state(s, 0, 0), "embed");
+	x += draw_text(w, y, x, W - x, " ");
+	/* collapse layers far from the current one when the line is short */
+	int expanded_w = 4 + 6 * 5, per = 1;
+	int room = W - x - 26 - expanded_w;
+	int lo = 0, hi = L - 1;
+	if (room < (L - 1) * per) {
+		lo = (cl >= 0 ? cl : L - 1) - room / 2;
+		if (lo < 0)
+			lo = 0;
+		hi = lo + room - 1;
+		if (hi > L - 1)
+			hi = L - 1, lo = hi - room + 1 < 0 ? 0 : hi - room + 1;
+	}
+	for (int l = 0; l < L && x < W; l++) {
+		int a = hook_stop((rs_hook){HOOK_RESID_PRE, l}, L), b = a + HOOK_LAYER_KINDS - 1;
+		if (l != cl) {
+			if (l < lo || l > hi) {
+				if (l == lo - 1 || l == hi + 1)
+					x += put_state(u, w, y, x, W, 0, u->th.g->ellipsis);
+				continue;
+			}
+			x += put_state(u, w, y, x, W, range_state(s, a, b), NULL);
+			continue;
+		}
+		char lab[16];
+		snprintf(lab, sizeof lab, " L%d[", l);
+		x += draw_text(w, y, x, W - x, lab);
+		for (int st = 0; st < 6; st++) {
+			int sa = -1, sb = -1;
+			for (int k = HOOK_FIRST_LAYER_KIND; k <= HOOK_LAST_LAYER_KIND; k++)
+				if (stage_of(k) == st) {
+					int stp = hook_stop((rs_hook){k, l}, L);
+					if (sa < 0)
+						sa = stp;
+					sb = stp;
+				}
+			if (st)
+				x += draw_text(w, y, x, W - x, " ");
+			x += put_state(u, w, y, x, W, range_state(s, sa, sb), stage_name[st]);
+		}
+		x += draw_text(w, y, x, W - x, "] ");
+	}
+	x += draw_text(w, y, x, W - x, " ");
+	int f = hook_stop((rs_hook){HOOK_LNF_SCALE, -1}, L);
+	x += put_state(u, w, y, x, W, range_state(s, f, f + 1), "final norm");
+	x += draw_text(w, y, x, W - x, " ");
+	put_state(u, w, y, x, W, range_state(s, f + 2, f + 2), "unembed");
+	if (y + 1 >= H)
+		return;
+	/* detail: the hooks of the current layer (or the global ones) */
+	y++;
+	x = 0;
+	int a, b;
+	if (cur.layer >= 0) {
+		a = hook_stop((rs_hook){HOOK_RESID_PRE, cur.layer}, L);
+		b = a + HOOK_LAYER_KINDS - 1;
+		x += draw_textf(w, y, x, W - x, "blocks.%d: ", cur.layer);
+	} else {
+		a = cur.kind == HOOK_EMBED || s->view_stop < 0 ? 0 : f;
+		b = a == 0 ? 0 : f + 2;
+	}
+	/* start far enough left that the current hook is in view */
+	int start = a;
+	for (;;) {
+		int need = 0;
+		for (int t = start; t <= s->view_stop && t <= b; t++) {
+			rs_hook hk = hook_at(t, L);
+			const char *kn = hook_kind_name(hk.kind);
+			need += ui_text_width(kn) + 1;
+		}
+		if (need < W - x - 10 || start >= s->view_stop || start >= b)
+			break;
+		start++;
+	}
+	if (start > a)
+		x += draw_text(w, y, x, W - x, u->th.g->ellipsis);
+	for (int t = start; t <= b && x < W; t++) {
+		rs_hook hk = hook_at(t, L);
+		int st = range_state(s, t, t);
+		if (st == 0 && !hook_in_gran(hk.kind, s->gran))
+			st = 0;
+		x += put_state(u, w, y, x, W, st, hook_kind_name(hk.kind));
+		if (hook_in_gran(hk.kind, s->gran) && s->gran != GRAN_HOOK)
+			x += draw_text(w, y, x, W - x, "*");
+		x += draw_text(w, y, x, W - x, " ");
+	}
+}
+
+/* ------------------------------------------------------------ output, lesson */
+
+static void draw_output(ui *u, WINDOW *w)
+{
+	int W = getmaxx(w), H = getmaxy(w);
+	if (u->matches) {
+		int n = 0;
+		for (char **m = u->matches; *m; m++)
+			n++;
+		char info[64];
+		snprintf(info, sizeof info, "%d candidates", n);
+		draw_title(u, w, "completions", info);
+		int maxw = 1;
+		for (char **m = u->matches; *m; m++)
+			if (ui_text_width(*m) > maxw)
+				maxw = ui_text_width(*m);
+		int cw = maxw + 2, ncol = W / cw > 0 ? W / cw : 1;
+		for (int i = 0; i < n; i++) {
+			int row = 1 + i / ncol, col = i % ncol;
+			if (row >= H)
+				break;
+			draw_text(w, row, col * cw, cw - 1, u->matches[i]);
+		}
+		return;
+	}
+	draw_title(u, w, "output", u->out_scroll ? "(scrolled: PgDn)" : NULL);
+	int y = 1;
+	if (u->err_line[0]) {
+		theme_set(&u->th, w, ROLE_ERROR);
+		y += draw_wrapped(w, y, 0, H - y, W, u->err_line, 0);
+		theme_set(&u->th, w, ROLE_NORMAL);
+	}
+	const char *out = u->s->output;
+	if (!out || !*out) {
+		if (!u->err_line[0]) {
+			theme_set(&u->th, w, ROLE_DIM);
+			draw_text(w, y, 0, W, "type : to enter a command (help lists them), ? for keys");
+			theme_set(&u->th, w, ROLE_NORMAL);
+		}
+		return;
+	}
+	int total = draw_count_wrapped(out, W), room = H - y;
+	int skip = total - room - u->out_scroll;
+	if (skip < 0)
+		skip = 0;
+	draw_wrapped(w, y, 0, room, W, out, skip);
+}
+
+static void draw_lesson(ui *u, WINDOW *w)
+{
+	draw_title(u, w, "lesson", NULL);
+	if (u->lesson)
+		draw_wrapped(w, 1, 0, getmaxy(w) - 1, getmaxx(w), u->lesson, 0);
+}
+
+void pane_draw(ui *u, int p, WINDOW *w)
+{
+	werase(w);
+	theme_set(&u->th, w, ROLE_NORMAL);
+	switch (p) {
+	case PANE_TOKENS: draw_tokens(u, w); break;
+	case PANE_PIPELINE: draw_pipeline(u, w); break;
+	case PANE_VECTOR: pane_vector_draw(u, w); break;
+	case PANE_ATTN: pane_attn_draw(u, w); break;
+	case PANE_NORMS: pane_norms_draw(u, w); break;
+	case PANE_LENS: pane_lens_draw(u, w); break;
+	case PANE_TOPK: pane_topk_draw(u, w); break;
+	case PANE_OUTPUT: draw_output(u, w); break;
+	case PANE_LESSON: draw_lesson(u, w); break;
+	}
+}
+
+/* ------------------------------------------------------------ header, hints */
+
+void pane_draw_header(ui *u, WINDOW *w)
+{
+	const rs_session *s = u->s;
+	int W = getmaxx(w);
+	werase(w);
+	theme_set(&u->th, w, ROLE_HEADER);
+	for (int x = 0; x < W; x++)
+		mvwaddch(w, 0, x, ' ');
+	const char *name = s->model ? (s->model->cfg.name[0] ? s->model->cfg.name : s->model->path) : "";
+	const char *slash = strrchr(name, '/');
+	if (slash && slash[1])
+		name = slash + 1;
+	char stop[96] = "before hook_embed";
+	if (s->view_stop >= 0)
+		hook_name(session_hook(s), stop, sizeof stop);
+	draw_textf(w, 0, 0, W, " residual %s %s %s %s layer %d head %d pos %d", u->th.g->vbar, name,
+		   u->th.g->vbar, stop, s->sel_layer, s->sel_head, s->sel_pos);
+}
+
+void pane_draw_hints(ui *u, WINDOW *w)
+{
+	int W = getmaxx(w);
+	werase(w);
+	static const char *const normal[][2] = {
+		{"\xe2\x86\x92", "step"}, {"\xe2\x86\x90", "back"}, {"L", "layer end"}, {"E", "end"},
+		{"h l", "pos"}, {"j k", "layer"}, {"[ ]", "head"}, {"g", "granularity"},
+		{"v", "values"}, {"f", "full vector"}, {":", "command"}, {"?", "help"}, {"q", "quit"},
+	};
+	static const char *const cmd[][2] = {
+		{"Enter", "run"}, {"Tab", "complete"}, {"\xe2\x86\x91", "history"},
+		{"C-r", "search"}, {"Esc", "cancel"},
+	};
+	const char *const (*tab)[2] = u->cmd_active ? cmd : normal;
+	int n = u->cmd_active ? (int)(sizeof cmd / sizeof *cmd) : (int)(sizeof normal / sizeof *normal);
+	int x = 0;
+	int notice_w = u->notice[0] ? ui_text_width(u->notice) + 1 : 0;
+	for (int i = 0; i < n; i++) {
+		const char *key = tab[i][0];
+		if (!u->th.utf8 && (unsigned char)key[0] >= 0x80)
+			key = !strcmp(key, "\xe2\x86\x92") ? "n" : !strcmp(key, "\xe2\x86\x90") ? "b" : "Up";
+		int need = ui_text_width(key) + 1 + ui_text_width(tab[i][1]) + 2;
+		if (x + need > W - notice_w)
+			break;
+		theme_set(&u->th, w, ROLE_KEY);
+		x += draw_text(w, 0, x, W - x, key);
+		theme_set(&u->th, w, ROLE_DIM);
+		x += draw_textf(w, 0, x, W - x, " %s  ", tab[i][1]);
+	}
+	if (u->notice[0]) {
+		theme_set(&u->th, w, ROLE_ERROR);
+		draw_text(w, 0, W - notice_w + 1 > x ? W - notice_w + 1 : x, W, u->notice);
+	}
+	theme_set(&u->th, w, ROLE_NORMAL);
+}
+
+/* ------------------------------------------------------------ help overlay */
+
+/* A frame drawn with characters, not the terminal's line-drawing set, so it
+ * looks the same in every terminal (and in tmux's capture). */
+static void draw_box(ui *u, WINDOW *w)
+{
+	int H = getmaxy(w), W = getmaxx(w);
+	int utf8 = u->th.utf8;
+	const char *hz = utf8 ? "\xe2\x94\x80" : "-", *vt = utf8 ? "\xe2\x94\x82" : "|";
+	const char *c[4] = {"+", "+", "+", "+"};
+	if (utf8) {
+		c[0] = "\xe2\x94\x8c", c[1] = "\xe2\x94\x90";
+		c[2] = "\xe2\x94\x94", c[3] = "\xe2\x94\x98";
+	}
+	for (int x = 1; x < W - 1; x++) {
+		mvwaddstr(w, 0, x, hz);
+		mvwaddstr(w, H - 1, x, hz);
+	}
+	for (int y = 1; y < H - 1; y++) {
+		mvwaddstr(w, y, 0, vt);
+		mvwaddstr(w, y, W - 1, vt);
+	}
+	mvwaddstr(w, 0, 0, c[0]);
+	mvwaddstr(w, 0, W - 1, c[1]);
+	mvwaddstr(w, H - 1, 0, c[2]);
+	/* the last cell of the screen: waddstr there may report an error; harmless */
+	mvwaddstr(w, H - 1, W - 1, c[3]);
+}
+
+static const char *const help_lines[] = {
+	"Stepping through the forward pass",
+	"  Right  n  Space   step forward one stop (computes it the first time)",
+	"  Left   b  Bksp    step back one stop (shows exactly what was shown)",
+	"  L                 run to the end of the layer",
+	"  E  End            run to the end of the pass (logits)",
+	"  0  Home           back to the start",
+	"  g                 stops: every hook / every sublayer / every layer",
+	"Selecting",
+	"  h l  , .          previous / next position (token)",
+	"  k j  Up Down      previous / next layer (attention, lens, norms)",
+	"  [ ]               previous / next attention head",
+	"  v                 attention values as numbers",
+	"  f                 the whole vector as numbers (PgUp PgDn scroll)",
+	"  t                 theme: dark / light / mono",
+	"Commands",
+	"  :                 command line (Tab completes, Up recalls, Ctrl-R searches)",
+	"  PgUp PgDn         scroll the output (in full-vector mode: the vector)",
+	"  Ctrl-L            redraw the screen",
+	"  ?                 this help      q  Ctrl-C  quit",
+	"",
+	"Press any key to close.",
+};
+
+void pane_draw_help(ui *u)
+{
+	int n = (int)(sizeof help_lines / sizeof *help_lines);
+	int h = n + 2, w = 78;
+	if (h > LINES)
+		h = LINES;
+	if (w > COLS)
+		w = COLS;
+	WINDOW *win = newwin(h, w, (LINES - h) / 2, (COLS - w) / 2);
+	if (!win)
+		return;
+	werase(win);
+	theme_set(&u->th, win, ROLE_NORMAL);
+	draw_box(u, win);
+	theme_set(&u->th, win, ROLE_TITLE);
+	draw_text(win, 0, 2, w - 4, " keys ");
+	for (int i = 0; i < n && i + 1 < h - 1; i++) {
+		const char *l = help_lines[i];
+		theme_set(&u->th, win, l[0] != ' ' && l[0] ? ROLE_TITLE : ROLE_NORMAL);
+		draw_text(win, i + 1, 2, w - 4, l);
+	}
+	theme_set(&u->th, win, ROLE_NORMAL);
+	wnoutrefresh(win);
+	delwin(win);
+}

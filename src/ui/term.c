@@ -1,0 +1,149 @@
+/* term.c - the terminal: opening it (with a fallback for an unknown TERM),
+ * restoring it on every way out, and signals.
+ *
+ * Signals only set a flag; the main loop notices it within one input
+ * timeout and leaves through the ordinary cleanup. SIGHUP is what a dropped
+ * SSH connection delivers. An out-of-memory exit restores the terminal
+ * through rs_set_fatal_cleanup. While the screen is up, file descriptors 1
+ * and 2 point at /dev/null so that no stray message can scribble over it;
+ * curses writes to its own duplicate of the terminal.
+ */
+#include "config.h"
+#include "ui_int.h"
+
+#include <fcntl.h>
+#include <langinfo.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got_signal;
+static int active;                     /* curses is up and owns the terminal */
+static int saved_out = -1, saved_err = -1;
+
+static void on_signal(int sig) { got_signal = sig; }
+
+int term_signal(void) { return got_signal; }
+
+void term_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: a blocked read returns and the loop looks */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void restore_fds(void)
+{
+	if (saved_out >= 0) {
+		dup2(saved_out, STDOUT_FILENO);
+		close(saved_out);
+		saved_out = -1;
+	}
+	if (saved_err >= 0) {
+		dup2(saved_err, STDERR_FILENO);
+		close(saved_err);
+		saved_err = -1;
+	}
+}
+
+/* Safe to call any number of times, from exit paths too. */
+void term_restore(void)
+{
+	if (active) {
+		curs_set(1);
+		endwin();
+		active = 0;
+	}
+	restore_fds();
+}
+
+static void fatal_cleanup(void) { term_restore(); }
+
+int term_utf8(int force_ascii)
+{
+	if (force_ascii)
+		return 0;
+	const char *cs = nl_langinfo(CODESET);
+	return cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
+}
+
+/* Opens the screen on the terminal (bench: on /dev/null with a fixed size).
+ * Returns 0, or -1 with a message when no terminal type works. */
+int term_open(ui *u, int bench_rows, int bench_cols, char *hint, size_t hint_n)
+{
+	hint[0] = 0;
+	if (bench_rows > 0) {
+		u->tty_out = fopen("/dev/null", "w");
+		u->tty_in = fopen("/dev/null", "r");
+		u->scr = newterm("xterm-256color", u->tty_out, u->tty_in);
+		if (!u->scr)
+			return -1;
+		resize_term(bench_rows, bench_cols);
+	} else {
+		int fd = dup(STDOUT_FILENO);
+		u->tty_out = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!u->tty_out)
+			return -1;
+		const char *term = getenv("TERM");
+		u->scr = newterm(NULL, u->tty_out, stdin);
+		/* school servers often lack newer terminals' entries: retry with common ones */
+		static const char *const fallback[] = {"xterm-256color", "xterm", "vt100"};
+		for (size_t i = 0; !u->scr && i < sizeof fallback / sizeof *fallback; i++) {
+			u->scr = newterm(fallback[i], u->tty_out, stdin);
+			if (u->scr)
+				snprintf(hint, hint_n,
+					 "TERM '%s' is unknown here; drawing as %s (install its terminfo "
+					 "or set TERM)", term ? term : "", fallback[i]);
+		}
+		if (!u->scr)
+			return -1;
+	}
+	set_term(u->scr);
+	active = 1;
+	rs_set_fatal_cleanup(fatal_cleanup);
+	if (bench_rows <= 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			fflush(stdout);
+			fflush(stderr);
+			saved_out = dup(STDOUT_FILENO);
+			saved_err = dup(STDERR_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+			close(null);
+		}
+	}
+	raw(); /* Ctrl-C arrives as a key: it cancels a line or quits, cleanly */
+	noecho();
+	nonl();
+	set_escdelay(50);
+	curs_set(0);
+	if (has_colors()) {
+		start_color();
+		use_default_colors();
+	}
+	return 0;
+}
+
+void term_close(ui *u)
+{
+	term_restore();
+	rs_set_fatal_cleanup(NULL);
+	if (u->scr)
+		delscreen(u->scr);
+	u->scr = NULL;
+	if (u->tty_out)
+		fclose(u->tty_out);
+	if (u->tty_in)
+		fclose(u->tty_in);
+	u->tty_out = u->tty_in = NULL;
+}

@@ -1,0 +1,213 @@
+/* ui_int.h - what the modules of the screen share (curses inside).
+ *
+ * One struct ui per screen. Panes are views: each has a signature of the
+ * state it draws (ui_pane_sig) and a draw function; the loop redraws a pane
+ * only when its signature changed, then wnoutrefresh's the changed windows
+ * and calls doupdate once.
+ */
+#ifndef RS_UI_INT_H
+#define RS_UI_INT_H
+
+#include <curses.h>
+#include <stdint.h>
+
+#include "session.h"
+#include "ui.h"
+
+/* ------------------------------------------------------------------ theme */
+
+typedef enum ui_theme_kind { THEME_DARK, THEME_LIGHT, THEME_MONO } ui_theme_kind;
+
+typedef enum ui_role {
+	ROLE_NORMAL,
+	ROLE_TITLE,     /* a pane's title line */
+	ROLE_HEADER,    /* the header line */
+	ROLE_DIM,       /* labels, not-yet-computed things */
+	ROLE_SEL,       /* the selected position / layer / head */
+	ROLE_CURRENT,   /* the stop shown */
+	ROLE_DONE,      /* computed stops */
+	ROLE_ERROR,
+	ROLE_KEY,       /* key names in hints and help */
+	ROLE_POS,       /* a positive number */
+	ROLE_NEG,       /* a negative number */
+	ROLE_N
+} ui_role;
+
+/* Glyph tables: UTF-8 or ASCII, chosen once. */
+typedef struct ui_glyphs {
+	const char *shade[10];  /* sequential ramp, [0] the lowest non-zero level */
+	int n_shade;
+	const char *pos[4], *neg[4]; /* diverging ramp by magnitude, [0] near zero */
+	int n_div;
+	const char *masked;     /* a causally masked attention cell */
+	const char *none;       /* a value not computed yet */
+	const char *half;       /* upper half block, NULL when not available */
+	const char *bar[9];     /* horizontal bar eighths ([8] full) */
+	const char *arrow;      /* between pipeline stages */
+	const char *ellipsis;
+	const char *mark;       /* under the selected token */
+	const char *done, *current, *pending, *viewed;
+	const char *vbar;       /* the separator between fields */
+} ui_glyphs;
+
+typedef struct ui_theme {
+	int kind;               /* ui_theme_kind */
+	int colors;             /* colours in use: 0, 8 or 256 */
+	int utf8;
+	const ui_glyphs *g;
+	attr_t attr[ROLE_N];
+	short pair[ROLE_N];
+	short seq[12];          /* colour numbers of the sequential ramp */
+	int n_seq;
+	short div[13];          /* diverging: [0] most negative, [n_div/2] zero */
+	int n_div;
+} ui_theme;
+
+/* Chooses colours for kind on the running terminal (after start_color). */
+void theme_init(ui_theme *t, int kind, int utf8);
+void theme_set(const ui_theme *t, WINDOW *w, ui_role r);
+/* A colour pair for (fg, bg), allocated once; 0 when colours are off. */
+short theme_pair(const ui_theme *t, int fg, int bg);
+/* Draws one heat cell of width cw at the cursor: v in [0,1] (sequential) or
+ * [-1,1] (diverging); glyph and colour both carry the level. */
+void theme_heat(const ui_theme *t, WINDOW *w, float v, int diverging, int cw);
+/* Two values in one cell with the upper half block (fg top, bg bottom);
+ * a NaN half is drawn empty. Only when theme_half_ok. */
+void theme_heat_half(const ui_theme *t, WINDOW *w, float top, float bottom, int cw);
+int theme_half_ok(const ui_theme *t);
+int theme_parse(const char *name);
+const char *theme_name(int kind);
+
+/* ------------------------------------------------------------------ caches */
+
+/* Numbers the panes show that take more than a glance to find: the top-k of
+ * a position's logits and the norms of the residual stream. Filled lazily,
+ * dropped when the data they came from may have changed (ui.gen). */
+typedef struct ui_topk {
+	int valid;
+	int k;
+	int32_t id[64];
+	float prob[64];
+	float logit[64];
+} ui_topk;
+
+typedef struct ui_lens_cell {
+	int valid;
+	int32_t id;
+	float prob;
+} ui_lens_cell;
+
+typedef struct ui_cache {
+	uint64_t key;           /* data identity: gen, engine, tokens */
+	int T, n_layers;
+	ui_topk *topk;          /* [T] next-token predictions of the logits */
+	float *norms;           /* [(n_layers+1) * T], NaN until computed */
+	ui_lens_cell *lens;     /* [n_layers * T] */
+	int lens_pending;       /* a visible lens layer is not computed yet */
+} ui_cache;
+
+/* ------------------------------------------------------------------ the ui */
+
+typedef struct ui {
+	rs_session *s;
+	ui_theme th;
+	ui_layout lay;
+	SCREEN *scr;
+	FILE *tty_in, *tty_out; /* newterm streams we opened (bench: /dev/null) */
+	WINDOW *win[PANE_N];
+	uint64_t sig[PANE_N];
+	WINDOW *header, *hints, *cmd;
+	uint64_t sig_header, sig_hints;
+	uint64_t gen;           /* bumped when a command may have changed any data */
+	int vec_scroll;         /* first row of the full-vector view */
+	int out_scroll;         /* lines scrolled back in the output pane */
+	int help_open;
+	int cmd_active;
+	int quit;
+	char *lesson;           /* text of the lesson pane (owned) */
+	char err_line[512];     /* the last command's error, shown in the output pane */
+	char notice[256];       /* one-line notice in the hints line (TERM fallback...) */
+	char **matches;         /* completion list on show, NULL-terminated */
+	ui_cache cache;
+	int use_history;
+	char history_path[1024];
+	int ascii;
+} ui;
+
+/* Mixes v into a running signature. */
+static inline uint64_t sig_mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h * 0xff51afd7ed558ccdull;
+}
+
+/* ------------------------------------------------------------------ panes */
+
+/* Signature of what pane p draws (0 never matches: always draw). */
+uint64_t pane_sig(ui *u, int p);
+/* Draws pane p into its window (already sized). */
+void pane_draw(ui *u, int p, WINDOW *w);
+void pane_draw_header(ui *u, WINDOW *w);
+void pane_draw_hints(ui *u, WINDOW *w);
+void pane_draw_help(ui *u);
+
+/* Shared drawing helpers (draw.c). */
+void draw_title(ui *u, WINDOW *w, const char *title, const char *info);
+/* Writes s at (y, x) clipped to maxw columns; returns the columns used. */
+int draw_text(WINDOW *w, int y, int x, int maxw, const char *s);
+int draw_textf(WINDOW *w, int y, int x, int maxw, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* Printable text of token id (its bytes, or #id without a tokenizer). */
+char *draw_token(ui *u, int32_t id, char *buf, size_t n);
+/* Lines of s word-wrapped to width w, starting at y; returns lines used. */
+int draw_wrapped(WINDOW *w, int y, int x, int h, int width, const char *s, int skip);
+int draw_count_wrapped(const char *s, int width);
+/* Formats a float into exactly cw columns (e.g. ".83", "1.0", "-2.1"). */
+void fmt_num(char *buf, size_t n, float v, int cw);
+/* About four significant digits, for statistics ("12.345", "0.0123"). */
+void fmt_sig(char *buf, size_t n, float v);
+
+/* Caches (cache.c). */
+void cache_sync(ui *u);
+void cache_free(ui_cache *c);
+const ui_topk *cache_topk(ui *u, int pos);
+float cache_norm(ui *u, int row, int pos); /* row 0: embed, L+1: resid_post L; NaN if not shown */
+const ui_lens_cell *cache_lens(ui *u, int layer, int pos); /* NULL: not shown yet */
+/* Does one piece of pending work (a lens layer); returns whether more is left. */
+int cache_idle(ui *u);
+
+/* The selected layer follows a stepped-to hook; the view of the vector resets. */
+void ui_follow_view(ui *u);
+
+/* ------------------------------------------------------------ command line */
+
+int cmdline_init(ui *u);
+void cmdline_free(ui *u);
+void cmdline_open(ui *u, const char *initial);
+void cmdline_key(ui *u, int ch);
+void cmdline_redraw(ui *u);
+void cmdline_resize(ui *u);
+/* The history file of this user ($XDG_STATE_HOME/residual/history). */
+int cmdline_history_path(char *buf, size_t n);
+
+/* ------------------------------------------------------------------ terminal */
+
+void term_signals(void);
+int term_signal(void);
+int term_utf8(int force_ascii);
+/* bench_rows > 0: a screen on /dev/null of that size, for timing. */
+int term_open(ui *u, int bench_rows, int bench_cols, char *hint, size_t hint_n);
+void term_restore(void);
+void term_close(ui *u);
+
+/* ------------------------------------------------------------------ screen */
+
+void ui_layout_windows(ui *u);
+void ui_mark_all(ui *u);
+void ui_draw(ui *u, int force);
+void ui_run_command(ui *u, const char *line);
+/* Handles one key outside the command line. */
+void ui_key(ui *u, int ch);
+int ui_bench(ui *u, int rows, int cols, int iters);
+
+#endif

@@ -1,0 +1,509 @@
+/* ui_main.c - `residual [options]`: the screen's options, windows, main
+ * loop and keys.
+ *
+ * The loop: draw what changed (one doupdate), wait for a key with a
+ * timeout (so a signal flag or idle work is noticed), handle it. Keys move
+ * the session through session.h; the command line runs the registry's
+ * commands. Nothing here computes what the panes show.
+ */
+#include "config.h"
+#include "ui_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+
+#define DEFAULT_PROMPT "When Mary and John went to the store, John gave a drink to"
+
+static FILE *trace_f;
+
+/* RESIDUAL_UI_TRACE=file: a line per life event, for tests that cannot see
+ * the terminal any more (a dropped SSH connection). */
+static void ui_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void ui_trace(const char *fmt, ...)
+{
+	if (!trace_f)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(trace_f, fmt, ap);
+	va_end(ap);
+	fputc('\n', trace_f);
+	fflush(trace_f);
+}
+
+/* ------------------------------------------------------------ windows */
+
+void ui_mark_all(ui *u)
+{
+	memset(u->sig, 0, sizeof u->sig);
+	u->sig_header = u->sig_hints = 0;
+}
+
+static void free_windows(ui *u)
+{
+	for (int p = 0; p < PANE_N; p++)
+		if (u->win[p])
+			delwin(u->win[p]), u->win[p] = NULL;
+	WINDOW **lines[] = {&u->header, &u->hints, &u->cmd};
+	for (size_t i = 0; i < 3; i++)
+		if (*lines[i])
+			delwin(*lines[i]), *lines[i] = NULL;
+}
+
+static WINDOW *make_win(ui_rect r)
+{
+	return r.h > 0 && r.w > 0 ? newwin(r.h, r.w, r.y, r.x) : NULL;
+}
+
+void ui_layout_windows(ui *u)
+{
+	free_windows(u);
+	layout_compute(LINES, COLS, u->s->panes, &u->lay);
+	for (int p = 0; p < PANE_N; p++)
+		u->win[p] = make_win(u->lay.pane[p]);
+	u->header = make_win(u->lay.header);
+	u->hints = make_win(u->lay.hints);
+	/* the command line always exists: keys are read through it */
+	u->cmd = u->lay.too_small ? newwin(1, COLS > 0 ? COLS : 1, LINES > 1 ? LINES - 1 : 0, 0)
+				  : make_win(u->lay.cmdline);
+	keypad(u->cmd, TRUE);
+	werase(stdscr);
+	wnoutrefresh(stdscr);
+	ui_mark_all(u);
+	cmdline_resize(u);
+}
+
+/* ------------------------------------------------------------ drawing */
+
+static void draw_too_small(ui *u)
+{
+	werase(stdscr);
+	char a[128], b[128];
+	snprintf(a, sizeof a, "Terminal too small: %dx%d.", COLS, LINES);
+	snprintf(b, sizeof b, "residual needs at least %dx%d. Resize, or press q to quit.",
+		 UI_MIN_COLS, UI_MIN_ROWS);
+	int y = LINES / 2 - 1;
+	mvwaddnstr(stdscr, y < 0 ? 0 : y, 0, a, COLS);
+	mvwaddnstr(stdscr, y + 1 < LINES ? y + 1 : 0, 0, b, COLS);
+	wnoutrefresh(stdscr);
+	if (u->cmd)
+		wnoutrefresh(u->cmd);
+	doupdate();
+}
+
+void ui_draw(ui *u, int force)
+{
+	if (force)
+		ui_mark_all(u);
+	if (u->lay.too_small) {
+		draw_too_small(u);
+		return;
+	}
+	for (int p = 0; p < PANE_N; p++) {
+		if (!u->win[p])
+			continue;
+		uint64_t sig = pane_sig(u, p);
+		if (sig && sig == u->sig[p])
+			continue;
+		pane_draw(u, p, u->win[p]);
+		u->sig[p] = sig;
+		wnoutrefresh(u->win[p]);
+	}
+	uint64_t hs = sig_mix(sig_mix(pane_sig(u, PANE_PIPELINE), (uint64_t)u->s->sel_layer),
+			      (uint64_t)u->s->sel_head << 32 | (uint32_t)u->s->sel_pos);
+	if (u->header && hs != u->sig_header) {
+		pane_draw_header(u, u->header);
+		u->sig_header = hs;
+		wnoutrefresh(u->header);
+	}
+	uint64_t ns = sig_mix((uint64_t)u->cmd_active + 1, (uint64_t)u->th.kind);
+	for (const char *c = u->notice; *c; c++)
+		ns = sig_mix(ns, (unsigned char)*c);
+	if (u->hints && ns != u->sig_hints) {
+		pane_draw_hints(u, u->hints);
+		u->sig_hints = ns;
+		wnoutrefresh(u->hints);
+	}
+	if (u->help_open)
+		pane_draw_help(u);
+	/* last, so that the terminal's cursor ends up on the command line */
+	if (u->cmd) {
+		cmdline_redraw(u);
+		wnoutrefresh(u->cmd);
+	}
+	doupdate();
+}
+
+/* ------------------------------------------------------------ keys */
+
+static int n_heads(const ui *u) { return u->s->model ? u->s->model->cfg.n_heads : 1; }
+static int n_layers(const ui *u) { return u->s->model ? u->s->model->cfg.n_layers : 1; }
+
+static void clamp_selection(ui *u)
+{
+	rs_session *s = u->s;
+	if (s->sel_pos >= s->n_ids)
+		s->sel_pos = s->n_ids - 1;
+	if (s->sel_pos < 0)
+		s->sel_pos = 0;
+	if (s->sel_layer >= n_layers(u))
+		s->sel_layer = n_layers(u) - 1;
+	if (s->sel_layer < 0)
+		s->sel_layer = 0;
+	if (s->sel_head >= n_heads(u))
+		s->sel_head = n_heads(u) - 1;
+	if (s->sel_head < 0)
+		s->sel_head = 0;
+}
+
+void ui_follow_view(ui *u)
+{
+	rs_hook h = session_hook(u->s);
+	if (u->s->view_stop >= 0 && h.layer >= 0 && h.layer != u->s->sel_layer) {
+		u->s->sel_layer = h.layer;
+		u->s->version++;
+	}
+	u->vec_scroll = 0;
+}
+
+static void select_delta(ui *u, int *field, int delta)
+{
+	*field += delta;
+	clamp_selection(u);
+	u->s->version++;
+}
+
+void ui_run_command(ui *u, const char *line)
+{
+	rs_err err;
+	memset(&err, 0, sizeof err);
+	u->err_line[0] = 0;
+	int before = u->s->view_stop;
+	cmd_status st = cmd_exec(u->s, line, &err);
+	if (st == CMD_ERROR)
+		snprintf(u->err_line, sizeof u->err_line, "%s", err.msg[0] ? err.msg : "error");
+	if (st == CMD_QUIT)
+		u->quit = 1;
+	/* a command may have changed anything: the prompt, the model, the values */
+	u->gen++;
+	u->out_scroll = 0;
+	clamp_selection(u);
+	if (u->s->view_stop != before)
+		ui_follow_view(u);
+	/* the command may have changed the panes shown */
+	ui_layout_windows(u);
+}
+
+void ui_key(ui *u, int ch)
+{
+	rs_session *s = u->s;
+	switch (ch) {
+	case KEY_RIGHT: case 'n': case ' ':
+		session_step(s, 1);
+		ui_follow_view(u);
+		break;
+	case KEY_LEFT: case 'b': case KEY_BACKSPACE: case 127: case 8:
+		session_back(s, 1);
+		ui_follow_view(u);
+		break;
+	case 'L':
+		session_run_layer(s);
+		ui_follow_view(u);
+		break;
+	case 'E': case KEY_END:
+		session_run_all(s);
+		ui_follow_view(u);
+		break;
+	case '0': case KEY_HOME:
+		session_back(s, hook_n_stops(n_layers(u)) + 1);
+		ui_follow_view(u);
+		break;
+	case 'h': case ',': case KEY_SLEFT: select_delta(u, &s->sel_pos, -1); u->vec_scroll = 0; break;
+	case 'l': case '.': case KEY_SRIGHT: select_delta(u, &s->sel_pos, 1); u->vec_scroll = 0; break;
+	case 'k': case KEY_UP: select_delta(u, &s->sel_layer, -1); break;
+	case 'j': case KEY_DOWN: select_delta(u, &s->sel_layer, 1); break;
+	case '[': select_delta(u, &s->sel_head, -1); break;
+	case ']': select_delta(u, &s->sel_head, 1); break;
+	case 'g':
+		s->gran = (rs_gran)((s->gran + 1) % 3);
+		s->version++;
+		break;
+	case 'v': s->attn_values = !s->attn_values; s->version++; break;
+	case 'f': s->vec_full = !s->vec_full; u->vec_scroll = 0; s->version++; break;
+	case 't':
+		theme_init(&u->th, (u->th.kind + 1) % 3, u->th.utf8);
+		ui_mark_all(u);
+		break;
+	case KEY_PPAGE:
+		if (s->vec_full)
+			u->vec_scroll -= 4;
+		else
+			u->out_scroll += 3;
+		break;
+	case KEY_NPAGE:
+		if (s->vec_full)
+			u->vec_scroll += 4;
+		else if ((u->out_scroll -= 3) < 0)
+			u->out_scroll = 0;
+		break;
+	case ':':
+		cmdline_open(u, NULL);
+		break;
+	case '?':
+		u->help_open = 1;
+		break;
+	case 12: /* Ctrl-L */
+		clearok(curscr, TRUE);
+		ui_mark_all(u);
+		break;
+	case 'q': case 'Q': case 3:
+		u->quit = 1;
+		break;
+	}
+}
+
+/* ------------------------------------------------------------ options */
+
+static int parse_ids(const char *arg, int32_t **ids, int *n)
+{
+	int cap = 16, k = 0;
+	int32_t *v = rs_xmalloc(sizeof *v * (size_t)cap);
+	const char *p = arg;
+	while (*p) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		if (!*p)
+			break;
+		char *end;
+		errno = 0;
+		long x = strtol(p, &end, 10);
+		if (end == p || errno || x < 0 || x > INT32_MAX || (*end && *end != ',' && *end != ' ')) {
+			free(v);
+			return -1;
+		}
+		if (k == cap)
+			v = rs_xrealloc(v, sizeof *v * (size_t)(cap *= 2));
+		v[k++] = (int32_t)x;
+		p = end;
+	}
+	*ids = v;
+	*n = k;
+	return k ? 0 : (free(v), -1);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: residual [--model PATH] [--prompt TEXT | --ids 1,2,3] [--theme dark|light|mono]\n"
+		   "                [--ascii] [--no-history] [--bench-redraw [ROWSxCOLS]]\n");
+}
+
+typedef struct ui_opts {
+	const char *model, *prompt, *ids;
+	int theme, ascii, no_history;
+	int bench, bench_rows, bench_cols;
+} ui_opts;
+
+static int parse_opts(int argc, char **argv, ui_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->theme = -1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--model") && val)
+			o->model = val, i++;
+		else if (!strcmp(a, "--prompt") && val)
+			o->prompt = val, i++;
+		else if (!strcmp(a, "--ids") && val)
+			o->ids = val, i++;
+		else if (!strcmp(a, "--theme") && val) {
+			if ((o->theme = theme_parse(val)) < 0) {
+				fprintf(stderr, "residual: --theme is dark, light or mono, not '%s'\n", val);
+				return -1;
+			}
+			i++;
+		} else if (!strcmp(a, "--ascii"))
+			o->ascii = 1;
+		else if (!strcmp(a, "--no-history"))
+			o->no_history = 1;
+		else if (!strcmp(a, "--bench-redraw")) {
+			o->bench = 1;
+			o->bench_rows = 48, o->bench_cols = 160;
+			if (val && sscanf(val, "%dx%d", &o->bench_rows, &o->bench_cols) == 2)
+				i++;
+		} else {
+			fprintf(stderr, "residual: unknown or incomplete option '%s'\n", a);
+			usage(stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int set_prompt(rs_session *s, const ui_opts *o, rs_err *err)
+{
+	if (o->ids) {
+		int32_t *ids;
+		int n;
+		if (parse_ids(o->ids, &ids, &n))
+			return rs_fail(err, "--ids: give token ids as 1,2,3");
+		int rc = session_set_ids(s, ids, n, err);
+		free(ids);
+		return rc;
+	}
+	if (o->prompt || s->tok)
+		return session_set_prompt(s, o->prompt ? o->prompt : DEFAULT_PROMPT, err);
+	return rs_fail(err, "%s has no tokenizer: give the prompt as --ids 1,2,3",
+		       s->model_path ? s->model_path : "the model");
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static const char *loop(ui *u)
+{
+	int fast_errs = 0;
+	for (;;) {
+		if (term_signal())
+			break;
+		ui_draw(u, 0);
+		int idle = u->cache.lens_pending && !u->cmd_active;
+		int timeout = idle ? 0 : 200;
+		wtimeout(u->cmd, timeout);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int ch = wgetch(u->cmd);
+		if (term_signal())
+			break;
+		if (ch == ERR) {
+			if (idle) {
+				cache_idle(u);
+				continue;
+			}
+			/* a read that fails at once, again and again: the terminal is gone */
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+			fast_errs = ms < timeout / 4 ? fast_errs + 1 : 0;
+			if (fast_errs > 50)
+				return "terminal lost";
+			continue;
+		}
+		fast_errs = 0;
+		if (ch == KEY_RESIZE) {
+			ui_layout_windows(u);
+			continue;
+		}
+		if (u->lay.too_small) {
+			if (ch == 'q' || ch == 3)
+				return "quit";
+			continue;
+		}
+		if (u->help_open) {
+			u->help_open = 0;
+			ui_mark_all(u);
+			touchwin(stdscr);
+			wnoutrefresh(stdscr);
+			continue;
+		}
+		if (u->cmd_active)
+			cmdline_key(u, ch);
+		else
+			ui_key(u, ch);
+		if (u->quit)
+			return "quit";
+	}
+	switch (term_signal()) {
+	case SIGHUP: return "hangup";
+	case SIGTERM: return "terminated";
+	case SIGINT: return "interrupted";
+	}
+	return "signal";
+}
+
+int ui_main(int argc, char **argv)
+{
+	ui_opts o;
+	setlocale(LC_ALL, "");
+	if (parse_opts(argc, argv, &o))
+		return 2;
+	const char *tp = getenv("RESIDUAL_UI_TRACE");
+	trace_f = tp && *tp ? fopen(tp, "a") : NULL;
+
+	rs_err err;
+	memset(&err, 0, sizeof err);
+	if (!o.model && !session_default_model()) {
+		fprintf(stderr, "residual: the built-in model is not installed; give --model PATH\n");
+		return 1;
+	}
+	rs_session *s = session_create(o.model, &err);
+	if (!s) {
+		fprintf(stderr, "residual: %s\n", err.msg);
+		return 1;
+	}
+	if (set_prompt(s, &o, &err)) {
+		fprintf(stderr, "residual: %s\n", err.msg);
+		session_free(s);
+		return 1;
+	}
+
+	ui *u = rs_xcalloc(1, sizeof *u);
+	u->s = s;
+	u->ascii = o.ascii;
+	u->use_history = !o.no_history && !o.bench;
+	int kind = o.theme;
+	const char *nc = getenv("NO_COLOR");
+	if (kind < 0)
+		kind = nc && *nc ? THEME_MONO : THEME_DARK;
+	int utf8 = term_utf8(o.ascii);
+
+	term_signals();
+	char hint[256];
+	if (term_open(u, o.bench ? o.bench_rows : 0, o.bench_cols, hint, sizeof hint)) {
+		fprintf(stderr, "residual: cannot open the terminal (TERM=%s); try TERM=xterm\n",
+			getenv("TERM") ? getenv("TERM") : "");
+		session_free(s);
+		free(u);
+		return 1;
+	}
+	snprintf(u->notice, sizeof u->notice, "%s", hint);
+	theme_init(&u->th, kind, utf8);
+	cmdline_init(u);
+	ui_layout_windows(u);
+	ui_trace("start pid=%d %dx%d %s %s", (int)getpid(), COLS, LINES, theme_name(u->th.kind),
+	      utf8 ? "utf8" : "ascii");
+
+	const char *why;
+	int rc = 0;
+	if (o.bench) {
+		rc = ui_bench(u, o.bench_rows, o.bench_cols, 50);
+		why = "bench";
+	} else {
+		why = loop(u);
+	}
+	cmdline_free(u);
+	free_windows(u);
+	term_close(u);
+	ui_trace("exit %s, terminal restored", why);
+	if (hint[0] && !o.bench)
+		fprintf(stderr, "residual: %s\n", hint);
+	if (o.bench && u->notice[0] && strcmp(u->notice, hint))
+		fprintf(stderr, "residual: %s\n", u->notice);
+	cache_free(&u->cache);
+	free(u->lesson);
+	free(u);
+	session_free(s);
+	if (trace_f)
+		fclose(trace_f);
+	if (!strcmp(why, "hangup") || !strcmp(why, "terminated") || !strcmp(why, "interrupted"))
+		rc = 0; /* a clean exit on request: the terminal is restored */
+	return rc;
+}
