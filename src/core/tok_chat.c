@@ -129,7 +129,8 @@ int tok_chat_render(const rs_tokenizer *tok, int style, const tok_chat_msg *msgs
 		put_special(&r, tok, hdr_end);
 		put_cstr(&r, "\n\n", 1);
 	}
-	tok_out out = {0};
+	tok_out out;
+	tok_out_init(&out);
 	tok_scratch sc = {0};
 	for (int i = 0; i < r.n; i++) {
 		if (r.segs[i].id >= 0)

@@ -6,6 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+void tok_out_init(tok_out *o)
+{
+	o->n = 0;
+	o->cap = 16;
+	o->ids = rs_xmalloc((size_t)o->cap * sizeof *o->ids);
+	o->offs = rs_xmalloc((size_t)o->cap * sizeof *o->offs);
+}
+
 void tok_out_push(tok_out *o, int32_t id, uint32_t off)
 {
 	if (o->n == o->cap) {
@@ -113,7 +121,8 @@ static int encode_into(const rs_tokenizer *tok, const char *text, size_t len, in
 int tok_encode(const rs_tokenizer *tok, const char *text, size_t len, int flags,
 	       int32_t **ids, int32_t **offsets, int *n, rs_err *err)
 {
-	tok_out out = {0};
+	tok_out out;
+	tok_out_init(&out);
 	int rc = encode_into(tok, text, len, flags, &out, NULL, err);
 	if (rc || !ids)
 		free(out.ids);
@@ -182,7 +191,8 @@ int tok_trace_encode(const rs_tokenizer *tok, const char *text, size_t len, int 
 {
 	tok_rec rec = {0};
 	rec.max_syms = max_syms > 0 ? max_syms : 1 << 22;
-	tok_out o = {0};
+	tok_out o;
+	tok_out_init(&o);
 	int rc = encode_into(tok, text, len, flags, &o, &rec, err);
 	tok_trace *t = rs_xmalloc(sizeof *t);
 	*t = rec.t;

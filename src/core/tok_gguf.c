@@ -62,9 +62,10 @@ rs_tokenizer *tok_load_gguf(const gguf_file *g, rs_err *err)
 		return NULL;
 	int kind = gguf_str_eq(model, "gpt2") ? TOK_BPE : gguf_str_eq(model, "llama") ? TOK_SPM : 0;
 	if (!kind) {
-		rs_fail(err, "%s: tokenizer.ggml.model is \"%.*s\"; supported are \"gpt2\" (Llama 3 "
-			"BPE) and \"llama\" (SentencePiece)", g->path, (int)(model.len > 40 ? 40 : model.len),
-			model.s);
+		char q[80];
+		rs_fail(err, "%s: tokenizer.ggml.model is \"%s\"; supported are \"gpt2\" (Llama 3 "
+			"BPE) and \"llama\" (SentencePiece)", g->path,
+			tok_quote(q, sizeof q, model.s, model.len));
 		return NULL;
 	}
 	/* Only the Llama 3 regex is implemented; files from before the key existed
@@ -74,9 +75,9 @@ rs_tokenizer *tok_load_gguf(const gguf_file *g, rs_err *err)
 			return NULL;
 		if (!gguf_str_eq(pre, "llama-bpe") && !gguf_str_eq(pre, "llama3") &&
 		    !gguf_str_eq(pre, "llama-v3")) {
-			rs_fail(err, "%s: tokenizer.ggml.pre is \"%.*s\"; only the Llama 3 pre-tokenizer "
-				"(\"llama-bpe\") is implemented", g->path,
-				(int)(pre.len > 40 ? 40 : pre.len), pre.s);
+			char q[80];
+			rs_fail(err, "%s: tokenizer.ggml.pre is \"%s\"; only the Llama 3 pre-tokenizer "
+				"(\"llama-bpe\") is implemented", g->path, tok_quote(q, sizeof q, pre.s, pre.len));
 			return NULL;
 		}
 	}
@@ -113,8 +114,9 @@ rs_tokenizer *tok_load_gguf(const gguf_file *g, rs_err *err)
 	for (uint64_t i = 0; i < n_merges; i++) {
 		tok_str m = {merges_kv->strs[i].s, merges_kv->strs[i].len};
 		if (tok_split_merge(m, &merges[2 * i], &merges[2 * i + 1])) {
-			rs_fail(err, "%s: tokenizer.ggml.merges[%" PRIu64 "] (\"%.*s\") is not \"left "
-				"right\"", g->path, i, (int)(m.len > 60 ? 60 : m.len), m.s);
+			char q[80];
+			rs_fail(err, "%s: tokenizer.ggml.merges[%" PRIu64 "] (\"%s\") is not \"left "
+				"right\"", g->path, i, tok_quote(q, sizeof q, m.s, m.len));
 			goto out;
 		}
 	}

@@ -192,6 +192,9 @@ typedef struct tok_out {
 	int n, cap;
 } tok_out;
 
+/* Starts with room for a few tokens, so that even an empty result is an
+ * allocation (callers may memcpy from it with a count of 0). */
+void tok_out_init(tok_out *o);
 void tok_out_push(tok_out *o, int32_t id, uint32_t off);
 
 /* A trace under construction (tok_trace plus capacities); NULL when not tracing. */
@@ -241,6 +244,11 @@ void tok_encode_span(const rs_tokenizer *tok, tok_scratch *sc, const char *text,
 /* Splits "left right" at its first space after index 0 (GGUF and old HF
  * merges); 0, or -1 when there is none. */
 int tok_split_merge(tok_str m, tok_str *left, tok_str *right);
+
+/* s[0..len) made safe for a one-line error message in buf (cap bytes, 80 is
+ * plenty): quotes, backslashes and control bytes escaped, long text cut with
+ * "...". Returns buf. */
+const char *tok_quote(char *buf, size_t cap, const char *s, size_t len);
 
 /* The known Llama 3 pre-tokenizer regex, as tokenizer.json stores it. */
 extern const char tok_llama3_regex[];

@@ -112,16 +112,20 @@ static int32_t find_named(const tok_str *pieces, const int32_t *types, int32_t n
 	return -1;
 }
 
+/* A NUL-terminated string quoted for a message. */
+#define Q(buf, s) tok_quote(buf, sizeof buf, s, strlen(s))
+
 /* Fills pieces/types from model.vocab and added_tokens; 0 or -1. */
 static int read_vocab(const cJSON *vocab, const cJSON *added, const char *name, tok_str **pieces_out,
 		      int32_t **types_out, int32_t *n_out, rs_err *err)
 {
 	int32_t max_id = -1, count = 0;
+	char q1[80], q2[80];
 	const cJSON *it;
 	cJSON_ArrayForEach(it, vocab) {
 		if (!is_int_id(it))
-			return rs_fail(err, "%s: model.vocab[\"%.60s\"] is not a token id (an integer "
-				       "from 0 to 2^24)", name, it->string);
+			return rs_fail(err, "%s: model.vocab[\"%s\"] is not a token id (an integer "
+				       "from 0 to 2^24)", name, Q(q1, it->string));
 		if ((int32_t)it->valuedouble > max_id)
 			max_id = (int32_t)it->valuedouble;
 		count++;
@@ -152,8 +156,8 @@ static int read_vocab(const cJSON *vocab, const cJSON *added, const char *name, 
 	cJSON_ArrayForEach(it, vocab) {
 		int32_t id = (int32_t)it->valuedouble;
 		if (types[id] != TOK_T_UNUSED) {
-			rs_fail(err, "%s: model.vocab gives id %d to both \"%.40s\" and \"%.40s\"", name,
-				(int)id, pieces[id].s, it->string);
+			rs_fail(err, "%s: model.vocab gives id %d to both \"%s\" and \"%s\"", name,
+				(int)id, Q(q1, pieces[id].s), Q(q2, it->string));
 			goto fail;
 		}
 		pieces[id] = (tok_str){it->string, strlen(it->string)};
@@ -165,8 +169,8 @@ static int read_vocab(const cJSON *vocab, const cJSON *added, const char *name, 
 		const char *content = cJSON_GetObjectItemCaseSensitive(it, "content")->valuestring;
 		const cJSON *special = cJSON_GetObjectItemCaseSensitive(it, "special");
 		if (types[id] != TOK_T_UNUSED && strcmp(pieces[id].s, content)) {
-			rs_fail(err, "%s: added_tokens[%d] gives id %d to \"%.40s\", already \"%.40s\"",
-				name, i, (int)id, content, pieces[id].s);
+			rs_fail(err, "%s: added_tokens[%d] gives id %d to \"%s\", already \"%s\"",
+				name, i, (int)id, Q(q1, content), Q(q2, pieces[id].s));
 			goto fail;
 		}
 		pieces[id] = (tok_str){content, strlen(content)};
@@ -245,9 +249,12 @@ static rs_tokenizer *load(const char *buf, size_t len, const char *name, const c
 	} else if (!cJSON_IsObject(model)) {
 		rs_fail(err, "%s: missing \"model\" object", name);
 	} else if (type && (!cJSON_IsString(type) || strcmp(type->valuestring, "BPE"))) {
-		rs_fail(err, "%s: model.type is %s%s%s; only \"BPE\" is supported", name,
-			cJSON_IsString(type) ? "\"" : "", cJSON_IsString(type) ? type->valuestring
-			: "not a string", cJSON_IsString(type) ? "\"" : "");
+		char q[80];
+		if (cJSON_IsString(type))
+			rs_fail(err, "%s: model.type is \"%s\"; only \"BPE\" is supported", name,
+				Q(q, type->valuestring));
+		else
+			rs_fail(err, "%s: model.type is not a string", name);
 	} else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback"))) {
 		rs_fail(err, "%s: a SentencePiece-style (byte_fallback) tokenizer.json is not "
 			"supported; use the model's GGUF file", name);

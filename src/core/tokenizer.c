@@ -163,9 +163,10 @@ static int merge_error(const tok_spec *spec, int32_t r, const pending *p, rs_err
 	tok_str a = spec->merges[2 * r], b = spec->merges[2 * r + 1];
 	const char *what = p->ia < 0 ? "its left piece is" : p->ib < 0 ? "its right piece is"
 				     : "the merged piece is";
-	return rs_fail(err, "%s: merge %d (\"%.*s %.*s\"): %s not in the vocabulary",
-		       src_name(spec), (int)r, (int)(a.len > 60 ? 60 : a.len), a.s,
-		       (int)(b.len > 60 ? 60 : b.len), b.s, what);
+	char qa[80], qb[80];
+	return rs_fail(err, "%s: merge %d (\"%s %s\"): %s not in the vocabulary", src_name(spec),
+		       (int)r, tok_quote(qa, sizeof qa, a.s, a.len), tok_quote(qb, sizeof qb, b.s, b.len),
+		       what);
 }
 
 /* Resolves the merges' pieces to ids and fills the pair map. A merge costs a
@@ -409,6 +410,33 @@ void tok_free(rs_tokenizer *tok)
 	free(tok);
 }
 
+const char *tok_quote(char *buf, size_t cap, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t k = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (k + 8 >= cap || i >= 48) {
+			memcpy(buf + k, "...", 3);
+			k += 3;
+			break;
+		}
+		if (c == '"' || c == '\\') {
+			buf[k++] = '\\';
+			buf[k++] = (char)c;
+		} else if (c < 0x20 || c == 0x7F) {
+			buf[k++] = '\\';
+			buf[k++] = 'x';
+			buf[k++] = hex[c >> 4];
+			buf[k++] = hex[c & 15];
+		} else {
+			buf[k++] = (char)c;
+		}
+	}
+	buf[k] = 0;
+	return buf;
+}
+
 int tok_split_merge(tok_str m, tok_str *left, tok_str *right)
 {
 	const char *sp = m.len > 1 ? memchr(m.s + 1, ' ', m.len - 1) : NULL;
@@ -438,7 +466,9 @@ rs_tokenizer *tok_create_bpe(const char *const *pieces, const int32_t *types, in
 	rs_tokenizer *tok = NULL;
 	for (int32_t i = 0; i < n_merges; i++) {
 		if (tok_split_merge((tok_str){merges[i], strlen(merges[i])}, &m[2 * i], &m[2 * i + 1])) {
-			rs_fail(err, "tok_create_bpe: merge %d (\"%.60s\") has no space", (int)i, merges[i]);
+			char q[80];
+			rs_fail(err, "tok_create_bpe: merge %d (\"%s\") has no space", (int)i,
+				tok_quote(q, sizeof q, merges[i], strlen(merges[i])));
 			goto out;
 		}
 	}
