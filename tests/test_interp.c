@@ -329,6 +329,11 @@ static void check_ablation(const rs_model *m, const char *label, const int32_t *
 	int ok = abl_run(m, ids, T, all, H, &mt, &r, &err) == 0;
 	abl_target t = {ABL_ATTN, L / 2, 0, -1, 0};
 	ok &= abl_run(m, ids, T, &t, 1, &mt, &r2, &err) == 0;
+	cJSON *ja = interp_abl_to_json(&r, all, H, &mt);
+	char *ta = cJSON_PrintUnformatted(ja);
+	ok &= strstr(ta, "\"site\":\"head\"") && strstr(ta, "\"kind\":\"logit_diff\"") && strstr(ta, "\"ablated\"");
+	free(ta);
+	cJSON_Delete(ja);
 	tap_ok(ok && r.ablated == r2.ablated && r.base == r2.base && r.delta == r.ablated - r.base,
 	       "%s: zeroing all %d heads of layer %d = zeroing its attn_out (%.5f, base %.5f)", label, H, L / 2, r.ablated,
 	       r.base);

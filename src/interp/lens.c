@@ -161,11 +161,14 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 	r->entropy = rs_xmalloc(sizeof(float) * (size_t)cells);
 
 	float *flp = rs_xmalloc(sizeof(float) * (size_t)r->n_pos * V);   /* [n_pos, V] final log-probs */
+	float *fp = rs_xmalloc(sizeof(float) * (size_t)r->n_pos * V);    /* [n_pos, V] final probs */
 	float *x = rs_xmalloc(sizeof(float) * (size_t)r->n_pos * d);     /* [n_pos, d] */
 	float *lg = rs_xmalloc(sizeof(float) * (size_t)r->n_pos * V);    /* [n_pos, V] lens logits */
 	const int32_t *ids = eng_tokens(e);
 	if (final_logp(e, r->positions, r->n_pos, flp, err))
 		goto fail;
+	for (int64_t i = 0; i < (int64_t)r->n_pos * V; i++)
+		fp[i] = expf(flp[i]);
 	for (int i = 0; i < r->n_pos; i++) {
 		int p = r->positions[i];
 		int32_t best;
@@ -181,12 +184,12 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 			memcpy(x + (size_t)i * d, a->data + (size_t)r->positions[i] * d, sizeof(float) * (size_t)d);
 		lens_apply(m, x, r->n_pos, lg);
 		for (int i = 0; i < r->n_pos; i++) {
-			const float *l = lg + (size_t)i * V, *f = flp + (size_t)i * V;
+			const float *l = lg + (size_t)i * V, *f = flp + (size_t)i * V, *pf = fp + (size_t)i * V;
 			int64_t cell = lens_cell(r, s, i);
 			double lse = interp_softmax(l, V, NULL), kl = 0, ent = 0;
 			for (int v = 0; v < V; v++) {
-				double lp = l[v] - lse, pf = exp((double)f[v]), pl = exp(lp);
-				kl += pf > 0 ? pf * (f[v] - lp) : 0;
+				double lp = l[v] - lse, pl = exp(lp);
+				kl += pf[v] > 0 ? pf[v] * (f[v] - lp) : 0;
 				ent -= pl > 0 ? pl * lp : 0;
 			}
 			r->kl[cell] = (float)kl;
@@ -204,11 +207,13 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 		}
 	}
 	free(flp);
+	free(fp);
 	free(x);
 	free(lg);
 	return r;
 fail:
 	free(flp);
+	free(fp);
 	free(x);
 	free(lg);
 	lens_free(r);
