@@ -225,6 +225,14 @@ typedef struct train_data {
 	int64_t n_starts;
 } train_data;
 
+/* A corpus file of `residual corpus build` (documents ending in a line
+ * "<|end_of_text|>") as ids, each document BOS doc EOS. With use_cache the ids
+ * are kept in NAME.ids beside it and reused while the text and the tokenizer
+ * are the same. bos is the tokenizer's. */
+int train_data_load(const char *path, const struct rs_tokenizer *tok, int use_cache, train_data *out,
+		    rs_err *err);
+/* Frees what train_data_load and train_data_index made. */
+void train_data_free(train_data *d);
 /* Finds the window starts for a context of T (frees any earlier ones). */
 void train_data_index(train_data *d, int T);
 void train_data_free_index(train_data *d);
