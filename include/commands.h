@@ -32,13 +32,19 @@ typedef struct cmd_def {
 	const char *args;     /* usage of the arguments, e.g. "L H [zero|mean]" */
 	const char *summary;  /* one line */
 	const char *help;     /* a paragraph, shown by `help NAME` */
-	cmd_arg_kind argk[4]; /* what each argument position completes */
+	cmd_arg_kind argk[4]; /* what each argument position completes (the last repeats) */
 	const char *choices;  /* for ARG_WORD: space-separated words */
 	cmd_status (*run)(rs_session *s, int argc, char **argv, rs_err *err);
+	const char *flags;    /* options it takes, space-separated ("--full --head"), for completion */
+	const char *group;    /* set on the first command of a group: its heading in `help` */
 } cmd_def;
 
-/* Parses and runs one line (shell-like words: quotes, backslash escapes;
- * '#' starts a comment). Empty and comment lines do nothing. */
+/* Parses and runs one line. Words are shell-like (quotes, backslash escapes;
+ * '#' at the start of a word begins a comment); empty and comment lines do
+ * nothing. The session's output is cleared first and then holds what the
+ * command printed; on CMD_ERROR err holds one line (the command's name, what
+ * is wrong and its usage). Nothing typed can end the process: a failed
+ * command leaves the session as it was or in a consistent state. */
 cmd_status cmd_exec(rs_session *s, const char *line, rs_err *err);
 
 /* The registry, NULL-terminated by a zero entry. */
@@ -46,14 +52,20 @@ const cmd_def *cmd_registry(void);
 const cmd_def *cmd_find(const char *name);
 
 /* Completion candidates for the word that spans [start, end) of line, given
- * the session (hook names, layer and head numbers, file names...). Returns a
- * malloc'd NULL-terminated array of malloc'd strings (NULL if none), the shape
- * readline's rl_completion_matches wants after the common prefix. */
+ * the session (commands, options, hook names, layer and head numbers, token
+ * positions, file names, words). Returns a malloc'd NULL-terminated array of
+ * malloc'd strings (NULL if none): the matches only, sorted and unique, each a
+ * whole replacement for the word; the caller puts the common prefix in front
+ * when readline wants it. Directories end in '/'. s may be NULL. */
 char **cmd_complete(rs_session *s, const char *line, int start, int end);
 
 /* Runs commands from a file ("-" for stdin) without curses, printing each
  * command's output to stdout and errors to stderr; returns the exit status
  * (0 when every command succeeded). */
 int cmd_batch(rs_session *s, const char *path, int echo);
+
+/* The `lesson` command calls this when lesson/ is built in (the commands
+ * module refers to it weakly, so without lessons it says none are installed). */
+cmd_status lesson_command(rs_session *s, int argc, char **argv, rs_err *err);
 
 #endif

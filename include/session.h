@@ -67,6 +67,12 @@ typedef struct rs_session {
 	char *output;
 	/* bumped on every change, so views can redraw only what changed */
 	uint64_t version;
+	/* --- added by the commands module --- */
+	size_t output_len, output_cap; /* output holds output_len bytes (NUL-terminated) */
+	char **iv_notes;            /* [eng_n_interventions] how each intervention came about */
+	int restricted;             /* classroom/fuzzing: load and export take only relative paths
+				     * without "..", so typed commands cannot touch other files */
+	int generated;              /* tokens appended by `generate --append` (for display) */
 } rs_session;
 
 /* Opens a model (path NULL: the built-in model) and makes an empty session. */
@@ -98,9 +104,25 @@ rs_hook session_hook(const rs_session *s);
 /* A hook's tensor if it is computed at or before the stop shown, else NULL. */
 const rs_act *session_act(const rs_session *s, rs_hook h);
 
-/* Sets the text of PANE_OUTPUT (printf-like) and bumps version. */
+/* Appends to the text of PANE_OUTPUT (printf-like) and bumps version;
+ * cmd_exec clears the output before each command, so it holds what the last
+ * command printed. */
 void session_printf(rs_session *s, const char *fmt, ...) RS_PRINTF(2, 3);
 void session_clear_output(rs_session *s);
+
+/* Interventions go through the session so that the pass is recomputed up to
+ * the stop shown and each one keeps a note of how it came about ("patched
+ * from 'The cat'"). add returns the intervention's index or -1. */
+int session_add_intervention(rs_session *s, const rs_intervention *iv, const char *note, rs_err *err);
+void session_remove_intervention(rs_session *s, int i);
+void session_clear_interventions(rs_session *s);
+const char *session_iv_note(const rs_session *s, int i);
+
+/* Uses another tokenizer (a tokenizer.json, a .gguf or a model folder) for
+ * this model; fails when its vocabulary is larger than the model's. */
+int session_set_tokenizer(rs_session *s, const char *path, rs_err *err);
+/* Number of stops of one pass of the model. */
+int session_n_stops(const rs_session *s);
 
 /* The path of the built-in model (assets/residual-tiny.gguf), found in
  * $RESIDUAL_MODEL, then PKGDATADIR, then the source tree; NULL if none. */

@@ -1,0 +1,498 @@
+/* commands_args.c - parsing arguments and formatting what commands print. */
+#include "config.h"
+#include "commands_internal.h"
+#include "tokenizer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- flags */
+static void remove_arg(int *argc, char **argv, int i, int n)
+{
+	memmove(&argv[i], &argv[i + n], sizeof(char *) * (size_t)(*argc - i - n + 1));
+	*argc -= n;
+}
+
+int cmd_take_flag(int *argc, char **argv, const char *flag)
+{
+	int found = 0;
+	for (int i = 1; i < *argc;) {
+		if (!strcmp(argv[i], flag)) {
+			remove_arg(argc, argv, i, 1);
+			found = 1;
+		} else {
+			i++;
+		}
+	}
+	return found;
+}
+
+const char *cmd_take_opt(int *argc, char **argv, const char *opt, int *missing)
+{
+	size_t n = strlen(opt);
+	const char *val = NULL;
+	if (missing)
+		*missing = 0;
+	for (int i = 1; i < *argc;) {
+		if (!strncmp(argv[i], opt, n) && argv[i][n] == '=') {
+			val = argv[i] + n + 1;
+			remove_arg(argc, argv, i, 1);
+		} else if (!strcmp(argv[i], opt)) {
+			if (i + 1 >= *argc) {
+				if (missing)
+					*missing = 1;
+				remove_arg(argc, argv, i, 1);
+				return NULL;
+			}
+			val = argv[i + 1];
+			remove_arg(argc, argv, i, 2);
+		} else {
+			i++;
+		}
+	}
+	return val;
+}
+
+int cmd_no_more_flags(int argc, char **argv, rs_err *err)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], "--", 2) && argv[i][2]) {
+			cmd_usage(err, argv[0], "unknown option '%.40s'", argv[i]);
+			return -1;
+		}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- numbers */
+int arg_long(const char *s, long lo, long hi, const char *name, const char *what, long *out, rs_err *err)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || errno) {
+		cmd_usage(err, name, "%s '%.40s' is not a whole number", what, s);
+		return -1;
+	}
+	if (v < lo || v > hi) {
+		cmd_usage(err, name, "%s %ld is out of range (%ld..%ld)", what, v, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int arg_index(const char *s, int n, const char *name, const char *what, int *out, rs_err *err)
+{
+	long v;
+	if (n <= 0) {
+		cmd_usage(err, name, "there is no %s to choose", what);
+		return -1;
+	}
+	char *end;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno) {
+		cmd_usage(err, name, "%s '%.40s' is not a whole number", what, s);
+		return -1;
+	}
+	if (v < -(long)n || v >= n) {
+		cmd_usage(err, name, "%s %ld is out of range (0..%d, or -1 for the last)", what, v, n - 1);
+		return -1;
+	}
+	*out = (int)(v < 0 ? v + n : v);
+	return 0;
+}
+
+int arg_float(const char *s, const char *name, const char *what, float *out, rs_err *err)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (!*s || *end || errno || !isfinite(v) || fabs(v) > 1e30) {
+		cmd_usage(err, name, "%s '%.40s' is not a finite number", what, s);
+		return -1;
+	}
+	*out = (float)v;
+	return 0;
+}
+
+int arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, int *n, rs_err *err)
+{
+	int cap = 16, k = 0;
+	int32_t *v = rs_xmalloc(sizeof *v * (size_t)cap);
+	for (; i < argc; i++) {
+		const char *p = argv[i];
+		while (*p) {
+			if (*p == ',' || *p == ' ') {
+				p++;
+				continue;
+			}
+			char *end;
+			errno = 0;
+			long x = strtol(p, &end, 10);
+			if (end == p || errno || x < 0 || x > INT32_MAX || (*end && *end != ',' && *end != ' ')) {
+				free(v);
+				cmd_usage(err, name, "'%.40s' is not a list of token ids", argv[i]);
+				return -1;
+			}
+			if (k == cap)
+				v = rs_xrealloc(v, sizeof *v * (size_t)(cap *= 2));
+			v[k++] = (int32_t)x;
+			p = end;
+		}
+	}
+	if (!k) {
+		free(v);
+		cmd_usage(err, name, "no token ids given");
+		return -1;
+	}
+	*ids = v;
+	*n = k;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- hooks */
+static const struct {
+	const char *name;
+	int kind;
+} hook_aliases[] = {
+	{"embed", HOOK_EMBED}, {"resid_pre", HOOK_RESID_PRE}, {"ln1_scale", HOOK_LN1_SCALE},
+	{"ln1", HOOK_LN1_NORM}, {"q", HOOK_Q}, {"k", HOOK_K}, {"v", HOOK_V}, {"rot_q", HOOK_ROT_Q},
+	{"rot_k", HOOK_ROT_K}, {"scores", HOOK_ATTN_SCORES}, {"attn_scores", HOOK_ATTN_SCORES},
+	{"pattern", HOOK_PATTERN}, {"z", HOOK_Z}, {"attn_out", HOOK_ATTN_OUT}, {"resid_mid", HOOK_RESID_MID},
+	{"ln2_scale", HOOK_LN2_SCALE}, {"ln2", HOOK_LN2_NORM}, {"mlp_pre", HOOK_MLP_PRE}, {"gate", HOOK_MLP_PRE},
+	{"pre", HOOK_MLP_PRE}, {"pre_linear", HOOK_MLP_PRE_LINEAR}, {"up", HOOK_MLP_PRE_LINEAR},
+	{"mlp_post", HOOK_MLP_POST}, {"post", HOOK_MLP_POST}, {"mlp_out", HOOK_MLP_OUT},
+	{"resid_post", HOOK_RESID_POST}, {"lnf_scale", HOOK_LNF_SCALE}, {"ln_final", HOOK_LNF_NORM},
+	{"lnf", HOOK_LNF_NORM}, {"logits", HOOK_LOGITS},
+};
+
+const char *hook_alias(int i, int *kind)
+{
+	if (i < 0 || i >= (int)(sizeof hook_aliases / sizeof *hook_aliases))
+		return NULL;
+	if (kind)
+		*kind = hook_aliases[i].kind;
+	return hook_aliases[i].name;
+}
+
+int arg_hook(const rs_session *s, const char *str, const char *name, rs_hook *out, rs_err *err)
+{
+	int L = s->model->cfg.n_layers;
+	if (hook_parse(str, L, out) == 0)
+		return 0;
+	const char *rest = str;
+	int layer = s->sel_layer, explicit_layer = 0;
+	const char *p = !strncmp(str, "blocks.", 7) ? str + 7 : str;
+	if (*p >= '0' && *p <= '9') {
+		char *end;
+		long l = strtol(p, &end, 10);
+		if (*end == '.') {
+			if (l >= L) {
+				cmd_usage(err, name, "layer %ld of '%.60s' is out of range (0..%d)", l, str, L - 1);
+				return -1;
+			}
+			layer = (int)l;
+			explicit_layer = 1;
+			rest = end + 1;
+		}
+	}
+	int kind = -1;
+	for (int k = 0; k < HOOK_N_KINDS && kind < 0; k++)
+		if (!strcmp(rest, hook_kind_name(k)))
+			kind = k;
+	for (size_t i = 0; i < sizeof hook_aliases / sizeof *hook_aliases && kind < 0; i++)
+		if (!strcmp(rest, hook_aliases[i].name))
+			kind = hook_aliases[i].kind;
+	if (kind < 0) {
+		cmd_usage(err, name, "no hook '%.60s' (see hooks for the names)", str);
+		return -1;
+	}
+	if (!hook_is_layer_kind(kind) && explicit_layer) {
+		cmd_usage(err, name, "'%.60s': %s is not inside a block", str, hook_kind_name(kind));
+		return -1;
+	}
+	out->kind = kind;
+	out->layer = hook_is_layer_kind(kind) ? layer : -1;
+	return 0;
+}
+
+int arg_token(const rs_session *s, const char *str, const char *name, int32_t *out, rs_err *err)
+{
+	int V = s->model->cfg.vocab;
+	const char *num = str[0] == '#' ? str + 1 : str;
+	if (*num && strspn(num, "0123456789") == strlen(num)) {
+		long id;
+		if (arg_long(num, 0, V - 1, name, "token id", &id, err))
+			return -1;
+		*out = (int32_t)id;
+		return 0;
+	}
+	if (!s->tok) {
+		cmd_usage(err, name, "this model has no tokenizer: give a token id, not '%.40s'", str);
+		return -1;
+	}
+	int32_t id = tok_find(s->tok, str);
+	if (id >= 0 && id < V) {
+		*out = id;
+		return 0;
+	}
+	int32_t *ids = NULL;
+	int n = 0;
+	rs_err e2;
+	if (tok_encode(s->tok, str, strlen(str), TOK_PARSE_SPECIAL, &ids, NULL, &n, &e2) || n != 1 || ids[0] >= V) {
+		free(ids);
+		if (n > 1)
+			cmd_usage(err, name, "'%.40s' is %d tokens; give one token (or its id)", str, n);
+		else
+			cmd_usage(err, name, "'%.40s' is not a token of this model", str);
+		return -1;
+	}
+	*out = ids[0];
+	free(ids);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- checks */
+int need_prompt(const rs_session *s, const char *name, rs_err *err)
+{
+	if (s->n_ids > 0)
+		return 0;
+	cmd_fail(err, name, "there is no prompt yet (type prompt TEXT%s)", s->tok ? "" : " or prompt --ids 1,2,3");
+	return -1;
+}
+
+const rs_act *need_act(const rs_session *s, rs_hook h, const char *name, rs_err *err)
+{
+	char hn[96];
+	if (need_prompt(s, name, err))
+		return NULL;
+	hook_name(h, hn, sizeof hn);
+	if (s->view_stop < 0 || hook_stop(h, s->model->cfg.n_layers) > s->view_stop) {
+		cmd_fail(err, name, "%s is not computed yet (step there, or run-to %s)", hn, hn);
+		return NULL;
+	}
+	const rs_act *a = session_act(s, h);
+	if (!a)
+		cmd_fail(err, name, "%s was not kept in the cache (see set cache)", hn);
+	return a;
+}
+
+int check_path(const rs_session *s, const char *path, const char *name, rs_err *err)
+{
+	if (!*path) {
+		cmd_usage(err, name, "the file name is empty");
+		return -1;
+	}
+	if (!s->restricted)
+		return 0;
+	if (path[0] == '/' || path[0] == '~' || !strncmp(path, "..", 2) || strstr(path, "/..")) {
+		cmd_fail(err, name, "'%.60s': this session only uses files below its working directory", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- formatting */
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
+static int utf8_len(const unsigned char *p, size_t n)
+{
+	int len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+	if (!len || (size_t)len > n || (len == 2 && p[0] < 0xc2))
+		return 0;
+	for (int i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+char *fmt_token(const rs_session *s, int32_t id, char *buf, size_t n)
+{
+	size_t len = 0;
+	const char *b = s->tok ? tok_token_bytes(s->tok, id, &len) : NULL;
+	if (!b) {
+		snprintf(buf, n, "#%d", (int)id);
+		return buf;
+	}
+	size_t o = 0;
+	buf[o++] = '\'';
+	for (size_t i = 0; i < len && o + 8 < n;) {
+		unsigned char c = (unsigned char)b[i];
+		int u = utf8_len((const unsigned char *)b + i, len - i);
+		if (c == '\n' || c == '\t' || c == '\r' || c == '\\' || c == '\'') {
+			buf[o++] = '\\';
+			buf[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : (char)c;
+			i++;
+		} else if (!u || c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
+			i++;
+		} else {
+			memcpy(buf + o, b + i, (size_t)u);
+			o += (size_t)u;
+			i += (size_t)u;
+		}
+	}
+	buf[o++] = '\'';
+	buf[o] = 0;
+	return buf;
+}
+
+char *fmt_shape(const rs_act *a, char *buf, size_t n)
+{
+	size_t o = 0;
+	o += (size_t)snprintf(buf + o, n - o, "[");
+	for (int i = 0; i < a->n_dims && o < n; i++)
+		o += (size_t)snprintf(buf + o, n - o, "%s%d", i ? ", " : "", a->shape[i]);
+	if (o < n)
+		snprintf(buf + o, n - o, "]");
+	return buf;
+}
+
+void print_where(rs_session *s)
+{
+	int total = session_n_stops(s);
+	if (!s->n_ids) {
+		session_printf(s, "no prompt\n");
+		return;
+	}
+	if (s->view_stop < 0) {
+		session_printf(s, "stop -/%d  before hook_embed\n", total);
+		return;
+	}
+	char hn[96], sh[64];
+	rs_hook h = session_hook(s);
+	hook_name(h, hn, sizeof hn);
+	rs_act shape = eng_hook_shape(s->model, h, s->n_ids, s->n_ids);
+	const rs_act *a = session_act(s, h);
+	session_printf(s, "stop %d/%d  %s  %s\n", s->view_stop, total, hn, fmt_shape(a ? a : &shape, sh, sizeof sh));
+}
+
+double softmax_d(const float *logits, double *p, int n)
+{
+	double mx = -INFINITY;
+	for (int i = 0; i < n; i++)
+		if (logits[i] > mx)
+			mx = logits[i];
+	double sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += (p[i] = exp((double)logits[i] - mx));
+	for (int i = 0; i < n; i++)
+		p[i] /= sum;
+	return mx + log(sum);
+}
+
+int top_indices(const float *x, int n, int k, int absval, int *out)
+{
+	if (k > n)
+		k = n;
+	if (k <= 0)
+		return 0;
+	int m = 0;
+	for (int i = 0; i < n; i++) {
+		float v = absval ? fabsf(x[i]) : x[i];
+		if (isnan(v))
+			continue;
+		if (m == k) {
+			float last = absval ? fabsf(x[out[m - 1]]) : x[out[m - 1]];
+			if (v <= last)
+				continue;
+			m--;
+		}
+		/* insertion keeps out sorted by decreasing value, ties by lower index */
+		int j = m++;
+		while (j > 0 && (absval ? fabsf(x[out[j - 1]]) : x[out[j - 1]]) < v) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = i;
+	}
+	return m;
+}
+
+/* ---------------------------------------------------------------- prompts and side runs */
+int arg_prompt(const rs_session *s, const char *str, int as_ids, const char *name, int32_t **ids, int *n,
+	       rs_err *err)
+{
+	if (as_ids || !s->tok) {
+		char *argv[2] = {(char *)str, NULL};
+		if (arg_ids(1, argv, 0, name, ids, n, err))
+			return -1;
+	} else {
+		rs_err e2;
+		int flags = TOK_PARSE_SPECIAL | (s->add_bos ? TOK_ADD_BOS : 0);
+		if (tok_encode(s->tok, str, strlen(str), flags, ids, NULL, n, &e2)) {
+			cmd_fail(err, name, "%s", e2.msg);
+			return -1;
+		}
+		if (!*n) {
+			free(*ids);
+			cmd_usage(err, name, "the prompt is empty");
+			return -1;
+		}
+	}
+	for (int i = 0; i < *n; i++)
+		if ((*ids)[i] >= s->model->cfg.vocab) {
+			cmd_usage(err, name, "token id %d is outside the vocabulary (%d)", (*ids)[i], s->model->cfg.vocab);
+			free(*ids);
+			return -1;
+		}
+	return 0;
+}
+
+rs_engine *scratch_engine(rs_session *s, int with_ivs, rs_err *err)
+{
+	rs_engine *e = eng_create(s->model, err);
+	if (!e)
+		return NULL;
+	for (int i = 0; with_ivs && i < eng_n_interventions(s->eng); i++)
+		eng_add_intervention(e, eng_intervention(s->eng, i), NULL);
+	return e;
+}
+
+static const float *logits_row(rs_session *s, int pos)
+{
+	const rs_act *a = session_act(s, (rs_hook){HOOK_LOGITS, -1});
+	if (!a)
+		return NULL;
+	int row = pos - (s->n_ids - a->shape[0]);
+	return row >= 0 ? a->data + (size_t)row * a->shape[1] : NULL;
+}
+
+void effect_begin(rs_session *s, effect_snap *e)
+{
+	memset(e, 0, sizeof *e);
+	e->pos = s->sel_pos;
+	const float *lg = s->n_ids ? logits_row(s, e->pos) : NULL;
+	if (!lg)
+		return;
+	int V = s->model->cfg.vocab, top;
+	double *p = rs_xmalloc(sizeof(double) * (size_t)V);
+	softmax_d(lg, p, V);
+	top_indices(lg, V, 1, 0, &top);
+	e->top = top;
+	e->p_top = p[top];
+	e->logit_top = lg[top];
+	e->valid = 1;
+	free(p);
+}
+
+void effect_print(rs_session *s, const effect_snap *e)
+{
+	const float *lg = e->valid && e->pos < s->n_ids ? logits_row(s, e->pos) : NULL;
+	if (!lg)
+		return;
+	int V = s->model->cfg.vocab, top;
+	double *p = rs_xmalloc(sizeof(double) * (size_t)V);
+	softmax_d(lg, p, V);
+	top_indices(lg, V, 1, 0, &top);
+	char a[160], b[160];
+	session_printf(s, "next token after pos %d: %s p %.4f -> %.4f (logit %.4f -> %.4f)", e->pos,
+		       fmt_token(s, e->top, a, sizeof a), e->p_top, p[e->top], e->logit_top, lg[e->top]);
+	if (top != e->top)
+		session_printf(s, "; now %s p %.4f", fmt_token(s, top, b, sizeof b), p[top]);
+	session_printf(s, "\n");
+	free(p);
+}

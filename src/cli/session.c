@@ -1,0 +1,401 @@
+/* session.c - one tutor session: model, tokenizer, engine, prompt and view.
+ *
+ * The session keeps the learner's view (view_stop) apart from what the engine
+ * has computed (eng_stop): stepping forward computes only what is missing,
+ * stepping back just lowers the view, so every number shown comes from the
+ * engine's cache and stepping back shows exactly what was shown before.
+ */
+#include "config.h"
+#include "session.h"
+#include "tokenizer.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/local/share/residual"
+#endif
+#ifndef SRCDIR
+#define SRCDIR "."
+#endif
+
+/* Token ids beyond this many are refused: attention patterns are cached per
+ * layer as [heads, T, T], which grows quadratically. */
+#define SESSION_MAX_TOKENS 4096
+
+const char *session_default_model(void)
+{
+	static char path[4096];
+	const char *env = getenv("RESIDUAL_MODEL");
+	if (env && *env)
+		return env; /* returned even when missing, so the error names it */
+	const char *cands[] = {PKGDATADIR "/residual-tiny.gguf", SRCDIR "/assets/residual-tiny.gguf"};
+	for (size_t i = 0; i < sizeof cands / sizeof *cands; i++) {
+		if (access(cands[i], R_OK) == 0) {
+			snprintf(path, sizeof path, "%s", cands[i]);
+			return path;
+		}
+	}
+	return NULL;
+}
+
+static void bump(rs_session *s)
+{
+	s->version++;
+}
+
+int session_n_stops(const rs_session *s)
+{
+	return hook_n_stops(s->model->cfg.n_layers);
+}
+
+static void free_notes(rs_session *s)
+{
+	int n = s->eng ? eng_n_interventions(s->eng) : 0;
+	for (int i = 0; s->iv_notes && i < n; i++)
+		free(s->iv_notes[i]);
+	free(s->iv_notes);
+	s->iv_notes = NULL;
+}
+
+rs_session *session_create(const char *model_path, rs_err *err)
+{
+	if (!model_path && !(model_path = session_default_model())) {
+		rs_fail(err, "the built-in model residual-tiny.gguf is not installed (set RESIDUAL_MODEL or use --model PATH)");
+		return NULL;
+	}
+	rs_model *m = model_load(model_path, err);
+	if (!m)
+		return NULL;
+	rs_engine *e = eng_create(m, err);
+	if (!e) {
+		model_free(m);
+		return NULL;
+	}
+	rs_session *s = rs_xcalloc(1, sizeof *s);
+	s->model = m;
+	s->eng = e;
+	s->tok = m->tok;
+	s->model_path = rs_xstrdup(model_path);
+	s->add_bos = s->tok ? tok_add_bos(s->tok) : 0;
+	s->view_stop = -1;
+	s->gran = GRAN_HOOK;
+	s->topk = 10;
+	s->panes = SESSION_PANES_DEFAULT;
+	s->output = rs_xcalloc(1, 256);
+	s->output_cap = 256;
+	s->version = 1;
+	return s;
+}
+
+void session_free(rs_session *s)
+{
+	if (!s)
+		return;
+	free_notes(s);
+	eng_free(s->eng);
+	if (s->own_tok)
+		tok_free(s->tok);
+	model_free(s->model);
+	free(s->model_path);
+	free(s->prompt);
+	free(s->ids);
+	free(s->output);
+	free(s);
+}
+
+/* ---------------------------------------------------------------- output */
+void session_clear_output(rs_session *s)
+{
+	s->output_len = 0;
+	s->output[0] = 0;
+	bump(s);
+}
+
+void session_printf(rs_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(s->output + s->output_len, s->output_cap - s->output_len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (s->output_len + (size_t)n + 1 > s->output_cap) {
+		size_t cap = s->output_cap * 2;
+		while (cap < s->output_len + (size_t)n + 1)
+			cap *= 2;
+		s->output = rs_xrealloc(s->output, cap);
+		s->output_cap = cap;
+		va_start(ap, fmt);
+		vsnprintf(s->output + s->output_len, s->output_cap - s->output_len, fmt, ap);
+		va_end(ap);
+	}
+	s->output_len += (size_t)n;
+	bump(s);
+}
+
+/* ---------------------------------------------------------------- prompt */
+int session_set_ids(rs_session *s, const int32_t *ids, int n, rs_err *err)
+{
+	if (n > SESSION_MAX_TOKENS)
+		return rs_fail(err, "the prompt has %d tokens; at most %d are allowed", n, SESSION_MAX_TOKENS);
+	if (eng_set_prompt(s->eng, ids, n, err))
+		return -1; /* checked before anything changes: the old prompt stays */
+	int32_t *copy = rs_xmalloc(sizeof(int32_t) * (size_t)n);
+	memcpy(copy, ids, sizeof(int32_t) * (size_t)n);
+	free(s->ids);
+	s->ids = copy;
+	s->n_ids = n;
+	free(s->prompt);
+	s->prompt = NULL;
+	s->generated = 0;
+	s->view_stop = -1;
+	s->sel_pos = n - 1; /* the last position predicts the next token */
+	bump(s);
+	return 0;
+}
+
+int session_set_prompt(rs_session *s, const char *text, rs_err *err)
+{
+	if (!s->tok)
+		return rs_fail(err, "this model has no tokenizer: give the prompt as token ids (prompt --ids 1,2,3)");
+	int32_t *ids = NULL;
+	int n = 0;
+	int flags = TOK_PARSE_SPECIAL | (s->add_bos ? TOK_ADD_BOS : 0);
+	if (tok_encode(s->tok, text, strlen(text), flags, &ids, NULL, &n, err))
+		return -1;
+	int rc = session_set_ids(s, ids, n, err);
+	free(ids);
+	if (rc)
+		return -1;
+	s->prompt = rs_xstrdup(text);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- stepping */
+/* Makes sure the engine has computed stop t, and shows it. */
+static int show_stop(rs_session *s, int t)
+{
+	int last = session_n_stops(s) - 1;
+	if (t > last)
+		t = last;
+	if (t < -1)
+		t = -1;
+	if (t >= 0 && eng_stop(s->eng) < t)
+		eng_run_to(s->eng, hook_at(t, s->model->cfg.n_layers));
+	if (t > eng_stop(s->eng)) /* cannot happen with a prompt set; stay safe */
+		t = eng_stop(s->eng);
+	s->view_stop = t;
+	rs_hook h = session_hook(s);
+	if (hook_is_layer_kind(h.kind))
+		s->sel_layer = h.layer;
+	bump(s);
+	return t;
+}
+
+int session_step(rs_session *s, int n)
+{
+	if (!s->n_ids)
+		return s->view_stop;
+	int L = s->model->cfg.n_layers, last = session_n_stops(s) - 1, t = s->view_stop;
+	for (int i = 0; i < n && t < last; i++) {
+		do
+			t++;
+		while (t < last && !hook_in_gran(hook_at(t, L).kind, s->gran));
+	}
+	return show_stop(s, t);
+}
+
+int session_back(rs_session *s, int n)
+{
+	if (!s->n_ids)
+		return s->view_stop;
+	int L = s->model->cfg.n_layers, t = s->view_stop;
+	for (int i = 0; i < n && t >= 0; i++) {
+		do
+			t--;
+		while (t >= 0 && !hook_in_gran(hook_at(t, L).kind, s->gran));
+	}
+	return show_stop(s, t);
+}
+
+int session_goto(rs_session *s, rs_hook h)
+{
+	if (!s->n_ids)
+		return s->view_stop;
+	if (!hook_is_layer_kind(h.kind))
+		h.layer = -1;
+	return show_stop(s, hook_stop(h, s->model->cfg.n_layers));
+}
+
+int session_run_layer(rs_session *s)
+{
+	if (!s->n_ids)
+		return s->view_stop;
+	rs_hook h = session_hook(s);
+	int L = s->model->cfg.n_layers;
+	if (h.kind == HOOK_N_KINDS || h.kind == HOOK_EMBED)
+		h = (rs_hook){HOOK_RESID_POST, 0};
+	else if (hook_is_layer_kind(h.kind))
+		h = (rs_hook){HOOK_RESID_POST, h.layer};
+	else
+		return session_run_all(s);
+	if (hook_stop(h, L) == s->view_stop && h.layer + 1 < L)
+		h.layer++; /* already at the end of this layer: the next one */
+	return show_stop(s, hook_stop(h, L));
+}
+
+int session_run_all(rs_session *s)
+{
+	if (!s->n_ids)
+		return s->view_stop;
+	return show_stop(s, session_n_stops(s) - 1);
+}
+
+int session_rerun(rs_session *s, rs_err *err)
+{
+	if (!s->n_ids)
+		return 0;
+	int keep = s->view_stop;
+	if (eng_set_prompt(s->eng, s->ids, s->n_ids, err))
+		return -1;
+	show_stop(s, keep);
+	return 0;
+}
+
+rs_hook session_hook(const rs_session *s)
+{
+	if (s->view_stop < 0)
+		return (rs_hook){HOOK_N_KINDS, -1};
+	return hook_at(s->view_stop, s->model->cfg.n_layers);
+}
+
+const rs_act *session_act(const rs_session *s, rs_hook h)
+{
+	if (h.kind < 0 || h.kind >= HOOK_N_KINDS || s->view_stop < 0)
+		return NULL;
+	if (!hook_is_layer_kind(h.kind))
+		h.layer = -1;
+	else if (h.layer < 0 || h.layer >= s->model->cfg.n_layers)
+		return NULL;
+	if (hook_stop(h, s->model->cfg.n_layers) > s->view_stop)
+		return NULL;
+	return eng_act(s->eng, h);
+}
+
+/* ---------------------------------------------------------------- interventions */
+int session_add_intervention(rs_session *s, const rs_intervention *iv, const char *note, rs_err *err)
+{
+	int n = eng_n_interventions(s->eng);
+	int id = eng_add_intervention(s->eng, iv, err);
+	if (id < 0)
+		return -1;
+	s->iv_notes = rs_xrealloc(s->iv_notes, sizeof *s->iv_notes * (size_t)(n + 1));
+	s->iv_notes[id] = rs_xstrdup(note ? note : "");
+	if (session_rerun(s, err)) {
+		session_remove_intervention(s, id);
+		return -1;
+	}
+	return id;
+}
+
+void session_remove_intervention(rs_session *s, int i)
+{
+	int n = eng_n_interventions(s->eng);
+	if (i < 0 || i >= n)
+		return;
+	eng_remove_intervention(s->eng, i);
+	free(s->iv_notes[i]);
+	memmove(&s->iv_notes[i], &s->iv_notes[i + 1], sizeof *s->iv_notes * (size_t)(n - i - 1));
+	session_rerun(s, NULL);
+}
+
+void session_clear_interventions(rs_session *s)
+{
+	free_notes(s);
+	eng_clear_interventions(s->eng);
+	session_rerun(s, NULL);
+}
+
+const char *session_iv_note(const rs_session *s, int i)
+{
+	if (i < 0 || i >= eng_n_interventions(s->eng) || !s->iv_notes)
+		return "";
+	return s->iv_notes[i];
+}
+
+/* ---------------------------------------------------------------- models */
+int session_set_tokenizer(rs_session *s, const char *path, rs_err *err)
+{
+	rs_tokenizer *t = tok_load(path, err);
+	if (!t)
+		return -1;
+	if (tok_n_vocab(t) > s->model->cfg.vocab) {
+		rs_fail(err, "%s: the tokenizer has %d tokens but the model only %d", path, (int)tok_n_vocab(t),
+			s->model->cfg.vocab);
+		tok_free(t);
+		return -1;
+	}
+	if (s->own_tok)
+		tok_free(s->tok);
+	s->tok = t;
+	s->own_tok = 1;
+	s->add_bos = tok_add_bos(t);
+	bump(s);
+	return 0;
+}
+
+int session_load(rs_session *s, const char *model_path, rs_err *err)
+{
+	rs_model *m = model_load(model_path, err);
+	if (!m)
+		return -1; /* the old model stays */
+	rs_engine *e = eng_create(m, err);
+	if (!e) {
+		model_free(m);
+		return -1;
+	}
+	free_notes(s); /* interventions name hooks of the old model */
+	eng_free(s->eng);
+	rs_tokenizer *keep = NULL;
+	if (!m->tok && s->own_tok && tok_n_vocab(s->tok) <= m->cfg.vocab)
+		keep = s->tok; /* a tokenizer given with --tokenizer still fits */
+	else if (s->own_tok)
+		tok_free(s->tok);
+	model_free(s->model);
+	s->model = m;
+	s->eng = e;
+	s->tok = m->tok ? m->tok : keep;
+	s->own_tok = !m->tok && keep;
+	if (s->tok)
+		s->add_bos = tok_add_bos(s->tok);
+	free(s->model_path);
+	s->model_path = rs_xstrdup(model_path);
+	if (s->sel_layer >= m->cfg.n_layers)
+		s->sel_layer = m->cfg.n_layers - 1;
+	if (s->sel_head >= m->cfg.n_heads)
+		s->sel_head = m->cfg.n_heads - 1;
+	/* the prompt again: its text with the new tokenizer, or its ids if they fit */
+	char *text = s->prompt ? rs_xstrdup(s->prompt) : NULL;
+	int rc = 0;
+	rs_err e2;
+	if (text && s->tok)
+		rc = session_set_prompt(s, text, &e2);
+	else if (s->n_ids)
+		rc = session_set_ids(s, s->ids, s->n_ids, &e2);
+	if (rc || (text && !s->tok)) { /* keep the session usable: no prompt */
+		free(s->ids);
+		s->ids = NULL;
+		s->n_ids = 0;
+		free(s->prompt);
+		s->prompt = NULL;
+		s->view_stop = -1;
+		s->sel_pos = 0;
+	}
+	free(text);
+	bump(s);
+	return 0;
+}
