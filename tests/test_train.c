@@ -223,7 +223,7 @@ static void attention_ref(double *z, const float *q, const float *k, const float
 	for (int b = 0; b < B; b++)
 		for (int h = 0; h < H; h++)
 			for (int i = 0; i < T; i++) {
-				double s[64], mx = -1e300, sum = 0;
+				double s[256], mx = -1e300, sum = 0;
 				for (int j = 0; j <= i; j++) {
 					s[j] = 0;
 					for (int e = 0; e < hd; e++)
@@ -243,11 +243,11 @@ static void attention_ref(double *z, const float *q, const float *k, const float
 			}
 }
 
-static void test_attention(int H, int Hkv)
+static void test_attention(int H, int Hkv, int B, int T)
 {
 	char what[64];
-	snprintf(what, sizeof what, "attention H=%d Hkv=%d", H, Hkv);
-	layer_ctx c = {.B = 2, .T = 6, .H = H, .Hkv = Hkv, .hd = 4};
+	snprintf(what, sizeof what, "attention H=%d Hkv=%d T=%d", H, Hkv, T);
+	layer_ctx c = {.B = B, .T = T, .H = H, .Hkv = Hkv, .hd = 4};
 	int64_t nq = (int64_t)c.B * c.T * H * c.hd, nkv = (int64_t)c.B * c.T * Hkv * c.hd;
 	gcase gc = {.n_in = 3, .ctx = &c, .objective = obj_attention, .names = {"q", "k", "v"}};
 	gc.n[0] = nq, gc.n[1] = gc.n[2] = nkv;
@@ -292,7 +292,8 @@ static void test_attention(int H, int Hkv)
 	train_attention_bwd(dz, gc.grad[1], gc.grad[2], scratch, dz, c.extra, gc.in[0], gc.in[1], gc.in[2], c.B,
 			    c.T, H, Hkv, c.hd);
 	memcpy(gc.grad[0], dz, sizeof(float) * (size_t)nq);
-	check_directional(what, &gc, 1e-2, 2e-3, 1e-6);
+	/* the long sequence's loss curves more along a direction over all keys */
+	check_directional(what, &gc, T > 64 ? 4e-3 : 1e-2, 2e-3, 1e-6);
 	check_entries(what, &gc, 1e-2, 5e-3, 8);
 	for (int i = 0; i < 3; i++)
 		free(gc.in[i]), free(gc.grad[i]);
@@ -645,9 +646,10 @@ int main(void)
 	test_linear();
 	test_rmsnorm();
 	test_rope();
-	test_attention(4, 2);
-	test_attention(3, 3);
-	test_attention(4, 1);
+	test_attention(4, 2, 2, 6);
+	test_attention(3, 3, 2, 6);
+	test_attention(4, 1, 2, 6);
+	test_attention(2, 1, 1, 150); /* query blocks of 64: two whole, one partial */
 	test_swiglu();
 	test_xent();
 	test_model_grad();
