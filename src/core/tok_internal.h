@@ -245,6 +245,17 @@ void tok_encode_span(const rs_tokenizer *tok, tok_scratch *sc, const char *text,
  * merges); 0, or -1 when there is none. */
 int tok_split_merge(tok_str m, tok_str *left, tok_str *right);
 
+/* Byte-level (GPT-2) decoding of a token string, each character standing for
+ * one byte; returns the byte count written to out (n bytes suffice), or -1
+ * when a character is not one of the 256. */
+int tok_bytelevel_decode(const char *s, size_t n, char *out);
+
+/* The spec's name for error messages. */
+const char *tok_src_name(const tok_spec *s);
+
+/* Fills tok->merges and tok->merge_hash from spec->merges (TOK_BPE). */
+int tok_build_merges(rs_tokenizer *tok, const tok_spec *spec, rs_err *err);
+
 /* s[0..len) made safe for a one-line error message in buf (cap bytes, 80 is
  * plenty): quotes, backslashes and control bytes escaped, long text cut with
  * "...". Returns buf. */

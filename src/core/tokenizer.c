@@ -1,4 +1,4 @@
-/* tokenizer.c - building a tokenizer (vocabulary, lookup tables, merges),
+/* tokenizer.c - building a tokenizer (vocabulary, lookup tables; merges in tok_merges.c),
  * its accessors, and decoding. Encoding is in tok_encode.c. */
 #include "config.h"
 #include "tok_internal.h"
@@ -9,7 +9,7 @@
 
 #define SPM_SPACE "\xE2\x96\x81" /* U+2581 ▁ */
 
-static const char *src_name(const tok_spec *s)
+const char *tok_src_name(const tok_spec *s)
 {
 	return s->name ? s->name : "tokenizer";
 }
@@ -17,7 +17,7 @@ static const char *src_name(const tok_spec *s)
 /* Byte-level (GPT-2) decoding of a token string: each character stands for
  * one byte. Returns the byte count written to out, or -1 when a character is
  * not one of the 256. */
-static int bytelevel_decode(const char *s, size_t n, char *out)
+int tok_bytelevel_decode(const char *s, size_t n, char *out)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
@@ -57,7 +57,7 @@ static size_t token_bytes_of(int kind, int type, const char *s, size_t n, char *
 		return n;
 	}
 	if (kind == TOK_BPE) {
-		int k = bytelevel_decode(s, n, out);
+		int k = tok_bytelevel_decode(s, n, out);
 		if (k >= 0)
 			return (size_t)k;
 		memcpy(out, s, n); /* not a byte-level string: keep it as written */
@@ -123,144 +123,6 @@ static void build_vocab_hash(rs_tokenizer *tok)
 	}
 }
 
-/* Decodes a merge's piece into out: byte-level, or as written when it is not
- * a byte-level string. Returns the length. */
-static size_t merge_piece_bytes(tok_str p, char *out)
-{
-	int k = bytelevel_decode(p.s, p.len, out);
-	if (k >= 0)
-		return (size_t)k;
-	memcpy(out, p.s, p.len);
-	return p.len;
-}
-
-static inline void prefetch_slot(const rs_tokenizer *tok, uint64_t h)
-{
-	__builtin_prefetch(&tok->vocab_hash[(uint32_t)h & tok->vocab_mask]);
-}
-
-/* Prefetches the arena bytes of the first slot probed for h. */
-static inline void prefetch_key(const rs_tokenizer *tok, uint64_t h)
-{
-	const tok_vslot *v = &tok->vocab_hash[(uint32_t)h & tok->vocab_mask];
-	if (v->id >= 0)
-		__builtin_prefetch(tok->arena + v->off);
-}
-
-/* One merge on its way through build_merges' stages. */
-typedef struct pending {
-	char *a, *b, *c;     /* decoded left, right and their concatenation */
-	size_t la, lb;
-	uint64_t ha, hb, hc, hk;
-	int32_t ia, ib, ic;
-	uint64_t key;
-} pending;
-
-enum { MERGE_BATCH = 64 };
-
-static int merge_error(const tok_spec *spec, int32_t r, const pending *p, rs_err *err)
-{
-	tok_str a = spec->merges[2 * r], b = spec->merges[2 * r + 1];
-	const char *what = p->ia < 0 ? "its left piece is" : p->ib < 0 ? "its right piece is"
-				     : "the merged piece is";
-	char qa[80], qb[80];
-	return rs_fail(err, "%s: merge %d (\"%s %s\"): %s not in the vocabulary", src_name(spec),
-		       (int)r, tok_quote(qa, sizeof qa, a.s, a.len), tok_quote(qb, sizeof qb, b.s, b.len),
-		       what);
-}
-
-/* Resolves the merges' pieces to ids and fills the pair map. A merge costs a
- * few hash-table reads that mostly miss the cache; merges go through in
- * batches, each stage prefetching what the next reads, so the misses of a
- * batch overlap instead of queueing (this is most of the load time). */
-static int build_merges(rs_tokenizer *tok, const tok_spec *spec, rs_err *err)
-{
-	uint32_t size = 64;
-	while (size < (uint32_t)spec->n_merges + (uint32_t)spec->n_merges / 2)
-		size *= 2;
-	tok->merge_mask = size - 1;
-	tok->merge_hash = rs_xmalloc(size * sizeof *tok->merge_hash);
-	for (uint32_t i = 0; i < size; i++)
-		tok->merge_hash[i].key = TOK_EMPTY_KEY;
-	tok->merges = rs_xmalloc((size_t)(spec->n_merges ? spec->n_merges : 1) * 3 * sizeof(int32_t));
-	tok->n_merges = spec->n_merges;
-	pending p[MERGE_BATCH];
-	size_t cap = 0;
-	char *buf = NULL;
-	for (int32_t r0 = 0; r0 < spec->n_merges; r0 += MERGE_BATCH) {
-		int nb = spec->n_merges - r0 < MERGE_BATCH ? spec->n_merges - r0 : MERGE_BATCH;
-		size_t need = 0;
-		for (int k = 0; k < nb; k++)
-			need += 2 * (spec->merges[2 * (r0 + k)].len + spec->merges[2 * (r0 + k) + 1].len);
-		if (need > cap) {
-			cap = need * 2;
-			buf = rs_xrealloc(buf, cap);
-		}
-		char *at = buf;
-		for (int k = 0; k < nb; k++) { /* decode, hash, prefetch the slots */
-			pending *q = &p[k];
-			tok_str a = spec->merges[2 * (r0 + k)], b = spec->merges[2 * (r0 + k) + 1];
-			q->a = at;
-			q->la = merge_piece_bytes(a, q->a);
-			q->b = q->a + q->la;
-			q->lb = merge_piece_bytes(b, q->b);
-			q->c = q->b + q->lb;
-			at = q->c + q->la + q->lb;
-			q->ha = tok_hash_bytes(q->a, q->la);
-			q->hb = tok_hash_bytes(q->b, q->lb);
-			prefetch_slot(tok, q->ha);
-			prefetch_slot(tok, q->hb);
-		}
-		for (int k = 0; k < nb; k++) {
-			prefetch_key(tok, p[k].ha);
-			prefetch_key(tok, p[k].hb);
-		}
-		for (int k = 0; k < nb; k++) { /* left and right ids; hash the concatenation */
-			pending *q = &p[k];
-			q->ia = q->la ? tok_lookup_h(tok, q->a, q->la, q->ha) : -1;
-			q->ib = q->lb ? tok_lookup_h(tok, q->b, q->lb, q->hb) : -1;
-			q->ic = -1;
-			memcpy(q->c, q->a, q->la);
-			memcpy(q->c + q->la, q->b, q->lb);
-			q->hc = tok_hash_bytes(q->c, q->la + q->lb);
-			prefetch_slot(tok, q->hc);
-		}
-		for (int k = 0; k < nb; k++)
-			prefetch_key(tok, p[k].hc);
-		for (int k = 0; k < nb; k++) { /* the merged token; hash the pair */
-			pending *q = &p[k];
-			if (q->ia < 0 || q->ib < 0)
-				continue;
-			q->ic = tok_lookup_h(tok, q->c, q->la + q->lb, q->hc);
-			q->key = (uint64_t)(uint32_t)q->ia << 32 | (uint32_t)q->ib;
-			q->hk = tok_hash_u64(q->key);
-			__builtin_prefetch(&tok->merge_hash[(uint32_t)q->hk & tok->merge_mask]);
-		}
-		for (int k = 0; k < nb; k++) { /* insert; a pair listed twice keeps its first rank */
-			pending *q = &p[k];
-			int32_t r = r0 + k;
-			if (q->ic < 0) {
-				free(buf);
-				return merge_error(spec, r, q, err);
-			}
-			tok->merges[3 * r] = q->ia;
-			tok->merges[3 * r + 1] = q->ib;
-			tok->merges[3 * r + 2] = q->ic;
-			for (uint32_t i = (uint32_t)q->hk & tok->merge_mask;; i = (i + 1) & tok->merge_mask) {
-				tok_merge_slot *m = &tok->merge_hash[i];
-				if (m->key == q->key)
-					break;
-				if (m->key == TOK_EMPTY_KEY) {
-					*m = (tok_merge_slot){q->key, r, q->ic};
-					break;
-				}
-			}
-		}
-	}
-	free(buf);
-	return 0;
-}
-
 /* Specials sort by first byte, longest first, so that the first one that
  * matches at a position is the longest (leftmost-longest, as HF matches). */
 typedef struct special_key {
@@ -309,7 +171,7 @@ static void build_specials(rs_tokenizer *tok)
 static int check_id(const tok_spec *spec, const char *what, int32_t id, rs_err *err)
 {
 	if (id < -1 || id >= spec->n_tokens)
-		return rs_fail(err, "%s: %s %d is out of range (vocabulary of %d)", src_name(spec),
+		return rs_fail(err, "%s: %s %d is out of range (vocabulary of %d)", tok_src_name(spec),
 			       what, (int)id, (int)spec->n_tokens);
 	return 0;
 }
@@ -317,11 +179,11 @@ static int check_id(const tok_spec *spec, const char *what, int32_t id, rs_err *
 rs_tokenizer *tok_create(const tok_spec *spec, rs_err *err)
 {
 	if (spec->kind != TOK_BPE && spec->kind != TOK_SPM) {
-		rs_fail(err, "%s: unknown tokenizer kind %d", src_name(spec), spec->kind);
+		rs_fail(err, "%s: unknown tokenizer kind %d", tok_src_name(spec), spec->kind);
 		return NULL;
 	}
 	if (spec->n_tokens <= 0 || spec->n_tokens > (1 << 28)) {
-		rs_fail(err, "%s: vocabulary of %d tokens", src_name(spec), (int)spec->n_tokens);
+		rs_fail(err, "%s: vocabulary of %d tokens", tok_src_name(spec), (int)spec->n_tokens);
 		return NULL;
 	}
 	if (check_id(spec, "bos id", spec->bos, err) || check_id(spec, "eos id", spec->eos, err) ||
@@ -331,13 +193,13 @@ rs_tokenizer *tok_create(const tok_spec *spec, rs_err *err)
 	for (int32_t i = 0; i < spec->n_tokens; i++) {
 		total += 2 * spec->pieces[i].len + 2;
 		if (spec->types && (spec->types[i] < 0 || spec->types[i] > TOK_T_BYTE)) {
-			rs_fail(err, "%s: token %d has type %d (types are 0..6)", src_name(spec),
+			rs_fail(err, "%s: token %d has type %d (types are 0..6)", tok_src_name(spec),
 				(int)i, (int)spec->types[i]);
 			return NULL;
 		}
 	}
 	if (total >= UINT32_MAX) {
-		rs_fail(err, "%s: token strings too large (%zu bytes)", src_name(spec), total);
+		rs_fail(err, "%s: token strings too large (%zu bytes)", tok_src_name(spec), total);
 		return NULL;
 	}
 	rs_tokenizer *tok = rs_xcalloc(1, sizeof *tok);
@@ -385,7 +247,7 @@ rs_tokenizer *tok_create(const tok_spec *spec, rs_err *err)
 	tok->ignore_merges = spec->ignore_merges;
 	build_vocab_hash(tok);
 	build_specials(tok);
-	if (spec->kind == TOK_BPE && build_merges(tok, spec, err)) {
+	if (spec->kind == TOK_BPE && tok_build_merges(tok, spec, err)) {
 		tok_free(tok);
 		return NULL;
 	}
@@ -548,7 +410,7 @@ int32_t tok_find(const rs_tokenizer *tok, const char *piece)
 		id = tok_lookup(tok, piece, n);
 	} else if (n > 0) {
 		char *tmp = rs_xmalloc(n);
-		int k = bytelevel_decode(piece, n, tmp);
+		int k = tok_bytelevel_decode(piece, n, tmp);
 		if (k > 0)
 			id = tok_lookup(tok, tmp, (size_t)k);
 		free(tmp);
