@@ -144,8 +144,9 @@ int32_t tok_n_merges(const rs_tokenizer *tok);
 enum tok_flags {
 	TOK_ADD_BOS = 1 << 0,       /* prepend BOS (when the tokenizer has one) */
 	TOK_PARSE_SPECIAL = 1 << 1, /* control tokens written in the text become tokens */
-	/* Merge even pre-tokens that are whole tokens (as if ignore_merges were off),
-	 * so a trace shows how BPE builds a word. The ids can differ from real ones. */
+	/* Byte-level BPE: merge even pre-tokens that are whole tokens (as if
+	 * ignore_merges were off), so a trace shows how BPE builds a word. The ids
+	 * can differ from the real ones. */
 	TOK_ALWAYS_MERGE = 1 << 2,
 };
 
@@ -159,8 +160,8 @@ enum tok_decode_flags {
 	TOK_SKIP_SPECIAL = 1 << 0, /* leave control tokens out of the text */
 };
 
-/* The bytes of ids concatenated into a malloc'd, NUL-terminated *out (*len
- * excludes the NUL). SentencePiece: the space that encoding prefixed (at the
+/* The bytes of ids concatenated into a malloc'd, NUL-terminated *out (*len,
+ * when len is not NULL, excludes the NUL; the text may hold NUL bytes). SentencePiece: the space that encoding prefixed (at the
  * start and after a special token) is removed again. Fails on an id out of range. */
 int tok_decode(const rs_tokenizer *tok, const int32_t *ids, int n, int flags, char **out,
 	       size_t *len, rs_err *err);

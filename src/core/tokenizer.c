@@ -432,7 +432,8 @@ int tok_decode(const rs_tokenizer *tok, const int32_t *ids, int n, int flags, ch
 	for (int i = 0; i < n; i++) {
 		if (ids[i] < 0 || ids[i] >= tok->n_vocab) {
 			*out = NULL;
-			*len = 0;
+			if (len)
+				*len = 0;
 			return rs_fail(err, "decode: token id %d at position %d is out of range "
 				       "(vocabulary of %d)", (int)ids[i], i, (int)tok->n_vocab);
 		}
@@ -468,6 +469,7 @@ int tok_decode(const rs_tokenizer *tok, const int32_t *ids, int n, int flags, ch
 	}
 	s[k] = 0;
 	*out = s;
-	*len = k;
+	if (len)
+		*len = k;
 	return 0;
 }
