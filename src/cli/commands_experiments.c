@@ -95,6 +95,8 @@ static cmd_status c_ablate(rs_session *s, int argc, char **argv, rs_err *err)
 	} else if (argc == 2) {
 		if (arg_hook(s, argv[1], argv[0], &iv.hook, err))
 			return CMD_ERROR;
+	} else if (argc == 4) {
+		return cmd_usage(err, argv[0], "'%.40s' is neither zero nor mean", argv[3]);
 	} else {
 		return cmd_usage(err, argv[0], "give a layer and a head, or a hook");
 	}
@@ -114,8 +116,10 @@ static cmd_status c_patch(rs_session *s, int argc, char **argv, rs_err *err)
 	for (int i = 1; i < argc && from < 0; i++)
 		if (!strcmp(argv[i], "from"))
 			from = i;
-	if (from < 0 || from + 1 >= argc)
+	if (from < 0)
 		return cmd_usage(err, argv[0], "say from which prompt");
+	if (from + 1 >= argc)
+		return cmd_usage(err, argv[0], "the source prompt is missing");
 	if (!strcmp(argv[from + 1], "--ids"))
 		as_ids = 1;
 	if (from < 2 || from > 3)

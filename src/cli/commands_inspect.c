@@ -39,8 +39,11 @@ static cmd_status c_hooks(rs_session *s, int argc, char **argv, rs_err *err)
 		char hn[96], sh[64];
 		rs_act a = eng_hook_shape(s->model, h, T, T);
 		const char *mark = !s->n_ids ? "" : t == s->view_stop ? "  <- shown" : t < s->view_stop ? "  computed" : "";
-		session_printf(s, "%3d  %-32s %-14s%s\n", t, hook_name(h, hn, sizeof hn), fmt_shape(&a, sh, sizeof sh),
-			       mark);
+		fmt_shape(&a, sh, sizeof sh);
+		if (*mark)
+			session_printf(s, "%3d  %-32s %-14s%s\n", t, hook_name(h, hn, sizeof hn), sh, mark);
+		else
+			session_printf(s, "%3d  %-32s %s\n", t, hook_name(h, hn, sizeof hn), sh);
 	}
 	return CMD_OK;
 }
