@@ -1,5 +1,5 @@
 # model: tiny
-# status: 0
+# status: 1
 # Text prompts with the tokenizer of a tiny model written by test_commands.
 prompt the cat sat on the mat
 tokens
