@@ -24,7 +24,8 @@ typedef struct ch {
 	int cls;
 } ch;
 
-static inline ch char_at(const unsigned char *s, size_t len, size_t pos)
+static inline __attribute__((always_inline)) ch char_at(const unsigned char *s, size_t len,
+							 size_t pos)
 {
 	ch c;
 	if (s[pos] < 0x80) { /* the common case, without the decoder */
@@ -62,6 +63,12 @@ static size_t m_contraction(const unsigned char *s, size_t len, size_t pos)
 static size_t letters_end(const unsigned char *s, size_t len, size_t pos)
 {
 	while (pos < len) {
+		if (s[pos] < 0x80) { /* ASCII runs without the decoder */
+			if (uc_latin1[s[pos]] != UC_L)
+				break;
+			pos++;
+			continue;
+		}
 		ch c = char_at(s, len, pos);
 		if (c.cls != UC_L)
 			break;
