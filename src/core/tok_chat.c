@@ -98,6 +98,9 @@ int tok_chat_render(const rs_tokenizer *tok, int style, const tok_chat_msg *msgs
 	}
 	if (style != TOK_CHAT_LLAMA31 && style != TOK_CHAT_LLAMA3)
 		return rs_fail(err, "chat: unknown style %d", style);
+	for (int i = 0; i < n_msgs; i++)
+		if (!msgs[i].role || !msgs[i].role[0])
+			return rs_fail(err, "chat: message %d has no role", i);
 	int32_t bos = tok->bos >= 0 ? tok->bos : sp[0], hdr = sp[1], hdr_end = sp[2], eot = sp[3];
 	render r = {0};
 	put_special(&r, tok, bos);

@@ -103,8 +103,10 @@ rs_tokenizer *tok_load_gguf(const gguf_file *g, rs_err *err)
 	int32_t eot_named = -1;
 	for (uint64_t i = 0; i < n; i++) {
 		pieces[i] = (tok_str){tokens->strs[i].s, tokens->strs[i].len};
-		if (types)
-			types[i] = (int32_t)gguf_arr_num(types_kv, i);
+		if (types) { /* any numeric type; out-of-range values fail in tok_create */
+			double t = gguf_arr_num(types_kv, i);
+			types[i] = t >= -1 && t <= 1000 ? (int32_t)t : 1000;
+		}
 		if (scores)
 			scores[i] = (float)gguf_arr_num(scores_kv, i);
 		if (eot_named < 0 && types && types[i] == TOK_T_CONTROL && pieces[i].len == 10 &&
