@@ -9,7 +9,8 @@
  * and bytes (what it stands for in text: " world"). Encoding and decoding work
  * on bytes; any byte string, valid UTF-8 or not, encodes, and decoding the ids
  * gives the bytes back (byte-level BPE has a token for every byte; SentencePiece
- * falls back to <0xNN> tokens).
+ * falls back to <0xNN> tokens, though a "▁" written in the text comes back as
+ * a space, as in SentencePiece itself).
  *
  * Byte-level BPE (reference/llama-spec.md section 3.1): special tokens are
  * split out first; each remaining span is cut into pre-tokens by the Llama 3
