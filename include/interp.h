@@ -63,8 +63,12 @@ enum {
 	LENS_ATTN_OUT = 1 << 3, /* a sublayer's own contribution, read through the lens */
 	LENS_MLP_OUT = 1 << 4,
 };
-#define LENS_TARGET_FINAL (-1) /* the model's own top token at each position */
-#define LENS_TARGET_NEXT (-2)  /* the prompt's next token (the final top token at the last position) */
+/* Which token a lens follows at each position (its logit, probability, rank). */
+enum {
+	LENS_TARGET_FINAL = 0, /* the model's own top token there */
+	LENS_TARGET_NEXT,      /* the prompt's next token (the final top token at the last position) */
+	LENS_TARGET_TOKEN,     /* lens_opts.token */
+};
 
 typedef struct lens_opts {
 	unsigned sites;  /* LENS_* bits, per layer in forward order; 0: resid_pre and resid_mid of
@@ -72,7 +76,8 @@ typedef struct lens_opts {
 			    with incl_mid), so each point of the stream appears once */
 	int pos;         /* -1: every position; else one */
 	int top_k;       /* tokens kept per cell; 0: 5 */
-	int32_t target;  /* a token id, or LENS_TARGET_FINAL / LENS_TARGET_NEXT */
+	int target;      /* LENS_TARGET_* (0: the model's own top token) */
+	int32_t token;   /* LENS_TARGET_TOKEN: the token followed */
 } lens_opts;
 
 /* One cell per (site, position): the site's residual vector through the final

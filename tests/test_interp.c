@@ -117,7 +117,7 @@ static void check_queries(const rs_model *m, const char *label, const int32_t *i
 	tap_ok(ok && kl_last < 1e-5f, "%s: lens grid %d sites × %d positions; last site KL %.1e, rank 0", label,
 	       lr ? lr->n_sites : 0, T, kl_last);
 	lens_opts lo = {LENS_RESID_PRE | LENS_ATTN_OUT | LENS_RESID_MID | LENS_MLP_OUT | LENS_RESID_POST, T - 2, 3,
-			LENS_TARGET_NEXT};
+			LENS_TARGET_NEXT, 0};
 	lens_result *lr2 = lens_run(e, &lo, &err);
 	ok = lr2 && lr2->n_sites == 5 * L && lr2->n_pos == 1 && lr2->targets[0] == ids[T - 1];
 	/* the same cell of both grids: resid_mid of layer 0 at position T-2 */

@@ -135,7 +135,7 @@ static void check_scores(const rs_model *m)
 	}
 	/* the lens sees the prediction only after layer 1's attention: before,
 	 * nothing in the residual stream is read by the unembedding (uniform) */
-	lens_opts lo = {LENS_RESID_MID | LENS_RESID_POST, 12, 3, seq[13]};
+	lens_opts lo = {LENS_RESID_MID | LENS_RESID_POST, 12, 3, LENS_TARGET_TOKEN, seq[13]};
 	lens_result *lr = lens_run(e, &lo, &err);
 	tap_ok(lr && lr->n_sites == 4 && fabsf(lr->target_prob[lens_cell(lr, 1, 0)] - 1.0f / V) < 1e-6f &&
 	       lr->target_rank[lens_cell(lr, 2, 0)] == 0 && lr->target_prob[lens_cell(lr, 2, 0)] > 0.99f,

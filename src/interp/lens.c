@@ -122,7 +122,7 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 {
 	const rs_model *m = eng_model(e);
 	const rs_config *c = &m->cfg;
-	lens_opts def = {0, -1, 5, LENS_TARGET_FINAL};
+	lens_opts def = {0, -1, 5, LENS_TARGET_FINAL, 0};
 	if (!o)
 		o = &def;
 	int T = eng_n_tokens(e), V = c->vocab, d = c->d_model, k = o->top_k > 0 ? o->top_k : 5;
@@ -134,8 +134,12 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 		rs_fail(err, "logit lens: position %d is outside the prompt (%d tokens)", o->pos, T);
 		return NULL;
 	}
-	if (o->target >= V || o->target < LENS_TARGET_NEXT) {
-		rs_fail(err, "logit lens: token %d is outside the vocabulary (%d)", o->target, V);
+	if (o->target < LENS_TARGET_FINAL || o->target > LENS_TARGET_TOKEN) {
+		rs_fail(err, "logit lens: unknown target kind %d", o->target);
+		return NULL;
+	}
+	if (o->target == LENS_TARGET_TOKEN && (o->token < 0 || o->token >= V)) {
+		rs_fail(err, "logit lens: token %d is outside the vocabulary (%d)", o->token, V);
 		return NULL;
 	}
 	if (k > V)
@@ -173,7 +177,7 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 		int p = r->positions[i];
 		int32_t best;
 		interp_topk(flp + (size_t)i * V, V, 1, &best);
-		r->targets[i] = o->target >= 0 ? o->target
+		r->targets[i] = o->target == LENS_TARGET_TOKEN ? o->token
 			: o->target == LENS_TARGET_NEXT && p + 1 < T ? ids[p + 1] : best;
 	}
 	for (int s = 0; s < r->n_sites; s++) {
