@@ -52,11 +52,13 @@ static cmd_status c_lens(rs_session *s, int argc, char **argv, rs_err *err)
 		return cmd_usage(err, argv[0], "give one position, or --all");
 	if (need_prompt(s, argv[0], err))
 		return CMD_ERROR;
-	lens_opts o = {0, all ? -1 : s->sel_pos, all ? 1 : 3, LENS_TARGET_FINAL};
+	lens_opts o = {.sites = 0, .pos = all ? -1 : s->sel_pos, .top_k = all ? 1 : 3, .target = LENS_TARGET_FINAL};
 	if (argc == 2 && arg_index(argv[1], s->n_ids, argv[0], "position", &o.pos, err))
 		return CMD_ERROR;
-	if (ts && arg_token(s, ts, argv[0], &o.target, err))
+	if (ts && arg_token(s, ts, argv[0], &o.token, err))
 		return CMD_ERROR;
+	if (ts)
+		o.target = LENS_TARGET_TOKEN;
 	if (need_full_pass(s, argv[0], err))
 		return CMD_ERROR;
 	rs_err e2;
@@ -235,7 +237,7 @@ static cmd_status c_repeat(rs_session *s, int argc, char **argv, rs_err *err)
 	if ((argc == 2 && arg_long(argv[1], 2, 1000, argv[0], "length", &n, err)) ||
 	    (ss && arg_long(ss, 0, INT32_MAX, argv[0], "seed", &seed, err)))
 		return CMD_ERROR;
-	rep_opts o = {(int)n, no_bos, (uint64_t)seed, 0, 0};
+	rep_opts o = {.n = (int)n, .no_bos = no_bos, .seed = (uint64_t)seed};
 	rs_err e2;
 	rep_result *r = rep_run(s->model, &o, &e2);
 	if (!r)
