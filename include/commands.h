@@ -51,12 +51,13 @@ cmd_status cmd_exec(rs_session *s, const char *line, rs_err *err);
 const cmd_def *cmd_registry(void);
 const cmd_def *cmd_find(const char *name);
 
-/* Completion candidates for the word that spans [start, end) of line, given
- * the session (commands, options, hook names, layer and head numbers, token
- * positions, file names, words). Returns a malloc'd NULL-terminated array of
- * malloc'd strings (NULL if none): the matches only, sorted and unique, each a
- * whole replacement for the word; the caller puts the common prefix in front
- * when readline wants it. Directories end in '/'. s may be NULL. */
+/* Completion for the word that spans [start, end) of line, given the session
+ * (commands, options, hook names, layer and head numbers, token positions,
+ * file names, words; s may be NULL). Returns what readline's
+ * rl_attempted_completion_function returns (rl_completion_matches' shape):
+ * NULL when nothing matches; {match, NULL} for one match; else {longest
+ * common prefix, match1, match2, ..., NULL}, matches sorted and unique, each
+ * a whole replacement for the word. All malloc'd; directories end in '/'. */
 char **cmd_complete(rs_session *s, const char *line, int start, int end);
 
 /* Runs commands from a file ("-" for stdin) without curses, printing each

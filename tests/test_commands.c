@@ -41,9 +41,11 @@ static const float *act(int kind, int layer)
 	return a ? a->data : NULL;
 }
 
+/* The matches of a completion in readline's shape: m[0] alone, or m[1..]
+ * after the common prefix m[0]. */
 static int has_match(char **m, const char *w)
 {
-	for (int i = 0; m && m[i]; i++)
+	for (int i = m && m[0] && m[1] ? 1 : 0; m && m[i]; i++)
 		if (!strcmp(m[i], w))
 			return 1;
 	return 0;
@@ -301,7 +303,13 @@ static void test_completion(const char *dir)
 	snprintf(line, sizeof line, "export %s/acts.s", dir);
 	snprintf(want, sizeof want, "%s/acts.safetensors", dir);
 	tap_ok(complete_has(line, want), "file names");
-	char **m = cmd_complete(S, "zzz ", 4, 4);
+	char **m = cmd_complete(S, "ste", 0, 3);
+	tap_ok(m && !strcmp(m[0], "ste") && m[1] && m[2] && !m[3], "several matches: the common prefix first");
+	free_matches(m);
+	m = cmd_complete(S, "gran subl", 5, 9);
+	tap_ok(m && !strcmp(m[0], "sublayer") && !m[1], "one match: the match alone");
+	free_matches(m);
+	m = cmd_complete(S, "zzz ", 4, 4);
 	tap_ok(!m && !cmd_complete(S, "step", 9, 2) && !cmd_complete(NULL, "x", 0, 1), "no candidates, bad ranges");
 }
 

@@ -20,7 +20,7 @@ static void add(cands *c, const char *word)
 {
 	if (strncmp(word, c->prefix, c->plen))
 		return;
-	if (c->n + 2 > c->cap) {
+	if (c->n + 3 > c->cap) { /* room for the common prefix and the NULL */
 		c->cap = c->cap ? c->cap * 2 : 32;
 		c->v = rs_xrealloc(c->v, sizeof(char *) * (size_t)c->cap);
 	}
@@ -199,5 +199,17 @@ char **cmd_complete(rs_session *s, const char *line, int start, int end)
 			c.v[k++] = c.v[i];
 	}
 	c.v[k] = NULL;
+	if (k == 1)
+		return c.v; /* readline's shape for one match: just the match */
+	/* several: readline wants their longest common prefix in front */
+	size_t lcd = strlen(c.v[0]);
+	for (int i = 1; i < k; i++) {
+		size_t j = 0;
+		while (j < lcd && c.v[i][j] == c.v[0][j])
+			j++;
+		lcd = j;
+	}
+	memmove(c.v + 1, c.v, sizeof(char *) * (size_t)(k + 1));
+	c.v[0] = strndup(c.v[1], lcd);
 	return c.v;
 }
