@@ -347,6 +347,40 @@ static void test_load_batch(const char *model, const char *dir)
 	tap_ok(rc1 == 1 && rc2 == 0 && rc3 == 2, "batch exit statuses (%d %d %d)", rc1, rc2, rc3);
 }
 
+/* Every command is documented in the manual page. */
+static void test_manual(void)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/doc/residual.1", getenv("TOP_SRCDIR") ? getenv("TOP_SRCDIR") : SRCDIR);
+	char *man = rs_read_file(path, NULL, &E);
+	if (!man) {
+		tap_ok(1, "manual page not found (%s) # SKIP", path);
+		return;
+	}
+	/* roff writes '-' as "\\-" */
+	char *o = man;
+	for (const char *p = man; *p; p++) {
+		if (p[0] == '\\' && p[1] == '-')
+			p++;
+		*o++ = *p;
+	}
+	*o = 0;
+	const char *cmds = strstr(man, ".SH COMMANDS");
+	int missing = 0;
+	for (const cmd_def *d = cmd_registry(); cmds && d->name; d++) {
+		size_t n = strlen(d->name);
+		int found = 0;
+		for (const char *p = strstr(cmds, d->name); p && !found; p = strstr(p + 1, d->name))
+			found = strchr(" \"\n", p[-1]) && strchr(" \"\n", p[n]);
+		if (!found) {
+			tap_diag("%s is not in doc/residual.1", d->name);
+			missing++;
+		}
+	}
+	tap_ok(cmds && !missing, "every command is in the manual page");
+	free(man);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--write-model")) {
@@ -374,6 +408,7 @@ int main(int argc, char **argv)
 	test_analyses();
 	test_completion(dir);
 	test_load_batch(model, dir);
+	test_manual();
 	session_free(S);
 	char cmd[700];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
