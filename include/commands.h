@@ -66,7 +66,10 @@ char **cmd_complete(rs_session *s, const char *line, int start, int end);
 int cmd_batch(rs_session *s, const char *path, int echo);
 
 /* The `lesson` command calls this when lesson/ is built in (the commands
- * module refers to it weakly, so without lessons it says none are installed). */
+ * module refers to it weakly, so without lessons it says none are installed).
+ * A weak reference does not pull an object out of libresidual.a: the file
+ * defining it must be linked into the program (residual_SOURCES) or be pulled
+ * in by a strong reference from elsewhere. */
 cmd_status lesson_command(rs_session *s, int argc, char **argv, rs_err *err);
 
 #endif

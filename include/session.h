@@ -73,6 +73,7 @@ typedef struct rs_session {
 	int restricted;             /* classroom/fuzzing: load and export take only relative paths
 				     * without "..", so typed commands cannot touch other files */
 	int generated;              /* tokens appended by `generate --append` (for display) */
+	char cache_filter[256];     /* the engine's cache globs ("" for all), for memory estimates */
 } rs_session;
 
 /* Opens a model (path NULL: the built-in model) and makes an empty session. */
@@ -82,7 +83,9 @@ void session_free(rs_session *s);
 int session_load(rs_session *s, const char *model_path, rs_err *err);
 
 /* Tokenizes text (with BOS when add_bos) and starts a new forward pass
- * stopped before hook_embed; interventions stay registered. */
+ * stopped before hook_embed; interventions stay registered. A prompt longer
+ * than the model's context, or whose activation cache would pass
+ * $RESIDUAL_CACHE_MB (default 8192) MiB, is refused with a message. */
 int session_set_prompt(rs_session *s, const char *text, rs_err *err);
 int session_set_ids(rs_session *s, const int32_t *ids, int n, rs_err *err);
 
@@ -123,6 +126,11 @@ const char *session_iv_note(const rs_session *s, int i);
 int session_set_tokenizer(rs_session *s, const char *path, rs_err *err);
 /* Number of stops of one pass of the model. */
 int session_n_stops(const rs_session *s);
+/* Which hooks the cache keeps (comma-separated globs, '!' excludes; NULL or
+ * "" for all); the pass is recomputed up to the stop shown. */
+int session_set_cache_filter(rs_session *s, const char *globs, rs_err *err);
+/* Bytes the activation cache takes for a prompt of T tokens. */
+double session_cache_bytes(const rs_session *s, int T);
 
 /* The path of the built-in model (assets/residual-tiny.gguf), found in
  * $RESIDUAL_MODEL, then PKGDATADIR, then the source tree; NULL if none. */

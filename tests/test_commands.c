@@ -287,6 +287,15 @@ static void test_analyses(void)
 	tap_ok(ok_run("compare 'the cat' 'the dog sat'") && has("total variation"), "compare");
 	tap_ok(ok_run("run") && ok_run("norms") && ok_run("attn 1 3") && ok_run("attn --values") && ok_run("top 3"), "views");
 	tap_ok(ok_run("model") && has("parameters") && has("byte-level BPE"), "model");
+	tap_ok(ok_run("set cache blocks.0.*,!*pattern*") && ok_run("run") &&
+		       act(HOOK_RESID_MID, 0) && !act(HOOK_PATTERN, 0) && !act(HOOK_RESID_MID, 1) &&
+		       run("show 1.resid_mid") == CMD_ERROR && strstr(E.msg, "cache"),
+	       "set cache narrows what is kept: %s", E.msg);
+	setenv("RESIDUAL_CACHE_MB", "1", 1);
+	tap_ok(ok_run("set cache all") && run("repeat 200 --use") == CMD_ERROR && strstr(E.msg, "GiB") &&
+		       S->n_ids == 17,
+	       "a prompt whose cache would pass RESIDUAL_CACHE_MB is refused: %s", E.msg);
+	unsetenv("RESIDUAL_CACHE_MB");
 }
 
 static void test_completion(const char *dir)

@@ -371,8 +371,10 @@ static cmd_status c_generate(rs_session *s, int argc, char **argv, rs_err *err)
 		return CMD_ERROR;
 	if (temp < 0 || top_p <= 0 || top_p > 1)
 		return cmd_usage(err, argv[0], "the temperature must be >= 0 and top-p in (0, 1]");
-	if (s->n_ids + n > 4096)
-		n = 4096 - s->n_ids;
+	if (s->n_ids + n > s->model->cfg.max_ctx)
+		n = s->model->cfg.max_ctx - s->n_ids;
+	if (n <= 0)
+		return cmd_fail(err, argv[0], "the prompt already fills the model's context");
 	const rs_config *c = &s->model->cfg;
 	int32_t stop1 = s->tok ? tok_eos(s->tok) : c->eos_id, stop2 = s->tok ? tok_eot(s->tok) : -1;
 	rs_engine *e = scratch_engine(s, 1, err);

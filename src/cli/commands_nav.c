@@ -142,9 +142,9 @@ static cmd_status c_load(rs_session *s, int argc, char **argv, rs_err *err)
 static cmd_status c_set(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	if (argc == 1) {
-		session_printf(s, "bos %s\ntopk %d\nfull %s\nvalues %s\ngran %s\n", s->add_bos ? "on" : "off", s->topk,
+		session_printf(s, "bos %s\ntopk %d\nfull %s\nvalues %s\ncache %s\n", s->add_bos ? "on" : "off", s->topk,
 			       s->vec_full ? "on" : "off", s->attn_values ? "on" : "off",
-			       s->gran == GRAN_HOOK ? "hook" : s->gran == GRAN_SUBLAYER ? "sublayer" : "layer");
+			       s->cache_filter[0] ? s->cache_filter : "all");
 		return CMD_OK;
 	}
 	if (argc != 3)
@@ -172,9 +172,9 @@ static cmd_status c_set(rs_session *s, int argc, char **argv, rs_err *err)
 			return cmd_usage(err, argv[0], "%s is on or off", k);
 		*(k[0] == 'f' ? &s->vec_full : &s->attn_values) = b;
 	} else if (!strcmp(k, "cache")) {
-		eng_set_cache_filter(s->eng, v);
-		if (session_rerun(s, err))
-			return cmd_fail(err, argv[0], "%s", err->msg);
+		rs_err e2;
+		if (session_set_cache_filter(s, !strcmp(v, "all") ? "" : v, &e2))
+			return cmd_usage(err, argv[0], "%s", e2.msg);
 	} else {
 		return cmd_usage(err, argv[0], "no setting '%.40s' (bos, topk, full, values, cache)", k);
 	}
@@ -396,7 +396,7 @@ const cmd_def cmds_session[] = {
 	 "set bos on|off: prepend BOS to text prompts (the prompt is tokenized again). set topk K: rows of the "
 	 "top-k pane. set full on|off: the vector pane shows every number. set values on|off: the attention pane "
 	 "shows numbers. set cache GLOBS: which hooks the cache keeps (comma-separated globs, ! excludes; the pass "
-	 "is recomputed). Without arguments, lists the settings.",
+	 "is recomputed; all for every hook). Without arguments, lists the settings.",
 	 A(ARG_WORD, ARG_WORD), "bos topk full values cache on off", c_set, NULL, NULL},
 	{"pane", "[NAME [on|off|toggle] | all | none | default]", "show or hide panes of the screen",
 	 "Panes: tokens, pipeline, vector, attn, norms, lens, topk, lesson, output. pane NAME toggles one; "

@@ -22,9 +22,9 @@
 #define SRCDIR "."
 #endif
 
-/* Token ids beyond this many are refused: attention patterns are cached per
- * layer as [heads, T, T], which grows quadratically. */
-#define SESSION_MAX_TOKENS 4096
+/* The activation cache grows with T² (attention scores and patterns of every
+ * layer): prompts whose cache would pass this many MiB are refused. */
+#define SESSION_CACHE_MB 8192
 
 const char *session_default_model(void)
 {
@@ -138,10 +138,38 @@ void session_printf(rs_session *s, const char *fmt, ...)
 }
 
 /* ---------------------------------------------------------------- prompt */
+double session_cache_bytes(const rs_session *s, int T)
+{
+	double bytes = 0;
+	char hn[96];
+	for (int t = 0; t < session_n_stops(s); t++) {
+		rs_hook h = hook_at(t, s->model->cfg.n_layers);
+		if (hook_glob_match(s->cache_filter, hook_name(h, hn, sizeof hn)))
+			bytes += (double)eng_hook_shape(s->model, h, T, T).numel * sizeof(float);
+	}
+	return bytes;
+}
+
+int session_set_cache_filter(rs_session *s, const char *globs, rs_err *err)
+{
+	if (globs && strlen(globs) >= sizeof s->cache_filter)
+		return rs_fail(err, "the cache globs are too long (at most %zu bytes)", sizeof s->cache_filter - 1);
+	snprintf(s->cache_filter, sizeof s->cache_filter, "%s", globs ? globs : "");
+	eng_set_cache_filter(s->eng, s->cache_filter[0] ? s->cache_filter : "*");
+	return session_rerun(s, err);
+}
+
 int session_set_ids(rs_session *s, const int32_t *ids, int n, rs_err *err)
 {
-	if (n > SESSION_MAX_TOKENS)
-		return rs_fail(err, "the prompt has %d tokens; at most %d are allowed", n, SESSION_MAX_TOKENS);
+	if (n > s->model->cfg.max_ctx)
+		return rs_fail(err, "the prompt has %d tokens but the model's context is %d", n, s->model->cfg.max_ctx);
+	const char *env = getenv("RESIDUAL_CACHE_MB");
+	double limit = (env && atof(env) > 0 ? atof(env) : SESSION_CACHE_MB) * 1024.0 * 1024.0;
+	double need = session_cache_bytes(s, n);
+	if (need > limit)
+		return rs_fail(err, "the activation cache of %d tokens would take %.1f GiB (limit %.1f GiB, see "
+			       "RESIDUAL_CACHE_MB); keep fewer hooks, e.g. set cache '!*attn_scores*,!*pattern*'",
+			       n, need / (1 << 30), limit / (1 << 30));
 	if (eng_set_prompt(s->eng, ids, n, err))
 		return -1; /* checked before anything changes: the old prompt stays */
 	int32_t *copy = rs_xmalloc(sizeof(int32_t) * (size_t)n);
@@ -358,6 +386,7 @@ int session_load(rs_session *s, const char *model_path, rs_err *err)
 		model_free(m);
 		return -1;
 	}
+	eng_set_cache_filter(e, s->cache_filter[0] ? s->cache_filter : "*");
 	free_notes(s); /* interventions name hooks of the old model */
 	eng_free(s->eng);
 	rs_tokenizer *keep = NULL;
