@@ -21,6 +21,12 @@ int rs_fail(rs_err *e, const char *fmt, ...) RS_PRINTF(2, 3);
 /* Prepends "prefix: " to the message already in e; returns -1. */
 int rs_fail_prefix(rs_err *e, const char *fmt, ...) RS_PRINTF(2, 3);
 
+/* Text from a file made safe for a one-line message: control bytes and
+ * non-ASCII become \xNN, and long text is cut with "...". n < 0: up to the
+ * NUL. Returns one of a few rotating thread-local buffers, so several calls
+ * may appear in one printf. */
+const char *rs_esc(const char *s, long n);
+
 /* Allocation that never returns NULL: on failure prints and exits(2),
  * after running the registered cleanup (the screen restores the terminal). */
 void *rs_xmalloc(size_t n);

@@ -59,7 +59,7 @@ static int parse_rope(cJSON *rs, rs_config *c, const char *path, rs_err *err)
 		return json_num(rs, "factor", NAN, &c->rope_factor, path, err);
 	}
 	if (strcmp(t, "llama3"))
-		return rs_fail(err, "%s: rope type \"%s\" is not supported (default, linear, llama3)", path, t);
+		return rs_fail(err, "%s: rope type \"%s\" is not supported (default, linear, llama3)", path, rs_esc(t, -1));
 	c->rope_kind = RS_ROPE_LLAMA3;
 	if (json_num(rs, "factor", NAN, &c->rope_factor, path, err) ||
 	    json_num(rs, "low_freq_factor", 1.0, &c->rope_low_freq, path, err) ||
@@ -87,7 +87,7 @@ int config_from_hf_json(const char *path, rs_config *c, rs_err *err)
 	int rc = -1;
 	cJSON *mt = cJSON_GetObjectItemCaseSensitive(o, "model_type");
 	if (cJSON_IsString(mt) && strcmp(mt->valuestring, "llama")) {
-		rs_fail(err, "%s: model_type \"%s\" is not a Llama model", path, mt->valuestring);
+		rs_fail(err, "%s: model_type \"%s\" is not a Llama model", path, rs_esc(mt->valuestring, -1));
 		goto out;
 	}
 	if (json_int(o, "num_hidden_layers", REQ, &c->n_layers, path, err) ||
@@ -136,7 +136,7 @@ int config_from_gguf(const gguf_file *g, rs_config *c, rs_err *err)
 	if (gguf_get_str(g, "general.architecture", &arch, err))
 		return -1;
 	if (!gguf_str_eq(arch, "llama"))
-		return rs_fail(err, "%s: general.architecture is \"%.*s\", not llama", g->path, (int)arch.len, arch.s);
+		return rs_fail(err, "%s: general.architecture is \"%s\", not llama", g->path, rs_esc(arch.s, (long)arch.len));
 	int64_t v;
 #define GET(key, field) \
 	do { \

@@ -41,6 +41,27 @@ int rs_fail_prefix(rs_err *e, const char *fmt, ...)
 	return -1;
 }
 
+const char *rs_esc(const char *s, long n)
+{
+	static _Thread_local char bufs[4][200];
+	static _Thread_local int next;
+	char *b = bufs[next++ % 4];
+	size_t len = n < 0 ? strlen(s) : (size_t)n, o = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (o + 8 >= sizeof bufs[0]) {
+			memcpy(b + o, "...", 4);
+			return b;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			b[o++] = (char)c;
+		else
+			o += (size_t)snprintf(b + o, sizeof bufs[0] - o, "\\x%02x", c);
+	}
+	b[o] = 0;
+	return b;
+}
+
 void rs_set_fatal_cleanup(void (*fn)(void))
 {
 	fatal_cleanup = fn;

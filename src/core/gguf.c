@@ -69,8 +69,8 @@ static int read_value(cursor *c, gguf_kv *kv)
 	if (kv->type == GGUF_STRING)
 		return rd_str(c, &kv->str, "a string value");
 	if (kv->type != GGUF_ARRAY)
-		return rs_fail(c->err, "%s: key '%.*s' at offset %zu has unknown value type %d",
-			       c->path, (int)kv->key.len, kv->key.s, c->pos, kv->type);
+		return rs_fail(c->err, "%s: key '%s' at offset %zu has unknown value type %d",
+			       c->path, rs_esc(kv->key.s, (long)kv->key.len), c->pos, kv->type);
 	uint32_t at;
 	if (rd(c, &at, 4, "an array type") || rd(c, &kv->arr_n, 8, "an array length"))
 		return -1;
@@ -79,8 +79,8 @@ static int read_value(cursor *c, gguf_kv *kv)
 	if (at == GGUF_STRING) {
 		/* each string needs at least its 8-byte length: reject absurd counts early */
 		if (kv->arr_n > (c->size - c->pos) / 8)
-			return rs_fail(c->err, "%s: array '%.*s' claims %" PRIu64 " strings, more than the file holds",
-				       c->path, (int)kv->key.len, kv->key.s, kv->arr_n);
+			return rs_fail(c->err, "%s: array '%s' claims %" PRIu64 " strings, more than the file holds",
+				       c->path, rs_esc(kv->key.s, (long)kv->key.len), kv->arr_n);
 		kv->strs = rs_xmalloc(kv->arr_n * sizeof *kv->strs);
 		for (uint64_t i = 0; i < kv->arr_n; i++)
 			if (rd_str(c, &kv->strs[i], "an array string"))
@@ -89,11 +89,11 @@ static int read_value(cursor *c, gguf_kv *kv)
 	}
 	size_t esz = scalar_size((int)at);
 	if (!esz)
-		return rs_fail(c->err, "%s: array '%.*s' has unsupported element type %u",
-			       c->path, (int)kv->key.len, kv->key.s, at);
+		return rs_fail(c->err, "%s: array '%s' has unsupported element type %u",
+			       c->path, rs_esc(kv->key.s, (long)kv->key.len), at);
 	if (kv->arr_n > (c->size - c->pos) / esz)
-		return rs_fail(c->err, "%s: array '%.*s' of %" PRIu64 " elements runs past the end of the file",
-			       c->path, (int)kv->key.len, kv->key.s, kv->arr_n);
+		return rs_fail(c->err, "%s: array '%s' of %" PRIu64 " elements runs past the end of the file",
+			       c->path, rs_esc(kv->key.s, (long)kv->key.len), kv->arr_n);
 	c->pos += kv->arr_n * esz;
 	return 0;
 }
@@ -143,8 +143,8 @@ static int parse(gguf_file *g, rs_err *err)
 		if (rd_str(&c, &t->name, "a tensor name") || rd(&c, &nd, 4, "a tensor rank"))
 			return -1;
 		if (nd < 1 || nd > GGUF_MAX_DIMS)
-			return rs_fail(err, "%s: tensor '%.*s' has %u dimensions (1 to 4 allowed)", g->path,
-				       (int)t->name.len, t->name.s, nd);
+			return rs_fail(err, "%s: tensor '%s' has %u dimensions (1 to 4 allowed)", g->path,
+				       rs_esc(t->name.s, (long)t->name.len), nd);
 		t->n_dims = (int)nd;
 		for (int d = 0; d < GGUF_MAX_DIMS; d++)
 			t->ne[d] = 1;
@@ -153,8 +153,8 @@ static int parse(gguf_file *g, rs_err *err)
 			if (rd(&c, &ne, 8, "a tensor dimension"))
 				return -1;
 			if (ne == 0 || ne > (1ull << 40))
-				return rs_fail(err, "%s: tensor '%.*s' has dimension %u of size %" PRIu64, g->path,
-					       (int)t->name.len, t->name.s, d, ne);
+				return rs_fail(err, "%s: tensor '%s' has dimension %u of size %" PRIu64, g->path,
+					       rs_esc(t->name.s, (long)t->name.len), d, ne);
 			t->ne[d] = (int64_t)ne;
 		}
 		if (rd(&c, &type, 4, "a tensor type") || rd(&c, &t->offset, 8, "a tensor offset"))
@@ -165,19 +165,19 @@ static int parse(gguf_file *g, rs_err *err)
 	for (uint64_t i = 0; i < g->n_tensors; i++) {
 		gguf_tensor *t = &g->tensors[i];
 		if (!rs_dtype_name(t->type))
-			return rs_fail(err, "%s: tensor '%.*s' has type %d, which residual does not support "
-				       "(F32, F16, BF16, Q8_0)", g->path, (int)t->name.len, t->name.s, t->type);
+			return rs_fail(err, "%s: tensor '%s' has type %d, which residual does not support "
+				       "(F32, F16, BF16, Q8_0)", g->path, rs_esc(t->name.s, (long)t->name.len), t->type);
 		int64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
 		size_t row = rs_dtype_row_bytes(t->type, t->ne[0]);
 		if (!row)
-			return rs_fail(err, "%s: tensor '%.*s' row of %" PRId64 " is not a whole number of %s blocks",
-				       g->path, (int)t->name.len, t->name.s, t->ne[0], rs_dtype_name(t->type));
+			return rs_fail(err, "%s: tensor '%s' row of %" PRId64 " is not a whole number of %s blocks",
+				       g->path, rs_esc(t->name.s, (long)t->name.len), t->ne[0], rs_dtype_name(t->type));
 		t->nbytes = row * (size_t)rows;
 		if (t->offset > g->size || g->data_offset > g->size - t->offset ||
 		    t->nbytes > g->size - g->data_offset - t->offset)
-			return rs_fail(err, "%s: tensor '%.*s' (%zu bytes at offset %" PRIu64
+			return rs_fail(err, "%s: tensor '%s' (%zu bytes at offset %" PRIu64
 				       ") runs past the end of the file (%zu bytes)", g->path,
-				       (int)t->name.len, t->name.s, t->nbytes, g->data_offset + t->offset, g->size);
+				       rs_esc(t->name.s, (long)t->name.len), t->nbytes, g->data_offset + t->offset, g->size);
 		t->data = g->map + g->data_offset + t->offset;
 	}
 	return 0;

@@ -207,7 +207,7 @@ static int open_hf_shards(rs_model *m, const char *dir, rs_err *err)
 	int n = 0, rc = 0;
 	for (cJSON *it = map->child; it; it = it->next) {
 		if (!cJSON_IsString(it) || strchr(it->valuestring, '/')) {
-			rc = rs_fail(err, "%s: weight_map entry '%s' is not a plain file name", path, it->string);
+			rc = rs_fail(err, "%s: weight_map entry '%s' is not a plain file name", path, rs_esc(it->string, -1));
 			break;
 		}
 		int dup = 0;

@@ -47,33 +47,34 @@ static int parse_tensor(st_file *f, cJSON *it, st_tensor *t, size_t data_len, rs
 	if (!cJSON_IsString(dt) || !cJSON_IsArray(shape) || !cJSON_IsArray(offs) ||
 	    cJSON_GetArraySize(offs) != 2)
 		return rs_fail(err, "%s: tensor '%s' header entry needs dtype, shape and data_offsets", f->path,
-			       t->name);
+			       rs_esc(t->name, -1));
 	size_t elsize;
 	t->dtype = dtype_from_name(dt->valuestring, &elsize);
 	snprintf(t->dtype_name, sizeof t->dtype_name, "%s", dt->valuestring);
 	if (t->dtype == -2)
-		return rs_fail(err, "%s: tensor '%s' has unknown dtype '%s'", f->path, t->name, dt->valuestring);
+		return rs_fail(err, "%s: tensor '%s' has unknown dtype '%s'", f->path, rs_esc(t->name, -1),
+			       rs_esc(dt->valuestring, -1));
 	t->n_dims = cJSON_GetArraySize(shape);
 	if (t->n_dims > 8)
-		return rs_fail(err, "%s: tensor '%s' has %d dimensions", f->path, t->name, t->n_dims);
+		return rs_fail(err, "%s: tensor '%s' has %d dimensions", f->path, rs_esc(t->name, -1), t->n_dims);
 	uint64_t numel = 1;
 	for (int i = 0; i < t->n_dims; i++) {
 		cJSON *d = cJSON_GetArrayItem(shape, i);
 		if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > 1e12)
-			return rs_fail(err, "%s: tensor '%s' has a bad shape entry", f->path, t->name);
+			return rs_fail(err, "%s: tensor '%s' has a bad shape entry", f->path, rs_esc(t->name, -1));
 		t->shape[i] = (int64_t)d->valuedouble;
 		numel *= (uint64_t)t->shape[i];
 	}
 	cJSON *b = cJSON_GetArrayItem(offs, 0), *e = cJSON_GetArrayItem(offs, 1);
 	if (!cJSON_IsNumber(b) || !cJSON_IsNumber(e) || b->valuedouble < 0 || e->valuedouble < b->valuedouble)
-		return rs_fail(err, "%s: tensor '%s' has bad data_offsets", f->path, t->name);
+		return rs_fail(err, "%s: tensor '%s' has bad data_offsets", f->path, rs_esc(t->name, -1));
 	uint64_t begin = (uint64_t)b->valuedouble, end = (uint64_t)e->valuedouble;
 	if (end > data_len)
 		return rs_fail(err, "%s: tensor '%s' data [%" PRIu64 ", %" PRIu64 ") runs past the end of the file "
-			       "(data section is %zu bytes)", f->path, t->name, begin, end, data_len);
+			       "(data section is %zu bytes)", f->path, rs_esc(t->name, -1), begin, end, data_len);
 	if (end - begin != numel * elsize)
 		return rs_fail(err, "%s: tensor '%s' has %" PRIu64 " bytes but its shape and dtype %s need %" PRIu64,
-			       f->path, t->name, end - begin, t->dtype_name, numel * elsize);
+			       f->path, rs_esc(t->name, -1), end - begin, rs_esc(t->dtype_name, -1), numel * elsize);
 	t->nbytes = end - begin;
 	t->data = f->map + 8 + (f->size - 8 - data_len) + begin;
 	return 0;
