@@ -465,6 +465,18 @@ const cmd_def cmds_exp[] = {
 	 "last position of prompt A minus that of prompt B) or file:PATH[:NAME] (an F32 tensor of a safetensors "
 	 "file).",
 	 A(ARG_HOOK, ARG_WORD, ARG_NUMBER), "dim: embed: unembed: diff: file:", c_steer, "--pos --head", NULL},
+	{"sweep", "patch HOOK [--heads [--pos P]] from PROMPT | ablate heads|attn|mlp [zero|mean]",
+	 "patch or ablate every layer and position (or head) in turn",
+	 "sweep patch reruns this prompt (the corrupted one) once per layer and position with HOOK (resid_pre, "
+	 "attn_out, mlp_out...) taken from the clean run of PROMPT (the same length), or once per layer and head "
+	 "with --heads (z, q, k, v, pattern; at every position or --pos P). The grid shows how much of the clean "
+	 "metric comes back: 0 as corrupted, 1 as clean. sweep ablate ablates each head, attention layer or MLP "
+	 "in turn and shows how the metric changes. The metric is the logit of --metric TOKEN (minus that of "
+	 "--vs TOKEN) at --at POS (default the last); by default the clean run's top token against the corrupted "
+	 "run's (patching) or the model's top token (ablation). Both run on the clean model, without the "
+	 "session's interventions.",
+	 A(ARG_WORD, ARG_HOOK, ARG_WORD, ARG_TEXT), "patch ablate heads attn mlp zero mean from", cmd_sweep_run,
+	 "--heads --pos --metric --vs --at", NULL},
 	{"interventions", "", "list the interventions in effect",
 	 "Each has a number (for clear N) and says what it does.", A(ARG_NONE), NULL, c_interventions, NULL, NULL},
 	{"clear", "[N|all]", "remove one intervention, or all",

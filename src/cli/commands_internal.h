@@ -17,8 +17,9 @@ extern const cmd_def cmds_exp[];      /* commands_experiments.c: ablate, patch, 
 /* `help [NAME]` (commands.c, which knows the aliases). */
 cmd_status cmd_help_run(rs_session *s, int argc, char **argv, rs_err *err);
 
-/* `export FILE [HOOKS]` (commands_export.c). */
+/* `export FILE [HOOKS]` (commands_export.c) and `sweep` (commands_sweep.c). */
 cmd_status cmd_export_run(rs_session *s, int argc, char **argv, rs_err *err);
+cmd_status cmd_sweep_run(rs_session *s, int argc, char **argv, rs_err *err);
 
 /* ---------------------------------------------------------------- errors */
 /* Fills err with "NAME: message (usage: NAME ARGS)" and returns CMD_ERROR. */

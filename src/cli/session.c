@@ -167,9 +167,9 @@ int session_set_ids(rs_session *s, const int32_t *ids, int n, rs_err *err)
 	double limit = (env && atof(env) > 0 ? atof(env) : SESSION_CACHE_MB) * 1024.0 * 1024.0;
 	double need = session_cache_bytes(s, n);
 	if (need > limit)
-		return rs_fail(err, "the activation cache of %d tokens would take %.1f GiB (limit %.1f GiB, see "
+		return rs_fail(err, "the activation cache of %d tokens would take %.0f MiB (limit %.0f MiB, see "
 			       "RESIDUAL_CACHE_MB); keep fewer hooks, e.g. set cache '!*attn_scores*,!*pattern*'",
-			       n, need / (1 << 30), limit / (1 << 30));
+			       n, need / (1 << 20), limit / (1 << 20));
 	if (eng_set_prompt(s->eng, ids, n, err))
 		return -1; /* checked before anything changes: the old prompt stays */
 	int32_t *copy = rs_xmalloc(sizeof(int32_t) * (size_t)n);
