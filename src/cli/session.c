@@ -115,8 +115,15 @@ void session_clear_output(rs_session *s)
 	bump(s);
 }
 
+/* A command printing more than this (the whole attention matrix of a long
+ * prompt, say) is cut, so that typing cannot exhaust memory. */
+#define OUTPUT_LIMIT ((size_t)64 << 20)
+static const char truncated[] = "\n[output cut at 64 MiB]\n";
+
 void session_printf(rs_session *s, const char *fmt, ...)
 {
+	if (s->output_len >= OUTPUT_LIMIT)
+		return;
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(s->output + s->output_len, s->output_cap - s->output_len, fmt, ap);
@@ -134,6 +141,15 @@ void session_printf(rs_session *s, const char *fmt, ...)
 		va_end(ap);
 	}
 	s->output_len += (size_t)n;
+	if (s->output_len >= OUTPUT_LIMIT) { /* room for the note: cap > limit + its size */
+		s->output_len = OUTPUT_LIMIT;
+		if (s->output_cap < OUTPUT_LIMIT + sizeof truncated) {
+			s->output = rs_xrealloc(s->output, OUTPUT_LIMIT + sizeof truncated);
+			s->output_cap = OUTPUT_LIMIT + sizeof truncated;
+		}
+		memcpy(s->output + OUTPUT_LIMIT, truncated, sizeof truncated);
+		s->output_len += sizeof truncated - 1;
+	}
 	bump(s);
 }
 
