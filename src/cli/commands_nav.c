@@ -38,9 +38,14 @@ static void print_tokens_line(rs_session *s)
 
 static cmd_status c_prompt(rs_session *s, int argc, char **argv, rs_err *err)
 {
-	int as_ids = cmd_take_flag(&argc, argv, "--ids");
-	if (cmd_no_more_flags(argc, argv, err))
-		return CMD_ERROR;
+	/* only a leading --ids is an option: the text itself may hold anything */
+	int as_ids = argc >= 2 && !strcmp(argv[1], "--ids");
+	if (as_ids) {
+		memmove(&argv[1], &argv[2], sizeof(char *) * (size_t)(argc - 1));
+		argc--;
+		if (argc < 2)
+			return cmd_usage(err, argv[0], "no token ids given");
+	}
 	if (argc < 2) {
 		if (!s->n_ids) {
 			session_printf(s, "no prompt yet\n");
