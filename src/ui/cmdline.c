@@ -92,10 +92,12 @@ static char **complete(const char *text, int start, int end)
 	return cmd_complete(g_ui->s, rl_line_buffer, start, end);
 }
 
+/* Drops the completion list; the panes under its box are drawn again. */
 static void free_matches(ui *u)
 {
 	if (!u->matches)
 		return;
+	ui_mark_all(u);
 	for (char **m = u->matches; *m; m++)
 		free(*m);
 	free(u->matches);
@@ -108,6 +110,7 @@ static void show_matches(char **matches, int num, int max_len)
 	(void)max_len;
 	ui *u = g_ui;
 	free_matches(u);
+	ui_mark_all(u);
 	u->matches = rs_xcalloc((size_t)num + 1, sizeof *u->matches);
 	for (int i = 0; i < num; i++)
 		u->matches[i] = rs_xstrdup(matches[i + 1]);

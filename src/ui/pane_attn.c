@@ -133,10 +133,9 @@ void pane_attn_draw(ui *u, WINDOW *w)
 	theme_set(&u->th, w, ROLE_DIM);
 	const ui_glyphs *g = u->th.g;
 	if (values)
-		draw_textf(w, H - 1, 0, W, "keys %d..%d%s  (v: heatmap)", k0, k0 + ncols - 1,
-			   r0 > 0 || r0 + nrows < T ? "  rows scrolled to the position" : "");
+		draw_textf(w, H - 1, 0, W, "key cols %d..%d  (v: heatmap)", k0, k0 + ncols - 1);
 	else
-		draw_textf(w, H - 1, 0, W, "keys %d..%d  %s low %s%s high  (v: values)", k0,
+		draw_textf(w, H - 1, 0, W, "key cols %d..%d  %s low %s%s high  (v: values)", k0,
 			   k0 + ncols - 1, g->shade[0], g->shade[g->n_shade / 2], g->shade[g->n_shade - 1]);
 	theme_set(&u->th, w, ROLE_NORMAL);
 }

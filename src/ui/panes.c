@@ -48,7 +48,6 @@ uint64_t pane_sig(ui *u, int p)
 		return h;
 	case PANE_PIPELINE:
 		h = sig_mix(h, (uint64_t)s->view_stop);
-		h = sig_mix(h, (uint64_t)(s->eng ? eng_stop(s->eng) : -1));
 		return sig_mix(h, (uint64_t)s->gran);
 	case PANE_VECTOR:
 		h = sig_mix(h, (uint64_t)s->view_stop);
@@ -82,9 +81,6 @@ uint64_t pane_sig(ui *u, int p)
 		h = str_sig(h, s->output);
 		h = str_sig(h, u->err_line);
 		h = sig_mix(h, (uint64_t)u->out_scroll);
-		if (u->matches)
-			for (char **m = u->matches; *m; m++)
-				h = str_sig(h, *m);
 		return h;
 	case PANE_LESSON:
 		return str_sig(h, u->lesson);
@@ -164,16 +160,14 @@ static int stage_of(int kind)
 	}
 }
 
-/* State of the stop range [a, b]: 0 pending, 1 computed ahead of the view,
- * 2 shown, 3 contains the stop shown. */
+/* State of the stop range [a, b]: 0 not reached, 2 shown, 3 contains the
+ * stop shown. Whether stops ahead were computed already is not shown, so
+ * that stepping back shows exactly what was shown before. */
 static int range_state(const rs_session *s, int a, int b)
 {
-	int es = s->eng ? eng_stop(s->eng) : -1;
 	if (s->view_stop >= a && s->view_stop <= b)
 		return 3;
-	if (b <= s->view_stop)
-		return 2;
-	return a <= es ? 1 : 0;
+	return b <= s->view_stop ? 2 : 0;
 }
 
 static int put_state(ui *u, WINDOW *w, int y, int x, int W, int st, const char *label)
@@ -206,8 +200,8 @@ static void draw_pipeline(ui *u, WINDOW *w)
 		snprintf(name, sizeof name, "(before hook_embed)");
 	else
 		hook_name(cur, name, sizeof name);
-	snprintf(info, sizeof info, "stop %d/%d %s  computed %d  steps: %s", s->view_stop + 1, n_stops,
-		 name, (s->eng ? eng_stop(s->eng) : -1) + 1, gname[s->gran % 3]);
+	snprintf(info, sizeof info, "stop %d/%d %s  steps: %s", s->view_stop + 1, n_stops, name,
+		 gname[s->gran % 3]);
 	if (H >= 3) {
 		draw_title(u, w, "pipeline", info);
 		y = 1;
@@ -310,26 +304,6 @@ static void draw_pipeline(ui *u, WINDOW *w)
 static void draw_output(ui *u, WINDOW *w)
 {
 	int W = getmaxx(w), H = getmaxy(w);
-	if (u->matches) {
-		int n = 0;
-		for (char **m = u->matches; *m; m++)
-			n++;
-		char info[64];
-		snprintf(info, sizeof info, "%d candidates", n);
-		draw_title(u, w, "completions", info);
-		int maxw = 1;
-		for (char **m = u->matches; *m; m++)
-			if (ui_text_width(*m) > maxw)
-				maxw = ui_text_width(*m);
-		int cw = maxw + 2, ncol = W / cw > 0 ? W / cw : 1;
-		for (int i = 0; i < n; i++) {
-			int row = 1 + i / ncol, col = i % ncol;
-			if (row >= H)
-				break;
-			draw_text(w, row, col * cw, cw - 1, u->matches[i]);
-		}
-		return;
-	}
 	draw_title(u, w, "output", u->out_scroll ? "(scrolled: PgDn)" : NULL);
 	int y = 1;
 	if (u->err_line[0]) {
@@ -436,6 +410,30 @@ void pane_draw_hints(ui *u, WINDOW *w)
 
 /* ------------------------------------------------------------ help overlay */
 
+static const char *const help_lines[] = {
+	"Stepping through the forward pass",
+	"  Right  n  Space   step forward one stop (computes it the first time)",
+	"  Left   b  Bksp    step back one stop (shows exactly what was shown)",
+	"  L                 run to the end of the layer",
+	"  E  End            run to the end of the pass (logits)",
+	"  0  Home           back to the start",
+	"  g                 stops: every hook / every sublayer / every layer",
+	"Selecting",
+	"  h l  , .          previous / next position (token)",
+	"  k j  Up Down      previous / next layer (attention, lens, norms)",
+	"  [ ]               previous / next attention head",
+	"  v                 attention values as numbers",
+	"  f                 the whole vector as numbers (PgUp PgDn scroll)",
+	"  t                 theme: dark / light / mono",
+	"Commands",
+	"  :                 command line (Tab completes, Up recalls, Ctrl-R searches)",
+	"  PgUp PgDn         scroll the output (in full-vector mode: the vector)",
+	"  Ctrl-L            redraw the screen",
+	"  ?                 this help      q  Ctrl-C  quit",
+	"",
+	"Press any key to close.",
+};
+
 /* A frame drawn with characters, not the terminal's line-drawing set, so it
  * looks the same in every terminal (and in tmux's capture). */
 static void draw_box(ui *u, WINDOW *w)
@@ -463,29 +461,39 @@ static void draw_box(ui *u, WINDOW *w)
 	mvwaddstr(w, H - 1, W - 1, c[3]);
 }
 
-static const char *const help_lines[] = {
-	"Stepping through the forward pass",
-	"  Right  n  Space   step forward one stop (computes it the first time)",
-	"  Left   b  Bksp    step back one stop (shows exactly what was shown)",
-	"  L                 run to the end of the layer",
-	"  E  End            run to the end of the pass (logits)",
-	"  0  Home           back to the start",
-	"  g                 stops: every hook / every sublayer / every layer",
-	"Selecting",
-	"  h l  , .          previous / next position (token)",
-	"  k j  Up Down      previous / next layer (attention, lens, norms)",
-	"  [ ]               previous / next attention head",
-	"  v                 attention values as numbers",
-	"  f                 the whole vector as numbers (PgUp PgDn scroll)",
-	"  t                 theme: dark / light / mono",
-	"Commands",
-	"  :                 command line (Tab completes, Up recalls, Ctrl-R searches)",
-	"  PgUp PgDn         scroll the output (in full-vector mode: the vector)",
-	"  Ctrl-L            redraw the screen",
-	"  ?                 this help      q  Ctrl-C  quit",
-	"",
-	"Press any key to close.",
-};
+/* The completion candidates, in columns, in a box above the hint line. */
+void pane_draw_matches(ui *u)
+{
+	int n = 0, maxw = 1;
+	for (char **m = u->matches; *m; m++, n++)
+		if (ui_text_width(*m) > maxw)
+			maxw = ui_text_width(*m);
+	int W = COLS, cw = maxw + 2;
+	int ncol = (W - 2) / cw > 0 ? (W - 2) / cw : 1;
+	int rows = (n + ncol - 1) / ncol, maxrows = LINES / 2 - 2;
+	int shown_rows = rows < maxrows ? rows : maxrows;
+	int h = shown_rows + 2;
+	WINDOW *win = newwin(h, W, LINES - 2 - h, 0);
+	if (!win)
+		return;
+	werase(win);
+	theme_set(&u->th, win, ROLE_DIM);
+	draw_box(u, win);
+	char title[64];
+	snprintf(title, sizeof title, " %d completions%s ", n, rows > shown_rows ? " (type more to narrow)" : "");
+	theme_set(&u->th, win, ROLE_TITLE);
+	draw_text(win, 0, 2, W - 4, title);
+	theme_set(&u->th, win, ROLE_NORMAL);
+	/* column-major, like a shell's listing; when cut, the first ones in order */
+	for (int i = 0; i < n; i++) {
+		int col = i / shown_rows, row = i % shown_rows;
+		if (col >= ncol)
+			break;
+		draw_text(win, 1 + row, 1 + col * cw, cw - 1, u->matches[i]);
+	}
+	wnoutrefresh(win);
+	delwin(win);
+}
 
 void pane_draw_help(ui *u)
 {

@@ -150,6 +150,7 @@ void pane_draw(ui *u, int p, WINDOW *w);
 void pane_draw_header(ui *u, WINDOW *w);
 void pane_draw_hints(ui *u, WINDOW *w);
 void pane_draw_help(ui *u);
+void pane_draw_matches(ui *u);
 
 /* Shared drawing helpers (draw.c). */
 void draw_title(ui *u, WINDOW *w, const char *title, const char *info);

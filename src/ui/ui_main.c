@@ -136,6 +136,8 @@ void ui_draw(ui *u, int force)
 	}
 	if (u->help_open)
 		pane_draw_help(u);
+	if (u->matches && u->cmd_active)
+		pane_draw_matches(u);
 	/* last, so that the terminal's cursor ends up on the command line */
 	if (u->cmd) {
 		cmdline_redraw(u);
@@ -389,11 +391,18 @@ static const char *loop(ui *u)
 				cache_idle(u);
 				continue;
 			}
-			/* a read that fails at once, again and again: the terminal is gone */
+			/* A read that fails at once, again and again for two seconds: the
+			 * terminal is gone and no SIGHUP came (it normally does, via the
+			 * session leader; give it time to arrive first). */
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-			fast_errs = ms < timeout / 4 ? fast_errs + 1 : 0;
-			if (fast_errs > 50)
+			if (ms < timeout / 4) {
+				fast_errs++;
+				napms(20);
+			} else {
+				fast_errs = 0;
+			}
+			if (fast_errs > 100)
 				return "terminal lost";
 			continue;
 		}

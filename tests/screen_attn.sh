@@ -1,0 +1,97 @@
+#!/bin/sh
+# screen_attn.sh - the screen in tmux at 80x24 and 160x48: step to the
+# layer-0 attention pattern and compare the values shown with a dump of the
+# same run; step forward and back and compare screens; resize during a step.
+. "${TOP_SRCDIR:-.}/tests/screen_lib.sh"
+need_tmux
+MODEL=$FIXTURES/hf-golden/v1_llama3_gqa
+need_model "$MODEL"
+IDS=451,340,497,361,133,474,136,339,360,191,48,365,85,316,433,115,458,155,108,269,393,61,143,349
+
+"$RESIDUAL" run --model "$MODEL" --ids "$IDS" --dump "$WORK/dump.safetensors" >/dev/null
+ok $? "residual run dumps the same prompt"
+STGET=${TOP_BUILDDIR:-.}/tests/screen_stget
+
+# check_row NAME HEAD: the '>' row of the attention values against the dump
+check_row() {
+	row=$(attn_row "$1")
+	q=${row%% *}
+	"$STGET" "$WORK/dump.safetensors" blocks.0.attn.hook_pattern "$2" "$q" >"$WORK/want" 2>&1 &&
+		compare_row "$row" "$WORK/want"
+}
+
+RUN="env TERM=screen-256color XDG_STATE_HOME=$WORK/state $RESIDUAL --model $MODEL --ids $IDS --no-history"
+for size in 80x24 160x48; do
+	s=s$size
+	cols=${size%x*} rows=${size#*x}
+	start $s "$cols" "$rows" "$RUN"
+	wait_for $s 'before hook_embed'
+	ok $? "$size: the screen opens before the first stop"
+
+	# stops: hook_embed, resid_pre, ln1 scale/normalized, q, k, v, rot_q, rot_k, scores, pattern
+	keys $s $(repeat 30 l) $(repeat 11 n)
+	wait_for $s 'blocks\.0\.attn\.hook_pattern layer 0 head 0'
+	ok $? "$size: eleven steps reach blocks.0.attn.hook_pattern"
+	capture $s | grep -q 'attention L0 H0'
+	ok $? "$size: the attention pane shows layer 0 head 0"
+
+	keys $s v
+	wait_for $s 'key cols .*\(v: heatmap\)' && check_row $s 0
+	ok $? "$size: values of the last query's row agree with the dump"
+	keys $s $(repeat 7 h)
+	wait_for $s 'pos 16 ' && check_row $s 0
+	ok $? "$size: values of query 16 agree with the dump"
+	keys $s ']'
+	wait_for $s 'attention L0 H1' && check_row $s 1
+	ok $? "$size: values of head 1 agree with the dump"
+	keys $s '[' v
+	wait_for $s 'attention L0 H0' && wait_for $s 'key cols .*\(v: values\)'
+
+	# forward three stops (computed now), back three, forward again (cached);
+	# the attention pane stays, the vector and pipeline panes change
+	settle $s
+	before=$(capture_e $s)
+	keys $s n n n
+	wait_for $s 'blocks\.0\.hook_resid_mid '
+	settle $s
+	ahead=$(capture_e $s)
+	keys $s b b b
+	wait_for $s 'blocks\.0\.attn\.hook_pattern '
+	settle $s
+	back=$(capture_e $s)
+	[ "$before" = "$back" ]
+	ok $? "$size: stepping back shows exactly the screen shown before (colours included)"
+	keys $s n n n
+	wait_for $s 'blocks\.0\.hook_resid_mid '
+	settle $s
+	[ "$ahead" = "$(capture_e $s)" ]
+	ok $? "$size: stepping forward over computed stops shows the same screen"
+	keys $s q
+	wait_for $s '^EXIT=0'
+	ok $? "$size: q quits with status 0"
+	wait_for $s '^icanon echo' 10
+	ok $? "$size: the terminal is back in canonical mode with echo"
+	$TM kill-session -t $s
+done
+
+# resize at any moment: during a step, too small, and back
+s=resize
+start $s 80 24 "$RUN"
+wait_for $s 'before hook_embed'
+keys $s $(repeat 30 l) $(repeat 11 n)
+$TM resize-window -t $s -x 100 -y 30
+keys $s v
+$TM resize-window -t $s -x 120 -y 40
+wait_for $s 'blocks\.0\.attn\.hook_pattern ' && wait_for $s 'key cols .*\(v: heatmap\)' && check_row $s 0
+ok $? "resized twice while stepping: the screen follows and the values agree"
+$TM resize-window -t $s -x 70 -y 20
+wait_for $s 'Terminal too small: 70x20'
+ok $? "70x20 shows the too-small notice"
+keys $s n
+$TM resize-window -t $s -x 80 -y 24
+wait_for $s 'blocks\.0\.attn\.hook_pattern ' && check_row $s 0
+ok $? "back at 80x24 the screen returns as it was (keys were ignored meanwhile)"
+keys $s q
+wait_for $s '^EXIT=0'
+ok $? "quits after resizing"
+finish

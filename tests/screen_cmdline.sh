@@ -1,0 +1,90 @@
+#!/bin/sh
+# screen_cmdline.sh - the readline command line inside the screen: Tab
+# completion (listed inside the screen), history recall with Up, Ctrl-R,
+# the per-user history file, and --no-history.
+. "${TOP_SRCDIR:-.}/tests/screen_lib.sh"
+need_tmux
+MODEL=$FIXTURES/hf-golden/v1_llama3_gqa
+need_model "$MODEL"
+IDS=451,340,497,361,133,474,136,339,360,191,48,365,85,316,433,115,458,155,108,269,393,61,143,349
+STATE=$WORK/state
+RUN="env TERM=screen-256color XDG_STATE_HOME=$STATE $RESIDUAL --model $MODEL --ids $IDS"
+
+s=cmd
+start $s 80 24 "$RUN"
+wait_for $s 'before hook_embed'
+ok $? "the screen opens"
+
+keys $s : l a y Tab
+wait_for $s '^:layer ?$'
+ok $? "Tab completes 'lay' to the command 'layer'"
+keys $s 2 Enter
+wait_for $s 'layer 2 head 0'
+ok $? "the completed command runs: layer 2 is selected"
+
+keys $s : s h o w Space b l o c k s . 0 . a t t n . h o o k _ r Tab
+wait_for $s 'completions' && capture $s | grep -q 'blocks\.0\.attn\.hook_rot_k' &&
+	capture $s | grep -q 'blocks\.0\.attn\.hook_rot_q'
+ok $? "an ambiguous hook name lists its completions inside the screen"
+wait_for $s '^:show blocks\.0\.attn\.hook_rot_$'
+ok $? "Tab inserted the common prefix"
+keys $s q Tab
+wait_for $s '^:show blocks\.0\.attn\.hook_rot_q ?$'
+ok $? "typing on narrows to one hook"
+keys $s C-c
+wait_for $s 'step .*back'
+ok $? "Ctrl-C cancels the line"
+
+keys $s : Up
+wait_for $s '^:layer 2$'
+ok $? "Up recalls the last command"
+keys $s BSpace 1 Enter
+wait_for $s 'layer 1 head 0'
+ok $? "the recalled line edits and runs: layer 1"
+
+keys $s : h e a d Space 3 Enter
+wait_for $s 'layer 1 head 3'
+keys $s : C-r l a y
+wait_for $s "reverse-i-search.*lay.*layer 1"
+ok $? "Ctrl-R finds the last 'layer' command"
+keys $s Enter
+wait_for $s 'layer 1 head 3'
+ok $? "the found line runs"
+
+keys $s : n o - s u c h - c o m m a n d Enter
+wait_for $s 'no-such-command'
+capture $s | grep -q -i 'unknown'
+ok $? "an unknown command shows one line in the output pane"
+
+keys $s : p o s Space 1 2 Enter
+wait_for $s 'pos 12'
+ok $? "pos 12 selects the position"
+keys $s q
+wait_for $s '^EXIT=0'
+ok $? "quits cleanly"
+grep -q '^layer 2$' "$STATE/residual/history" && grep -q '^pos 12$' "$STATE/residual/history"
+ok $? "commands were saved in \$XDG_STATE_HOME/residual/history"
+
+# a second session recalls the first one's commands
+s=again
+start $s 80 24 "$RUN"
+wait_for $s 'before hook_embed' >/dev/null
+keys $s : Up
+wait_for $s '^:pos 12$'
+ok $? "a new session recalls the saved history"
+keys $s Escape
+keys $s q
+wait_for $s '^EXIT=0' >/dev/null
+
+# --no-history: nothing is read or written
+s=nohist
+rm -rf "$STATE"
+start $s 80 24 "$RUN --no-history"
+wait_for $s 'before hook_embed' >/dev/null
+keys $s : l a y e r Space 1 Enter
+wait_for $s 'layer 1 head 0' >/dev/null
+keys $s q
+wait_for $s '^EXIT=0' >/dev/null
+[ ! -e "$STATE/residual/history" ]
+ok $? "--no-history writes no history file"
+finish
