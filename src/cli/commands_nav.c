@@ -159,13 +159,17 @@ static cmd_status c_set(rs_session *s, int argc, char **argv, rs_err *err)
 	if (!strcmp(k, "bos")) {
 		if (on_off(v, &b))
 			return cmd_usage(err, argv[0], "bos is on or off");
+		int old = s->add_bos;
 		s->add_bos = b;
 		if (s->prompt) { /* the same text again, with or without BOS */
 			char *text = rs_xstrdup(s->prompt);
-			int rc = session_set_prompt(s, text, err);
+			rs_err e2;
+			int rc = session_set_prompt(s, text, &e2);
 			free(text);
-			if (rc)
-				return cmd_fail(err, argv[0], "%s", err->msg);
+			if (rc) {
+				s->add_bos = old;
+				return cmd_fail(err, argv[0], "%s", e2.msg);
+			}
 		}
 	} else if (!strcmp(k, "topk")) {
 		long n;
