@@ -31,7 +31,11 @@ void cache_free(ui_cache *c)
 	free(c->topk);
 	free(c->norms);
 	free(c->lens);
+	free(c->lens_max);
+	free(c->lens_sum);
+	free(c->lens_arg);
 	memset(c, 0, sizeof *c);
+	c->lens_busy = -1;
 }
 
 void cache_sync(ui *u)
@@ -139,36 +143,79 @@ const ui_lens_cell *cache_lens(ui *u, int layer, int pos)
 	return cell;
 }
 
-/* The logit lens of one layer (interp's lens_apply: the residual stream
- * after the layer through the final norm and the unembedding) for every
- * position; keeps the top token and its probability. Positions go in chunks
- * to bound the memory. */
-static void lens_layer(ui *u, int layer)
+/* The logit lens of one layer: interp's lens_apply (the residual stream
+ * after the layer through the final norm and the unembedding) over a slice
+ * of the vocabulary at a time, so that one piece of idle work stays short
+ * (a 128k vocabulary in slices of LENS_ROWS) and a key never waits long.
+ * Across slices the top token and the softmax normaliser are carried along
+ * (an online softmax: running maximum and rescaled sum). */
+#define LENS_ROWS 4096
+#define LENS_POS 256
+
+static void lens_slice(ui *u)
 {
 	ui_cache *c = &u->cache;
 	const rs_model *m = u->s->model;
+	int layer = c->lens_busy, T = c->T, d = m->cfg.d_model;
 	const rs_act *a = session_act(u->s, (rs_hook){HOOK_RESID_POST, layer});
-	if (!a)
+	if (!a) {
+		c->lens_busy = -1;
 		return;
-	int d = m->cfg.d_model, V = m->cfg.vocab, chunk = 16;
-	float *y = rs_xmalloc(sizeof(float) * (size_t)chunk * V);
-	float *probs = rs_xmalloc(sizeof(float) * (size_t)V);
-	for (int p0 = 0; p0 < c->T; p0 += chunk) {
-		int n = c->T - p0 < chunk ? c->T - p0 : chunk;
-		lens_apply(m, a->data + (int64_t)p0 * d, n, y);
+	}
+	int64_t r0 = c->lens_row, V = m->output.rows;
+	int64_t nr = V - r0 < LENS_ROWS ? V - r0 : LENS_ROWS;
+	/* the same model with its unembedding cut to rows [r0, r0+nr) */
+	rs_model part = *m;
+	part.output.data = (const char *)m->output.data + (size_t)r0 * m->output.row_bytes;
+	part.output.rows = nr;
+	int np = T < LENS_POS ? T : LENS_POS;
+	float *y = rs_xmalloc(sizeof(float) * (size_t)np * (size_t)nr);
+	for (int p0 = 0; p0 < T; p0 += np) {
+		int n = T - p0 < np ? T - p0 : np;
+		lens_apply(&part, a->data + (int64_t)p0 * d, n, y);
 		for (int t = 0; t < n; t++) {
-			const float *r = y + (int64_t)t * V;
-			int32_t best;
-			interp_topk(r, V, 1, &best);
-			interp_softmax(r, V, probs);
-			ui_lens_cell *cell = &c->lens[(size_t)layer * c->T + p0 + t];
-			cell->id = best;
-			cell->prob = probs[best];
-			cell->valid = 1;
+			const float *row = y + (int64_t)t * nr;
+			int p = p0 + t;
+			float mx = c->lens_max[p];
+			int32_t arg = c->lens_arg[p];
+			for (int64_t i = 0; i < nr; i++)
+				if (row[i] > mx)
+					mx = row[i], arg = (int32_t)(r0 + i);
+			double sum = c->lens_sum[p] * exp((double)c->lens_max[p] - mx);
+			for (int64_t i = 0; i < nr; i++)
+				sum += exp((double)(row[i] - mx));
+			c->lens_max[p] = mx;
+			c->lens_sum[p] = sum;
+			c->lens_arg[p] = arg;
 		}
 	}
 	free(y);
-	free(probs);
+	c->lens_row = r0 + nr;
+	if (c->lens_row < V)
+		return;
+	for (int p = 0; p < T; p++) {
+		ui_lens_cell *cell = &c->lens[(size_t)layer * T + p];
+		cell->id = c->lens_arg[p];
+		cell->prob = (float)(1.0 / c->lens_sum[p]); /* exp(max - max) / sum */
+		cell->valid = 1;
+	}
+	c->lens_busy = -1;
+}
+
+static void lens_begin(ui_cache *c, int layer)
+{
+	if (!c->lens_max) {
+		c->lens_max = rs_xmalloc(sizeof *c->lens_max * (size_t)c->T);
+		c->lens_sum = rs_xmalloc(sizeof *c->lens_sum * (size_t)c->T);
+		c->lens_arg = rs_xmalloc(sizeof *c->lens_arg * (size_t)c->T);
+	}
+	for (int p = 0; p < c->T; p++) {
+		c->lens_max[p] = -INFINITY;
+		c->lens_sum[p] = 0;
+		c->lens_arg[p] = 0;
+	}
+	c->lens_busy = layer;
+	c->lens_row = 0;
 }
 
 int cache_idle(ui *u)
@@ -177,6 +224,10 @@ int cache_idle(ui *u)
 	cache_sync(u);
 	if (!c->lens_pending || !c->T)
 		return 0;
+	if (c->lens_busy >= 0) {
+		lens_slice(u);
+		return 1;
+	}
 	/* the selected layer first, then the others the learner can already see */
 	int L = c->n_layers, order0 = u->s->sel_layer;
 	for (int k = 0; k < L; k++) {
@@ -184,7 +235,8 @@ int cache_idle(ui *u)
 		if (!session_act(u->s, (rs_hook){HOOK_RESID_POST, l}))
 			continue;
 		if (!c->lens[(size_t)l * c->T].valid) {
-			lens_layer(u, l);
+			lens_begin(c, l);
+			lens_slice(u);
 			return 1;
 		}
 	}

@@ -104,6 +104,11 @@ typedef struct ui_cache {
 	float *norms;           /* [(n_layers+1) * T], NaN until computed */
 	ui_lens_cell *lens;     /* [n_layers * T] */
 	int lens_pending;       /* a visible lens layer is not computed yet */
+	int lens_busy;          /* the layer being computed, -1 none */
+	int64_t lens_row;       /* its next vocabulary row */
+	float *lens_max;        /* [T] running maximum logit */
+	double *lens_sum;       /* [T] running sum of exp(logit - max) */
+	int32_t *lens_arg;      /* [T] running top token */
 } ui_cache;
 
 /* ------------------------------------------------------------------ the ui */
