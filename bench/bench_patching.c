@@ -3,9 +3,10 @@
  * of Llama-3.2-1B's shapes, at 32 tokens by default.
  *
  * Each patch reruns the corrupted prompt from the patched layer on (the
- * engine resumes from the corrupted run's cache); the "full reruns" column
- * estimates the same sweep with every patch run from the start, from the
- * time of a few such runs.
+ * engine resumes from the corrupted run's cache); "full est" is the same
+ * sweep with every patch run from the start, from the time of four such runs
+ * (two before the sweep, two after). Resuming at layer l runs L - l layers,
+ * so the best it can do is about 2L/(L+1) times faster.
  *
  *   bench_patching [-t TOKENS] [-b BIG.gguf] [--f16] [--no-big] [MODEL.gguf...]
  *
@@ -164,8 +165,9 @@ static void bench_model(const char *path, const char *label, int T)
 		printf("%-28s patching failed: %s\n", label, err.msg);
 		goto out;
 	}
-	/* a few full reruns with one head patched, the way a sweep without
-	 * resuming would do every cell (last-position logits only, as the sweep) */
+	/* full reruns with one head patched, the way a sweep without resuming
+	 * would do every cell (last-position logits only, as the sweep), timed
+	 * before and after the sweep so a busy machine shows in both */
 	rs_engine *full = eng_create(m, &err);
 	eng_set_cache_filter(full, "logits");
 	eng_set_logits_all(full, 0);
@@ -173,15 +175,22 @@ static void bench_model(const char *path, const char *label, int T)
 	rs_intervention iv = {.hook = {HOOK_Z, 0}, .kind = IV_REPLACE, .head = 0, .pos = -1, .index = -1,
 			      .values = z->data, .n_values = z->numel};
 	eng_add_intervention(full, &iv, &err);
-	int n_full = 3;
-	t0 = now();
-	for (int i = 0; i < n_full; i++) {
+	double t_full = 0;
+	for (int i = 0; i < 2; i++) {
+		t0 = now();
 		eng_set_prompt(full, cor, T, &err);
 		eng_run(full);
+		t_full += now() - t0;
 	}
-	double t_full = (now() - t0) / n_full;
-	eng_free(full);
 	patch_sweep *sw = patch_sweep_heads(p, HOOK_Z, -1, &err);
+	for (int i = 0; i < 2; i++) {
+		t0 = now();
+		eng_set_prompt(full, cor, T, &err);
+		eng_run(full);
+		t_full += now() - t0;
+	}
+	t_full /= 4;
+	eng_free(full);
 	if (!sw) {
 		printf("%-28s sweep failed: %s\n", label, err.msg);
 		patch_free(p);
