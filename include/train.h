@@ -169,9 +169,11 @@ void train_xent_bwd(float *logits, const float *lse, const int32_t *targets, int
 
 typedef struct train_sched {
 	float lr;          /* peak learning rate */
-	float min_lr;      /* at the end of the cosine */
+	float min_lr;      /* at the end of the decay */
 	int warmup;        /* linear warmup steps from lr/warmup */
 	int steps;         /* total steps */
+	float decay_frac;  /* 0: cosine from the warmup to the end; else warmup-stable-decay:
+			      the peak until the last decay_frac·steps steps, then linear to min_lr */
 } train_sched;
 
 /* Learning rate of step (0-based). */
@@ -247,6 +249,9 @@ typedef struct train_run_opts {
 	int eval_every;          /* 0: only at the end */
 	int eval_batches;        /* validation batches of B windows */
 	int log_every;
+	double time_budget;      /* > 0 with a warmup-stable-decay schedule: until the decay
+				    starts, the total steps are re-estimated from the speed so far
+				    to end after this many seconds of training */
 	const char *ckpt_path;   /* NULL: no checkpoints */
 	const char *out_path;    /* GGUF written at the end (and with each checkpoint) */
 	const char *name;        /* general.name */

@@ -483,7 +483,12 @@ static void test_adamw(void)
 	tap_ok(fabs(train_grad_norm(m) - 5.0) < 1e-12, "global gradient norm of (3, 4, 0...) is 5");
 	train_model_free(m);
 
-	train_sched s = {1e-3f, 1e-4f, 10, 110};
+	train_sched w = {1e-3f, 1e-4f, 10, 100, 0.2f};
+	tap_ok(train_lr(&w, 50) == 1e-3f && train_lr(&w, 79) == 1e-3f && fabsf(train_lr(&w, 89) - 5.5e-4f) < 1e-8f &&
+		       fabsf(train_lr(&w, 99) - 1e-4f) < 1e-9f,
+	       "schedule warmup-stable-decay: %.2e until step 80, %.3e at 89, %.2e at the end", train_lr(&w, 79),
+	       train_lr(&w, 89), train_lr(&w, 99));
+	train_sched s = {1e-3f, 1e-4f, 10, 110, 0};
 	tap_ok(fabsf(train_lr(&s, 0) - 1e-4f) < 1e-9f && fabsf(train_lr(&s, 9) - 1e-3f) < 1e-9f &&
 		       fabsf(train_lr(&s, 60) - 5.5e-4f) < 1e-8f && fabsf(train_lr(&s, 110) - 1e-4f) < 1e-9f,
 	       "schedule: warmup %.2e..%.2e, cosine midpoint %.3e, end %.2e", train_lr(&s, 0), train_lr(&s, 9),
@@ -517,7 +522,7 @@ static train_run_opts run_opts(int steps)
 	o.st.seed = 99;
 	o.st.batch = 3;
 	o.st.threads = train_threads();
-	o.st.sched = (train_sched){3e-3f, 3e-4f, 2, steps};
+	o.st.sched = (train_sched){3e-3f, 3e-4f, 2, steps, 0};
 	o.st.adamw = (adamw_opts){0.9f, 0.95f, 1e-8f, 0.1f};
 	o.st.clip = 1.0f;
 	o.T = 16;

@@ -45,6 +45,7 @@ static const char usage[] =
 	"  --model PATH          a GGUF or Hugging Face folder with a tokenizer (required)\n"
 	"  --data DIR            corpus of `residual corpus build` (its val.txt)\n"
 	"  --json                one JSON object on stdout instead of the report\n"
+	"  --json-out FILE       also write the JSON object to FILE\n"
 	"  --seed N              seed of the IOI items, random tokens and samples\n"
 	"                        (default the corpus seed, %u)\n"
 	"  --ioi N               IOI items (default 600, as ioi_eval.jsonl)\n"
@@ -367,7 +368,7 @@ static const char *const sample_prompts[] = {
 
 int cmd_eval(int argc, char **argv)
 {
-	const char *model = NULL, *data = NULL;
+	const char *model = NULL, *data = NULL, *json_out = NULL;
 	int json = 0, n_ioi = 600, windows = 128, rep_seqs = 20, samples = 1, threads = 0;
 	uint64_t seed = CORPUS_DEFAULT_SEED;
 	for (int i = 1; i < argc; i++) {
@@ -379,8 +380,9 @@ int cmd_eval(int argc, char **argv)
 			json = 1;
 		} else if (!strcmp(a, "--no-samples")) {
 			samples = 0;
-		} else if (!strcmp(a, "--model") || !strcmp(a, "--data") || !strcmp(a, "--seed") || !strcmp(a, "--ioi") ||
-			   !strcmp(a, "--windows") || !strcmp(a, "--rep-seqs") || !strcmp(a, "--threads")) {
+		} else if (!strcmp(a, "--model") || !strcmp(a, "--data") || !strcmp(a, "--json-out") ||
+			   !strcmp(a, "--seed") || !strcmp(a, "--ioi") || !strcmp(a, "--windows") ||
+			   !strcmp(a, "--rep-seqs") || !strcmp(a, "--threads")) {
 			if (!(v = cli_value(argc, argv, &i, "eval")))
 				return 2;
 			char *end = NULL;
@@ -388,6 +390,8 @@ int cmd_eval(int argc, char **argv)
 			int num = end != v && !*end && n >= 0;
 			if (!strcmp(a, "--model"))
 				model = v;
+			else if (!strcmp(a, "--json-out"))
+				json_out = v;
 			else if (!strcmp(a, "--data"))
 				data = v;
 			else if (!num || (n < 1 && strcmp(a, "--seed")))
@@ -509,6 +513,17 @@ int cmd_eval(int argc, char **argv)
 	}
 	cJSON_AddNumberToObject(o, "seconds", cli_now() - t0);
 
+	if (json_out) {
+		char *s = cJSON_Print(o);
+		FILE *f = fopen(json_out, "w");
+		int ok = f && fputs(s, f) >= 0 && fputc('\n', f) != EOF;
+		ok = (f && fclose(f) == 0) && ok;
+		free(s);
+		if (!ok) {
+			rs_fail(&err, "%s: cannot write the JSON", json_out);
+			goto fail;
+		}
+	}
 	if (json) {
 		char *s = cJSON_Print(o);
 		puts(s);

@@ -42,7 +42,14 @@ static const char usage[] =
 	"  --steps N             optimizer steps in all (default 2000)\n"
 	"  --batch N             windows of --ctx tokens per step (default 8)\n"
 	"  --lr X                peak learning rate (default 2e-3)\n"
-	"  --min-lr X            learning rate at the end of the cosine (default lr/10)\n"
+	"  --min-lr X            learning rate at the end of the decay (default lr/10)\n"
+	"  --decay F             warmup-stable-decay: the peak rate until the last F of\n"
+	"                        the steps, then linear to --min-lr (default 0: cosine\n"
+	"                        from the end of the warmup to the end)\n"
+	"  --time-budget S       with --decay: until the decay starts, re-aim the number of\n"
+	"                        steps from the speed so far to end after S seconds (the\n"
+	"                        step count then depends on the machine; the log and the\n"
+	"                        checkpoint record it, and --steps N repeats it exactly)\n"
 	"  --warmup N            linear warmup steps (default 100)\n"
 	"  --wd X                AdamW decoupled weight decay, matrices only (default 0.1)\n"
 	"  --beta2 X             AdamW beta2 (default 0.95; beta1 is 0.9)\n"
@@ -103,7 +110,8 @@ int cmd_train(int argc, char **argv)
 	int layers = 4, d_model = 256, heads = 8, kv_heads = 2, d_ff = 688, ctx = 256;
 	int steps = -1, batch = 8, warmup = 100, threads = 2, ckpt_every = 250, eval_every = 250;
 	int eval_batches = 16, log_every = 10, f16 = 0, seed = 1;
-	float lr = 2e-3f, min_lr = -1, wd = 0.1f, clip = 1.0f, beta2 = 0.95f, theta = 10000.0f;
+	float lr = 2e-3f, min_lr = -1, wd = 0.1f, clip = 1.0f, beta2 = 0.95f, theta = 10000.0f, decay = 0;
+	float budget = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -138,6 +146,8 @@ int cmd_train(int argc, char **argv)
 		else if (!strcmp(a, "--lr")) bad = parse_float(a, v, &lr);
 		else if (!strcmp(a, "--min-lr")) bad = parse_float(a, v, &min_lr);
 		else if (!strcmp(a, "--warmup")) bad = parse_int(a, v, 0, &warmup);
+		else if (!strcmp(a, "--decay")) bad = parse_float(a, v, &decay);
+		else if (!strcmp(a, "--time-budget")) bad = parse_float(a, v, &budget);
 		else if (!strcmp(a, "--wd")) bad = parse_float(a, v, &wd);
 		else if (!strcmp(a, "--beta2")) bad = parse_float(a, v, &beta2);
 		else if (!strcmp(a, "--clip")) bad = parse_float(a, v, &clip);
@@ -156,6 +166,10 @@ int cmd_train(int argc, char **argv)
 	}
 	if (!data || !tok_path) {
 		fprintf(stderr, "residual train: --data DIR and --tokenizer FILE are required (see --help)\n");
+		return 2;
+	}
+	if (decay > 1 || (budget > 0 && !(decay > 0))) {
+		fprintf(stderr, "residual train: --decay is a fraction of the steps, and --time-budget needs it\n");
 		return 2;
 	}
 	if (d_model % heads || heads % kv_heads || (d_model / heads) % 2) {
@@ -213,7 +227,7 @@ int cmd_train(int argc, char **argv)
 		o.st.total_steps = steps > 0 ? steps : 2000;
 		o.st.seed = (uint64_t)seed;
 		o.st.batch = batch;
-		o.st.sched = (train_sched){lr, min_lr >= 0 ? min_lr : lr / 10, warmup, o.st.total_steps};
+		o.st.sched = (train_sched){lr, min_lr >= 0 ? min_lr : lr / 10, warmup, o.st.total_steps, decay};
 		o.st.adamw = (adamw_opts){0.9f, beta2, 1e-8f, wd};
 		o.st.clip = clip;
 	}
@@ -223,6 +237,7 @@ int cmd_train(int argc, char **argv)
 	o.eval_every = eval_every;
 	o.eval_batches = eval_batches;
 	o.log_every = log_every;
+	o.time_budget = budget;
 	o.ckpt_path = ckpt;
 	o.out_path = out;
 	o.name = name;

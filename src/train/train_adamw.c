@@ -9,6 +9,13 @@ float train_lr(const train_sched *s, int step)
 {
 	if (step < s->warmup)
 		return s->lr * (float)(step + 1) / (float)s->warmup;
+	if (s->decay_frac > 0) {
+		int decay = (int)lround(s->decay_frac * s->steps), start = s->steps - decay;
+		if (step < start || decay <= 0)
+			return s->lr;
+		double f = (double)(step - start + 1) / decay;
+		return (float)(s->lr + (s->min_lr - s->lr) * (f > 1 ? 1 : f));
+	}
 	int decay_steps = s->steps - s->warmup;
 	if (decay_steps <= 0)
 		return s->lr;

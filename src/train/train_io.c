@@ -27,7 +27,7 @@ typedef struct ckpt_header {
 	/* state */
 	int32_t step, total_steps, batch, threads, warmup, sched_steps;
 	uint64_t seed;
-	float lr, min_lr, beta1, beta2, eps, wd, clip;
+	float lr, min_lr, decay_frac, beta1, beta2, eps, wd, clip;
 	double tokens_seen, seconds;
 	uint64_t n_params;
 } ckpt_header;
@@ -44,7 +44,7 @@ int train_ckpt_save(const train_model *m, const train_state *st, const char *pat
 	h.bos_id = c->bos_id, h.eos_id = c->eos_id, h.rms_eps = c->rms_eps, h.rope_theta = c->rope_theta;
 	h.step = st->step, h.total_steps = st->total_steps, h.batch = st->batch, h.threads = st->threads;
 	h.warmup = st->sched.warmup, h.sched_steps = st->sched.steps, h.seed = st->seed;
-	h.lr = st->sched.lr, h.min_lr = st->sched.min_lr;
+	h.lr = st->sched.lr, h.min_lr = st->sched.min_lr, h.decay_frac = st->sched.decay_frac;
 	h.beta1 = st->adamw.beta1, h.beta2 = st->adamw.beta2, h.eps = st->adamw.eps, h.wd = st->adamw.wd;
 	h.clip = st->clip, h.tokens_seen = st->tokens_seen, h.seconds = st->seconds;
 	h.n_params = (uint64_t)m->n_params;
@@ -107,6 +107,7 @@ int train_ckpt_load(const char *path, train_model **out, train_state *st, rs_err
 	memset(st, 0, sizeof *st);
 	st->step = h.step, st->total_steps = h.total_steps, st->batch = h.batch, st->threads = h.threads;
 	st->seed = h.seed, st->sched.lr = h.lr, st->sched.min_lr = h.min_lr, st->sched.warmup = h.warmup;
+	st->sched.decay_frac = h.decay_frac;
 	st->sched.steps = h.sched_steps, st->adamw.beta1 = h.beta1, st->adamw.beta2 = h.beta2;
 	st->adamw.eps = h.eps, st->adamw.wd = h.wd, st->clip = h.clip, st->tokens_seen = h.tokens_seen;
 	st->seconds = h.seconds;

@@ -134,7 +134,7 @@ int train_run(train_model *m, train_run_opts *o, const train_data *train, const 
 	int32_t *tok = rs_xmalloc(sizeof(int32_t) * (size_t)B * T * 2), *tgt = tok + (size_t)B * T;
 	int log_every = o->log_every > 0 ? o->log_every : 10;
 	double t_start = now(), t_last = t_start, sec0 = st->seconds, loss_sum = 0;
-	int n_loss = 0, steps_since = 0, rc = 0;
+	int n_loss = 0, steps_since = 0, rc = 0, step0 = st->step;
 
 	fprintf(stderr, "training %lld parameters: %d layers, d %d, %d heads (%d kv), ff %d, vocab %d; "
 		"batch %d x %d tokens, %d threads; steps %d..%d\n",
@@ -161,6 +161,19 @@ int train_run(train_model *m, train_run_opts *o, const train_data *train, const 
 		loss_sum += loss;
 		n_loss++;
 		steps_since++;
+		if (o->time_budget > 0 && st->sched.decay_frac > 0) {
+			/* stable phase: aim the end at the budget from the speed so far
+			 * (this run's steps only); frozen once the decay has begun */
+			int decay_start = st->sched.steps - (int)lround(st->sched.decay_frac * st->sched.steps);
+			int done = st->step - step0;
+			if (st->step < decay_start && done >= 20) {
+				double per = (now() - t_start) / done;
+				int total = st->step + (int)((o->time_budget - (st->seconds - sec0)) / per);
+				if (total < st->step + 1)
+					total = st->step + 1;
+				st->total_steps = st->sched.steps = total;
+			}
+		}
 
 		if (st->step % log_every == 0 || st->step == st->total_steps) {
 			double t = now(), tps = steps_since * (double)B * T / (t - t_last);
