@@ -114,4 +114,16 @@ ok $? "unknown TERM: the screen opens with a hint"
 keys unknown q
 wait_for unknown '^EXIT=0' >/dev/null && grep -q 'is unknown here' "$WORK/unknown.err"
 ok $? "unknown TERM: the hint is repeated on stderr after exit"
+# SIGTERM and SIGINT from outside: the terminal is restored and the exit clean
+for sig in TERM INT; do
+	s=sig$sig
+	start $s 80 24 "env TERM=screen-256color RESIDUAL_UI_TRACE=$WORK/trace.$sig XDG_STATE_HOME=$WORK/state $RESIDUAL --model $MODEL --ids $IDS --no-history"
+	wait_for $s 'before hook_embed' >/dev/null && keys $s n n && wait_for $s 'hook_resid_pre' >/dev/null
+	pid=$(sed -n 's/^start pid=\([0-9]*\).*/\1/p' "$WORK/trace.$sig" | head -n 1)
+	[ -n "$pid" ] && kill -$sig "$pid"
+	wait_for $s '^EXIT=0' && wait_for $s '^icanon echo' 10
+	ok $? "SIG$sig: residual exits with status 0 and the terminal is back in canonical mode"
+	grep -q '^exit .*terminal restored' "$WORK/trace.$sig"
+	ok $? "SIG$sig: left through the cleanup"
+done
 finish

@@ -122,11 +122,13 @@ static void draw_bar(ui *u, WINDOW *w, const vec_view *v, float maxabs, int y0, 
 	int cols = W - lw;
 	if (cols < 1 || rows < 1)
 		return;
-	/* dims per cell, so that the vector fills the rows given */
+	/* dims per cell, so that the vector fills the rows given; a short
+	 * vector gets wider cells instead */
 	int cells = cols * rows;
 	int per = (v->n + cells - 1) / cells;
+	int cw = per == 1 && v->n * 2 <= cols ? (v->n * 3 <= cols ? 3 : 2) : 1;
 	int ncell = (v->n + per - 1) / per;
-	int per_row = ncell < cols ? ncell : cols;
+	int per_row = ncell * cw < cols ? ncell : cols / cw;
 	for (int c = 0; c < ncell; c++) {
 		int r = c / per_row, col = c % per_row;
 		if (r >= rows)
@@ -141,7 +143,7 @@ static void draw_bar(ui *u, WINDOW *w, const vec_view *v, float maxabs, int y0, 
 		for (int i = c * per; i < (c + 1) * per && i < v->n; i++)
 			if (fabsf(v->x[i]) > fabsf(best))
 				best = v->x[i];
-		theme_heat(&u->th, w, maxabs > 0 ? best / maxabs : 0, 1, 1);
+		theme_heat(&u->th, w, maxabs > 0 ? best / maxabs : 0, 1, cw);
 	}
 	theme_set(&u->th, w, ROLE_NORMAL);
 }

@@ -15,6 +15,8 @@ void pane_norms_draw(ui *u, WINDOW *w);
 void pane_lens_draw(ui *u, WINDOW *w);
 void pane_topk_draw(ui *u, WINDOW *w);
 
+static const char *lesson_text(ui *u);
+
 static uint64_t str_sig(uint64_t h, const char *s)
 {
 	if (!s)
@@ -38,6 +40,7 @@ uint64_t pane_sig(ui *u, int p)
 	uint64_t h = sig_mix(u->gen, (uint64_t)p);
 	h = sig_mix(h, (uint64_t)r->h << 32 | (uint32_t)r->w);
 	h = sig_mix(h, (uint64_t)u->th.kind << 8 | (uint64_t)u->th.colors);
+	h = str_sig(h, s->highlight);
 	int L = s->model ? s->model->cfg.n_layers : 0;
 	switch (p) {
 	case PANE_TOKENS:
@@ -83,7 +86,7 @@ uint64_t pane_sig(ui *u, int p)
 		h = sig_mix(h, (uint64_t)u->out_scroll);
 		return h;
 	case PANE_LESSON:
-		return str_sig(h, u->lesson);
+		return str_sig(h, lesson_text(u));
 	}
 	return 0;
 }
@@ -327,12 +330,35 @@ static void draw_output(ui *u, WINDOW *w)
 	draw_wrapped(w, y, 0, room, W, out, skip);
 }
 
+/* The lesson module provides the text when it is built in. */
+__attribute__((weak)) const char *lesson_pane_text(const rs_session *s);
+
+static const char *lesson_text(ui *u)
+{
+	if (lesson_pane_text) {
+		const char *t = lesson_pane_text(u->s);
+		if (t)
+			return t;
+	}
+	return u->lesson;
+}
+
 static void draw_lesson(ui *u, WINDOW *w)
 {
 	draw_title(u, w, "lesson", NULL);
-	if (u->lesson)
-		draw_wrapped(w, 1, 0, getmaxy(w) - 1, getmaxx(w), u->lesson, 0);
+	const char *t = lesson_text(u);
+	if (t)
+		draw_wrapped(w, 1, 0, getmaxy(w) - 1, getmaxx(w), t, 0);
 }
+
+/* Names a lesson may put in session.highlight to point at a pane. */
+static const char *const pane_names[PANE_N][2] = {
+	[PANE_TOKENS] = {"tokens", "token"}, [PANE_PIPELINE] = {"pipeline", "pipe"},
+	[PANE_VECTOR] = {"vector", "vec"},   [PANE_ATTN] = {"attention", "attn"},
+	[PANE_NORMS] = {"norms", "norm"},    [PANE_LENS] = {"lens", "logit-lens"},
+	[PANE_TOPK] = {"topk", "top"},       [PANE_LESSON] = {"lesson", "lesson"},
+	[PANE_OUTPUT] = {"output", "out"},
+};
 
 void pane_draw(ui *u, int p, WINDOW *w)
 {
@@ -349,6 +375,9 @@ void pane_draw(ui *u, int p, WINDOW *w)
 	case PANE_OUTPUT: draw_output(u, w); break;
 	case PANE_LESSON: draw_lesson(u, w); break;
 	}
+	const char *hl = u->s->highlight;
+	if (hl[0] && (!strcmp(hl, pane_names[p][0]) || !strcmp(hl, pane_names[p][1])))
+		mvwchgat(w, 0, 0, -1, u->th.attr[ROLE_SEL], u->th.pair[ROLE_SEL], NULL);
 }
 
 /* ------------------------------------------------------------ header, hints */
@@ -368,8 +397,10 @@ void pane_draw_header(ui *u, WINDOW *w)
 	char stop[96] = "before hook_embed";
 	if (s->view_stop >= 0)
 		hook_name(session_hook(s), stop, sizeof stop);
-	draw_textf(w, 0, 0, W, " residual %s %s %s %s layer %d head %d pos %d", u->th.g->vbar, name,
-		   u->th.g->vbar, stop, s->sel_layer, s->sel_head, s->sel_pos);
+	static const char *gname[] = {"hook", "sublayer", "layer"};
+	const char *bar = u->th.g->vbar;
+	draw_textf(w, 0, 0, W, " residual %s %s %s %s layer %d head %d pos %d %s steps: %s", bar, name,
+		   bar, stop, s->sel_layer, s->sel_head, s->sel_pos, bar, gname[s->gran % 3]);
 }
 
 void pane_draw_hints(ui *u, WINDOW *w)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <term.h>
 
 static volatile sig_atomic_t got_signal;
 static int active;                     /* curses is up and owns the terminal */
@@ -76,6 +77,18 @@ int term_utf8(int force_ascii)
 	return cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
 }
 
+/* Whether terminfo describes this terminal type. */
+static int term_known(const char *name, int fd)
+{
+	TERMINAL *saved = cur_term;
+	int err = 0;
+	if (setupterm(name, fd, &err) != OK)
+		return 0;
+	del_curterm(cur_term);
+	set_curterm(saved);
+	return 1;
+}
+
 /* Opens the screen on the terminal (bench: on /dev/null with a fixed size).
  * Returns 0, or -1 with a message when no terminal type works. */
 int term_open(ui *u, int bench_rows, int bench_cols, char *hint, size_t hint_n)
@@ -93,17 +106,23 @@ int term_open(ui *u, int bench_rows, int bench_cols, char *hint, size_t hint_n)
 		u->tty_out = fd >= 0 ? fdopen(fd, "w") : NULL;
 		if (!u->tty_out)
 			return -1;
+		/* school servers often lack newer terminals' entries: fall back to
+		 * common ones. Asked of terminfo first, because a newterm that fails
+		 * leaks its half-made screen. */
 		const char *term = getenv("TERM");
-		u->scr = newterm(NULL, u->tty_out, stdin);
-		/* school servers often lack newer terminals' entries: retry with common ones */
 		static const char *const fallback[] = {"xterm-256color", "xterm", "vt100"};
-		for (size_t i = 0; !u->scr && i < sizeof fallback / sizeof *fallback; i++) {
-			u->scr = newterm(fallback[i], u->tty_out, stdin);
-			if (u->scr)
-				snprintf(hint, hint_n,
-					 "TERM '%s' is unknown here; drawing as %s (install its terminfo "
-					 "or set TERM)", term ? term : "", fallback[i]);
+		const char *use = term && *term && term_known(term, fd) ? term : NULL;
+		for (size_t i = 0; !use && i < sizeof fallback / sizeof *fallback; i++) {
+			if (!term_known(fallback[i], fd))
+				continue;
+			use = fallback[i];
+			snprintf(hint, hint_n,
+				 "TERM '%s' is unknown here; drawing as %s (install its terminfo "
+				 "or set TERM)", term ? term : "", use);
 		}
+		if (!use)
+			return -1;
+		u->scr = newterm(use, u->tty_out, stdin);
 		if (!u->scr)
 			return -1;
 	}

@@ -121,6 +121,7 @@ void ui_draw(ui *u, int force)
 	}
 	uint64_t hs = sig_mix(sig_mix(pane_sig(u, PANE_PIPELINE), (uint64_t)u->s->sel_layer),
 			      (uint64_t)u->s->sel_head << 32 | (uint32_t)u->s->sel_pos);
+	hs = sig_mix(sig_mix(hs, (uint64_t)u->s->gran), (uint64_t)u->gen);
 	if (u->header && hs != u->sig_header) {
 		pane_draw_header(u, u->header);
 		u->sig_header = hs;
@@ -305,12 +306,13 @@ static int parse_ids(const char *arg, int32_t **ids, int *n)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: residual [--model PATH] [--prompt TEXT | --ids 1,2,3] [--theme dark|light|mono]\n"
-		   "                [--ascii] [--no-history] [--bench-redraw [ROWSxCOLS]]\n");
+	fprintf(f, "usage: residual [--model PATH] [--tokenizer PATH] [--prompt TEXT | --ids 1,2,3]\n"
+		   "                [--theme dark|light|mono] [--ascii] [--no-history]\n"
+		   "                [--bench-redraw [ROWSxCOLS]]\n");
 }
 
 typedef struct ui_opts {
-	const char *model, *prompt, *ids;
+	const char *model, *prompt, *ids, *tokenizer;
 	int theme, ascii, no_history;
 	int bench, bench_rows, bench_cols;
 } ui_opts;
@@ -328,6 +330,8 @@ static int parse_opts(int argc, char **argv, ui_opts *o)
 			o->prompt = val, i++;
 		else if (!strcmp(a, "--ids") && val)
 			o->ids = val, i++;
+		else if (!strcmp(a, "--tokenizer") && val)
+			o->tokenizer = val, i++;
 		else if (!strcmp(a, "--theme") && val) {
 			if ((o->theme = theme_parse(val)) < 0) {
 				fprintf(stderr, "residual: --theme is dark, light or mono, not '%s'\n", val);
@@ -458,7 +462,7 @@ int ui_main(int argc, char **argv)
 		fprintf(stderr, "residual: %s\n", err.msg);
 		return 1;
 	}
-	if (set_prompt(s, &o, &err)) {
+	if ((o.tokenizer && session_set_tokenizer(s, o.tokenizer, &err)) || set_prompt(s, &o, &err)) {
 		fprintf(stderr, "residual: %s\n", err.msg);
 		session_free(s);
 		return 1;
