@@ -111,6 +111,8 @@ int convert_write_gguf(const rs_model *m, const char *path, int type, rs_err *er
 	int rc = 0;
 	if (m->tok)
 		rc = tok_gguf_write(m->tok, w, err);
+	else
+		gguf_w_str(w, "tokenizer.ggml.model", "none"); /* llama.cpp needs the key; "none": ids only */
 	char name[96];
 	int hd = c->head_dim;
 	/* a GGUF source is already in GGUF row order: its projections are permuted at run time */
@@ -180,6 +182,7 @@ int convert_write_random(const rs_config *c, const char *path, int type, float s
 		return -1;
 	gguf_writer *w = gguf_writer_create();
 	write_keys(w, c, type);
+	gguf_w_str(w, "tokenizer.ggml.model", "none"); /* llama.cpp needs the key; "none": ids only */
 	rand_ctx rc = {seed * 2654435761u + 1, std, 0};
 	float *ones = rs_xmalloc(sizeof(float) * (size_t)c->d_model);
 	for (int i = 0; i < c->d_model; i++)
