@@ -279,5 +279,8 @@ struct cJSON *interp_rep_to_json(const rep_result *r, interp_tok_text text, void
 struct cJSON *interp_abl_to_json(const abl_result *r, const abl_target *t, int n_t, const interp_metric *mt);
 struct cJSON *interp_abl_sweep_to_json(const abl_sweep *s, const interp_metric *mt);
 struct cJSON *interp_patch_sweep_to_json(const patch_sweep *s, const interp_metric *mt);
+/* One patch_one result: the hook (NULL: none), head, position and metric. */
+struct cJSON *interp_patch_to_json(const patch_ctx *p, const rs_hook *h, int head, int pos, float metric,
+				   const interp_metric *mt);
 
 #endif

@@ -269,8 +269,13 @@ static void check_patching(const rs_model *m, const char *label, const int32_t *
 	eng_run(full);
 	patch_one(p, &iv.hook, 1, T - 1, &met, &err);
 	lg = eng_act(patch_engine(p), (rs_hook){HOOK_LOGITS, -1});
-	tap_ok(lg && !memcmp(lg->data, eng_act(full, (rs_hook){HOOK_LOGITS, -1})->data, n * sizeof(float)),
-	       "%s: a patch rerun from its layer = a full run with the intervention", label);
+	cJSON *jp = interp_patch_to_json(p, &iv.hook, 1, T - 1, met, &mt);
+	char *tp = cJSON_PrintUnformatted(jp);
+	tap_ok(lg && !memcmp(lg->data, eng_act(full, (rs_hook){HOOK_LOGITS, -1})->data, n * sizeof(float)) &&
+	       strstr(tp, "attn.hook_z\"") && strstr(tp, "\"normalised\""),
+	       "%s: a patch rerun from its layer = a full run with the intervention; JSON", label);
+	free(tp);
+	cJSON_Delete(jp);
 	eng_free(full);
 	/* sweeps: each cell agrees with a single patch */
 	patch_sweep *sp = patch_sweep_pos(p, HOOK_RESID_PRE, &err);

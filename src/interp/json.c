@@ -231,3 +231,22 @@ cJSON *interp_patch_sweep_to_json(const patch_sweep *s, const interp_metric *mt)
 	add_num(o, "seconds", s->seconds);
 	return o;
 }
+
+cJSON *interp_patch_to_json(const patch_ctx *p, const rs_hook *h, int head, int pos, float metric,
+			    const interp_metric *mt)
+{
+	char name[96];
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "metric", interp_metric_to_json(mt));
+	if (h)
+		cJSON_AddStringToObject(o, "hook", hook_name(*h, name, sizeof name));
+	else
+		cJSON_AddNullToObject(o, "hook");
+	cJSON_AddNumberToObject(o, "head", head);
+	cJSON_AddNumberToObject(o, "pos", pos);
+	add_num(o, "clean", patch_clean_metric(p));
+	add_num(o, "corrupt", patch_corrupt_metric(p));
+	add_num(o, "value", metric);
+	add_num(o, "normalised", patch_normalise(p, metric));
+	return o;
+}
