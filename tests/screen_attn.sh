@@ -30,7 +30,7 @@ for size in 80x24 160x48; do
 
 	# stops: hook_embed, resid_pre, ln1 scale/normalized, q, k, v, rot_q, rot_k, scores, pattern
 	keys $s $(repeat 30 l) $(repeat 11 n)
-	wait_for $s 'blocks\.0\.attn\.hook_pattern layer 0 head 0'
+	wait_for $s 'blocks\.0\.attn\.hook_pattern . layer 0 head 0'
 	ok $? "$size: eleven steps reach blocks.0.attn.hook_pattern"
 	capture $s | grep -q 'attention L0 H0'
 	ok $? "$size: the attention pane shows layer 0 head 0"

@@ -56,6 +56,16 @@ wait_for $s 'no-such-command'
 capture $s | grep -q -i 'unknown'
 ok $? "an unknown command shows one line in the output pane"
 
+keys $s : h e l p Enter
+wait_for $s 'output: lines 1-[0-9]+ of [0-9]+'
+ok $? "help's long text opens in a box to be read"
+keys $s PageDown
+wait_for $s 'output: lines [1-9][0-9]+-'
+ok $? "PgDn scrolls it"
+keys $s o
+wait_for $s 'attention L1 H3' && ! capture $s | grep -q 'output: lines'
+ok $? "o closes it and the panes return"
+
 keys $s : p o s Space 1 2 Enter
 wait_for $s 'pos 12'
 ok $? "pos 12 selects the position"

@@ -16,6 +16,7 @@ void pane_lens_draw(ui *u, WINDOW *w);
 void pane_topk_draw(ui *u, WINDOW *w);
 
 static const char *lesson_text(ui *u);
+static void draw_box(ui *u, WINDOW *w);
 
 static uint64_t str_sig(uint64_t h, const char *s)
 {
@@ -304,17 +305,35 @@ static void draw_pipeline(ui *u, WINDOW *w)
 
 /* ------------------------------------------------------------ output, lesson */
 
+/* Lines the output pane has for the command's text (after an error line). */
+int pane_output_room(ui *u)
+{
+	const ui_rect *r = &u->lay.pane[PANE_OUTPUT];
+	int room = r->h - 1;
+	if (u->err_line[0])
+		room -= draw_count_wrapped(u->err_line, r->w);
+	return room;
+}
+
 static void draw_output(ui *u, WINDOW *w)
 {
 	int W = getmaxx(w), H = getmaxy(w);
-	draw_title(u, w, "output", u->out_scroll ? "(scrolled: PgDn)" : NULL);
+	const char *out = u->s->output;
+	int total = out ? draw_count_wrapped(out, W) : 0, room = pane_output_room(u);
+	char info[96] = "";
+	if (total > room) {
+		if (u->out_scroll > total - room)
+			u->out_scroll = total - room;
+		snprintf(info, sizeof info, "lines %d-%d of %d  (o: read it all, PgUp PgDn)",
+			 u->out_scroll + 1, u->out_scroll + room, total);
+	}
+	draw_title(u, w, "output", info);
 	int y = 1;
 	if (u->err_line[0]) {
 		theme_set(&u->th, w, ROLE_ERROR);
 		y += draw_wrapped(w, y, 0, H - y, W, u->err_line, 0);
 		theme_set(&u->th, w, ROLE_NORMAL);
 	}
-	const char *out = u->s->output;
 	if (!out || !*out) {
 		if (!u->err_line[0]) {
 			theme_set(&u->th, w, ROLE_DIM);
@@ -323,11 +342,37 @@ static void draw_output(ui *u, WINDOW *w)
 		}
 		return;
 	}
-	int total = draw_count_wrapped(out, W), room = H - y;
-	int skip = total - room - u->out_scroll;
-	if (skip < 0)
-		skip = 0;
-	draw_wrapped(w, y, 0, room, W, out, skip);
+	draw_wrapped(w, y, 0, H - y, W, out, total > room ? u->out_scroll : 0);
+}
+
+/* The whole output in a box over the panes, for text longer than its pane. */
+void pane_draw_output_zoom(ui *u)
+{
+	int h = LINES - 3, W = COLS;
+	if (h < 3)
+		return;
+	WINDOW *win = newwin(h, W, 1, 0);
+	if (!win)
+		return;
+	werase(win);
+	theme_set(&u->th, win, ROLE_DIM);
+	draw_box(u, win);
+	const char *out = u->s->output ? u->s->output : "";
+	int total = draw_count_wrapped(out, W - 4), room = h - 2;
+	if (u->zoom_scroll > total - room)
+		u->zoom_scroll = total - room;
+	if (u->zoom_scroll < 0)
+		u->zoom_scroll = 0;
+	char title[128];
+	snprintf(title, sizeof title, " output: lines %d-%d of %d  (Up Down PgUp PgDn scroll, o closes) ",
+		 total ? u->zoom_scroll + 1 : 0, u->zoom_scroll + room < total ? u->zoom_scroll + room : total,
+		 total);
+	theme_set(&u->th, win, ROLE_TITLE);
+	draw_text(win, 0, 2, W - 4, title);
+	theme_set(&u->th, win, ROLE_NORMAL);
+	draw_wrapped(win, 1, 2, room, W - 4, out, u->zoom_scroll);
+	wnoutrefresh(win);
+	delwin(win);
 }
 
 /* The lesson module provides the text when it is built in. */
@@ -399,8 +444,9 @@ void pane_draw_header(ui *u, WINDOW *w)
 		hook_name(session_hook(s), stop, sizeof stop);
 	static const char *gname[] = {"hook", "sublayer", "layer"};
 	const char *bar = u->th.g->vbar;
-	draw_textf(w, 0, 0, W, " residual %s %s %s %s layer %d head %d pos %d %s steps: %s", bar, name,
-		   bar, stop, s->sel_layer, s->sel_head, s->sel_pos, bar, gname[s->gran % 3]);
+	/* most important first: a narrow terminal cuts the end */
+	draw_textf(w, 0, 0, W, " %s %s layer %d head %d pos %d %s steps: %s %s %s %s residual", stop, bar,
+		   s->sel_layer, s->sel_head, s->sel_pos, bar, gname[s->gran % 3], bar, name, bar);
 }
 
 void pane_draw_hints(ui *u, WINDOW *w)
@@ -458,6 +504,7 @@ static const char *const help_lines[] = {
 	"  t                 theme: dark / light / mono",
 	"Commands",
 	"  :                 command line (Tab completes, Up recalls, Ctrl-R searches)",
+	"  o                 read the whole output of the last command in a box",
 	"  PgUp PgDn         scroll the output (in full-vector mode: the vector)",
 	"  Ctrl-L            redraw the screen",
 	"  ?                 this help      q  Ctrl-C  quit",

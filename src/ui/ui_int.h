@@ -125,7 +125,9 @@ typedef struct ui {
 	uint64_t sig_header, sig_hints;
 	uint64_t gen;           /* bumped when a command may have changed any data */
 	int vec_scroll;         /* first row of the full-vector view */
-	int out_scroll;         /* lines scrolled back in the output pane */
+	int out_scroll;         /* first line shown of a long output */
+	int out_zoom;           /* the whole output in a box over the panes */
+	int zoom_scroll;
 	int help_open;
 	int cmd_active;
 	int quit;
@@ -156,6 +158,8 @@ void pane_draw_header(ui *u, WINDOW *w);
 void pane_draw_hints(ui *u, WINDOW *w);
 void pane_draw_help(ui *u);
 void pane_draw_matches(ui *u);
+void pane_draw_output_zoom(ui *u);
+int pane_output_room(ui *u);
 
 /* Shared drawing helpers (draw.c). */
 void draw_title(ui *u, WINDOW *w, const char *title, const char *info);

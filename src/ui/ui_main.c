@@ -135,6 +135,8 @@ void ui_draw(ui *u, int force)
 		u->sig_hints = ns;
 		wnoutrefresh(u->hints);
 	}
+	if (u->out_zoom)
+		pane_draw_output_zoom(u);
 	if (u->help_open)
 		pane_draw_help(u);
 	if (u->matches && u->cmd_active)
@@ -205,6 +207,10 @@ void ui_run_command(ui *u, const char *line)
 		ui_follow_view(u);
 	/* the command may have changed the panes shown */
 	ui_layout_windows(u);
+	/* text longer than the output pane opens in a box to be read */
+	u->zoom_scroll = 0;
+	u->out_zoom = u->s->output && !u->lay.too_small && u->lay.pane[PANE_OUTPUT].w > 0 &&
+		      draw_count_wrapped(u->s->output, u->lay.pane[PANE_OUTPUT].w) > pane_output_room(u);
 }
 
 void ui_key(ui *u, int ch)
@@ -250,14 +256,18 @@ void ui_key(ui *u, int ch)
 	case KEY_PPAGE:
 		if (s->vec_full)
 			u->vec_scroll -= 4;
-		else
-			u->out_scroll += 3;
+		else if ((u->out_scroll -= 3) < 0)
+			u->out_scroll = 0;
 		break;
 	case KEY_NPAGE:
 		if (s->vec_full)
 			u->vec_scroll += 4;
-		else if ((u->out_scroll -= 3) < 0)
-			u->out_scroll = 0;
+		else
+			u->out_scroll += 3; /* the pane clamps it */
+		break;
+	case 'o':
+		u->out_zoom = 1;
+		u->zoom_scroll = 0;
 		break;
 	case ':':
 		cmdline_open(u, NULL);
@@ -373,6 +383,30 @@ static int set_prompt(rs_session *s, const ui_opts *o, rs_err *err)
 		       s->model_path ? s->model_path : "the model");
 }
 
+/* Keys while the output box is open: scroll keys scroll; o, q and Escape
+ * close it; any other key closes it and then does what it does. */
+static int zoom_key(ui *u, int ch)
+{
+	int page = LINES - 6 > 1 ? LINES - 6 : 1;
+	switch (ch) {
+	case KEY_UP: case 'k': u->zoom_scroll--; break;
+	case KEY_DOWN: case 'j': u->zoom_scroll++; break;
+	case KEY_PPAGE: u->zoom_scroll -= page; break;
+	case KEY_NPAGE: case ' ': u->zoom_scroll += page; break;
+	case KEY_HOME: case 'g': u->zoom_scroll = 0; break;
+	case KEY_END: case 'G': u->zoom_scroll = 1 << 30; break;
+	case 'o': case 'q': case 27:
+		u->out_zoom = 0;
+		ui_mark_all(u);
+		break;
+	default:
+		u->out_zoom = 0;
+		ui_mark_all(u);
+		return 0;
+	}
+	return 1;
+}
+
 /* ------------------------------------------------------------ the loop */
 
 static const char *loop(ui *u)
@@ -420,6 +454,8 @@ static const char *loop(ui *u)
 				return "quit";
 			continue;
 		}
+		if (u->out_zoom && zoom_key(u, ch))
+			continue;
 		if (u->help_open) {
 			u->help_open = 0;
 			ui_mark_all(u);
