@@ -66,6 +66,30 @@ keys $s o
 wait_for $s 'attention L1 H3' && ! capture $s | grep -q 'output: lines'
 ok $? "o closes it and the panes return"
 
+# UTF-8 input: the cursor goes by display columns (CJK is two wide)
+cursor_x() { $TM display -p -t "$1" '#{cursor_x}'; }
+keys $s : e c h o Space '日本語'
+wait_for $s '^:echo 日本語$' && [ "$(cursor_x $s)" -eq 12 ]
+ok $? "after ':echo 日本語' the cursor is at column 12"
+keys $s Left
+sleep 0.2
+[ "$(cursor_x $s)" -eq 10 ]
+ok $? "Left moves back over one wide character (column 10)"
+keys $s BSpace
+wait_for $s '^:echo 日語$' && [ "$(cursor_x $s)" -eq 8 ]
+ok $? "Backspace deletes the whole character before the cursor"
+keys $s Enter
+wait_for $s '^日語$'
+ok $? "the edited line runs"
+# a line longer than the screen scrolls sideways and keeps the cursor in view
+keys $s : e c h o Space $(repeat 90 x)
+wait_for $s 'xxxxxxxxxx$' && [ "$(cursor_x $s)" -le 79 ] && ! capture $s | grep -q '^:echo'
+ok $? "a long line scrolls sideways with the cursor in view"
+keys $s C-a
+wait_for $s '^:echo x'
+ok $? "Ctrl-A goes back to its start"
+keys $s C-c
+
 keys $s : p o s Space 1 2 Enter
 wait_for $s 'pos 12'
 ok $? "pos 12 selects the position"
