@@ -63,7 +63,7 @@ CONF
 	SSHD_PID=$!
 	i=0
 	while [ $i -lt 50 ]; do
-		if ssh -p "$port" -i "$WORK/id" -o BatchMode=yes -o StrictHostKeyChecking=no \
+		if ssh -F /dev/null -p "$port" -i "$WORK/id" -o BatchMode=yes -o StrictHostKeyChecking=no \
 			-o UserKnownHostsFile="$WORK/known_hosts" -o ConnectTimeout=5 \
 			"$USER_NAME@127.0.0.1" true 2>>"$WORK/ssh.log"; then
 			PORT=$port
@@ -106,7 +106,7 @@ echo
 REMOTE
 cat >"$WORK/connect.sh" <<CONNECT
 echo \$\$ >'$WORK/ssh.pid'
-exec ssh -p $PORT -i '$WORK/id' -o BatchMode=yes -o StrictHostKeyChecking=no \\
+exec ssh -F /dev/null -p $PORT -i '$WORK/id' -o BatchMode=yes -o StrictHostKeyChecking=no \\
 	-o UserKnownHostsFile='$WORK/known_hosts' -t -t '$USER_NAME@127.0.0.1' sh '$WORK/remote.sh'
 CONNECT
 
