@@ -40,10 +40,6 @@ void draw_title(ui *u, WINDOW *w, const char *title, const char *info)
 	int W = getmaxx(w);
 	theme_set(&u->th, w, ROLE_TITLE);
 	int used = draw_text(w, 0, 0, W, title);
-	theme_set(&u->th, w, ROLE_DIM);
-	/* the rest of the title line is a rule, so panes read as separate */
-	for (int x = used; x < W; x++)
-		mvwaddch(w, 0, x, u->th.utf8 ? ' ' : ' ');
 	if (info && *info) {
 		theme_set(&u->th, w, ROLE_NORMAL);
 		int iw = ui_text_width(info);

@@ -27,7 +27,6 @@ static const ui_glyphs glyphs_utf8 = {
 	.ellipsis = "\xe2\x80\xa6",
 	.mark = "\xe2\x96\xb2",
 	.done = "\xe2\x97\x8f", .current = "\xe2\x97\x86", .pending = "\xe2\x97\x8b",
-	.viewed = "\xe2\x97\x8f",
 	.vbar = "\xe2\x94\x82",
 };
 
@@ -44,7 +43,7 @@ static const ui_glyphs glyphs_ascii = {
 	.arrow = ">",
 	.ellipsis = "~",
 	.mark = "^",
-	.done = "*", .current = "@", .pending = ".", .viewed = "o",
+	.done = "*", .current = "@", .pending = ".",
 	.vbar = "|",
 };
 

@@ -46,7 +46,7 @@ typedef struct ui_glyphs {
 	const char *arrow;      /* between pipeline stages */
 	const char *ellipsis;
 	const char *mark;       /* under the selected token */
-	const char *done, *current, *pending, *viewed;
+	const char *done, *current, *pending; /* pipeline stages */
 	const char *vbar;       /* the separator between fields */
 } ui_glyphs;
 
@@ -131,14 +131,12 @@ typedef struct ui {
 	int help_open;
 	int cmd_active;
 	int quit;
-	char *lesson;           /* text of the lesson pane (owned) */
 	char err_line[512];     /* the last command's error, shown in the output pane */
 	char notice[256];       /* one-line notice in the hints line (TERM fallback...) */
 	char **matches;         /* completion list on show, NULL-terminated */
 	ui_cache cache;
 	int use_history;
 	char history_path[1024];
-	int ascii;
 } ui;
 
 /* Mixes v into a running signature. */

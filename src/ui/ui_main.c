@@ -506,7 +506,6 @@ int ui_main(int argc, char **argv)
 
 	ui *u = rs_xcalloc(1, sizeof *u);
 	u->s = s;
-	u->ascii = o.ascii;
 	u->use_history = !o.no_history && !o.bench;
 	int kind = o.theme;
 	const char *nc = getenv("NO_COLOR");
@@ -547,7 +546,6 @@ int ui_main(int argc, char **argv)
 	if (o.bench && u->notice[0] && strcmp(u->notice, hint))
 		fprintf(stderr, "residual: %s\n", u->notice);
 	cache_free(&u->cache);
-	free(u->lesson);
 	free(u);
 	session_free(s);
 	if (trace_f)
