@@ -84,8 +84,12 @@ void pane_attn_draw(ui *u, WINDOW *w)
 	if (nrows > T)
 		nrows = T;
 	int r0 = window_start(q, nrows, T);
-	if (half)
+	if (half) {
+		/* lines start at even rows; keep the selected row inside */
 		r0 &= ~1;
+		if (q >= r0 + nrows)
+			r0 += 2;
+	}
 	int k0 = q >= ncols ? q - ncols + 1 : 0;
 
 	for (int line = 0; line * per_line < nrows && 1 + line < H - 1; line++) {
