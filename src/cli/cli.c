@@ -43,8 +43,18 @@ static const subcommand subcommands[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: residual [--model PATH] [--prompt TEXT]   open the tutor screen\n"
+		"usage: residual [options]                        open the tutor screen\n"
+		"       residual --batch [FILE|-] [options]       run commands without the screen\n"
 		"       residual COMMAND [options]                run COMMAND --help for its options\n\n"
+		"options:\n"
+		"  --model PATH         a GGUF file or Hugging Face folder (default: the built-in model)\n"
+		"  --tokenizer PATH     another tokenizer (tokenizer.json, GGUF or model folder)\n"
+		"  --prompt TEXT        start with this prompt\n"
+		"  --ids N,N,...        start with these token ids\n"
+		"  --lesson NAME        start in a lesson\n"
+		"  --theme dark|light|mono, --ascii, --no-history   screen appearance and history\n"
+		"  --echo, --restricted batch mode: echo commands; relative paths only for load/export\n"
+		"Keys, commands and hooks: man residual (doc/residual.1), or ? and :help in the screen.\n\n"
 		"commands:\n");
 	for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
 		if (subcommands[i].fn)
