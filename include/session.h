@@ -74,6 +74,9 @@ typedef struct rs_session {
 				     * without "..", so typed commands cannot touch other files */
 	int generated;              /* tokens appended by `generate --append` (for display) */
 	char cache_filter[256];     /* the engine's cache globs ("" for all), for memory estimates */
+	/* --- added by the lesson module --- */
+	struct lesson_run *lesson;  /* the lesson runner's state (lesson/), NULL until `lesson` is used */
+	void (*lesson_free)(struct lesson_run *); /* frees it with the session */
 } rs_session;
 
 /* Opens a model (path NULL: the built-in model) and makes an empty session. */

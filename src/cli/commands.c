@@ -15,6 +15,8 @@
 /* ---------------------------------------------------------------- registry */
 static const cmd_def *const tables[] = {cmds_session, cmds_nav, cmds_inspect, cmds_analysis, cmds_exp};
 static cmd_def registry[128];
+/* lesson/ adds next, prev and answer when it is linked in. */
+extern const cmd_def cmds_lesson[] __attribute__((weak));
 
 const cmd_def *cmd_registry(void)
 {
@@ -24,6 +26,9 @@ const cmd_def *cmd_registry(void)
 			for (const cmd_def *d = tables[t]; d->name; d++)
 				if (n + 1 < sizeof registry / sizeof *registry)
 					registry[n++] = *d;
+		for (const cmd_def *d = cmds_lesson; d && d->name; d++)
+			if (n + 1 < sizeof registry / sizeof *registry)
+				registry[n++] = *d;
 	}
 	return registry;
 }

@@ -23,6 +23,9 @@
 #include "commands.h"
 #include "engine.h"
 
+/* The lesson module, when linked in (lesson.h). */
+extern int lesson_startup(rs_session *s, const char *name, rs_err *err) __attribute__((weak));
+
 #define DEFAULT_PROMPT "When Mary and John went to the store, John gave a drink to"
 
 static FILE *trace_f;
@@ -340,13 +343,13 @@ static int parse_ids(const char *arg, int32_t **ids, int *n)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: residual [--model PATH] [--tokenizer PATH] [--prompt TEXT | --ids 1,2,3]\n"
+	fprintf(f, "usage: residual [--model PATH] [--tokenizer PATH] [--prompt TEXT | --ids 1,2,3] [--lesson NAME]\n"
 		   "                [--theme dark|light|mono] [--ascii] [--no-history]\n"
 		   "                [--bench-redraw [ROWSxCOLS]]\n");
 }
 
 typedef struct ui_opts {
-	const char *model, *prompt, *ids, *tokenizer;
+	const char *model, *prompt, *ids, *tokenizer, *lesson;
 	int theme, ascii, no_history;
 	int bench, bench_rows, bench_cols;
 } ui_opts;
@@ -366,6 +369,8 @@ static int parse_opts(int argc, char **argv, ui_opts *o)
 			o->ids = val, i++;
 		else if (!strcmp(a, "--tokenizer") && val)
 			o->tokenizer = val, i++;
+		else if (!strcmp(a, "--lesson") && val)
+			o->lesson = val, i++;
 		else if (!strcmp(a, "--theme") && val) {
 			if ((o->theme = theme_parse(val)) < 0) {
 				fprintf(stderr, "residual: --theme is dark, light or mono, not '%s'\n", val);
@@ -523,6 +528,13 @@ int ui_main(int argc, char **argv)
 		return 1;
 	}
 	if ((o.tokenizer && session_set_tokenizer(s, o.tokenizer, &err)) || set_prompt(s, &o, &err)) {
+		fprintf(stderr, "residual: %s\n", err.msg);
+		session_free(s);
+		return 1;
+	}
+	/* lesson/: --lesson NAME, or (a plain start) resume the lesson in progress */
+	if (lesson_startup && !o.bench && (o.lesson || (!o.prompt && !o.ids && !o.model)) &&
+	    lesson_startup(s, o.lesson, &err)) {
 		fprintf(stderr, "residual: %s\n", err.msg);
 		session_free(s);
 		return 1;
