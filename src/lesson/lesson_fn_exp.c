@@ -369,7 +369,28 @@ static int f_nearest(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *
 	return 0;
 }
 
+/* norm_weight(which, L, i): entry i of an RMSNorm's weight: 'ln1' (before
+ * attention), 'ln2' (before the MLP) of layer L, or 'final' (L ignored). */
+static int f_norm_weight(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+{
+	const char *which = NULL;
+	int L = 0, i = 0;
+	const rs_model *m = S(env)->model;
+	if (lx_arg_str(&a[0], "which norm (ln1, ln2, final)", &which, err) ||
+	    (strcmp(which, "final") && layer_arg(env, &a[1], &L, err)) ||
+	    index_arg(&a[2], "index", C(env)->d_model, &i, err))
+		return -1;
+	const float *w = !strcmp(which, "ln1") ? m->layers[L].attn_norm
+		       : !strcmp(which, "ln2") ? m->layers[L].ffn_norm
+		       : !strcmp(which, "final") ? m->final_norm : NULL;
+	if (!w)
+		return rs_fail(err, "which norm: ln1, ln2 or final, not '%s'", rs_esc(which, -1));
+	*out = lx_num(w[i]);
+	return 0;
+}
+
 const lx_func lx_funcs_exp[] = {
+	{"norm_weight", 3, 3, f_norm_weight},
 	{"ablate_delta", 3, 4, f_ablate_delta}, {"patch_head", 2, 3, f_patch_head},
 	{"patch_value", 4, 5, f_patch_value}, {"patch_resid", 4, 5, f_patch_resid},
 	{"patch_metric", 3, 4, f_patch_metric},

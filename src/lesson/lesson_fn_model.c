@@ -611,6 +611,30 @@ static int f_dla_top(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *
 	return 0;
 }
 
+/* dla_top_head(n [, pos [, tok [, tok_b]]]): the head (not MLP, not the
+ * embedding) with the n-th largest contribution, so a lesson can ablate it. */
+static int f_dla_top_head(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+{
+	long n = 0;
+	interp_metric mt = {0, 0, -1};
+	if (lx_arg_int(&a[0], "n", &n, err) || metric_args(env, argc, a, 1, &mt, err))
+		return -1;
+	dla_result *r = dla_run(eng_of(env), &mt, err);
+	if (!r)
+		return -1;
+	for (int i = 0; i < r->n; i++) {
+		const dla_component *c = &r->comp[r->order[i]];
+		if (c->kind == DLA_HEAD && --n == 0) {
+			char name[64];
+			*out = lx_str(dla_component_name(c, name, sizeof name));
+			dla_free(r);
+			return 0;
+		}
+	}
+	dla_free(r);
+	return rs_fail(err, "n must be 1 to the number of heads");
+}
+
 /* dla(component, pos, tok [, tok_b]): one component's contribution. */
 static int f_dla(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
 {
@@ -737,7 +761,7 @@ const lx_func lx_funcs_model[] = {
 	{"mean_loss", 2, 2, f_mean_loss},
 	{"lens_top", 2, 2, f_lens_top}, {"lens_prob", 3, 3, f_lens_prob}, {"lens_rank", 3, 3, f_lens_rank},
 	{"lens_first", 1, 2, f_lens_first},
-	{"dla_top", 1, 4, f_dla_top}, {"dla", 1, 4, f_dla},
+	{"dla_top", 1, 4, f_dla_top}, {"dla_top_head", 1, 4, f_dla_top_head}, {"dla", 1, 4, f_dla},
 	{"best_head", 1, 1, f_best_head}, {"head_score", 3, 3, f_head_score},
 	{"layer", 1, 1, f_layer}, {"head", 1, 1, f_head},
 	{NULL, 0, 0, NULL},

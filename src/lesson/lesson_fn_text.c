@@ -465,7 +465,51 @@ static int f_max(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
 	return 0;
 }
 
+/* if(cond, a, b): a when cond is a nonzero number or non-empty text. Both
+ * sides are computed (they are cheap); it lets text follow what the model did. */
+static int f_if(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+{
+	int c = a[0].type == LX_NUM ? a[0].num != 0 : a[0].str[0] != 0;
+	const lx_val *v = &a[c ? 1 : 2];
+	*out = v->type == LX_STR ? lx_str(v->str) : *v;
+	return 0;
+}
+
+static int compare(const lx_val *a, double *x, double *y, rs_err *err)
+{
+	return lx_arg_num(&a[0], "the left side", x, err) || lx_arg_num(&a[1], "the right side", y, err) ? -1 : 0;
+}
+
+static int f_gt(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+{
+	double x = 0, y = 0;
+	if (compare(a, &x, &y, err))
+		return -1;
+	*out = lx_num(x > y);
+	return 0;
+}
+
+static int f_lt(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+{
+	double x = 0, y = 0;
+	if (compare(a, &x, &y, err))
+		return -1;
+	*out = lx_num(x < y);
+	return 0;
+}
+
+/* eq(a, b): equal numbers, or equal text. */
+static int f_eq(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+{
+	if (a[0].type != a[1].type)
+		*out = lx_num(0);
+	else
+		*out = lx_num(a[0].type == LX_NUM ? a[0].num == a[1].num : !strcmp(a[0].str, a[1].str));
+	return 0;
+}
+
 const lx_func lx_funcs_text[] = {
+	{"if", 3, 3, f_if}, {"gt", 2, 2, f_gt}, {"lt", 2, 2, f_lt}, {"eq", 2, 2, f_eq},
 	{"n_tokens", 0, 0, f_n_tokens}, {"token", 1, 1, f_token}, {"id", 1, 1, f_id},
 	{"tok", 1, 1, f_tok}, {"piece", 1, 1, f_piece}, {"prompt", 0, 0, f_prompt},
 	{"n_pieces", 1, 2, f_n_pieces}, {"tokenize", 1, 2, f_tokenize}, {"bpe", 1, 2, f_bpe},
