@@ -117,6 +117,8 @@ void lesson_env_clear_vars(lesson_env *env);
 int lesson_env_let(lesson_env *env, const char *name, const char *expr, rs_err *err);
 /* Evaluates one expression ("prob(' Paris')", optionally ":fmt") to text. */
 int lesson_eval(lesson_env *env, const char *expr, char **out, rs_err *err);
+/* A question's expected answer: numbers with six significant digits. */
+int lesson_eval_answer(lesson_env *env, const char *expr, char **out, rs_err *err);
 /* Replaces every {expr[:fmt]} of a template ("{{" and "}}" are braces). */
 int lesson_expand(lesson_env *env, const char *tmpl, char **out, rs_err *err);
 /* Parses every placeholder of a template without evaluating anything

@@ -462,6 +462,29 @@ static int placeholder(lesson_env *env, const char **pp, int in_braces, int dry,
 	return *text ? 0 : -1;
 }
 
+int lesson_eval_answer(lesson_env *env, const char *e, char **out, rs_err *err)
+{
+	lx x = {env, e, 0, err, 0};
+	lx_val v;
+	if (expr(&x, &v))
+		return -1;
+	skip_ws(&x);
+	if (*x.p) {
+		lx_val_free(&v);
+		return lx_fail(&x, "unexpected '%c'", *x.p);
+	}
+	if (v.type == LX_NUM && !(fabs(v.num) < 1e15 && v.num == floor(v.num))) {
+		/* enough digits that a learner typing the shown value is within tolerance */
+		char buf[64];
+		snprintf(buf, sizeof buf, "%.6g", v.num);
+		*out = rs_xstrdup(buf);
+	} else {
+		*out = lx_to_text(&v);
+	}
+	lx_val_free(&v);
+	return 0;
+}
+
 int lesson_eval(lesson_env *env, const char *e, char **out, rs_err *err)
 {
 	const char *p = e;

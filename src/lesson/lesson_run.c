@@ -185,7 +185,7 @@ int lesson_run_exec(lesson_run *r, rs_session *s, int k, char **out, int *failed
 /* The expected answers of step k's questions, as text. */
 int lesson_run_expect(lesson_run *r, int k, int qi, char **out, rs_err *err)
 {
-	return lesson_eval(r->env, r->cur->steps[k].q[qi].expect, out, err);
+	return lesson_eval_answer(r->env, r->cur->steps[k].q[qi].expect, out, err);
 }
 
 static int question_base(const lesson *l, int k)
