@@ -61,6 +61,17 @@ static char *apply_format(const lx_val *v, const char *f, rs_err *err)
 {
 	if (!*f || !strcmp(f, "s"))
 		return lx_to_text(v);
+	if (f[0] == '+' && f[1] && v->type == LX_NUM) {
+		/* a signed contribution: "+0.312", "-0.207" */
+		char *t = apply_format(v, f + 1, err);
+		if (!t || v->num < 0 || t[0] == '-')
+			return t;
+		char *u = rs_xmalloc(strlen(t) + 2);
+		u[0] = '+';
+		strcpy(u + 1, t);
+		free(t);
+		return u;
+	}
 	if (v->type == LX_STR) {
 		rs_fail(err, "format '%s' needs a number, got text", f);
 		return NULL;
@@ -89,7 +100,7 @@ static char *apply_format(const lx_val *v, const char *f, rs_err *err)
 		if (f[2] == '%')
 			strcat(buf, "%");
 	} else {
-		rs_fail(err, "unknown format '%s' (.3f .2e .4g %% .1%% , int)", rs_esc(f, -1));
+		rs_fail(err, "unknown format '%s' (.3f .2e .4g %% .1%% , int, + in front for a sign)", rs_esc(f, -1));
 		return NULL;
 	}
 	return rs_xstrdup(buf);
