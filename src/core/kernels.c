@@ -146,6 +146,27 @@ AVX2 static void dequant_f16_avx2(const uint16_t *w, float *dst, int64_t n)
 	for (; i < n; i++)
 		dst[i] = rs_f16_to_f32(w[i]);
 }
+
+AVX2 static void dequant_bf16_avx2(const uint16_t *w, float *dst, int64_t n)
+{
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(dst + i, bf16x8(w + i));
+	for (; i < n; i++)
+		dst[i] = rs_bf16_to_f32(w[i]);
+}
+
+AVX2 static void dequant_q8_0_avx2(const uint8_t *w, float *dst, int64_t n)
+{
+	for (int64_t b = 0; b < n / RS_QK8_0; b++, w += 34, dst += RS_QK8_0) {
+		uint16_t dh;
+		memcpy(&dh, w, 2);
+		__m256 d = _mm256_set1_ps(rs_f16_to_f32(dh));
+		const int8_t *q = (const int8_t *)(w + 2);
+		for (int j = 0; j < RS_QK8_0; j += 8)
+			_mm256_storeu_ps(dst + j, _mm256_mul_ps(d, i8x8(q + j)));
+	}
+}
 #endif
 
 static int simd = -1;
@@ -224,6 +245,14 @@ static void dequant_rows(void *ctx, int64_t a, int64_t b)
 #if HAVE_X86
 		if (j->simd && W->type == RS_F16) {
 			dequant_f16_avx2(row, d, W->cols);
+			continue;
+		}
+		if (j->simd && W->type == RS_BF16) {
+			dequant_bf16_avx2(row, d, W->cols);
+			continue;
+		}
+		if (j->simd && W->type == RS_Q8_0) {
+			dequant_q8_0_avx2(row, d, W->cols);
 			continue;
 		}
 #endif
