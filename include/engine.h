@@ -57,7 +57,7 @@ int eng_n_tokens(const rs_engine *e);
 const int32_t *eng_tokens(const rs_engine *e);
 
 /* Which hooks the cache keeps: comma-separated globs over hook names, '!' to
- * exclude (default "*": all). Takes effect from the next eng_set_prompt. */
+ * exclude (default "*": all). Applies to the stops computed from now on. */
 void eng_set_cache_filter(rs_engine *e, const char *globs);
 /* Whether logits are computed for every position (default) or only the last. */
 void eng_set_logits_all(rs_engine *e, int all);
