@@ -223,6 +223,13 @@ typedef struct train_data {
 	const int32_t *ids;  /* (n) */
 	int64_t n;
 	int32_t bos;         /* windows start at a BOS when bos >= 0 */
+	/* Induction drills at the token level: this share of the training windows
+	 * is BOS, then a span of random tokens from [rep_lo, rep_hi) repeated to
+	 * the end of the window; only the repeats are targets. The corpus's own
+	 * drills repeat random letters; these repeat any token, as the tests of
+	 * induction heads do. 0: none. */
+	float rep_frac;
+	int32_t rep_lo, rep_hi;
 	int64_t *starts;     /* (n_starts) window starts: BOS positions that leave T+1 tokens */
 	int64_t n_starts;
 } train_data;
@@ -238,7 +245,7 @@ void train_data_free(train_data *d);
 /* Finds the window starts for a context of T (frees any earlier ones). */
 void train_data_index(train_data *d, int T);
 void train_data_free_index(train_data *d);
-/* Batch of step: B windows of T+1 tokens, a pure function of (seed, step). */
+/* Batch of step: B windows of T+1 tokens (or drills), a pure function of (seed, step). */
 void train_data_batch(const train_data *d, uint64_t seed, int64_t step, int B, int T, int32_t *tokens,
 		      int32_t *targets);
 

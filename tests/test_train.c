@@ -569,6 +569,25 @@ static void test_loop(const char *tmpdir)
 	tap_ok(!rc && !memcmp(m1->params, m4->params, sizeof(float) * (size_t)m1->n_params),
 	       "resume: 2 steps + checkpoint + 1 step == 3 steps");
 
+	/* induction drills: BOS, a random span, its repeats; the first copy is no target */
+	train_data dr = d;
+	dr.starts = NULL; /* not freed through this copy */
+	dr.rep_frac = 1.0f, dr.rep_lo = 2, dr.rep_hi = 24;
+	int32_t dt[3 * 16], dg[3 * 16];
+	train_data_batch(&dr, 7, 0, 3, 16, dt, dg);
+	int drill_ok = 1;
+	for (int b = 0; b < 3; b++) {
+		int32_t *tk = dt + b * 16, *tg = dg + b * 16;
+		int first = 1; /* targets start where the span begins to repeat */
+		drill_ok &= tk[0] == 0;
+		for (int t = 0; t < 16; t++) {
+			if (tg[t] >= 0)
+				first = 0;
+			drill_ok &= first ? tg[t] == -1 : tg[t] >= 2 && tg[t] < 24 && (t + 1 >= 16 || tk[t + 1] == tg[t]);
+		}
+	}
+	tap_ok(drill_ok, "induction drills: BOS, random span in range, targets only on the repeats");
+
 	/* learning works: a longer run brings the loss down */
 	train_model *m5 = train_model_create(&cfg);
 	train_model_init(m5, 1);

@@ -27,6 +27,11 @@ static const char usage[] =
 	"                        are copied into the model\n"
 	"  --out FILE.gguf       the model (default model.gguf); the checkpoint goes\n"
 	"                        beside it as FILE.ckpt\n"
+	"  --rep-frac F          this share of the windows are induction drills: BOS, a\n"
+	"                        span of 8-64 random tokens, then the span repeated to the\n"
+	"                        end (only the repeats are targets); tokens drawn from the\n"
+	"                        merged ones, no bytes or special tokens (default 0;\n"
+	"                        with --resume, give it again)\n"
 	"  --f16                 store the matrices as F16 (default F32)\n"
 	"  --name NAME           general.name (default residual-tiny)\n\n"
 	"architecture (ignored with --resume, which takes the checkpoint's):\n"
@@ -111,7 +116,7 @@ int cmd_train(int argc, char **argv)
 	int steps = -1, batch = 8, warmup = 100, threads = 2, ckpt_every = 250, eval_every = 250;
 	int eval_batches = 16, log_every = 10, f16 = 0, seed = 1;
 	float lr = 2e-3f, min_lr = -1, wd = 0.1f, clip = 1.0f, beta2 = 0.95f, theta = 10000.0f, decay = 0;
-	float budget = 0;
+	float budget = 0, rep_frac = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -147,6 +152,7 @@ int cmd_train(int argc, char **argv)
 		else if (!strcmp(a, "--min-lr")) bad = parse_float(a, v, &min_lr);
 		else if (!strcmp(a, "--warmup")) bad = parse_int(a, v, 0, &warmup);
 		else if (!strcmp(a, "--decay")) bad = parse_float(a, v, &decay);
+		else if (!strcmp(a, "--rep-frac")) bad = parse_float(a, v, &rep_frac);
 		else if (!strcmp(a, "--time-budget")) bad = parse_float(a, v, &budget);
 		else if (!strcmp(a, "--wd")) bad = parse_float(a, v, &wd);
 		else if (!strcmp(a, "--beta2")) bad = parse_float(a, v, &beta2);
@@ -166,6 +172,10 @@ int cmd_train(int argc, char **argv)
 	}
 	if (!data || !tok_path) {
 		fprintf(stderr, "residual train: --data DIR and --tokenizer FILE are required (see --help)\n");
+		return 2;
+	}
+	if (rep_frac > 1) {
+		fprintf(stderr, "residual train: --rep-frac is a share of the windows, at most 1\n");
 		return 2;
 	}
 	if (decay > 1 || (budget > 0 && !(decay > 0))) {
@@ -243,6 +253,17 @@ int cmd_train(int argc, char **argv)
 	o.name = name;
 	o.out_type = f16 ? RS_F16 : RS_F32;
 	o.tok = tok;
+	if (rep_frac > 0) {
+		/* the merged tokens: after the 256 bytes, before the special tokens */
+		tr.rep_frac = rep_frac;
+		tr.rep_lo = tok_n_vocab(tok) > 1024 ? 256 : 0;
+		tr.rep_hi = tok_n_vocab(tok);
+		for (int32_t i = tr.rep_lo; i < tok_n_vocab(tok); i++)
+			if (tok_is_special(tok, i)) {
+				tr.rep_hi = i;
+				break;
+			}
+	}
 	train_data_index(&tr, o.T);
 	if (have_val)
 		train_data_index(&va, o.T);

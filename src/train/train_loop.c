@@ -63,14 +63,37 @@ static int64_t start_at(const train_data *d, int64_t i)
 	return d->starts ? d->starts[i] : i;
 }
 
+/* BOS, a span of 8..64 random tokens, the span again and again to the end;
+ * the first copy is not a target (nothing predicts it). */
+static void drill(const train_data *d, uint64_t s, int T, int32_t *tokens, int32_t *targets)
+{
+	int32_t seq[T + 1];
+	int lead = d->bos >= 0, len = 8 + (int)(mix64(s) % 57);
+	uint32_t range = (uint32_t)(d->rep_hi - d->rep_lo);
+	if (lead)
+		seq[0] = d->bos;
+	for (int i = 0; i < len && lead + i <= T; i++)
+		seq[lead + i] = d->rep_lo + (int32_t)(mix64(s + 1 + (uint64_t)i) % range);
+	for (int i = lead + len; i <= T; i++)
+		seq[i] = seq[i - len];
+	memcpy(tokens, seq, sizeof(int32_t) * (size_t)T);
+	for (int t = 0; t < T; t++)
+		targets[t] = t + 1 < lead + len ? -1 : seq[t + 1];
+}
+
 void train_data_batch(const train_data *d, uint64_t seed, int64_t step, int B, int T, int32_t *tokens,
 		      int32_t *targets)
 {
 	uint64_t s = mix64(seed ^ mix64((uint64_t)step));
 	for (int b = 0; b < B; b++) {
 		s = mix64(s);
-		window(d, start_at(d, (int64_t)(s % (uint64_t)d->n_starts)), T, tokens + (size_t)b * T,
-		       targets + (size_t)b * T);
+		if (d->rep_frac > 0 && d->rep_hi - d->rep_lo > 1 &&
+		    (double)(mix64(s ^ 0xd1b54a32d192ed03ull) >> 11) / 9007199254740992.0 < d->rep_frac)
+			drill(d, mix64(s ^ 0x8cb92ba72f3d8dd7ull) * 1000, T, tokens + (size_t)b * T,
+			      targets + (size_t)b * T);
+		else
+			window(d, start_at(d, (int64_t)(s % (uint64_t)d->n_starts)), T, tokens + (size_t)b * T,
+			       targets + (size_t)b * T);
 	}
 }
 
