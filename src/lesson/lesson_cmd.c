@@ -204,9 +204,12 @@ int lesson_startup(rs_session *s, const char *name, rs_err *err)
 	lesson_progress_free(p);
 	if (cur) {
 		int rc = lesson_run_start(r, s, cur, 0, err);
-		if (!rc)
-			session_printf(s, "Resumed lesson %d at step %d. :lesson quit leaves it.\n", cur->number,
-				       r->step + 1);
+		if (!rc) {
+			char msg[160];
+			snprintf(msg, sizeof msg, "Resumed lesson %d at step %d, where you left it. :lesson quit leaves it.",
+				 cur->number, r->step + 1);
+			lesson_run_note(r, msg);
+		}
 		return rc;
 	}
 	if (!first_done && r->set->n) {

@@ -71,6 +71,7 @@ typedef struct lesson_run {
 	char **asks;            /* its questions, filled in */
 	int n_asks;
 	char notice[512];       /* one line shown above the text (progress problems) */
+	char once[160];         /* a line shown above the text until the next step */
 	/* what each question showed and computed, for `answer` */
 	char **expected;        /* [n_q of the step] expected answers as text, NULL if not computed */
 	int *answered;          /* [n_q] 1 right, -1 wrong, 0 not yet */
@@ -91,6 +92,8 @@ int lesson_run_start(lesson_run *r, rs_session *s, lesson *l, int restart, rs_er
 void lesson_run_leave(lesson_run *r, rs_session *s);
 int lesson_run_answer(lesson_run *r, rs_session *s, const char *given, rs_err *err);
 void lesson_run_save(lesson_run *r);
+/* Shows a line above the step's text until the step changes. */
+void lesson_run_note(lesson_run *r, const char *msg);
 /* lesson_cmd.c: the list of lessons with each one's state, for the pane and `lessons --list`. */
 char *lesson_list_text(const lesson_set *set, lesson_env *env);
 

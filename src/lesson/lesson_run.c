@@ -239,6 +239,8 @@ static void render(lesson_run *r, int k)
 	tb_add(&b, "");
 	if (r->notice[0])
 		tb_printf(&b, "(%s)\n\n", r->notice);
+	if (r->once[0])
+		tb_printf(&b, "%s\n\n", r->once);
 	tb_printf(&b, "Lesson %d: %s\n", l->number, l->title);
 	if (k >= l->n_steps) {
 		tb_printf(&b, "\nYou have reached the end of this lesson.\n");
@@ -326,6 +328,7 @@ int lesson_run_goto(lesson_run *r, rs_session *s, int k, rs_err *err)
 	save_settings(r, s);
 	clear_expected(r);
 	r->step = k;
+	r->once[0] = 0;
 	char *out = NULL, problem[900] = "";
 	int shown = k < l->n_steps ? k : l->n_steps - 1;
 	if (lesson_run_reset(r, s, err)) {
@@ -444,6 +447,13 @@ int lesson_run_answer(lesson_run *r, rs_session *s, const char *given, rs_err *e
 	render(r, r->step);
 	s->version++;
 	return 0;
+}
+
+void lesson_run_note(lesson_run *r, const char *msg)
+{
+	snprintf(r->once, sizeof r->once, "%s", msg);
+	if (r->cur)
+		render(r, r->step);
 }
 
 const char *lesson_pane_text(const rs_session *s)

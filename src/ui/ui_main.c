@@ -228,9 +228,11 @@ void ui_run_command(ui *u, const char *line)
 		ui_follow_view(u);
 	/* the command may have changed the panes shown */
 	ui_layout_windows(u);
-	/* text longer than the output pane opens in a box to be read */
+	/* text longer than the output pane opens in a box to be read (not over
+	 * a lesson's text: the lesson pane is what a learner reads then) */
 	u->zoom_scroll = 0;
 	u->out_zoom = u->s->output && !u->lay.too_small && u->lay.pane[PANE_OUTPUT].w > 0 &&
+		      !(u->s->panes & 1u << PANE_LESSON) &&
 		      draw_count_wrapped(u->s->output, u->lay.pane[PANE_OUTPUT].w) > pane_output_room(u);
 }
 
