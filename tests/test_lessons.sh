@@ -113,5 +113,20 @@ printf 'lesson 1\nanswer %s\n' "$ans" | RESIDUAL_LESSONS=$LESSONS "$RESIDUAL" --
 grep -q '^Right' "$tmp/b4"
 ok $? "the computed answer ($ans) is accepted"
 
+# Lesson 2 tells how many tokens Llama 3.1 reads for the founding question in
+# the chat format: the count must be the Hugging Face tokenizers' (fixture).
+GOLD=$FIXTURES/llama31-tokenizer-golden.json
+if [ -n "$RESIDUAL_TOKENIZER" ] && [ -r "$GOLD" ] && command -v python3 >/dev/null 2>&1; then
+	want=$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(next(len(c["ids"]) for c in d["chat_rendered"] if c["kind"] == "llama3.1_default_system" and "mechanistic" in c["user"]))' "$GOLD")
+	got=$(printf 'lesson 2\nlesson step 5\nlesson reveal\n' | RESIDUAL_LESSONS=$LESSONS "$RESIDUAL" --batch --model "$MODEL" 2>&1 |
+		sed -n 's/^Answer: //p')
+	[ -n "$want" ] && [ "$got" = "$want" ]
+	ok $? "lesson 2: the founding question in the Llama 3.1 chat format is $got tokens, as Hugging Face tokenizers says ($want)"
+else
+	echo "ok $((n = n + 1)) - # SKIP the Llama 3.1 tokenizer fixture or python3 is missing"
+fi
+
 echo "1..$n"
 exit $fail

@@ -275,7 +275,7 @@ static void render(lesson_run *r, int k)
 		else
 			tb_printf(&b, "  (answer with :answer and %s)\n", kind_hint[st->q[i].kind]);
 	}
-	tb_printf(&b, "\n:next  :prev  :lesson (list)  :lesson quit\n");
+	tb_printf(&b, "\n:next  :prev  :lesson (list)  :lesson text (all of it)  :lesson quit\n");
 	free(r->text);
 	r->text = b.p;
 }
