@@ -640,6 +640,8 @@ const rs_tokenizer *lx_tokenizer(lesson_env *env, const char *which, rs_err *err
 const char *lesson_req_missing(lesson_env *env, int req)
 {
 	rs_err e;
+	if ((req & LESSON_REQ_TOKENIZER) && !env->s->tok)
+		return "needs a model with a tokenizer (its prompts are text)";
 	if ((req & LESSON_REQ_LLAMA3) && !lx_tokenizer(env, "llama3", &e))
 		return env->l3_why;
 	if (!(req & LESSON_REQ_BUILTIN))

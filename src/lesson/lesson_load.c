@@ -177,8 +177,11 @@ static int parse_requires(ctx *c, const cJSON *obj, const char *path)
 			req |= LESSON_REQ_BUILTIN;
 		else if (!strcmp(it->valuestring, "llama3-tokenizer"))
 			req |= LESSON_REQ_LLAMA3;
+		else if (!strcmp(it->valuestring, "tokenizer"))
+			req |= LESSON_REQ_TOKENIZER;
 		else
-			bad(c, p, "unknown requirement '%s' (builtin, llama3-tokenizer)", rs_esc(it->valuestring, -1));
+			bad(c, p, "unknown requirement '%s' (builtin, tokenizer, llama3-tokenizer)",
+			    rs_esc(it->valuestring, -1));
 	}
 	return req;
 }
