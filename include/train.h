@@ -256,6 +256,7 @@ typedef struct train_run_opts {
 	int eval_every;          /* 0: only at the end */
 	int eval_batches;        /* validation batches of B windows */
 	int log_every;
+	int stop_at;             /* > 0: stop (and save) after this step, the schedule unchanged */
 	double time_budget;      /* > 0 with a warmup-stable-decay schedule: until the decay
 				    starts, the total steps are re-estimated from the speed so far
 				    to end after this many seconds of training */

@@ -64,6 +64,9 @@ static const char usage[] =
 	"checkpoints and progress:\n"
 	"  --resume CKPT         continue from a checkpoint (model, AdamW state, step);\n"
 	"                        --steps, if given, moves the end of the schedule\n"
+	"  --stop-at N           stop after step N (saving the checkpoint and the model),\n"
+	"                        the schedule unchanged: a later --resume goes on as if\n"
+	"                        never stopped\n"
 	"  --checkpoint-every N  write FILE.ckpt and FILE.gguf every N steps (default 250;\n"
 	"                        0: only at the end)\n"
 	"  --eval-every N        validation loss every N steps (default 250; 0: at the end)\n"
@@ -114,7 +117,7 @@ int cmd_train(int argc, char **argv)
 	const char *data = NULL, *tok_path = NULL, *out = "model.gguf", *resume = NULL, *name = "residual-tiny";
 	int layers = 4, d_model = 256, heads = 8, kv_heads = 2, d_ff = 688, ctx = 256;
 	int steps = -1, batch = 8, warmup = 100, threads = 2, ckpt_every = 250, eval_every = 250;
-	int eval_batches = 16, log_every = 10, f16 = 0, seed = 1;
+	int eval_batches = 16, log_every = 10, f16 = 0, seed = 1, stop_at = 0;
 	float lr = 2e-3f, min_lr = -1, wd = 0.1f, clip = 1.0f, beta2 = 0.95f, theta = 10000.0f, decay = 0;
 	float budget = 0, rep_frac = 0;
 	for (int i = 1; i < argc; i++) {
@@ -163,6 +166,7 @@ int cmd_train(int argc, char **argv)
 		else if (!strcmp(a, "--eval-every")) bad = parse_int(a, v, 0, &eval_every);
 		else if (!strcmp(a, "--eval-batches")) bad = parse_int(a, v, 1, &eval_batches);
 		else if (!strcmp(a, "--log-every")) bad = parse_int(a, v, 1, &log_every);
+		else if (!strcmp(a, "--stop-at")) bad = parse_int(a, v, 1, &stop_at);
 		else {
 			fprintf(stderr, "residual train: unknown option '%s' (see --help)\n", a);
 			return 2;
@@ -248,6 +252,7 @@ int cmd_train(int argc, char **argv)
 	o.eval_batches = eval_batches;
 	o.log_every = log_every;
 	o.time_budget = budget;
+	o.stop_at = stop_at;
 	o.ckpt_path = ckpt;
 	o.out_path = out;
 	o.name = name;

@@ -163,7 +163,7 @@ int train_run(train_model *m, train_run_opts *o, const train_data *train, const 
 		"batch %d x %d tokens, %d threads; steps %d..%d\n",
 		(long long)m->n_params, m->cfg.n_layers, m->cfg.d_model, m->cfg.n_heads, m->cfg.n_kv_heads,
 		m->cfg.d_ff, m->cfg.vocab, B, T, train_threads(), st->step, st->total_steps);
-	while (st->step < st->total_steps) {
+	while (st->step < st->total_steps && !(o->stop_at > 0 && st->step >= o->stop_at)) {
 		int step = st->step;
 		train_data_batch(train, st->seed, step, B, T, tok, tgt);
 		train_zero_grads(m);
@@ -210,7 +210,7 @@ int train_run(train_model *m, train_run_opts *o, const train_data *train, const 
 			loss_sum = 0;
 			n_loss = 0;
 		}
-		int last = st->step == st->total_steps;
+		int last = st->step == st->total_steps || st->step == o->stop_at;
 		if (val && ((o->eval_every > 0 && st->step % o->eval_every == 0) || last)) {
 			double t = now();
 			float vl = train_eval_loss(m, a, val, o->eval_batches > 0 ? o->eval_batches : 8);
