@@ -119,6 +119,12 @@ float train_eval_loss(train_model *m, train_acts *a, const train_data *d, int n_
 
 /* ---------------------------------------------------------------- the loop */
 
+/* The first step of the decay of a warmup-stable-decay schedule. */
+static int decay_start(const train_sched *s)
+{
+	return s->steps - (int)lround(s->decay_frac * s->steps);
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -186,18 +192,21 @@ int train_run(train_model *m, train_run_opts *o, const train_data *train, const 
 		steps_since++;
 		if (o->time_budget > 0 && st->sched.decay_frac > 0) {
 			/* stable phase: aim the end at the budget from the speed so far
-			 * (this run's steps only); frozen once the decay has begun */
-			int decay_start = st->sched.steps - (int)lround(st->sched.decay_frac * st->sched.steps);
+			 * (this run's steps only); frozen once the decay has begun. The
+			 * decay never starts before the next step, so the same --steps
+			 * without a budget repeats the run exactly. */
 			int done = st->step - step0;
-			if (st->step < decay_start && done >= 20) {
+			if (st->step < decay_start(&st->sched) && done >= 20) {
 				double per = (now() - t_start) / done;
 				int total = st->step + (int)((o->time_budget - (st->seconds - sec0)) / per);
 				if (total < st->step + 1)
 					total = st->step + 1;
-				st->total_steps = st->sched.steps = total;
+				st->sched.steps = total;
+				while (decay_start(&st->sched) < st->step)
+					st->sched.steps++;
+				st->total_steps = st->sched.steps;
 			}
 		}
-
 		if (st->step % log_every == 0 || st->step == st->total_steps) {
 			double t = now(), tps = steps_since * (double)B * T / (t - t_last);
 			char eta[32], el[32];
