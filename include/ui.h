@@ -36,6 +36,15 @@ typedef struct ui_layout {
  * everything but the notice when too small) get empty rects. */
 void layout_compute(int rows, int cols, unsigned panes, ui_layout *out);
 
+/* The same, knowing how long the lesson's text is: lesson_lines is the
+ * number of lines it takes wrapped to the lesson pane's width (0: unknown).
+ * On screens narrower than 120 columns the lesson then takes the rows it
+ * needs before the bands of panes do, within limits that keep them usable,
+ * and every free row when the mask shows no band. The pane's width does not
+ * depend on lesson_lines, so a caller lays out once with 0, counts the lines
+ * at that width, and lays out again. */
+void layout_compute_lesson(int rows, int cols, unsigned panes, int lesson_lines, ui_layout *out);
+
 /* The ready-made masks: default panes, plus the lesson pane. */
 unsigned layout_default_panes(int with_lesson);
 

@@ -2,6 +2,8 @@
 # screen_lesson.sh - lesson 1 in the real screen (tmux): the welcome list on
 # a first start, starting the lesson, answering, stepping to its end, and
 # resuming at the same step after a restart; progress in the XDG state dir.
+# Then a long step at 80x24: the lesson pane takes the free rows and scrolls
+# to the step's last line.
 . "${TOP_SRCDIR:-.}/tests/screen_lib.sh"
 need_tmux
 # the built-in model, else a trial checkpoint of it (local builds while it trains)
@@ -79,7 +81,7 @@ $TM kill-session -t $s 2>/dev/null
 
 s=l3
 start $s 160 48 "$RUN"
-wait_for $s 'When Mary and John'
+wait_for $s 'When .Mary .and .John'
 ! capture $s | grep -q 'Start with :lesson 1'
 ok $? "once lesson 1 is done, a plain start opens the free screen"
 keys $s q
@@ -90,6 +92,42 @@ s=l4
 start $s 160 48 "$RUN --lesson 1"
 wait_for $s 'Step 1 of 5'
 ok $? "--lesson 1 starts a finished lesson from its beginning"
+keys $s q
+wait_for $s '^EXIT=0' >/dev/null
+$TM kill-session -t $s 2>/dev/null
+
+# lesson 13 step 1 (a table of configurations) at 80x24: longer than the
+# screen, so it scrolls; the step shows only the output beside the lesson
+FOOT=':lesson text \(all of it\)'
+s=l5
+start $s 80 24 "$RUN --lesson 13"
+wait_for $s 'Step 1 of [0-9]+: Side by side'
+ok $? "80x24: lesson 13 starts"
+capture $s | grep -q -E '^lesson +lines 1-1[5-9] of [0-9]+'
+ok $? "80x24: the lesson pane takes the free rows and says there is more"
+! capture $s | grep -q -E -- "$FOOT"
+ok $? "80x24: the step's last line is below the pane at first"
+keys $s NPage
+wait_for $s "$FOOT"
+ok $? "PgDn scrolls the lesson to its last line"
+capture $s | grep -q -E '^lesson +lines [0-9]+-([0-9]+) of \1 '
+ok $? "the title counts the lines down to the last one"
+keys $s PPage
+wait_for $s '^lesson +lines 1-'
+ok $? "PgUp scrolls back to the top"
+keys $s d d
+wait_for $s "$FOOT"
+ok $? "d scrolls down as well"
+keys $s : a n s w e r Space 1 2 6 Enter
+wait_for $s 'answered: 126'
+ok $? "answering keeps the place in the text"
+keys $s : n e x t Enter
+wait_for $s '^lesson +lines 1-|^Step 2 of'
+ok $? "the next step starts at its top"
+keys $s '?'
+wait_for $s 'scroll the lesson'
+ok $? "the help lists the lesson's scroll keys"
+keys $s Escape
 keys $s q
 wait_for $s '^EXIT=0' >/dev/null
 finish

@@ -31,11 +31,12 @@ static int rects(const ui_layout *L, ui_rect *out)
 	return n;
 }
 
-/* Whether a layout of the mask at this size is sound; fills why. */
-static int sound(int rows, int cols, unsigned mask, char *why, size_t n)
+/* Whether a layout of the mask at this size (with a lesson text of
+ * lesson_lines lines) is sound; fills why. */
+static int sound_lesson(int rows, int cols, unsigned mask, int lesson_lines, char *why, size_t n)
 {
 	ui_layout L;
-	layout_compute(rows, cols, mask, &L);
+	layout_compute_lesson(rows, cols, mask, lesson_lines, &L);
 	ui_rect r[3 + PANE_N];
 	int k = rects(&L, r);
 	if (rows < UI_MIN_ROWS || cols < UI_MIN_COLS) {
@@ -70,11 +71,102 @@ static int sound(int rows, int cols, unsigned mask, char *why, size_t n)
 		}
 		/* a shown pane has its title line and at least one more, and room for text */
 		if (on && (q.h < 2 || q.w < 20)) {
-			snprintf(why, n, "%dx%d mask %x: pane %d is %dx%d", cols, rows, mask, p, q.w, q.h);
+			snprintf(why, n, "%dx%d mask %x lesson %d: pane %d is %dx%d", cols, rows, mask,
+				 lesson_lines, p, q.w, q.h);
 			return 0;
 		}
 	}
 	return 1;
+}
+
+static int sound(int rows, int cols, unsigned mask, char *why, size_t n)
+{
+	return sound_lesson(rows, cols, mask, 0, why, n);
+}
+
+/* Rows of the panes above and below the lesson that share its column. */
+static int band_rows(const ui_layout *L, int up)
+{
+	int ids[] = {PANE_VECTOR, PANE_ATTN, PANE_NORMS, PANE_LENS, PANE_TOPK};
+	int h = 0;
+	for (int i = up ? 0 : 2; i < (up ? 2 : 5); i++)
+		if (L->pane[ids[i]].h > h)
+			h = L->pane[ids[i]].h;
+	return h;
+}
+
+#define LESSON (1u << PANE_LESSON)
+#define P(x) (1u << PANE_##x)
+
+/* Layouts with a lesson at the three sizes learners use most. */
+static void lesson_layouts(void)
+{
+	char why[256] = "";
+	int bad = 0;
+	static const int sizes[][2] = {{24, 80}, {30, 100}, {48, 160}, {24, 119}, {40, 100}, {60, 200}};
+	static const int lines[] = {1, 3, 7, 12, 30, 500};
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes && !bad; i++)
+		for (unsigned mask = LESSON; mask < (1u << PANE_N) && !bad; mask = (mask + 1) | LESSON)
+			for (size_t k = 0; k < sizeof lines / sizeof *lines && !bad; k++)
+				if (!sound_lesson(sizes[i][0], sizes[i][1], mask, lines[k], why, sizeof why))
+					bad = 1;
+	tap_ok(!bad, "layouts with a lesson of any length are sound %s", why);
+
+	ui_layout L, M;
+	unsigned all = layout_default_panes(1);
+	/* 80x24, every pane: a long step takes rows from the bands, which keep a
+	 * title and a few rows each */
+	layout_compute_lesson(24, 80, all, 40, &L);
+	tap_ok(L.pane[PANE_LESSON].h == 7 && L.pane[PANE_LESSON].w == 80,
+	       "80x24 all panes, long step: the lesson is 80x%d (was 80x4)", L.pane[PANE_LESSON].h);
+	tap_ok(band_rows(&L, 1) >= 4 && band_rows(&L, 0) >= 3 && L.pane[PANE_OUTPUT].h == 3,
+	       "80x24 all panes: the bands keep %d and %d rows, the output 3", band_rows(&L, 1),
+	       band_rows(&L, 0));
+	layout_compute_lesson(24, 80, all, 2, &L);
+	layout_compute(24, 80, all, &M);
+	tap_ok(L.pane[PANE_LESSON].h == 4 && !memcmp(&L, &M, sizeof L),
+	       "80x24 all panes, short step: the lesson keeps 4 rows, the bands the rest");
+	/* 80x24, a step that shows only the output (lesson 13 step 1) */
+	unsigned few = LESSON | P(OUTPUT);
+	layout_compute_lesson(24, 80, few, 40, &L);
+	tap_ok(L.pane[PANE_LESSON].h == 18 && L.pane[PANE_OUTPUT].h == 3 &&
+		       L.pane[PANE_LESSON].y + L.pane[PANE_LESSON].h == 22,
+	       "80x24 lesson and output, long step: the lesson takes every free row (%d)",
+	       L.pane[PANE_LESSON].h);
+	layout_compute_lesson(24, 80, few, 6, &L);
+	tap_ok(L.pane[PANE_LESSON].h == 7 && L.pane[PANE_OUTPUT].h == 14,
+	       "80x24 lesson and output, short step: the output gets what the lesson leaves (%d, %d)",
+	       L.pane[PANE_LESSON].h, L.pane[PANE_OUTPUT].h);
+	layout_compute(24, 80, few, &L);
+	tap_ok(L.pane[PANE_LESSON].h == 18, "80x24 lesson and output, length unknown: every free row");
+	layout_compute_lesson(24, 80, LESSON | P(TOKENS) | P(OUTPUT), 40, &L);
+	tap_ok(L.pane[PANE_LESSON].h == 16 && L.pane[PANE_TOKENS].h == 2,
+	       "80x24 tokens, lesson and output: the lesson takes %d rows", L.pane[PANE_LESSON].h);
+
+	/* 100x30 */
+	layout_compute_lesson(30, 100, all, 40, &L);
+	tap_ok(L.pane[PANE_LESSON].h == 10 && band_rows(&L, 1) >= 4 && band_rows(&L, 0) >= 4,
+	       "100x30 all panes, long step: lesson %d rows, bands %d and %d", L.pane[PANE_LESSON].h,
+	       band_rows(&L, 1), band_rows(&L, 0));
+	layout_compute_lesson(30, 100, all, 8, &L);
+	tap_ok(L.pane[PANE_LESSON].h == 9, "100x30 all panes: a 8-line step gets 9 rows, its title included");
+	layout_compute_lesson(30, 100, LESSON | P(TOKENS) | P(OUTPUT), 40, &L);
+	tap_ok(L.pane[PANE_LESSON].h == 21 && L.pane[PANE_OUTPUT].h == 4,
+	       "100x30 tokens, lesson and output: the lesson takes %d rows", L.pane[PANE_LESSON].h);
+
+	/* 160x48: a column on the right, whatever the text's length */
+	layout_compute_lesson(48, 160, all, 500, &L);
+	layout_compute(48, 160, all, &M);
+	tap_ok(!memcmp(&L, &M, sizeof L) && L.pane[PANE_LESSON].h == 45 && L.pane[PANE_LESSON].x > 100,
+	       "160x48: the lesson is a full-height column, its length changes nothing");
+	layout_compute_lesson(48, 160, few, 3, &L);
+	tap_ok(L.pane[PANE_LESSON].h == 45 && L.pane[PANE_OUTPUT].w == 160 - 53 - 1,
+	       "160x48 lesson and output: the lesson column, the output beside it (%d wide)",
+	       L.pane[PANE_OUTPUT].w);
+
+	layout_compute_lesson(30, 100, all, 17, &L);
+	layout_compute_lesson(30, 100, all, 17, &M);
+	tap_ok(!memcmp(&L, &M, sizeof L), "lesson layouts are a pure function of size and state");
 }
 
 int main(void)
@@ -123,6 +215,8 @@ int main(void)
 	       "160x48: the lesson is a column on the right");
 	layout_compute(48, 160, SESSION_PANES_DEFAULT, &A);
 	tap_ok(A.pane[PANE_ATTN].x + A.pane[PANE_ATTN].w == 160, "160x48: without a lesson the panes use the width");
+
+	lesson_layouts();
 
 	/* token text */
 	char buf[128];

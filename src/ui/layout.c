@@ -14,6 +14,11 @@
  *
  * Side-by-side panes are separated by one blank column; a pane's own first
  * line is its title, which separates it from the pane above.
+ *
+ * On a narrow screen the lesson is what a learner reads, so it comes before
+ * the bands: it takes the rows its text needs, up to half of what the bands
+ * and it share (the bands keep enough rows to show something), and all the
+ * free rows when the step shows no band at all. It scrolls for the rest.
  */
 #include "config.h"
 #include "ui.h"
@@ -59,7 +64,40 @@ unsigned layout_default_panes(int with_lesson)
 	return SESSION_PANES_DEFAULT | (with_lesson ? 1u << PANE_LESSON : 0);
 }
 
+/* Rows of the lesson pane below the bands on a narrow screen. avail is what
+ * the lesson and the bands share, out_h the output pane's rows (which get
+ * what a short lesson leaves when no band is shown). */
+static int lesson_rows(int rows, unsigned panes, int avail, int lesson_lines, int *out_h)
+{
+	int base = rows >= 40 ? 8 : 4;
+	int want = lesson_lines > 0 ? lesson_lines + 1 : 0; /* + its title */
+	int up = has(panes, PANE_VECTOR) || has(panes, PANE_ATTN);
+	int lo = has(panes, PANE_NORMS) || has(panes, PANE_LENS) || has(panes, PANE_TOPK);
+	if (!up && !lo) {
+		/* nothing else competes: a long or unknown text takes every free row;
+		 * a short one leaves the rest to the output */
+		if (!has(panes, PANE_OUTPUT) || !want || want >= avail)
+			return avail;
+		int lh = want > base ? want : base;
+		lh = lh < avail ? lh : avail;
+		*out_h += avail - lh;
+		return lh;
+	}
+	/* a band needs its title and a few rows to be worth showing */
+	int min_bands = (up ? 4 : 0) + (lo ? 3 : 0);
+	int keep = avail / 2 > min_bands ? avail / 2 : min_bands;
+	int most = avail - keep;
+	int lh = want < most ? want : most;
+	lh = lh > base ? lh : base;
+	return lh < avail - min_bands ? lh : avail - min_bands;
+}
+
 void layout_compute(int rows, int cols, unsigned panes, ui_layout *out)
+{
+	layout_compute_lesson(rows, cols, panes, 0, out);
+}
+
+void layout_compute_lesson(int rows, int cols, unsigned panes, int lesson_lines, ui_layout *out)
 {
 	ui_layout *L = out;
 	memset(L, 0, sizeof *L);
@@ -92,13 +130,13 @@ void layout_compute(int rows, int cols, unsigned panes, ui_layout *out)
 		L->pane[PANE_PIPELINE] = rect(top, 0, ph, main_w);
 		top += ph;
 	}
+	int oh = !has(panes, PANE_OUTPUT) ? 0 : rows >= 48 ? 6 : rows >= 36 ? 5 : rows >= 30 ? 4 : 3;
 	if (has(panes, PANE_LESSON) && !lesson_side) {
-		int lh = rows >= 40 ? 8 : 4;
+		int lh = lesson_rows(rows, panes, bottom - top - oh, lesson_lines, &oh);
 		bottom -= lh;
 		L->pane[PANE_LESSON] = rect(bottom, 0, lh, main_w);
 	}
-	if (has(panes, PANE_OUTPUT)) {
-		int oh = rows >= 48 ? 6 : rows >= 36 ? 5 : rows >= 30 ? 4 : 3;
+	if (oh) {
 		bottom -= oh;
 		L->pane[PANE_OUTPUT] = rect(bottom, 0, oh, main_w);
 	}
@@ -109,6 +147,8 @@ void layout_compute(int rows, int cols, unsigned panes, ui_layout *out)
 	int lo = has(panes, PANE_NORMS) || has(panes, PANE_LENS) || has(panes, PANE_TOPK);
 	int mid = bottom - top;
 	int up_h = up && lo ? mid * 55 / 100 : up ? mid : 0;
+	if (up && lo && up_h < 4 && mid >= 7)
+		up_h = 4; /* a title and three rows: enough to see a pattern */
 	int lo_h = mid - up_h;
 	split_row(L, panes, up_ids, up_w, 2, top, up_h, 0, main_w);
 	split_row(L, panes, lo_ids, lo_w, 3, top + up_h, lo_h, 0, main_w);

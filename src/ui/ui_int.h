@@ -126,6 +126,10 @@ typedef struct ui {
 	uint64_t gen;           /* bumped when a command may have changed any data */
 	int vec_scroll;         /* first row of the full-vector view */
 	int out_scroll;         /* first line shown of a long output */
+	int lesson_scroll;      /* first line shown of the lesson's text */
+	int lesson_lines;       /* its lines at the width the layout was made for */
+	uint64_t lesson_sig;    /* the text last seen, and the step it shows: */
+	uint64_t lesson_head;   /* a new step scrolls back to the top */
 	int out_zoom;           /* the whole output in a box over the panes */
 	int zoom_scroll;
 	int help_open;
@@ -158,6 +162,15 @@ void pane_draw_help(ui *u);
 void pane_draw_matches(ui *u);
 void pane_draw_output_zoom(ui *u);
 int pane_output_room(ui *u);
+/* The lines of the lesson's text at the width its pane gets on this
+ * screen (0: no lesson pane), for layout_compute_lesson; kept in u. */
+int pane_lesson_fit(ui *u);
+/* Notices a new lesson text (a new step scrolls to its top); returns 1 when
+ * its length changed so that the layout must be made again. */
+int pane_lesson_sync(ui *u);
+/* Scrolls the lesson text a page up (dir -1) or down (1); 0 when no lesson
+ * pane is shown. */
+int pane_lesson_scroll(ui *u, int dir);
 
 /* Shared drawing helpers (draw.c). */
 void draw_title(ui *u, WINDOW *w, const char *title, const char *info);

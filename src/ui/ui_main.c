@@ -72,7 +72,7 @@ static WINDOW *make_win(ui_rect r)
 void ui_layout_windows(ui *u)
 {
 	free_windows(u);
-	layout_compute(LINES, COLS, u->s->panes, &u->lay);
+	layout_compute_lesson(LINES, COLS, u->s->panes, pane_lesson_fit(u), &u->lay);
 	for (int p = 0; p < PANE_N; p++)
 		u->win[p] = make_win(u->lay.pane[p]);
 	u->header = make_win(u->lay.header);
@@ -113,6 +113,8 @@ void ui_draw(ui *u, int force)
 		draw_too_small(u);
 		return;
 	}
+	if (pane_lesson_sync(u))
+		ui_layout_windows(u);
 	for (int p = 0; p < PANE_N; p++) {
 		if (!u->win[p])
 			continue;
@@ -282,18 +284,21 @@ void ui_key(ui *u, int ch)
 		theme_init(&u->th, (u->th.kind + 1) % 3, u->th.utf8);
 		ui_mark_all(u);
 		break;
+	/* a lesson's text comes first: it is what a learner reads then */
 	case KEY_PPAGE:
 		if (s->vec_full)
 			u->vec_scroll -= 4;
-		else if ((u->out_scroll -= 3) < 0)
+		else if (!pane_lesson_scroll(u, -1) && (u->out_scroll -= 3) < 0)
 			u->out_scroll = 0;
 		break;
 	case KEY_NPAGE:
 		if (s->vec_full)
 			u->vec_scroll += 4;
-		else
+		else if (!pane_lesson_scroll(u, 1))
 			u->out_scroll += 3; /* the pane clamps it */
 		break;
+	case 'u': pane_lesson_scroll(u, -1); break;
+	case 'd': pane_lesson_scroll(u, 1); break;
 	case 'o':
 		u->out_zoom = 1;
 		u->zoom_scroll = 0;
