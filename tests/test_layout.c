@@ -160,9 +160,15 @@ static void lesson_layouts(void)
 	tap_ok(!memcmp(&L, &M, sizeof L) && L.pane[PANE_LESSON].h == 45 && L.pane[PANE_LESSON].x > 100,
 	       "160x48: the lesson is a full-height column, its length changes nothing");
 	layout_compute_lesson(48, 160, few, 3, &L);
-	tap_ok(L.pane[PANE_LESSON].h == 45 && L.pane[PANE_OUTPUT].w == 160 - 53 - 1,
-	       "160x48 lesson and output: the lesson column, the output beside it (%d wide)",
-	       L.pane[PANE_OUTPUT].w);
+	tap_ok(L.pane[PANE_LESSON].h == 45 && L.pane[PANE_OUTPUT].w == 160 - 53 - 1 &&
+		       L.pane[PANE_OUTPUT].h == 45,
+	       "160x48 lesson and output: the lesson column, the output beside it (%dx%d)",
+	       L.pane[PANE_OUTPUT].w, L.pane[PANE_OUTPUT].h);
+	layout_compute_lesson(48, 160, few | P(TOKENS), 3, &L);
+	tap_ok(L.pane[PANE_OUTPUT].h == 43 && L.pane[PANE_OUTPUT].y == 3,
+	       "160x48 tokens, lesson and output: the output takes the rows below the tokens");
+	layout_compute(24, 80, P(TOKENS) | P(OUTPUT), &L);
+	tap_ok(L.pane[PANE_OUTPUT].h == 19, "80x24 tokens and output, no lesson: the output takes the free rows");
 
 	layout_compute_lesson(30, 100, all, 17, &L);
 	layout_compute_lesson(30, 100, all, 17, &M);

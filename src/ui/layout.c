@@ -19,6 +19,7 @@
  * the bands: it takes the rows its text needs, up to half of what the bands
  * and it share (the bands keep enough rows to show something), and all the
  * free rows when the step shows no band at all. It scrolls for the rest.
+ * Without bands the output pane takes the rows they would have had.
  */
 #include "config.h"
 #include "ui.h"
@@ -130,21 +131,24 @@ void layout_compute_lesson(int rows, int cols, unsigned panes, int lesson_lines,
 		L->pane[PANE_PIPELINE] = rect(top, 0, ph, main_w);
 		top += ph;
 	}
+	static const int up_ids[] = {PANE_VECTOR, PANE_ATTN}, up_w[] = {45, 55};
+	static const int lo_ids[] = {PANE_NORMS, PANE_LENS, PANE_TOPK}, lo_w[] = {28, 44, 28};
+	int up = has(panes, PANE_VECTOR) || has(panes, PANE_ATTN);
+	int lo = has(panes, PANE_NORMS) || has(panes, PANE_LENS) || has(panes, PANE_TOPK);
 	int oh = !has(panes, PANE_OUTPUT) ? 0 : rows >= 48 ? 6 : rows >= 36 ? 5 : rows >= 30 ? 4 : 3;
 	if (has(panes, PANE_LESSON) && !lesson_side) {
 		int lh = lesson_rows(rows, panes, bottom - top - oh, lesson_lines, &oh);
 		bottom -= lh;
 		L->pane[PANE_LESSON] = rect(bottom, 0, lh, main_w);
 	}
+	/* without bands the output is what there is to read: it takes their rows */
+	if (oh && !up && !lo)
+		oh = bottom - top;
 	if (oh) {
 		bottom -= oh;
 		L->pane[PANE_OUTPUT] = rect(bottom, 0, oh, main_w);
 	}
 
-	static const int up_ids[] = {PANE_VECTOR, PANE_ATTN}, up_w[] = {45, 55};
-	static const int lo_ids[] = {PANE_NORMS, PANE_LENS, PANE_TOPK}, lo_w[] = {28, 44, 28};
-	int up = has(panes, PANE_VECTOR) || has(panes, PANE_ATTN);
-	int lo = has(panes, PANE_NORMS) || has(panes, PANE_LENS) || has(panes, PANE_TOPK);
 	int mid = bottom - top;
 	int up_h = up && lo ? mid * 55 / 100 : up ? mid : 0;
 	if (up && lo && up_h < 4 && mid >= 7)
