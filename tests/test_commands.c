@@ -367,6 +367,109 @@ static void test_load_batch(const char *model, const char *dir)
 	tap_ok(rc1 == 1 && rc2 == 0 && rc3 == 2, "batch exit statuses (%d %d %d)", rc1, rc2, rc3);
 }
 
+/* A Llama-3-style tokenizer that fits the tiny model's vocabulary: the 256
+ * bytes, five merges, and the special tokens of the chat format. */
+static int write_chat_tokenizer(const char *path)
+{
+	static const char *const merges[] = {"h i", "Ċ Ċ", "u s", "e r", "us er"};
+	static const char *const specials[] = {"<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>",
+					       "<|end_header_id|>", "<|eot_id|>"};
+	enum { NM = 5, NV = 256 + NM + 5 };
+	char *pieces[NV];
+	int32_t types[NV];
+	char buf[8];
+	for (int i = 0; i < NV; i++) {
+		types[i] = i < 256 + NM ? TOK_T_NORMAL : TOK_T_CONTROL;
+		if (i < 256)
+			tm_byte_piece(i, buf);
+		pieces[i] = rs_xstrdup(i < 256 ? buf : i < 256 + NM ? "" : specials[i - 256 - NM]);
+	}
+	static const char *const joined[] = {"hi", "ĊĊ", "us", "er", "user"};
+	for (int i = 0; i < NM; i++) {
+		free(pieces[256 + i]);
+		pieces[256 + i] = rs_xstrdup(joined[i]);
+	}
+	rs_tokenizer *tok = tok_create_bpe((const char *const *)pieces, types, NV, merges, NM, 256 + NM,
+					   256 + NM + 1, &E);
+	for (int i = 0; i < NV; i++)
+		free(pieces[i]);
+	if (!tok)
+		return -1;
+	gguf_writer *w = gguf_writer_create();
+	int rc = tok_gguf_write(tok, w, &E);
+	if (!rc)
+		rc = gguf_write(w, path, &E);
+	gguf_writer_free(w);
+	tok_free(tok);
+	return rc;
+}
+
+/* `tokenize`: the numbers are checked by hand against commands_model.h's
+ * merges (tests/batch/tokenize.cmd has the whole output). */
+static void test_tokenize(const char *model, const char *dir)
+{
+	ok_run("prompt the cat");
+	int n_ids = S->n_ids, stop = S->view_stop;
+	tap_ok(ok_run("tokenize the cats") && has("  2     261       3  Ġcat   ' cat'") &&
+		       has("  3     115       7  s      's'") && has("4 tokens, 8 bytes"),
+	       "tokenize: ids, offsets, pieces and text");
+	tap_ok(S->n_ids == n_ids && S->view_stop == stop && ok_run("prompt") && has("\"the cat\""),
+	       "tokenize leaves the prompt and the pass alone");
+	tap_ok(ok_run("tokenize the  cat") && has("      32       3  Ġ ") && has("4 tokens, 8 bytes"),
+	       "tokenize takes the text as typed (two spaces)");
+	tap_ok(ok_run("tokenize --trace the cats") && has("2 pre-tokens: 'the' '·cats'\n") &&
+		       has("'·cats': ·|c|a|t|s\n  a + t -> at (rank 3): ·|c|at|s\n  · + c -> ·c (rank 4): ·c|at|s\n"
+			   "  ·c + at -> ·cat (rank 5): ·cat|s\n"),
+	       "tokenize --trace: pre-tokens, then each merge with its rank and the symbols left");
+	tap_ok(ok_run("tokenize --trace onon") && has("o + n -> on (rank 8): on|o|n\n  o + n -> on (rank 8): on|on"),
+	       "tokenize --trace: of two equal pairs the leftmost merges first");
+	tap_ok(ok_run("tokenize --trace ' on'") && has("'·on': already a token, taken whole (265)") &&
+		       ok_run("tokenize --trace --all-merges ' on'") && has("  · + on -> ·on (rank 9): ·on\n"),
+	       "a pre-token that is a token is taken whole, unless --all-merges");
+	tap_ok(ok_run("tokenize --trace <|begin_of_text|>x") &&
+		       has("'<|begin_of_text|>': a special token (275)"),
+	       "tokenize --trace: special tokens written in the text");
+	tap_ok(ok_run("tokenize -- --trace") && has("7 tokens, 7 bytes"), "-- ends the options");
+	tap_ok(run("tokenize --chat hi") == CMD_ERROR && strstr(E.msg, "<|start_header_id|>"),
+	       "--chat needs the Llama 3 special tokens: %s", E.msg);
+	tap_ok(run("tokenize --chat-style llama2 --chat hi") == CMD_ERROR && strstr(E.msg, "usage: tokenize"),
+	       "a bad chat style: %s", E.msg);
+	char big[400] = "tokenize --trace ";
+	memset(big + strlen(big), 'a', 300);
+	tap_ok(run(big) == CMD_ERROR && strstr(E.msg, "at most 256 bytes"), "--trace takes short texts: %s", E.msg);
+	struct rs_tokenizer *t = S->tok;
+	S->tok = NULL;
+	tap_ok(run("tokenize x") == CMD_ERROR && strstr(E.msg, "no tokenizer"), "no tokenizer: %s", E.msg);
+	S->tok = t;
+
+	/* the chat format, on a session with a Llama-3-style tokenizer */
+	char path[600];
+	snprintf(path, sizeof path, "%s/chat-tok.gguf", dir);
+	rs_session *keep = S;
+	S = session_create(model, &E);
+	if (!tap_ok(S && !write_chat_tokenizer(path) && !session_set_tokenizer(S, path, &E),
+		    "a session with a chat tokenizer (%s)", E.msg)) {
+		if (S)
+			session_free(S);
+		S = keep;
+		return;
+	}
+	/* <|begin_of_text|> <|start_header_id|> user <|end_header_id|> ĊĊ hi <|eot_id|>
+	 * <|start_header_id|> a s s i s t a n t <|end_header_id|> ĊĊ: 19 tokens; "hi"
+	 * starts at 17 + 19 + 4 + 17 + 2 = 59 of 118 bytes */
+	tap_ok(ok_run("tokenize --chat --chat-style llama3 hi") && has("19 tokens, 118 bytes") &&
+		       has("  5     256      59  hi ") && has("  2     260      36  user "),
+	       "tokenize --chat --chat-style llama3: the turn and the assistant's header");
+	/* 17 + 19 + "system" + 17 + 2 + "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul
+	 * 2024\n\n" (63) + 10 = 134 bytes before the same user turn: 235 bytes, 71 tokens more
+	 * (the system turn's bytes, but "er" and the two newlines merge) */
+	tap_ok(ok_run("tokenize --chat hi") && has("Llama 3.1") && has("90 tokens, 235 bytes") &&
+		       has(" 76     256     176  hi ") && has(" 71     265     124  <|eot_id|> "),
+	       "tokenize --chat: Llama 3.1 puts the system block first");
+	session_free(S);
+	S = keep;
+}
+
 /* Every command is documented in the manual page. */
 static void test_manual(void)
 {
@@ -427,6 +530,7 @@ int main(int argc, char **argv)
 	test_generate_export(dir);
 	test_analyses();
 	test_completion(dir);
+	test_tokenize(model, dir);
 	test_load_batch(model, dir);
 	test_manual();
 	session_free(S);

@@ -13,7 +13,8 @@
 #define MAX_LINE (1 << 20)
 
 /* ---------------------------------------------------------------- registry */
-static const cmd_def *const tables[] = {cmds_session, cmds_nav, cmds_inspect, cmds_analysis, cmds_exp};
+static const cmd_def *const tables[] = {cmds_session, cmds_nav, cmds_inspect, cmds_tokens, cmds_analysis,
+					cmds_exp};
 static cmd_def registry[128];
 /* lesson/ adds next, prev and answer when it is linked in. */
 extern const cmd_def cmds_lesson[] __attribute__((weak));

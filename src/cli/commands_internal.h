@@ -11,6 +11,7 @@
 extern const cmd_def cmds_session[];  /* commands_nav.c: prompt, model, panes, help, quit */
 extern const cmd_def cmds_nav[];      /* commands_nav.c: step, back, run-to, selection */
 extern const cmd_def cmds_inspect[];  /* commands_inspect.c: show, norms, attn, top, tokens */
+extern const cmd_def cmds_tokens[];   /* commands_tokens.c: tokenize */
 extern const cmd_def cmds_analysis[]; /* commands_analysis.c: lens, dla, heads, compare */
 extern const cmd_def cmds_exp[];      /* commands_experiments.c: ablate, patch, steer, generate, export */
 
