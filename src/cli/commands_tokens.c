@@ -93,16 +93,11 @@ static char *quoted(const char *text, uint32_t off, uint32_t len, char *buf, siz
 	return buf;
 }
 
-/* A token of a merge pair by its bytes; a SentencePiece character with no
- * token (-1) has none, so it is named by what it covers in the text. */
-static char *pair_side(const rs_tokenizer *tok, int32_t id, char *buf, size_t n)
+/* One symbol of a trace: the bytes of text it covers (a SentencePiece
+ * character with no token has no id, but it has its text). */
+static char *sym_text(const tok_trace *tr, int i, const char *text, char *buf, size_t n)
 {
-	size_t len = 0;
-	const char *b = id >= 0 ? tok_token_bytes(tok, id, &len) : NULL;
-	if (!b)
-		snprintf(buf, n, "?");
-	else
-		put_bytes(buf, 0, n, b, len, SHOW_SPACE | ESC_BAR);
+	put_bytes(buf, 0, n, text + tr->syms[i].off, tr->syms[i].len, SHOW_SPACE | ESC_BAR);
 	return buf;
 }
 
@@ -138,7 +133,7 @@ static void print_trace(rs_session *s, const tok_trace *tr, const char *text)
 {
 	const rs_tokenizer *tok = s->tok;
 	/* a symbol list of TRACE_MAX_BYTES bytes, each escaped, fits */
-	char a[8 * TRACE_MAX_BYTES], m[8 * TRACE_MAX_BYTES], l[128], r[128];
+	char a[8 * TRACE_MAX_BYTES], m[8 * TRACE_MAX_BYTES], l[8 * TRACE_MAX_BYTES], r[8 * TRACE_MAX_BYTES];
 	int spm = tok_kind(tok) == TOK_SPM;
 	session_printf(s, "%d pre-token%s:", tr->n_pieces, tr->n_pieces == 1 ? "" : "s");
 	for (int p = 0; p < tr->n_pieces; p++)
@@ -157,16 +152,17 @@ static void print_trace(rs_session *s, const tok_trace *tr, const char *text)
 		session_printf(s, "%s: %s\n", a, syms_text(tr, pc->sym0, pc->n_sym0, text, m, sizeof m));
 		for (int k = 0; k < pc->n_steps; k++) {
 			const tok_trace_step *st = &tr->steps[pc->step0 + k];
-			char how[48];
+			/* the pair is at st->at in the list before this merge */
+			int before = k ? tr->steps[pc->step0 + k - 1].sym0 : pc->sym0;
+			char how[48], res[8 * TRACE_MAX_BYTES];
 			if (spm)
 				snprintf(how, sizeof how, "score %.2f", st->score);
 			else
 				snprintf(how, sizeof how, "rank %d", (int)st->rank);
-			pair_side(tok, st->left, l, sizeof l);
-			pair_side(tok, st->right, r, sizeof r);
-			char res[128];
-			session_printf(s, "  %s + %s -> %s (%s): %s\n", l, r, pair_side(tok, st->result, res, sizeof res),
-				       how, syms_text(tr, st->sym0, st->n_syms, text, a, sizeof a));
+			session_printf(s, "  %s + %s -> %s (%s): %s\n", sym_text(tr, before + st->at, text, l, sizeof l),
+				       sym_text(tr, before + st->at + 1, text, r, sizeof r),
+				       sym_text(tr, st->sym0 + st->at, text, res, sizeof res), how,
+				       syms_text(tr, st->sym0, st->n_syms, text, a, sizeof a));
 		}
 		if (!pc->n_steps)
 			session_printf(s, "  (no known pair: the symbols are the tokens)\n");
