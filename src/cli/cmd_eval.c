@@ -67,6 +67,7 @@ typedef struct eval {
 	double ioi_diff, ioi_split_diff[3];
 	/* facts */
 	int fact_n, fact_right, fact_skipped;
+	int fact_ph_n[CORPUS_FACT_HELDOUT], fact_ph_right[CORPUS_FACT_HELDOUT]; /* by held-out phrasing */
 	double *lens_logrank; /* [L] Σ log2(1 + rank) after each layer */
 	int *lens_top1;       /* [L] */
 	float *lens_buf;      /* [V] */
@@ -279,6 +280,11 @@ static int fact_item(const corpus_fact_item *it, void *ctx)
 	const float *lg = last_logits(ev);
 	ev->fact_n++;
 	ev->fact_right += interp_rank(lg, ev->V, ans) == 0;
+	int ph = it->phrasing - (CORPUS_FACT_PHRASINGS - CORPUS_FACT_HELDOUT);
+	if (ph >= 0 && ph < CORPUS_FACT_HELDOUT) {
+		ev->fact_ph_n[ph]++;
+		ev->fact_ph_right[ph] += interp_rank(lg, ev->V, ans) == 0;
+	}
 	for (int l = 0; l < ev->L; l++) {
 		if (lens_logits(ev->e, (rs_hook){HOOK_RESID_POST, l}, T - 1, ev->lens_buf, ev->err)) {
 			ev->failed = 1;
@@ -486,6 +492,10 @@ int cmd_eval(int argc, char **argv)
 	}
 	cJSON_AddNumberToObject(o, "fact_top1", fact_top1);
 	cJSON_AddNumberToObject(o, "fact_n", ev.fact_n);
+	cJSON *fp = cJSON_AddArrayToObject(o, "fact_top1_by_phrasing"); /* the held-out ones, in order */
+	for (int i = 0; i < CORPUS_FACT_HELDOUT; i++)
+		cJSON_AddItemToArray(fp, cJSON_CreateNumber(ev.fact_ph_n[i] ? (double)ev.fact_ph_right[i] / ev.fact_ph_n[i]
+										: NAN));
 	cJSON *lr = cJSON_AddArrayToObject(o, "fact_lens_mean_log2_rank");
 	cJSON *lt = cJSON_AddArrayToObject(o, "fact_lens_top1");
 	for (int l = 0; l < ev.L; l++) {
@@ -552,7 +562,11 @@ int cmd_eval(int argc, char **argv)
 				       ev.ioi_split_diff[s] / ev.ioi_split_n[s], ev.ioi_split_n[s]);
 		printf("%s fact_top1             %.3f  (%d held-out phrasings; target >= 0.5)\n", MARK(fact_top1 >= 0.5),
 		       fact_top1, ev.fact_n);
-		printf("     fact logit lens       after layer:");
+		printf("       by held-out phrasing:");
+		for (int i = 0; i < CORPUS_FACT_HELDOUT; i++)
+			printf(" %d: %.3f (%d)", CORPUS_FACT_PHRASINGS - CORPUS_FACT_HELDOUT + i,
+			       ev.fact_ph_n[i] ? (double)ev.fact_ph_right[i] / ev.fact_ph_n[i] : NAN, ev.fact_ph_n[i]);
+		printf("\n     fact logit lens       after layer:");
 		for (int l = 0; l < ev.L; l++)
 			printf(" %d", l);
 		printf("\n       mean log2(1+rank)      ");
