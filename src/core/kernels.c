@@ -54,35 +54,27 @@ AVX2 static inline float hsum(__m256 v)
 	return _mm_cvtss_f32(lo);
 }
 
-AVX2 static float dot_f32_avx2(const float *a, const float *b, int n)
-{
-	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-	int i = 0;
-	for (; i + 16 <= n; i += 16) {
-		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+/* One row at a time, four accumulators of eight: the chains hide the FMA
+ * latency, and one sequential stream per thread keeps the hardware prefetcher
+ * ahead (several rows at once measured half as fast here). */
+#define DEF_DOT(name, T, LOAD8, SCALAR) \
+	AVX2 static float name(const T *w, const float *x, int n) \
+	{ \
+		__m256 a = _mm256_setzero_ps(), b = a, c = a, d = a; \
+		int i = 0; \
+		for (; i + 32 <= n; i += 32) { \
+			a = _mm256_fmadd_ps(LOAD8(w + i), _mm256_loadu_ps(x + i), a); \
+			b = _mm256_fmadd_ps(LOAD8(w + i + 8), _mm256_loadu_ps(x + i + 8), b); \
+			c = _mm256_fmadd_ps(LOAD8(w + i + 16), _mm256_loadu_ps(x + i + 16), c); \
+			d = _mm256_fmadd_ps(LOAD8(w + i + 24), _mm256_loadu_ps(x + i + 24), d); \
+		} \
+		for (; i + 8 <= n; i += 8) \
+			a = _mm256_fmadd_ps(LOAD8(w + i), _mm256_loadu_ps(x + i), a); \
+		float s = hsum(_mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d))); \
+		for (; i < n; i++) \
+			s += SCALAR(w[i]) * x[i]; \
+		return s; \
 	}
-	float s = hsum(_mm256_add_ps(s0, s1));
-	for (; i < n; i++)
-		s += a[i] * b[i];
-	return s;
-}
-
-AVX2 static float dot_f16_avx2(const uint16_t *w, const float *x, int n)
-{
-	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-	int i = 0;
-	for (; i + 16 <= n; i += 16) {
-		__m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
-		__m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8)));
-		s0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), s0);
-		s1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), s1);
-	}
-	float s = hsum(_mm256_add_ps(s0, s1));
-	for (; i < n; i++)
-		s += rs_f16_to_f32(w[i]) * x[i];
-	return s;
-}
 
 AVX2 static inline __m256 bf16x8(const uint16_t *p)
 {
@@ -90,19 +82,13 @@ AVX2 static inline __m256 bf16x8(const uint16_t *p)
 	return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
 }
 
-AVX2 static float dot_bf16_avx2(const uint16_t *w, const float *x, int n)
-{
-	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-	int i = 0;
-	for (; i + 16 <= n; i += 16) {
-		s0 = _mm256_fmadd_ps(bf16x8(w + i), _mm256_loadu_ps(x + i), s0);
-		s1 = _mm256_fmadd_ps(bf16x8(w + i + 8), _mm256_loadu_ps(x + i + 8), s1);
-	}
-	float s = hsum(_mm256_add_ps(s0, s1));
-	for (; i < n; i++)
-		s += rs_bf16_to_f32(w[i]) * x[i];
-	return s;
-}
+#define LOAD8_F32(p) _mm256_loadu_ps(p)
+#define LOAD8_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define LOAD8_BF16(p) bf16x8(p)
+#define AS_FLOAT(v) (v)
+DEF_DOT(dot_f32_avx2, float, LOAD8_F32, AS_FLOAT)
+DEF_DOT(dot_f16_avx2, uint16_t, LOAD8_F16, rs_f16_to_f32)
+DEF_DOT(dot_bf16_avx2, uint16_t, LOAD8_BF16, rs_bf16_to_f32)
 
 AVX2 static inline __m256 i8x8(const int8_t *p)
 {
@@ -111,20 +97,30 @@ AVX2 static inline __m256 i8x8(const int8_t *p)
 	return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v));
 }
 
+/* One block of 32: d · Σ q·x, added into acc. */
+AVX2 static inline __m256 q8_block(const uint8_t *b, const float *x, __m256 acc)
+{
+	uint16_t dh;
+	memcpy(&dh, b, 2);
+	const int8_t *q = (const int8_t *)(b + 2);
+	__m256 s0 = _mm256_mul_ps(i8x8(q), _mm256_loadu_ps(x));
+	__m256 s1 = _mm256_mul_ps(i8x8(q + 8), _mm256_loadu_ps(x + 8));
+	s0 = _mm256_fmadd_ps(i8x8(q + 16), _mm256_loadu_ps(x + 16), s0);
+	s1 = _mm256_fmadd_ps(i8x8(q + 24), _mm256_loadu_ps(x + 24), s1);
+	return _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(dh)), _mm256_add_ps(s0, s1), acc);
+}
+
 AVX2 static float dot_q8_0_avx2(const uint8_t *w, const float *x, int n)
 {
-	__m256 acc = _mm256_setzero_ps();
-	for (int b = 0; b < n / RS_QK8_0; b++, w += 34, x += RS_QK8_0) {
-		uint16_t dh;
-		memcpy(&dh, w, 2);
-		const int8_t *q = (const int8_t *)(w + 2);
-		__m256 s = _mm256_mul_ps(i8x8(q), _mm256_loadu_ps(x));
-		s = _mm256_fmadd_ps(i8x8(q + 8), _mm256_loadu_ps(x + 8), s);
-		s = _mm256_fmadd_ps(i8x8(q + 16), _mm256_loadu_ps(x + 16), s);
-		s = _mm256_fmadd_ps(i8x8(q + 24), _mm256_loadu_ps(x + 24), s);
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(rs_f16_to_f32(dh)), s, acc);
+	__m256 a = _mm256_setzero_ps(), b = a;
+	int nb = n / RS_QK8_0, k = 0;
+	for (; k + 2 <= nb; k += 2) { /* two blocks per step: two independent chains */
+		a = q8_block(w + (size_t)k * 34, x + k * RS_QK8_0, a);
+		b = q8_block(w + (size_t)(k + 1) * 34, x + (k + 1) * RS_QK8_0, b);
 	}
-	return hsum(acc);
+	if (k < nb)
+		a = q8_block(w + (size_t)k * 34, x + k * RS_QK8_0, a);
+	return hsum(_mm256_add_ps(a, b));
 }
 
 AVX2 static float dot_row_avx2(int type, const void *row, const float *x, int n)
