@@ -13,6 +13,11 @@
  * has one. Norms stay F32. */
 int convert_write_gguf(const rs_model *m, const char *path, int type, rs_err *err);
 
+/* The general.* and llama.* keys of a model of this configuration whose
+ * matrices have the given type (what llama.cpp reads), for every GGUF writer. */
+struct gguf_writer;
+void convert_write_llama_keys(struct gguf_writer *w, const rs_config *c, int type);
+
 /* Writes a model of the given configuration with random weights drawn from
  * N(0, std) (norm weights 1), for benchmarks and tests. */
 int convert_write_random(const rs_config *c, const char *path, int type, float std, uint64_t seed,

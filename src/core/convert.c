@@ -23,7 +23,7 @@ static uint32_t file_type_of(int type)
 	}
 }
 
-static void write_keys(gguf_writer *w, const rs_config *c, int type)
+void convert_write_llama_keys(gguf_writer *w, const rs_config *c, int type)
 {
 	gguf_w_str(w, "general.architecture", "llama");
 	gguf_w_str(w, "general.name", c->name[0] ? c->name : "residual model");
@@ -107,7 +107,7 @@ int convert_write_gguf(const rs_model *m, const char *path, int type, rs_err *er
 	if (!rs_dtype_name(type))
 		return rs_fail(err, "unsupported output type %d", type);
 	gguf_writer *w = gguf_writer_create();
-	write_keys(w, c, type);
+	convert_write_llama_keys(w, c, type);
 	int rc = 0;
 	if (m->tok)
 		rc = tok_gguf_write(m->tok, w, err);
@@ -181,7 +181,7 @@ int convert_write_random(const rs_config *c, const char *path, int type, float s
 	if (config_validate(c, "random model", err))
 		return -1;
 	gguf_writer *w = gguf_writer_create();
-	write_keys(w, c, type);
+	convert_write_llama_keys(w, c, type);
 	gguf_w_str(w, "tokenizer.ggml.model", "none"); /* llama.cpp needs the key; "none": ids only */
 	rand_ctx rc = {seed * 2654435761u + 1, std, 0};
 	float *ones = rs_xmalloc(sizeof(float) * (size_t)c->d_model);

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "train.h"
 #include "dtype.h"
+#include "convert.h"
 #include "gguf.h"
 #include "tokenizer.h"
 
@@ -154,19 +155,10 @@ int train_export_gguf(const train_model *m, const struct rs_tokenizer *tok, cons
 	int64_t d = c->d_model, qd = (int64_t)c->n_heads * c->head_dim, kvd = (int64_t)c->n_kv_heads * c->head_dim;
 	int64_t ff = c->d_ff;
 	gguf_writer *w = gguf_writer_create();
-	gguf_w_str(w, "general.architecture", "llama");
-	gguf_w_str(w, "general.name", name ? name : c->name);
-	gguf_w_u32(w, "general.file_type", type == RS_F16 ? 1 : 0);
-	gguf_w_u32(w, "llama.block_count", (uint32_t)c->n_layers);
-	gguf_w_u32(w, "llama.context_length", (uint32_t)c->max_ctx);
-	gguf_w_u32(w, "llama.embedding_length", (uint32_t)c->d_model);
-	gguf_w_u32(w, "llama.feed_forward_length", (uint32_t)c->d_ff);
-	gguf_w_u32(w, "llama.attention.head_count", (uint32_t)c->n_heads);
-	gguf_w_u32(w, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads);
-	gguf_w_f32(w, "llama.rope.freq_base", c->rope_theta);
-	gguf_w_f32(w, "llama.attention.layer_norm_rms_epsilon", c->rms_eps);
-	gguf_w_u32(w, "llama.rope.dimension_count", (uint32_t)c->head_dim);
-	gguf_w_u32(w, "llama.vocab_size", (uint32_t)c->vocab);
+	rs_config named = *c;
+	if (name)
+		snprintf(named.name, sizeof named.name, "%s", name);
+	convert_write_llama_keys(w, &named, type);
 	if (tok && tok_gguf_write(tok, w, err)) {
 		gguf_writer_free(w);
 		return rs_fail_prefix(err, "%s", path);
