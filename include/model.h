@@ -1,7 +1,8 @@
 /* model.h - Llama model configuration and weights (Hugging Face folder or GGUF).
  *
- * Weights stay in their file's type (F32, F16, BF16, Q8_0) inside a read-only
- * mmap; only the small norm vectors are converted to f32 copies. Q and K rows
+ * Weights stay in their file's type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K,
+ * Q6_K) inside a read-only mmap; only the small norm vectors are converted to
+ * f32 copies. Q and K rows
  * are kept in the file's order: GGUF (interleaved RoPE pairs) projections are
  * permuted to the Hugging Face (rotate-half) order right after the matmul, so
  * every hook shows q/k dimensions in one canonical order.

@@ -19,6 +19,118 @@ static float frand(void)
 	return (float)((rng >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
 }
 
+/* Hand-built blocks of the read-only quantized types, with the values worked
+ * out by hand from the layouts in reference/llama-spec.md section 5. */
+static void check_quant_blocks(void)
+{
+	uint8_t b[210];
+	float y[256];
+	int ok = 1;
+	/* Q4_0: d = 0.5; byte j = j | (15-j) << 4 */
+	memset(b, 0, sizeof b);
+	b[0] = 0x00, b[1] = 0x38;
+	for (int j = 0; j < 16; j++)
+		b[2 + j] = (uint8_t)(j | (15 - j) << 4);
+	rs_dequant_row(RS_Q4_0, b, y, 32);
+	for (int j = 0; j < 16; j++)
+		ok &= y[j] == 0.5f * (j - 8) && y[j + 16] == 0.5f * (7 - j);
+	tap_ok(ok && rs_dtype_row_bytes(RS_Q4_0, 64) == 36, "Q4_0 block by hand");
+
+	/* Q4_K: d = 1, dmin = 0.5; sub-block 0: scale 1, min 5; sub-block 1: scale 2, min 0;
+	 * sub-block 4 (its high scale/min bits in bytes 0 and 4): scale 3 | 1<<4 = 19,
+	 * min 7 | 2<<4 = 39 */
+	memset(b, 0, sizeof b);
+	b[0] = 0x00, b[1] = 0x3c, b[2] = 0x00, b[3] = 0x38;
+	uint8_t *sc = b + 4, *qs = b + 16;
+	sc[0] = 0x41, sc[1] = 2, sc[4] = 0x85, sc[8] = 0x73;
+	for (int l = 0; l < 32; l++) {
+		qs[l] = (uint8_t)((l & 15) | (15 - (l & 15)) << 4);
+		qs[64 + l] = 3;
+	}
+	rs_dequant_row(RS_Q4_K, b, y, 256);
+	ok = 1;
+	for (int l = 0; l < 32; l++)
+		ok &= y[l] == (l & 15) - 2.5f && y[32 + l] == 2.0f * (15 - (l & 15)) && y[128 + l] == 19 * 3 - 19.5f &&
+		      y[64 + l] == 0 && y[160 + l] == 0;
+	tap_ok(ok && rs_dtype_row_bytes(RS_Q4_K, 512) == 288, "Q4_K super-block by hand (scales of sub-blocks 0, 1, 4)");
+
+	/* Q5_K: the same, with the fifth bit (qh[l] bit 0: sub-block 0) set for even l */
+	uint8_t b5[176];
+	memset(b5, 0, sizeof b5);
+	memcpy(b5, b, 16);
+	for (int l = 0; l < 32; l++) {
+		b5[16 + l] = (uint8_t)(l % 2 == 0);
+		b5[48 + l] = qs[l];
+		b5[48 + 64 + l] = 3;
+	}
+	rs_dequant_row(RS_Q5_K, b5, y, 256);
+	ok = 1;
+	for (int l = 0; l < 32; l++)
+		ok &= y[l] == (l & 15) + (l % 2 == 0 ? 16 : 0) - 2.5f && y[128 + l] == 37.5f;
+	tap_ok(ok, "Q5_K super-block by hand (fifth bits)");
+
+	/* Q6_K: d = 0.25; scales 0..4 = -3, 2, 5, 0, 1; ql[l] = (l&15) | 9<<4; qh[l] = 0b0110 */
+	memset(b, 0, sizeof b);
+	for (int l = 0; l < 32; l++) {
+		b[l] = (uint8_t)((l & 15) | 9 << 4);
+		b[128 + l] = 0x06;
+	}
+	int8_t scales[5] = {-3, 2, 5, 0, 1};
+	memcpy(b + 192, scales, 5);
+	b[208] = 0x00, b[209] = 0x34;
+	rs_dequant_row(RS_Q6_K, b, y, 256);
+	ok = 1;
+	for (int l = 0; l < 32; l++) {
+		float e0 = l < 16 ? -0.75f * (l & 15) : 0.5f * (l & 15);  /* k 0: q = l&15 (+32 -32) */
+		float e1 = l < 16 ? -20.0f : 0.0f;                       /* k 1: q = 16 - 32 */
+		float e2 = l < 16 ? -5.75f : 0.0f;                       /* k 2: q = 9 - 32 */
+		ok &= y[l] == e0 && y[32 + l] == e1 && y[64 + l] == e2;
+	}
+	tap_ok(ok && rs_dtype_row_bytes(RS_Q6_K, 256) == 210, "Q6_K super-block by hand");
+}
+
+/* Matrix products on matrices of random blocks (scales kept finite) agree
+ * with double-precision sums of the dequantized rows. */
+static void check_quant_matmul(int type)
+{
+	const int rows = 9, cols = 512, n = 5;
+	size_t rb = rs_dtype_row_bytes(type, cols), bb = rb / (size_t)(cols / rs_dtype_block(type));
+	uint8_t *w = malloc(rb * rows);
+	for (size_t i = 0; i < rb * rows; i++)
+		w[i] = (uint8_t)(frand() * 127 + 128);
+	for (size_t blk = 0; blk < rb * rows / bb; blk++) { /* f16 scales around 0.01: exponent bits fixed */
+		uint8_t *p = w + blk * bb;
+		size_t at[2] = {type == RS_Q6_K ? 208 : 0, 2};
+		for (int k = 0; k < (type == RS_Q4_K || type == RS_Q5_K ? 2 : 1); k++)
+			p[at[k] + 1] = 0x20 | (p[at[k] + 1] & 0x03);
+	}
+	float *ref = malloc(sizeof(float) * rows * cols), *x = malloc(sizeof(float) * n * cols),
+	      *y = malloc(sizeof(float) * n * rows);
+	for (int r = 0; r < rows; r++)
+		rs_dequant_row(type, w + r * rb, ref + r * cols, cols);
+	for (int i = 0; i < n * cols; i++)
+		x[i] = frand();
+	rs_mat m = {w, type, rows, cols, rb};
+	for (int nn = 1; nn <= n; nn += n - 1) {
+		op_matmul(y, x, &m, nn);
+		double worst = 0, scale = 0;
+		for (int t = 0; t < nn; t++)
+			for (int r = 0; r < rows; r++) {
+				double s = 0;
+				for (int c = 0; c < cols; c++)
+					s += (double)ref[r * cols + c] * x[t * cols + c];
+				worst = fmax(worst, fabs(s - y[t * rows + r]));
+				scale = fmax(scale, fabs(s));
+			}
+		tap_ok(worst <= 1e-5 * fmax(1, scale), "%s: matmul of %d token(s) = double-precision sum (max diff %.1e of %.1e)",
+		       rs_dtype_name(type), nn, worst, scale);
+	}
+	free(w);
+	free(ref);
+	free(x);
+	free(y);
+}
+
 int main(void)
 {
 	tap_diag("SIMD kernels: %s", kern_simd() ? "avx2" : "none (scalar only)");
@@ -33,6 +145,11 @@ int main(void)
 		       isnan(rs_bf16_to_f32(rs_f32_to_bf16(NAN))),
 	       "bf16: exact values, round half to even, nan stays nan");
 
+	check_quant_blocks();
+	check_quant_matmul(RS_Q4_0);
+	check_quant_matmul(RS_Q4_K);
+	check_quant_matmul(RS_Q5_K);
+	check_quant_matmul(RS_Q6_K);
 	static const int types[] = {RS_F32, RS_F16, RS_BF16, RS_Q8_0};
 	const int rows = 67, cols = 320, n = 5;
 	float *src = malloc(sizeof(float) * rows * cols), *x = malloc(sizeof(float) * n * cols);

@@ -104,8 +104,8 @@ static void model_row(void *ctx, int64_t r, float *dst)
 int convert_write_gguf(const rs_model *m, const char *path, int type, rs_err *err)
 {
 	const rs_config *c = &m->cfg;
-	if (!rs_dtype_name(type))
-		return rs_fail(err, "unsupported output type %d", type);
+	if (type != RS_F32 && type != RS_F16 && type != RS_BF16 && type != RS_Q8_0)
+		return rs_fail(err, "%s: residual writes F32, F16, BF16 or Q8_0, not type %d", path, type);
 	gguf_writer *w = gguf_writer_create();
 	convert_write_llama_keys(w, c, type);
 	int rc = 0;

@@ -166,7 +166,7 @@ static int parse(gguf_file *g, rs_err *err)
 		gguf_tensor *t = &g->tensors[i];
 		if (!rs_dtype_name(t->type))
 			return rs_fail(err, "%s: tensor '%s' has type %d, which residual does not support "
-				       "(F32, F16, BF16, Q8_0)", g->path, rs_esc(t->name.s, (long)t->name.len), t->type);
+				       "(F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)", g->path, rs_esc(t->name.s, (long)t->name.len), t->type);
 		int64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
 		size_t row = rs_dtype_row_bytes(t->type, t->ne[0]);
 		if (!row)

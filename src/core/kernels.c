@@ -130,7 +130,15 @@ AVX2 static float dot_row_avx2(int type, const void *row, const float *x, int n)
 	case RS_F16: return dot_f16_avx2(row, x, n);
 	case RS_BF16: return dot_bf16_avx2(row, x, n);
 	case RS_Q8_0: return dot_q8_0_avx2(row, x, n);
-	default: return dot_row_scalar(type, row, x, n);
+	default: { /* the other quantized types: dequantize 256 at a time, then dot */
+		float buf[256], s = 0;
+		for (int c = 0; c < n; c += 256) {
+			int m = n - c < 256 ? n - c : 256;
+			rs_dequant_row(type, (const uint8_t *)row + rs_dtype_row_bytes(type, c), buf, m);
+			s += dot_f32_avx2(buf, x + c, m);
+		}
+		return s;
+	}
 	}
 }
 
