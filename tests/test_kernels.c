@@ -21,6 +21,25 @@ static float frand(void)
 
 /* Hand-built blocks of the read-only quantized types, with the values worked
  * out by hand from the layouts in reference/llama-spec.md section 5. */
+/* y (n x rows) = x (n x cols) · ref (rows x cols)ᵀ, checked against a
+ * double-precision sum: the largest difference, and the largest |sum| in
+ * *scale. */
+static double matmul_worst(const float *y, const float *x, const float *ref, int n, int rows, int cols,
+			   double *scale)
+{
+	double worst = 0;
+	*scale = 0;
+	for (int t = 0; t < n; t++)
+		for (int r = 0; r < rows; r++) {
+			double s = 0;
+			for (int c = 0; c < cols; c++)
+				s += (double)ref[r * cols + c] * x[t * cols + c];
+			worst = fmax(worst, fabs(s - y[t * rows + r]));
+			*scale = fmax(*scale, fabs(s));
+		}
+	return worst;
+}
+
 static void check_quant_blocks(void)
 {
 	uint8_t b[210];
@@ -113,15 +132,7 @@ static void check_quant_matmul(int type)
 	rs_mat m = {w, type, rows, cols, rb};
 	for (int nn = 1; nn <= n; nn += n - 1) {
 		op_matmul(y, x, &m, nn);
-		double worst = 0, scale = 0;
-		for (int t = 0; t < nn; t++)
-			for (int r = 0; r < rows; r++) {
-				double s = 0;
-				for (int c = 0; c < cols; c++)
-					s += (double)ref[r * cols + c] * x[t * cols + c];
-				worst = fmax(worst, fabs(s - y[t * rows + r]));
-				scale = fmax(scale, fabs(s));
-			}
+		double scale, worst = matmul_worst(y, x, ref, nn, rows, cols, &scale);
 		tap_ok(worst <= 1e-5 * fmax(1, scale), "%s: matmul of %d token(s) = double-precision sum (max diff %.1e of %.1e)",
 		       rs_dtype_name(type), nn, worst, scale);
 	}
@@ -173,14 +184,7 @@ int main(void)
 		float *y = malloc(sizeof(float) * n * rows);
 		for (int nn = 1; nn <= n; nn += n - 1) { /* n = 1 (matvec) and n = 5 (tiled sgemm) */
 			op_matmul(y, x, &m, nn);
-			double worst = 0;
-			for (int t = 0; t < nn; t++)
-				for (int r = 0; r < rows; r++) {
-					double s = 0;
-					for (int c = 0; c < cols; c++)
-						s += (double)ref[r * cols + c] * x[t * cols + c];
-					worst = fmax(worst, fabs(s - y[t * rows + r]));
-				}
+			double scale, worst = matmul_worst(y, x, ref, nn, rows, cols, &scale);
 			tap_ok(worst < 2e-5, "%s: matmul of %d token(s) = double-precision sum (max diff %.1e)",
 			       rs_dtype_name(type), nn, worst);
 		}
