@@ -569,6 +569,22 @@ static void test_loop(const char *tmpdir)
 	tap_ok(!rc && !memcmp(m1->params, m4->params, sizeof(float) * (size_t)m1->n_params),
 	       "resume: 2 steps + checkpoint + 1 step == 3 steps");
 
+	/* a run with no steps left still writes its checkpoint: an export */
+	char ckpt2[1024];
+	snprintf(ckpt2, sizeof ckpt2, "%s/t2.ckpt", tmpdir);
+	train_run_opts o6 = run_opts(3);
+	o6.st = o4.st;
+	o6.st.total_steps = 3;
+	o6.stop_at = 2;
+	o6.ckpt_path = ckpt2;
+	train_model *m6 = NULL;
+	train_state st6;
+	rc = train_run(m4, &o6, &d, NULL, &err) || train_ckpt_load(ckpt2, &m6, &st6, &err);
+	tap_ok(!rc && st6.step == 3 && !memcmp(m1->params, m6->params, sizeof(float) * (size_t)m1->n_params),
+	       "a run with nothing left to do writes the model as it is (%s)", rc ? err.msg : "ok");
+	remove(ckpt2);
+	train_model_free(m6);
+
 	/* induction drills: BOS, a random span, its repeats; the first copy is no target */
 	train_data dr = d;
 	dr.starts = NULL; /* not freed through this copy */

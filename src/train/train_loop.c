@@ -234,6 +234,11 @@ int train_run(train_model *m, train_run_opts *o, const train_data *train, const 
 			t_last += now() - t;
 		}
 	}
+	/* Nothing left to run (resumed at --stop-at or at the end): write the
+	 * model as it is, so that --resume CKPT --stop-at STEP exports a
+	 * checkpoint to GGUF instead of reporting a file it never wrote. */
+	if (!rc && st->step == step0)
+		rc = save(m, o, err);
 	fflush(stderr);
 	free(tok);
 	train_acts_free(a);
