@@ -169,6 +169,9 @@ typedef struct corpus_build_opts {
 	uint64_t seed;
 	uint64_t tokens;     /* target training tokens, estimated at 4 bytes a token */
 	int quiet;
+	const char *mix;     /* "gen_fact=280,austen=70": shares (per mille) that replace
+				the default mix's; all shares are then scaled to fill
+				the tokens. NULL: the default mix */
 } corpus_build_opts;
 
 int corpus_build(const corpus_build_opts *o, rs_err *err);

@@ -316,7 +316,7 @@ static void test_build(void)
 		tap_ok(0, "temporary directories");
 		return;
 	}
-	corpus_build_opts o = {NULL, d1, 5, 40000, 1};
+	corpus_build_opts o = {NULL, d1, 5, 40000, 1, NULL};
 	rs_err e;
 	int r1 = corpus_build(&o, &e);
 	o.out = d2;
@@ -346,6 +346,44 @@ static void test_build(void)
 		unlink(p2);
 	}
 	tap_ok(same && train_n, "same seed: identical output files");
+
+	/* --mix: gen_fact=600 replaces 140 of a default summing to 1000, so the
+	 * shares rescale by 1000/1460: facts 410 per mille, stories 300 -> 205 */
+	o.out = d1;
+	o.mix = "gen_fact=600";
+	int r3 = corpus_build(&o, &e);
+	char sp[64];
+	snprintf(sp, sizeof sp, "%s/stats.txt", d1);
+	size_t sn = 0;
+	char *stats = r3 ? NULL : slurp(sp, &sn);
+	const char *fact = stats ? strstr(stats, "\ngen_fact ") : NULL, *story = stats ? strstr(stats, "\ngen_story ") : NULL;
+	size_t fact_bytes = 0, story_bytes = 0;
+	double fact_target = 0, story_target = 0;
+	int ok = fact && story && sscanf(fact, " gen_fact %*u %zu %*u %*f%% %lf%%", &fact_bytes, &fact_target) == 2 &&
+		 sscanf(story, " gen_story %*u %zu %*u %*f%% %lf%%", &story_bytes, &story_target) == 2;
+	size_t budget = 40000 * 4;
+	tap_ok(ok && fact_target == 41.0 && story_target == 20.5 && fact_bytes >= budget * 41 / 100 &&
+		       fact_bytes < budget * 41 / 100 + 2000 && story_bytes >= budget * 205 / 1000 &&
+		       story_bytes < budget * 205 / 1000 + 2000,
+	       "--mix gen_fact=600: targets 41.0%% / 20.5%%, bytes %zu / %zu of %zu", fact_bytes, story_bytes,
+	       budget);
+	free(stats);
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		char p1[64];
+		snprintf(p1, sizeof p1, "%s/%s", d1, files[i]);
+		unlink(p1);
+	}
+	static const char *const bad[][2] = {
+		{"gen_fact", "is not NAME=PERMILLE"}, {"facts=3", "no part named 'facts'"},
+		{"gen_fact=2000", "0 to 1000"}, {"gen_fact=1x", "0 to 1000"},
+		{"austen=0,tidytext=0,moby=0,sotu=0,web=0,wordnet=0,gen_story=0,gen_ioi=0,gen_fact=0,gen_induct=0",
+		 "every share is 0"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		o.mix = bad[i][0];
+		int r = corpus_build(&o, &e);
+		tap_ok(r && strstr(e.msg, bad[i][1]), "--mix %s: one-line error (%s)", bad[i][0], r ? e.msg : "accepted");
+	}
 	rmdir(d1);
 	rmdir(d2);
 }

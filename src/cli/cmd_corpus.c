@@ -15,7 +15,8 @@
 static void build_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: residual corpus build --sources DIR --out DIR [--seed N] [--tokens N] [--quiet]\n"
+		"usage: residual corpus build --sources DIR --out DIR [--seed N] [--tokens N] [--mix LIST]\n"
+		"                             [--quiet]\n"
 		"       residual corpus build --generated-only --out DIR [...]\n\n"
 		"Mixes the natural text that tools/fetch-corpus-sources unpacked in DIR with\n"
 		"generated stories, IOI sentences, facts and induction drills (templates v%d).\n"
@@ -27,7 +28,11 @@ static void build_usage(FILE *f)
 		"  SOURCES.txt          where each source came from, and its license\n\n"
 		"  --seed N     generator and shuffling seed (default %u)\n"
 		"  --tokens N   training size in tokens, estimated at 4 bytes a token\n"
-		"               (default 8000000)\n",
+		"               (default 8000000)\n"
+		"  --mix LIST   shares in per mille that replace the default mix's, as\n"
+		"               gen_fact=280,austen=70 (parts: austen tidytext moby sotu web\n"
+		"               wordnet gen_story gen_ioi gen_fact gen_induct); all shares\n"
+		"               are then scaled to fill --tokens. stats.txt shows the mix\n",
 		CORPUS_TEMPLATE_VERSION, CORPUS_DOC_SEP, CORPUS_DEFAULT_SEED);
 }
 
@@ -70,7 +75,7 @@ static int bad_number(const char *s)
 
 static int cmd_build(int argc, char **argv)
 {
-	corpus_build_opts o = {NULL, NULL, CORPUS_DEFAULT_SEED, 8000000, 0};
+	corpus_build_opts o = {NULL, NULL, CORPUS_DEFAULT_SEED, 8000000, 0, NULL};
 	int generated_only = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -87,6 +92,8 @@ static int cmd_build(int argc, char **argv)
 		} else if (!strcmp(a, "--tokens") && want_arg(i, argc, argv)) {
 			if (parse_u64(argv[++i], &o.tokens) || !o.tokens)
 				return bad_number(argv[i]);
+		} else if (!strcmp(a, "--mix") && want_arg(i, argc, argv)) {
+			o.mix = argv[++i];
 		} else if (!strcmp(a, "--generated-only")) {
 			generated_only = 1;
 		} else if (!strcmp(a, "--quiet")) {

@@ -17,7 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Shares of the training bytes, in tenths of a percent. */
+/* Shares of the training bytes, in tenths of a percent (the default mix;
+ * --mix replaces some of them). */
 static const struct {
 	const char *name;
 	int permille;
@@ -28,6 +29,42 @@ static const struct {
 };
 #define N_MIX (sizeof mix / sizeof *mix)
 #define N_NATURAL 6
+
+/* The mix of this build: the default with the overrides of o->mix, in per
+ * mille of the budget each (rescaled so that they fill it). */
+static int parse_mix(const char *spec, int permille[N_MIX], rs_err *err)
+{
+	for (size_t i = 0; i < N_MIX; i++)
+		permille[i] = mix[i].permille;
+	for (const char *p = spec; p && *p;) {
+		const char *eq = strchr(p, '='), *end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		if (!eq || eq > end)
+			return rs_fail(err, "--mix: '%.*s' is not NAME=PERMILLE", (int)(end - p), p);
+		size_t i = 0;
+		while (i < N_MIX && (strlen(mix[i].name) != (size_t)(eq - p) || strncmp(mix[i].name, p, (size_t)(eq - p))))
+			i++;
+		if (i == N_MIX)
+			return rs_fail(err, "--mix: no part named '%.*s' (austen, tidytext, moby, sotu, web, wordnet, "
+				       "gen_story, gen_ioi, gen_fact, gen_induct)", (int)(eq - p), p);
+		char *stop;
+		long v = strtol(eq + 1, &stop, 10);
+		if (stop != end || eq + 1 == end || v < 0 || v > 1000)
+			return rs_fail(err, "--mix: '%.*s': the share must be 0 to 1000 per mille", (int)(end - p), p);
+		permille[i] = (int)v;
+		p = *end ? end + 1 : end;
+	}
+	int sum = 0;
+	for (size_t i = 0; i < N_MIX; i++)
+		sum += permille[i];
+	if (sum <= 0)
+		return rs_fail(err, "--mix: every share is 0");
+	/* rescale to 1000, rounding down; the rounding stays within the budget */
+	for (size_t i = 0; i < N_MIX; i++)
+		permille[i] = (int)((long)permille[i] * 1000 / sum);
+	return 0;
+}
 
 #define BYTES_PER_TOKEN 4 /* estimate for a 4k byte-level BPE on this text */
 #define IOI_EVAL_N 600
@@ -175,8 +212,8 @@ static int write_sources(const corpus_build_opts *o, const part_stats *st, rs_er
 	return 0;
 }
 
-static int write_stats(const corpus_build_opts *o, const part_stats *st, size_t budget,
-		       rs_err *err)
+static int write_stats(const corpus_build_opts *o, const part_stats *st, const int *permille,
+		       size_t budget, rs_err *err)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/stats.txt", o->out);
@@ -198,7 +235,7 @@ static int write_stats(const corpus_build_opts *o, const part_stats *st, size_t 
 		double epochs = st[i].pool_bytes ? (double)st[i].bytes / (double)st[i].pool_bytes : 0;
 		fprintf(f, "%-11s %6zu %11zu %10zu %6.1f%% %6.1f%% ", mix[i].name, st[i].docs,
 			st[i].bytes, st[i].words, tb ? 100.0 * (double)st[i].bytes / (double)tb : 0,
-			mix[i].permille / 10.0);
+			permille[i] / 10.0);
 		if (i < N_NATURAL)
 			fprintf(f, "%11zu %7.2f", st[i].pool_bytes, epochs);
 		else
@@ -238,6 +275,9 @@ int corpus_build(const corpus_build_opts *o, rs_err *err)
 	if (mkdir(o->out, 0777) && errno != EEXIST)
 		return rs_fail(err, "%s: %s", o->out, strerror(errno));
 	size_t budget = (size_t)o->tokens * BYTES_PER_TOKEN;
+	int permille[N_MIX];
+	if (parse_mix(o->mix, permille, err))
+		return -1;
 	part_stats st[N_MIX];
 	memset(st, 0, sizeof st);
 	doc_list train = {0}, val = {0};
@@ -273,7 +313,7 @@ int corpus_build(const corpus_build_opts *o, rs_err *err)
 		corpus_rng r;
 		corpus_rng_seed(&r, o->seed, 100 + i);
 		shuffle(&pool, &r);
-		size_t target = budget / 1000 * (size_t)mix[i].permille, k = 0;
+		size_t target = budget / 1000 * (size_t)permille[i], k = 0;
 		/* The first documents of the shuffled source are validation text,
 		 * but never so many that training has none. */
 		while (k < pool.n / 2 && (k == 0 || st[i].val_bytes < target / 100)) {
@@ -297,7 +337,7 @@ int corpus_build(const corpus_build_opts *o, rs_err *err)
 	for (int kind = 0; kind < CORPUS_GEN_COUNT; kind++) {
 		size_t i = N_NATURAL + (size_t)kind;
 		st[i].present = 1;
-		size_t target = budget / 1000 * (size_t)mix[i].permille;
+		size_t target = budget / 1000 * (size_t)permille[i];
 		corpus_buf b;
 		corpus_buf_init(&b);
 		for (int v = 0; v < 2; v++) {
@@ -334,7 +374,7 @@ int corpus_build(const corpus_build_opts *o, rs_err *err)
 		fprintf(stderr, "corpus: writing %zu training documents to %s\n", train.n, o->out);
 	if (write_docs(o->out, "train.txt", &train, err) ||
 	    write_docs(o->out, "val.txt", &val, err) || write_evals(o, err) ||
-	    write_stats(o, st, budget, err) || write_sources(o, st, err))
+	    write_stats(o, st, permille, budget, err) || write_sources(o, st, err))
 		goto out;
 	rc = 0;
 out:
