@@ -347,10 +347,12 @@ static void test_build(void)
 	}
 	tap_ok(same && train_n, "same seed: identical output files");
 
-	/* --mix: gen_fact=600 replaces 140 of a default summing to 1000, so the
-	 * shares rescale by 1000/1460: facts 410 per mille, stories 300 -> 205 */
+	/* --mix with every share given (so that the default mix does not matter):
+	 * they sum to 1300 and rescale by 1000/1300, rounding down: facts 200 ->
+	 * 153 per mille, stories 100 -> 76 */
 	o.out = d1;
-	o.mix = "gen_fact=600";
+	o.mix = "austen=100,tidytext=100,moby=100,sotu=100,web=100,wordnet=100,gen_story=100,gen_ioi=100,"
+		"gen_fact=200,gen_induct=300";
 	int r3 = corpus_build(&o, &e);
 	char sp[64];
 	snprintf(sp, sizeof sp, "%s/stats.txt", d1);
@@ -362,10 +364,10 @@ static void test_build(void)
 	int ok = fact && story && sscanf(fact, " gen_fact %*u %zu %*u %*f%% %lf%%", &fact_bytes, &fact_target) == 2 &&
 		 sscanf(story, " gen_story %*u %zu %*u %*f%% %lf%%", &story_bytes, &story_target) == 2;
 	size_t budget = 40000 * 4;
-	tap_ok(ok && fact_target == 41.0 && story_target == 20.5 && fact_bytes >= budget * 41 / 100 &&
-		       fact_bytes < budget * 41 / 100 + 2000 && story_bytes >= budget * 205 / 1000 &&
-		       story_bytes < budget * 205 / 1000 + 2000,
-	       "--mix gen_fact=600: targets 41.0%% / 20.5%%, bytes %zu / %zu of %zu", fact_bytes, story_bytes,
+	tap_ok(ok && fact_target == 15.3 && story_target == 7.6 && fact_bytes >= budget * 153 / 1000 &&
+		       fact_bytes < budget * 153 / 1000 + 2000 && story_bytes >= budget * 76 / 1000 &&
+		       story_bytes < budget * 76 / 1000 + 2000,
+	       "--mix: targets 15.3%% / 7.6%% after rescaling, bytes %zu / %zu of %zu", fact_bytes, story_bytes,
 	       budget);
 	free(stats);
 	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
