@@ -32,7 +32,10 @@ static void build_usage(FILE *f)
 		"  --mix LIST   shares in per mille that replace the default mix's, as\n"
 		"               gen_fact=280,austen=70 (parts: austen tidytext moby sotu web\n"
 		"               wordnet gen_story gen_ioi gen_fact gen_induct); all shares\n"
-		"               are then scaled to fill --tokens. stats.txt shows the mix\n",
+		"               are then scaled to fill --tokens. stats.txt shows the mix.\n"
+		"               The natural sources' validation documents depend on the seed,\n"
+		"               --tokens and their shares: keep all three to hold out the\n"
+		"               same documents as another build\n",
 		CORPUS_TEMPLATE_VERSION, CORPUS_DOC_SEP, CORPUS_DEFAULT_SEED);
 }
 
