@@ -309,6 +309,21 @@ static char *slurp(const char *path, size_t *n)
 	return text_read_file(path, n, &e);
 }
 
+static const char *const build_files[] = {"train.txt", "val.txt", "ioi_eval.jsonl",
+					  "fact_eval.jsonl", "stats.txt", "SOURCES.txt"};
+#define N_BUILD_FILES (sizeof build_files / sizeof *build_files)
+
+/* Removes what corpus_build wrote to dir, and dir. */
+static void remove_build(const char *dir)
+{
+	for (size_t i = 0; i < N_BUILD_FILES; i++) {
+		char p[64];
+		snprintf(p, sizeof p, "%s/%s", dir, build_files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
 static void test_build(void)
 {
 	char d1[] = "test_corpus.XXXXXX", d2[] = "test_corpus.XXXXXX";
@@ -322,14 +337,12 @@ static void test_build(void)
 	o.out = d2;
 	int r2 = corpus_build(&o, &e);
 	tap_ok(!r1 && !r2, "generated-only build runs twice");
-	static const char *const files[] = {"train.txt", "val.txt", "ioi_eval.jsonl",
-					    "fact_eval.jsonl", "stats.txt", "SOURCES.txt"};
 	int same = 1;
 	size_t train_n = 0;
-	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+	for (size_t i = 0; i < N_BUILD_FILES; i++) {
 		char p1[64], p2[64];
-		snprintf(p1, sizeof p1, "%s/%s", d1, files[i]);
-		snprintf(p2, sizeof p2, "%s/%s", d2, files[i]);
+		snprintf(p1, sizeof p1, "%s/%s", d1, build_files[i]);
+		snprintf(p2, sizeof p2, "%s/%s", d2, build_files[i]);
 		size_t n1 = 0, n2 = 0;
 		char *a = slurp(p1, &n1), *b = slurp(p2, &n2);
 		same &= a && b && n1 == n2 && !memcmp(a, b, n1);
@@ -342,8 +355,6 @@ static void test_build(void)
 		}
 		free(a);
 		free(b);
-		unlink(p1);
-		unlink(p2);
 	}
 	tap_ok(same && train_n, "same seed: identical output files");
 
@@ -370,11 +381,6 @@ static void test_build(void)
 	       "--mix: targets 15.3%% / 7.6%% after rescaling, bytes %zu / %zu of %zu", fact_bytes, story_bytes,
 	       budget);
 	free(stats);
-	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-		char p1[64];
-		snprintf(p1, sizeof p1, "%s/%s", d1, files[i]);
-		unlink(p1);
-	}
 	static const char *const bad[][2] = {
 		{"gen_fact", "is not NAME=PERMILLE"}, {"facts=3", "no part named 'facts'"},
 		{"gen_fact=2000", "0 to 1000"}, {"gen_fact=1x", "0 to 1000"},
@@ -386,8 +392,8 @@ static void test_build(void)
 		int r = corpus_build(&o, &e);
 		tap_ok(r && strstr(e.msg, bad[i][1]), "--mix %s: one-line error (%s)", bad[i][0], r ? e.msg : "accepted");
 	}
-	rmdir(d1);
-	rmdir(d2);
+	remove_build(d1);
+	remove_build(d2);
 }
 
 /* ---------------------------------------------------------------- cleaning */

@@ -19,8 +19,6 @@ static float frand(void)
 	return (float)((rng >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
 }
 
-/* Hand-built blocks of the read-only quantized types, with the values worked
- * out by hand from the layouts in reference/llama-spec.md section 5. */
 /* y (n x rows) = x (n x cols) · ref (rows x cols)ᵀ, checked against a
  * double-precision sum: the largest difference, and the largest |sum| in
  * *scale. */
@@ -40,6 +38,8 @@ static double matmul_worst(const float *y, const float *x, const float *ref, int
 	return worst;
 }
 
+/* Hand-built blocks of the read-only quantized types, with the values worked
+ * out by hand from the layouts in reference/llama-spec.md section 5. */
 static void check_quant_blocks(void)
 {
 	uint8_t b[210];

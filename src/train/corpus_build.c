@@ -45,9 +45,13 @@ static int parse_mix(const char *spec, int permille[N_MIX], rs_err *err)
 		size_t i = 0;
 		while (i < N_MIX && (strlen(mix[i].name) != (size_t)(eq - p) || strncmp(mix[i].name, p, (size_t)(eq - p))))
 			i++;
-		if (i == N_MIX)
-			return rs_fail(err, "--mix: no part named '%.*s' (austen, tidytext, moby, sotu, web, wordnet, "
-				       "gen_story, gen_ioi, gen_fact, gen_induct)", (int)(eq - p), p);
+		if (i == N_MIX) {
+			char names[256] = "";
+			for (size_t k = 0; k < N_MIX; k++)
+				snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "",
+					 mix[k].name);
+			return rs_fail(err, "--mix: no part named '%.*s' (%s)", (int)(eq - p), p, names);
+		}
 		char *stop;
 		long v = strtol(eq + 1, &stop, 10);
 		if (stop != end || eq + 1 == end || v < 0 || v > 1000)
