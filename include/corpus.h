@@ -29,7 +29,7 @@
 #include "err.h"
 
 /* Bump when any template, word list or phrasing changes: lessons refer to them. */
-#define CORPUS_TEMPLATE_VERSION 3
+#define CORPUS_TEMPLATE_VERSION 4
 #define CORPUS_DEFAULT_SEED 20240607u
 #define CORPUS_DOC_SEP "<|end_of_text|>"
 
@@ -94,7 +94,7 @@ int corpus_ioi_template_heldout(int t);
 const char *corpus_ioi_template_text(int t);
 /* Fact phrasings: each relation has CORPUS_FACT_PHRASINGS; the last
  * CORPUS_FACT_HELDOUT of them are held out of training. */
-#define CORPUS_FACT_PHRASINGS 26
+#define CORPUS_FACT_PHRASINGS 42
 #define CORPUS_FACT_HELDOUT 2
 int corpus_fact_n_relations(void);
 const char *corpus_fact_phrasing(int relation, int phrasing); /* "{X}" marks the subject */

@@ -88,7 +88,7 @@ static int share_four(const char *a, const char *b)
 }
 
 /* The held-out phrasings test new wordings, so the training phrasings added
- * in templates v2 (8 and up) stay clear of them; 0-7 are those of v1, kept
+ * since templates v2 (8 and up) stay clear of them; 0-7 are those of v1, kept
  * as they were ("A baby {X} is called a" shares "a baby {X} is" with a
  * held-out one). */
 static int phrasings_apart(void)
@@ -127,9 +127,9 @@ static void test_determinism(void)
 	       (unsigned long long)ha);
 	tap_ok(ha != hc, "another seed, other bytes");
 	/* Lessons cite the templates: a change must come with a version bump. */
-	const uint64_t golden = 0xc343461003e690afull;
-	if (!tap_ok(CORPUS_TEMPLATE_VERSION != 3 || ha == golden,
-		    "template v3 text unchanged (checksum %016llx)", (unsigned long long)ha))
+	const uint64_t golden = 0xe038b1e61c8fbc96ull;
+	if (!tap_ok(CORPUS_TEMPLATE_VERSION != 4 || ha == golden,
+		    "template v4 text unchanged (checksum %016llx)", (unsigned long long)ha))
 		tap_diag("the generator's output changed: bump CORPUS_TEMPLATE_VERSION and update "
 			 "the golden checksum here");
 	int ascii = 1;
@@ -197,7 +197,7 @@ static void test_heldout(void)
 		}
 	tap_ok(ok_held, "held-out fact phrasings never appear in training text");
 	tap_ok(phrasings_apart(), "fact phrasings: every one has its subject, the held-out ones end "
-				  "at the answer, and the ones added in v2 share no four words in a row "
+				  "at the answer, and the ones added since v2 share no four words in a row "
 				  "with a held-out one");
 	tap_ok(ok_train, "every trained fact phrasing appears");
 
