@@ -88,9 +88,10 @@ static int share_four(const char *a, const char *b)
 }
 
 /* The held-out phrasings test new wordings, so the training phrasings added
- * since templates v2 (8 and up) stay clear of them; 0-7 are those of v1, kept
- * as they were ("A baby {X} is called a" shares "a baby {X} is" with a
- * held-out one). */
+ * since templates v2 stay clear of them; the first V1_PHRASINGS are those of
+ * v1, kept as they were ("A baby {X} is called a" shares "a baby {X} is" with
+ * a held-out one). */
+#define V1_PHRASINGS 8
 static int phrasings_apart(void)
 {
 	int ok = 1;
@@ -103,7 +104,7 @@ static int phrasings_apart(void)
 				ok = 0;
 				continue;
 			}
-			for (int h = first_held; p >= 8 && p < first_held && h < CORPUS_FACT_PHRASINGS; h++)
+			for (int h = first_held; p >= V1_PHRASINGS && p < first_held && h < CORPUS_FACT_PHRASINGS; h++)
 				if (share_four(t, corpus_fact_phrasing(r, h))) {
 					tap_diag("phrasing %d.%d \"%s\" is close to held-out %d.%d", r, p, t, r, h);
 					ok = 0;

@@ -1,5 +1,6 @@
 /* gen_facts.c - factual statements, induction drills, and the dispatcher
- * that turns a kind of generated document into text (template version 3). */
+ * that turns a kind of generated document into text (see
+ * CORPUS_TEMPLATE_VERSION). */
 #include "config.h"
 #include "corpus_gen.h"
 
@@ -15,19 +16,16 @@ const char *const corpus_gen_kind_name[CORPUS_GEN_COUNT] = {
 /* ---------------------------------------------------------------- facts */
 
 /* Writes phrasing p of relation rel with subject x: "{X}", "{a X}", "{A X}",
- * and the answer y at "{Y}" (phrasings that go on after their answer). With
- * lower, a sentence-initial capital becomes small, for "... said that the
- * capital of ..."; a phrasing that starts with its subject keeps it. */
-static void fact_text(corpus_buf *out, const gen_relation *rel, int p, const char *x, const char *y,
-		      int lower)
+ * and the answer y at "{Y}" (phrasings that go on after their answer; the
+ * evaluation prompts never have one, so y is NULL there). */
+static void fact_text(corpus_buf *out, const gen_relation *rel, int p, const char *x, const char *y)
 {
 	const char *t = rel->phrasing[p];
-	size_t at = out->n;
 	while (*t) {
 		const char *open = strchr(t, '{');
 		if (!open) {
 			corpus_buf_puts(out, t);
-			break;
+			return;
 		}
 		corpus_buf_add(out, t, (size_t)(open - t));
 		const char *close = strchr(open, '}');
@@ -37,7 +35,7 @@ static void fact_text(corpus_buf *out, const gen_relation *rel, int p, const cha
 			if (close - open == 4) { /* "{a X}" or "{A X}" */
 				char a[3];
 				strcpy(a, gen_article(x));
-				if (open[1] == 'A' && !(lower && open == rel->phrasing[p]))
+				if (open[1] == 'A')
 					a[0] = (char)toupper((unsigned char)a[0]);
 				corpus_buf_printf(out, "%s ", a);
 			}
@@ -45,13 +43,6 @@ static void fact_text(corpus_buf *out, const gen_relation *rel, int p, const cha
 		}
 		t = close + 1;
 	}
-	if (lower && rel->phrasing[p][0] != '{')
-		out->p[at] = (char)tolower((unsigned char)out->p[at]);
-}
-
-static void fact_prompt(corpus_buf *out, const gen_relation *rel, int p, const char *x)
-{
-	fact_text(out, rel, p, x, NULL, 0);
 }
 
 static size_t n_facts(void)
@@ -74,106 +65,17 @@ static void fact_at(size_t i, const gen_relation **rel, size_t *pair)
 
 #define N_TRAIN_PHRASINGS (CORPUS_FACT_PHRASINGS - CORPUS_FACT_HELDOUT)
 
-/* One statement in training phrasing p: the prompt and its answer, or the
- * phrasing with the answer inside it. */
-static void fact_statement_in(corpus_buf *out, const gen_relation *rel, size_t pair, int p, int lower)
-{
-	const char *x = rel->pairs[pair][0], *y = rel->pairs[pair][1];
-	fact_text(out, rel, p, x, y, lower);
-	if (!strstr(rel->phrasing[p], "{Y}"))
-		corpus_buf_printf(out, " %s.", y);
-}
-
+/* One statement in a random training phrasing: the prompt and its answer,
+ * or the phrasing with the answer inside it. (Templates v2 also told a third
+ * of the facts as school stories; v3 dropped them, since with them the model
+ * never learned indirect objects: doc/experiments/retrain-v2.) */
 static void fact_statement(corpus_buf *out, corpus_rng *r, const gen_relation *rel, size_t pair)
 {
-	fact_statement_in(out, rel, pair, (int)corpus_rng_below(r, N_TRAIN_PHRASINGS), 0);
-}
-
-/* Whether a phrasing reads well after "... said that": one plain clause,
- * not a question, a command, a list or two sentences. */
-static int fact_embeddable(const char *t)
-{
-	static const char *const commands[] = {"Ask ", "Look ", "Listen ", "Name ", "Think ", "Turn "};
-	if (strpbrk(t, ".:?!") || strstr(t, "{Y}"))
-		return 0;
-	for (size_t i = 0; i < GEN_COUNT(commands); i++)
-		if (!strncmp(t, commands[i], strlen(commands[i])))
-			return 0;
-	return 1;
-}
-
-/* The training phrasing "Q: ...? A:..." of a relation, or -1. */
-static int qa_phrasing(const gen_relation *rel)
-{
-	for (int p = 0; p < N_TRAIN_PHRASINGS; p++)
-		if (!strncmp(rel->phrasing[p], "Q: ", 3) && strstr(rel->phrasing[p], "? A:"))
-			return p;
-	return -1;
-}
-
-/* The share of fact documents told as stories. 0 since templates v3: with
- * 30 % (v2) the model never learned indirect objects, perhaps because these
- * stories put two names in the roles that IOI must tell apart. */
-#define FACT_STORY_PCT 0
-
-/* Facts told inside a little school story: the characters learn, say and ask
- * them, so that facts are met mid-sentence and in dialogue, not only as
- * statements that open a line. */
-static void fact_story(corpus_buf *out, corpus_rng *r, size_t total)
-{
-	static const char *const openings[] = {
-		"{A} and {B} were at school.",
-		"{A} liked to read books about the world.",
-		"One day at school, {A} and {B} played a quiz game.",
-		"{A} and {B} sat in the {place} with a big book.",
-		"The teacher asked the class some questions, and {A} knew the answers.",
-		"On the way to the {place}, {A} and {B} talked about what they had learned.",
-	};
-	static const char *const frames[] = {
-		"{A} learned that", "{B} said that", "The teacher said that", "{A} read that",
-		"{B} told {A} that", "{A} knew that", "{B} did not know that", "{A} remembered that",
-	};
-	gen_ctx c;
-	gen_fill_ctx(&c, r);
-	c.who[0] = gen_pick_name(r, -1, NULL, 0);
-	c.who[1] = gen_pick_name(r, -1, c.who, 1);
-	c.who[2] = NULL;
-	gen_expand(out, openings[corpus_rng_below(r, GEN_COUNT(openings))], &c);
-	int n = 3 + (int)corpus_rng_below(r, 4);
-	for (int i = 0; i < n; i++) {
-		const gen_relation *rel;
-		size_t pair;
-		fact_at(corpus_rng_below(r, (uint32_t)total), &rel, &pair);
-		corpus_buf_puts(out, corpus_rng_pct(r, 20) ? "\n" : " ");
-		int q = qa_phrasing(rel);
-		if (q >= 0 && corpus_rng_pct(r, 35)) {
-			/* The question of the "Q: ...? A:" phrasing, asked and answered. */
-			corpus_buf line;
-			corpus_buf_init(&line);
-			fact_prompt(&line, rel, q, rel->pairs[pair][0]);
-			char *a = strstr(line.p, "? A:");
-			*a = 0;
-			static const char *const asked[][2] = {
-				{"{A} asked {B}, \"", "{B} said, \""},
-				{"{B} asked, \"", "{A} answered, \""},
-				{"The teacher asked, \"", "{A} said, \""},
-			};
-			uint32_t k = corpus_rng_below(r, GEN_COUNT(asked));
-			gen_expand(out, asked[k][0], &c);
-			corpus_buf_printf(out, "%s?\" ", line.p + 3);
-			gen_expand(out, asked[k][1], &c);
-			corpus_buf_printf(out, "The answer is%s %s.\"", a + 4, rel->pairs[pair][1]);
-			corpus_buf_free(&line);
-		} else {
-			int p;
-			do
-				p = (int)corpus_rng_below(r, N_TRAIN_PHRASINGS);
-			while (!fact_embeddable(rel->phrasing[p]));
-			gen_expand(out, frames[corpus_rng_below(r, GEN_COUNT(frames))], &c);
-			corpus_buf_putc(out, ' ');
-			fact_statement_in(out, rel, pair, p, 1);
-		}
-	}
+	int p = (int)corpus_rng_below(r, N_TRAIN_PHRASINGS);
+	const char *x = rel->pairs[pair][0], *y = rel->pairs[pair][1];
+	fact_text(out, rel, p, x, y);
+	if (!strstr(rel->phrasing[p], "{Y}"))
+		corpus_buf_printf(out, " %s.", y);
 }
 
 void gen_facts_doc(corpus_buf *out, corpus_rng *r)
@@ -181,10 +83,6 @@ void gen_facts_doc(corpus_buf *out, corpus_rng *r)
 	size_t total = n_facts();
 	/* Every fact is equally likely, whatever the size of its relation, so
 	 * that the 7 days get as many repetitions as the 77 capitals each. */
-	if (FACT_STORY_PCT > 0 && corpus_rng_pct(r, FACT_STORY_PCT)) {
-		fact_story(out, r, total);
-		return;
-	}
 	int n = 3 + (int)corpus_rng_below(r, 6);
 	const gen_relation *rel;
 	size_t pair;
@@ -231,7 +129,7 @@ int corpus_fact_eval(uint64_t seed, int n, corpus_fact_cb cb, void *ctx)
 		fact_at(order[k] / CORPUS_FACT_HELDOUT, &rel, &pair);
 		int p = CORPUS_FACT_PHRASINGS - CORPUS_FACT_HELDOUT + (int)(order[k] % CORPUS_FACT_HELDOUT);
 		prompt.n = 0;
-		fact_prompt(&prompt, rel, p, rel->pairs[pair][0]);
+		fact_text(&prompt, rel, p, rel->pairs[pair][0], NULL);
 		char ans[64];
 		snprintf(ans, sizeof ans, " %s", rel->pairs[pair][1]);
 		corpus_fact_item it = {prompt.p, ans, rel->name, rel->pairs[pair][0], p};

@@ -1,4 +1,4 @@
-/* gen_words.c - the generator's word lists and facts (template version 2).
+/* gen_words.c - the generator's word lists and facts (see CORPUS_TEMPLATE_VERSION).
  *
  * All lists are written for this project. Changing any entry changes the
  * corpus and the evaluation sets: bump CORPUS_TEMPLATE_VERSION.
