@@ -17,7 +17,10 @@ check_row() {
 	row=$(attn_row "$1")
 	q=${row%% *}
 	"$STGET" "$WORK/dump.safetensors" blocks.0.attn.hook_pattern "$2" "$q" >"$WORK/want" 2>&1 &&
-		compare_row "$row" "$WORK/want"
+		compare_row "$row" "$WORK/want" && return 0
+	echo "# the row read: '$row'; the screen:"
+	capture "$1" | diag
+	return 1
 }
 
 RUN="env TERM=screen-256color XDG_STATE_HOME=$WORK/state $RESIDUAL --model $MODEL --ids $IDS --no-history"
@@ -82,14 +85,14 @@ keys $s $(repeat 30 l) $(repeat 11 n)
 $TM resize-window -t $s -x 100 -y 30
 keys $s v
 $TM resize-window -t $s -x 120 -y 40
-wait_for $s 'blocks\.0\.attn\.hook_pattern ' && wait_for $s 'key cols .*\(v: heatmap\)' && check_row $s 0
+wait_rows $s 40 && wait_for $s 'blocks\.0\.attn\.hook_pattern ' && wait_for $s 'key cols .*\(v: heatmap\)' && check_row $s 0
 ok $? "resized twice while stepping: the screen follows and the values agree"
 $TM resize-window -t $s -x 70 -y 20
 wait_for $s 'Terminal too small: 70x20'
 ok $? "70x20 shows the too-small notice"
 keys $s n
 $TM resize-window -t $s -x 80 -y 24
-wait_for $s 'blocks\.0\.attn\.hook_pattern ' && check_row $s 0
+wait_rows $s 24 && wait_for $s 'blocks\.0\.attn\.hook_pattern ' && check_row $s 0
 ok $? "back at 80x24 the screen returns as it was (keys were ignored meanwhile)"
 keys $s q
 wait_for $s '^EXIT=0'

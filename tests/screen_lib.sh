@@ -109,6 +109,26 @@ settle() {
 	return 1
 }
 
+# wait_rows NAME ROWS: waits until the program has drawn its layout for a
+# terminal ROWS lines high (the key hints sit on the next-to-last line).
+# After a resize the old layout can stay on screen, settled, for a moment
+# before the program's redraw reaches tmux; a check must not read it.
+wait_rows() {
+	_name=$1 _rows=$2
+	_i=0
+	while [ "$_i" -lt 600 ]; do
+		if capture "$_name" | sed -n "$((_rows - 1))p" | grep -q -E 'step .*back'; then
+			settle "$_name"
+			return 0
+		fi
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	echo "# timed out waiting for the layout of $_rows rows in $_name; the screen:"
+	capture "$_name" | diag
+	return 1
+}
+
 # repeat N KEY: the key N times, for send-keys.
 repeat() {
 	_k=0
