@@ -10,18 +10,6 @@ IDS=451,340,497,361,133,474,136,339,360,191,48,365,85,316,433,115,458,155,108,26
 
 "$RESIDUAL" run --model "$MODEL" --ids "$IDS" --dump "$WORK/dump.safetensors" >/dev/null
 ok $? "residual run dumps the same prompt"
-STGET=${TOP_BUILDDIR:-.}/tests/screen_stget
-
-# check_row NAME HEAD: the '>' row of the attention values against the dump
-check_row() {
-	row=$(attn_row "$1")
-	q=${row%% *}
-	"$STGET" "$WORK/dump.safetensors" blocks.0.attn.hook_pattern "$2" "$q" >"$WORK/want" 2>&1 &&
-		compare_row "$row" "$WORK/want" && return 0
-	echo "# the row read: '$row'; the screen:"
-	capture "$1" | diag
-	return 1
-}
 
 RUN="env TERM=screen-256color XDG_STATE_HOME=$WORK/state $RESIDUAL --model $MODEL --ids $IDS --no-history"
 for size in 80x24 160x48; do

@@ -44,9 +44,14 @@ ok $? "the recalled line edits and runs: layer 1"
 
 keys $s : h e a d Space 3 Enter
 wait_for $s 'layer 1 head 3'
+keys $s : l a y e r Space 0 Enter
+wait_for $s 'layer 0 head 3'
 keys $s : C-r l a y
-wait_for $s "reverse-i-search.*lay.*layer 1"
+wait_for $s "reverse-i-search.*lay.*layer 0"
 ok $? "Ctrl-R finds the last 'layer' command"
+keys $s C-r
+wait_for $s "reverse-i-search.*lay.*layer 1"
+ok $? "Ctrl-R again finds the one before it"
 keys $s Enter
 wait_for $s 'layer 1 head 3'
 ok $? "the found line runs"
@@ -68,12 +73,22 @@ ok $? "o closes it and the panes return"
 
 # UTF-8 input: the cursor goes by display columns (CJK is two wide)
 cursor_x() { $TM display -p -t "$1" '#{cursor_x}'; }
+# wait_cursor NAME X: polls until the cursor is in column X (3 s at most)
+wait_cursor() {
+	_i=0
+	while [ "$_i" -lt 60 ]; do
+		[ "$(cursor_x "$1")" -eq "$2" ] && return 0
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	echo "# the cursor is in column $(cursor_x "$1"), not $2"
+	return 1
+}
 keys $s : e c h o Space '日本語'
 wait_for $s '^:echo 日本語$' && [ "$(cursor_x $s)" -eq 12 ]
 ok $? "after ':echo 日本語' the cursor is at column 12"
 keys $s Left
-sleep 0.2
-[ "$(cursor_x $s)" -eq 10 ]
+wait_cursor $s 10
 ok $? "Left moves back over one wide character (column 10)"
 keys $s BSpace
 wait_for $s '^:echo 日語$' && [ "$(cursor_x $s)" -eq 8 ]

@@ -7,6 +7,7 @@
 
 : "${RESIDUAL:=$TOP_BUILDDIR/residual}"
 : "${FIXTURES:=../shared/fixtures}"
+STGET=${TOP_BUILDDIR:-.}/tests/screen_stget
 LC_ALL=C.UTF-8
 export LC_ALL
 
@@ -145,6 +146,17 @@ attn_row() {
 	_k0=$(printf '%s\n' "$_scr" | grep -o -E 'key cols [0-9]+\.\.[0-9]+' | head -n 1 | sed 's/key cols \([0-9]*\).*/\1/')
 	_row=$(printf '%s\n' "$_scr" | grep -o -E '[0-9]+>[ .0-9]*$' | head -n 1)
 	echo "$(printf '%s' "$_row" | sed 's/>.*//') $_k0 $(printf '%s' "$_row" | sed 's/^[0-9]*>//')"
+}
+
+# check_row NAME HEAD: the '>' row of the attention values on the screen
+# against $WORK/dump.safetensors (a dump of the same run), layer 0.
+check_row() {
+	_row=$(attn_row "$1")
+	"$STGET" "$WORK/dump.safetensors" blocks.0.attn.hook_pattern "$2" "${_row%% *}" >"$WORK/want" 2>&1 &&
+		compare_row "$_row" "$WORK/want" && return 0
+	echo "# the row read: '$_row'; the screen:"
+	capture "$1" | diag
+	return 1
 }
 
 # compare_row "QUERY K0 v..." FILE: each shown value agrees with the dump's

@@ -7,7 +7,6 @@ need_tmux
 MODEL=$FIXTURES/hf-golden/v1_llama3_gqa
 need_model "$MODEL"
 IDS=451,340,497,361,133,474,136,339,360,191,48,365,85,316,433,115,458,155,108,269,393,61,143,349
-STGET=${TOP_BUILDDIR:-.}/tests/screen_stget
 "$RESIDUAL" run --model "$MODEL" --ids "$IDS" --dump "$WORK/dump.safetensors" >/dev/null &&
 	"$STGET" "$WORK/dump.safetensors" blocks.0.attn.hook_pattern 0 23 >"$WORK/row23" &&
 	"$STGET" "$WORK/dump.safetensors" blocks.0.attn.hook_pattern 0 19 >"$WORK/row19"
