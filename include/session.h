@@ -77,6 +77,12 @@ typedef struct rs_session {
 	/* --- added by the lesson module --- */
 	struct lesson_run *lesson;  /* the lesson runner's state (lesson/), NULL until `lesson` is used */
 	void (*lesson_free)(struct lesson_run *); /* frees it with the session */
+	/* --- set by the screen --- */
+	/* Asked after each stop a step or run computes, while more are to come:
+	 * nonzero stops the run there (Esc or Ctrl-C on a big model). NULL: never. */
+	int (*interrupt)(void *ctx);
+	void *interrupt_ctx;
+	int interrupted;            /* the last move stopped early, at view_stop */
 } rs_session;
 
 /* Opens a model (path NULL: the built-in model) and makes an empty session. */
@@ -93,7 +99,9 @@ int session_set_prompt(rs_session *s, const char *text, rs_err *err);
 int session_set_ids(rs_session *s, const int32_t *ids, int n, rs_err *err);
 
 /* Moves the view n stops forward at the session's granularity, computing
- * what has not been computed yet; returns the stop now shown. */
+ * what has not been computed yet; returns the stop now shown. Every move
+ * that computes stops early, at the last stop computed, when s->interrupt
+ * says so (s->interrupted tells). */
 int session_step(rs_session *s, int n);
 /* Moves the view n stops back (no computation). */
 int session_back(rs_session *s, int n);

@@ -85,4 +85,31 @@ ok $? "back at 80x24 the screen returns as it was (keys were ignored meanwhile)"
 keys $s q
 wait_for $s '^EXIT=0'
 ok $? "quits after resizing"
+
+# a run stopped part way: Esc or Ctrl-C typed with L or E stops it after the
+# stop it is computing (the key is read before the run is half done: tmux
+# writes both at once), and a later E goes on from there
+LONG=$(awk 'BEGIN { for (i = 0; i < 600; i++) printf "%s%d", i ? "," : "", (i * 37 + 11) % 500 }')
+s=stop
+start $s 80 24 "env TERM=screen-256color XDG_STATE_HOME=$WORK/state $RESIDUAL --model $MODEL --ids $LONG --no-history"
+wait_for $s 'before hook_embed'
+keys $s L Escape
+wait_for $s 'stopped at hook_embed \(1/[0-9]+\): E runs on'
+ok $? "Esc during L stops after the first stop and says where"
+keys $s E C-c
+wait_for $s 'stopped at blocks\.0\.hook_resid_pre \(2/[0-9]+\): E runs on'
+ok $? "Ctrl-C during E stops after the next stop (Ctrl-C does not quit then)"
+keys $s E
+wait_for $s '^ logits │' && ! capture $s | grep -q 'stopped at'
+ok $? "E then runs to the end, and the notice is gone"
+keys $s C-c
+wait_for $s '^EXIT=0'
+ok $? "Ctrl-C at rest quits"
+# q during a run stops it and quits
+s=stopq
+start $s 80 24 "env TERM=screen-256color RESIDUAL_UI_TRACE=$WORK/trace.q XDG_STATE_HOME=$WORK/state $RESIDUAL --model $MODEL --ids $LONG --no-history"
+wait_for $s 'before hook_embed'
+keys $s E q
+wait_for $s '^EXIT=0' && grep -q '^interrupted at stop 0 hook_embed$' "$WORK/trace.q"
+ok $? "q during E stops the run after its first stop and quits"
 finish

@@ -149,6 +149,50 @@ static void test_navigation(void)
 	tap_ok(ok_run("step 1000000") && has("at the end"), "step past the end stays at the end");
 }
 
+/* A front end's interrupt: says stop on its n-th question. */
+static int asked, stop_at;
+static int interrupt_after(void *ctx)
+{
+	(void)ctx;
+	return ++asked == stop_at;
+}
+
+/* A run stopped part way shows the last stop computed; going on from there
+ * gives the same numbers as a run never stopped. */
+static void test_interrupt(void)
+{
+	ok_run("prompt the cat sat on the mat");
+	int last = session_n_stops(S) - 1;
+	S->interrupt = interrupt_after;
+	asked = 0, stop_at = 5;
+	int ran = ok_run("run");
+	tap_ok(ran && S->interrupted && S->view_stop == 4 && eng_stop(S->eng) == 4 && asked == 5,
+	       "a run asked to stop after its 5th stop shows stop 4 (shown %d, asked %d times)", S->view_stop,
+	       asked);
+	asked = 0, stop_at = 1;
+	int now = session_step(S, 1);
+	tap_ok(now == 5 && !S->interrupted && asked == 0, "a single step is not asked: nothing comes after it (%d, %d)",
+	       now, asked);
+	asked = 0, stop_at = 3;
+	ran = ok_run("run");
+	tap_ok(ran && S->interrupted && S->view_stop == 8, "the next run goes on from there (stop %d)", S->view_stop);
+	asked = 0, stop_at = -1;
+	ran = ok_run("run");
+	tap_ok(ran && !S->interrupted && S->view_stop == last && asked == last - 9,
+	       "and reaches the end when not stopped (stop %d of %d, asked %d times)", S->view_stop, last, asked);
+	const rs_act *a = session_act(S, (rs_hook){HOOK_LOGITS, -1});
+	float *resumed = a ? rs_xmalloc(sizeof(float) * (size_t)a->numel) : NULL;
+	if (a)
+		memcpy(resumed, a->data, sizeof(float) * (size_t)a->numel);
+	S->interrupt = NULL;
+	ok_run("prompt the cat sat on the mat");
+	ok_run("run");
+	a = session_act(S, (rs_hook){HOOK_LOGITS, -1});
+	tap_ok(resumed && a && !memcmp(resumed, a->data, sizeof(float) * (size_t)a->numel),
+	       "its logits are bit for bit those of a run never stopped");
+	free(resumed);
+}
+
 static void test_identities(void)
 {
 	ok_run("prompt the dog ran at the cat");
@@ -526,6 +570,7 @@ int main(int argc, char **argv)
 	test_words();
 	test_all_commands();
 	test_navigation();
+	test_interrupt();
 	test_identities();
 	test_generate_export(dir);
 	test_analyses();

@@ -230,8 +230,14 @@ static int show_stop(rs_session *s, int t)
 		t = last;
 	if (t < -1)
 		t = -1;
-	if (t >= 0 && eng_stop(s->eng) < t)
-		eng_run_to(s->eng, hook_at(t, s->model->cfg.n_layers));
+	s->interrupted = 0;
+	/* one stop at a time, so that a front end can stop a long run between
+	 * two stops; the stops computed so far stay (the next move goes on) */
+	while (t >= 0 && eng_stop(s->eng) < t && eng_step(s->eng) >= 0)
+		if (eng_stop(s->eng) < t && s->interrupt && s->interrupt(s->interrupt_ctx)) {
+			s->interrupted = 1;
+			t = eng_stop(s->eng);
+		}
 	if (t > eng_stop(s->eng)) /* cannot happen with a prompt set; stay safe */
 		t = eng_stop(s->eng);
 	s->view_stop = t;

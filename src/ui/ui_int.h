@@ -137,6 +137,9 @@ typedef struct ui {
 	int quit;
 	char err_line[512];     /* the last command's error, shown in the output pane */
 	char notice[256];       /* one-line notice in the hints line (TERM fallback...) */
+	char saved_notice[256]; /* the notice a stopped run's message covers */
+	int interrupt_notice;   /* notice says where a stopped run stands */
+	int key_put_back;       /* ui_interrupt pushed a key back for the loop */
 	char **matches;         /* completion list on show, NULL-terminated */
 	ui_cache cache;
 	int use_history;
@@ -227,7 +230,9 @@ void ui_layout_windows(ui *u);
 void ui_mark_all(ui *u);
 void ui_draw(ui *u, int force);
 void ui_run_command(ui *u, const char *line);
-void ui_busy(ui *u, const char *what);
+/* Says on the hint line that work is under way; stoppable: and that Esc or
+ * Ctrl-C stops it (stepping through the session). */
+void ui_busy(ui *u, const char *what, int stoppable);
 /* Handles one key outside the command line. */
 void ui_key(ui *u, int ch);
 int ui_bench(ui *u, int rows, int cols, int iters);

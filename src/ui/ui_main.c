@@ -197,13 +197,14 @@ static void select_delta(ui *u, int *field, int delta)
 /* Says on the hint line that work is under way, before work that may take a
  * while on a big model (a long forward pass), so the screen never looks hung.
  * The next ordinary draw puts the hints back. */
-void ui_busy(ui *u, const char *what)
+void ui_busy(ui *u, const char *what, int stoppable)
 {
 	if (!u->hints || u->lay.too_small || !u->scr)
 		return;
 	werase(u->hints);
 	theme_set(&u->th, u->hints, ROLE_KEY);
-	draw_textf(u->hints, 0, 0, getmaxx(u->hints), "%s %s", what, u->th.g->ellipsis);
+	draw_textf(u->hints, 0, 0, getmaxx(u->hints), "%s %s%s", what, u->th.g->ellipsis,
+		   stoppable && u->s->interrupt ? "  Esc or Ctrl-C stops" : "");
 	theme_set(&u->th, u->hints, ROLE_NORMAL);
 	wnoutrefresh(u->hints);
 	doupdate();
@@ -216,7 +217,7 @@ void ui_run_command(ui *u, const char *line)
 	memset(&err, 0, sizeof err);
 	u->err_line[0] = 0;
 	int before = u->s->view_stop;
-	ui_busy(u, "running the command");
+	ui_busy(u, "running the command", 0);
 	cmd_status st = cmd_exec(u->s, line, &err);
 	if (st == CMD_ERROR)
 		snprintf(u->err_line, sizeof u->err_line, "%s", err.msg[0] ? err.msg : "error");
@@ -246,7 +247,7 @@ void ui_key(ui *u, int ch)
 		/* only big models take long enough for a step to need saying */
 		if (s->eng && s->view_stop >= eng_stop(s->eng) && s->model &&
 		    config_param_count(&s->model->cfg) > 100000000)
-			ui_busy(u, "computing the next stop");
+			ui_busy(u, "computing the next stop", 1);
 		session_step(s, 1);
 		ui_follow_view(u);
 		break;
@@ -255,12 +256,12 @@ void ui_key(ui *u, int ch)
 		ui_follow_view(u);
 		break;
 	case 'L':
-		ui_busy(u, "running to the end of the layer");
+		ui_busy(u, "running to the end of the layer", 1);
 		session_run_layer(s);
 		ui_follow_view(u);
 		break;
 	case 'E': case KEY_END:
-		ui_busy(u, "running to the end of the pass");
+		ui_busy(u, "running to the end of the pass", 1);
 		session_run_all(s);
 		ui_follow_view(u);
 		break;
@@ -445,6 +446,44 @@ static int zoom_key(ui *u, int ch)
 
 /* ------------------------------------------------------------ the loop */
 
+/* The session asks between two stops of a run whether to go on: Esc or
+ * Ctrl-C typed meanwhile stops it, and so does q, which then quits. Any
+ * other key goes back for the loop, and nothing more is read until the loop
+ * has taken it, so typeahead keeps its order (a stop costs one read that
+ * finds nothing). */
+static int ui_interrupt(void *ctx)
+{
+	ui *u = ctx;
+	if (u->key_put_back)
+		return 0;
+	nodelay(u->cmd, TRUE);
+	int ch = wgetch(u->cmd);
+	nodelay(u->cmd, FALSE);
+	if (ch == ERR)
+		return 0;
+	if (ch == 27 || ch == 3)
+		return 1;
+	ungetch(ch);
+	u->key_put_back = 1;
+	return ch == 'q' && !u->cmd_active;
+}
+
+/* After a run was stopped: where it stands, in the hints line, until the
+ * next key (the notice that was there comes back then). */
+static void show_interrupted(ui *u)
+{
+	rs_session *s = u->s;
+	char name[96];
+	hook_name(session_hook(s), name, sizeof name);
+	ui_trace("interrupted at stop %d %s", s->view_stop, name);
+	if (!u->interrupt_notice)
+		snprintf(u->saved_notice, sizeof u->saved_notice, "%s", u->notice);
+	snprintf(u->notice, sizeof u->notice, "stopped at %s (%d/%d): E runs on", name,
+		 s->view_stop + 1, session_n_stops(s));
+	u->interrupt_notice = 1;
+	s->interrupted = 0;
+}
+
 static const char *loop(ui *u)
 {
 	int fast_errs = 0;
@@ -458,6 +497,7 @@ static const char *loop(ui *u)
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int ch = wgetch(u->cmd);
+		u->key_put_back = 0;
 		if (term_signal())
 			break;
 		if (ch == ERR) {
@@ -481,6 +521,10 @@ static const char *loop(ui *u)
 			continue;
 		}
 		fast_errs = 0;
+		if (u->interrupt_notice && ch != KEY_RESIZE) {
+			snprintf(u->notice, sizeof u->notice, "%s", u->saved_notice);
+			u->interrupt_notice = 0;
+		}
 		if (ch == KEY_RESIZE) {
 			ui_layout_windows(u);
 			continue;
@@ -503,6 +547,8 @@ static const char *loop(ui *u)
 			cmdline_key(u, ch);
 		else
 			ui_key(u, ch);
+		if (u->s->interrupted)
+			show_interrupted(u);
 		if (u->quit)
 			return "quit";
 	}
@@ -572,6 +618,10 @@ int ui_main(int argc, char **argv)
 	ui_trace("start pid=%d %dx%d %s %s", (int)getpid(), COLS, LINES, theme_name(u->th.kind),
 	      utf8 ? "utf8" : "ascii");
 
+	if (!o.bench) {
+		s->interrupt = ui_interrupt;
+		s->interrupt_ctx = u;
+	}
 	const char *why;
 	int rc = 0;
 	if (o.bench) {
