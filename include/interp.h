@@ -221,11 +221,14 @@ typedef struct abl_sweep {
 	float base;
 	float *value;   /* [rows, cols] the metric with that one ablated */
 	float *delta;   /* [rows, cols] value - base */
+	int done;       /* cells computed, in row-major order; the rest are NaN */
 	double seconds;
 } abl_sweep;
 
+/* stop (may be NULL) is asked between two cells: nonzero ends the sweep
+ * there, with the cells computed so far (done < rows * cols). */
 abl_sweep *abl_sweep_run(const rs_model *m, const int32_t *ids, int n, int site, int mean,
-			 const interp_metric *mt, rs_err *err);
+			 const interp_metric *mt, int (*stop)(void *), void *stop_ctx, rs_err *err);
 void abl_sweep_free(abl_sweep *s);
 
 /* ---------------------------------------------------------------- patching (patch.c) */
@@ -257,8 +260,13 @@ typedef struct patch_sweep {
 	float clean, corrupt;
 	float *value;        /* [rows, cols] the patched metric */
 	float *norm;         /* [rows, cols] patch_normalise(value) */
+	int done;            /* cells computed, in row-major order; the rest are NaN */
 	double seconds;
 } patch_sweep;
+
+/* Asked between two cells of the sweeps that follow: nonzero ends a sweep
+ * there, with the cells computed so far (done < rows * cols). */
+void patch_set_stop(patch_ctx *p, int (*stop)(void *), void *ctx);
 
 /* Layer × position over a [T, d] hook (resid_pre/mid/post, attn_out, mlp_out). */
 patch_sweep *patch_sweep_pos(patch_ctx *p, int kind, rs_err *err);

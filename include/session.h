@@ -113,6 +113,11 @@ int session_run_all(rs_session *s);
 /* Recomputes the pass (after interventions changed) up to the stop shown. */
 int session_rerun(rs_session *s, rs_err *err);
 
+/* Whether the front end asks to stop a long job now (s->interrupt; 0
+ * without one): stepping asks it between stops, sweeps between cells,
+ * generation between tokens. */
+int session_should_stop(rs_session *s);
+
 /* The hook shown (view_stop), as a hook. kind HOOK_N_KINDS before the first stop. */
 rs_hook session_hook(const rs_session *s);
 /* A hook's tensor if it is computed at or before the stop shown, else NULL. */

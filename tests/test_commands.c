@@ -191,6 +191,17 @@ static void test_interrupt(void)
 	tap_ok(resumed && a && !memcmp(resumed, a->data, sizeof(float) * (size_t)a->numel),
 	       "its logits are bit for bit those of a run never stopped");
 	free(resumed);
+	/* generation asks between tokens, sweeps between cells */
+	S->interrupt = interrupt_after;
+	asked = 0, stop_at = 3;
+	ran = ok_run("generate 10 --no-stop");
+	tap_ok(ran && has("generated 3 tokens (greedy, stopped by a key)"), "generate stopped after 3 tokens says so");
+	asked = 0, stop_at = 2;
+	ran = ok_run("sweep ablate heads");
+	tap_ok(ran && has("stopped after 2 of ") && has("- "), "a sweep stopped after 2 cells says so and marks the rest");
+	S->interrupt = NULL;
+	ran = ok_run("sweep ablate heads");
+	tap_ok(ran && !has("stopped") && S->interrupted == 0, "without an interrupt the sweep is whole");
 }
 
 static void test_identities(void)

@@ -230,6 +230,23 @@ static void check_queries(const rs_model *m, const char *label, const int32_t *i
 }
 
 /* ---------------------------------------------------------------- patching */
+/* A sweep's stop callback: says stop on its ctx-th question. */
+static int stop_after(void *ctx)
+{
+	return --*(int *)ctx == 0;
+}
+
+/* got[0..k) == want[0..k) bit for bit, got[k..n) NaN, and done == k. */
+static int same_then_nan(const float *got, const float *want, int done, int k, int n)
+{
+	if (done != k)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (i < k ? got[i] != want[i] : !isnan(got[i]))
+			return 0;
+	return 1;
+}
+
 static void check_patching(const rs_model *m, const char *label, const int32_t *clean, const int32_t *corrupt, int T)
 {
 	rs_err err = {{0}};
@@ -307,6 +324,15 @@ static void check_patching(const rs_model *m, const char *label, const int32_t *
 	tap_ok(txt && strstr(txt, "\"by\":\"head\"") && strstr(txt, "\"normalised\""), "%s: patch sweep JSON", label);
 	free(txt);
 	cJSON_Delete(j);
+	/* stopped part way: the cells before the stop as in the whole sweep, NaN after */
+	int left = 5;
+	patch_set_stop(p, stop_after, &left);
+	patch_sweep *ss = patch_sweep_pos(p, HOOK_RESID_PRE, &err);
+	patch_set_stop(p, NULL, NULL);
+	tap_ok(ss && sp && same_then_nan(ss->value, sp->value, ss->done, 5, L * T) &&
+		       same_then_nan(ss->norm, sp->norm, ss->done, 5, L * T),
+	       "%s: a patch sweep stopped before its 6th cell keeps 5 (%d)", label, ss ? ss->done : -1);
+	patch_sweep_free(ss);
 	patch_sweep_free(sp);
 	patch_sweep_free(sh);
 	tap_ok(!patch_sweep_pos(p, HOOK_Z, &err) && !patch_sweep_heads(p, HOOK_RESID_PRE, 0, &err),
@@ -380,7 +406,7 @@ static void check_ablation(const rs_model *m, const char *label, const int32_t *
 	       label, L - 1, r.ablated, want);
 	free(col);
 	/* the sweep agrees with single ablations */
-	abl_sweep *s = abl_sweep_run(m, ids, T, ABL_HEAD, 0, &mt, &err);
+	abl_sweep *s = abl_sweep_run(m, ids, T, ABL_HEAD, 0, &mt, NULL, NULL, &err);
 	ok = s && s->rows == L && s->cols == H;
 	float dmax = 0;
 	for (int l = 0; ok && l < L; l++)
@@ -395,8 +421,14 @@ static void check_ablation(const rs_model *m, const char *label, const int32_t *
 	cJSON *j = s ? interp_abl_sweep_to_json(s, &mt) : NULL;
 	tap_ok(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "delta")) == L, "%s: ablation sweep JSON", label);
 	cJSON_Delete(j);
+	int left = 1;
+	abl_sweep *ss = abl_sweep_run(m, ids, T, ABL_HEAD, 0, &mt, stop_after, &left, &err);
+	tap_ok(ss && s && same_then_nan(ss->value, s->value, ss->done, 1, L * H) &&
+		       same_then_nan(ss->delta, s->delta, ss->done, 1, L * H),
+	       "%s: an ablation sweep stopped before its 2nd cell keeps 1 (%d)", label, ss ? ss->done : -1);
+	abl_sweep_free(ss);
 	abl_sweep_free(s);
-	abl_sweep *sm = abl_sweep_run(m, ids, T, ABL_MLP, 1, &mt, &err);
+	abl_sweep *sm = abl_sweep_run(m, ids, T, ABL_MLP, 1, &mt, NULL, NULL, &err);
 	tap_ok(sm && sm->cols == 1 && sm->rows == L, "%s: mean-ablation sweep over MLP sublayers", label);
 	abl_sweep_free(sm);
 	t = (abl_target){ABL_HEAD, L, 0, -1, 0};

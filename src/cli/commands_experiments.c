@@ -400,13 +400,17 @@ static cmd_status c_generate(rs_session *s, int argc, char **argv, rs_err *err)
 			stopped = 1;
 			break;
 		}
+		if (k < n && session_should_stop(s)) { /* Esc in the screen */
+			stopped = 2;
+			break;
+		}
 		if (k < n)
 			lg = eng_decode(e, t, err);
 	}
 	sampler_free(&smp);
 	eng_free(e);
 	session_printf(s, "generated %d token%s (%s%s)\nids:", k, k == 1 ? "" : "s", temp > 0 ? "sampled" : "greedy",
-		       stopped ? ", stopped at end of text" : "");
+		       stopped == 1 ? ", stopped at end of text" : stopped == 2 ? ", stopped by a key" : "");
 	for (int i = 0; i < k; i++)
 		session_printf(s, " %d", (int)out[s->n_ids + i]);
 	session_printf(s, "\n");

@@ -43,6 +43,16 @@ static void print_metric(rs_session *s, const interp_metric *mt)
 	session_printf(s, " at pos %d\n", interp_metric_pos(mt, s->n_ids));
 }
 
+/* Between two cells of a sweep: does the screen ask to stop (Esc)? */
+static int ask_stop(void *s) { return session_should_stop(s); }
+
+/* A sweep stopped part way shows the cells it has. */
+static void print_stopped(rs_session *s, int done, int rows, int cols)
+{
+	if (done < rows * cols)
+		session_printf(s, "stopped after %d of %d cells; '-' marks those not computed\n", done, rows * cols);
+}
+
 static void print_grid(rs_session *s, const float *v, int rows, int cols, const char *row_name, const char *col_name)
 {
 	session_printf(s, "%-6s", row_name);
@@ -131,6 +141,7 @@ static cmd_status sweep_patch(rs_session *s, int argc, char **argv, rs_err *err)
 		cmd_fail(err, argv[0], "%s", e2.msg);
 		goto out;
 	}
+	patch_set_stop(p, ask_stop, s);
 	patch_sweep *sw = heads ? patch_sweep_heads(p, h.kind, pos, &e2) : patch_sweep_pos(p, h.kind, &e2);
 	if (!sw) {
 		cmd_usage(err, argv[0], "%s", e2.msg);
@@ -139,6 +150,7 @@ static cmd_status sweep_patch(rs_session *s, int argc, char **argv, rs_err *err)
 		session_printf(s, "clean %.4f, corrupted (this prompt) %.4f; patching %s from the clean run, "
 				  "normalised: 0 = corrupted, 1 = clean\n",
 			       sw->clean, sw->corrupt, hook_kind_name(h.kind));
+		print_stopped(s, sw->done, sw->rows, sw->cols);
 		print_grid(s, sw->norm, sw->rows, sw->cols, "layer", heads ? "h" : "p");
 		patch_sweep_free(sw);
 		st = CMD_OK;
@@ -167,12 +179,14 @@ static cmd_status sweep_ablate(rs_session *s, int argc, char **argv, rs_err *err
 	if (mt.tok < 0 && (mt.tok = top_token(s, s->ids, s->n_ids, mt.pos, err)) < 0)
 		return cmd_fail(err, argv[0], "%s", err->msg);
 	rs_err e2;
-	abl_sweep *sw = abl_sweep_run(s->model, s->ids, s->n_ids, site, mean, &mt, &e2);
+	abl_sweep *sw = abl_sweep_run(s->model, s->ids, s->n_ids, site, mean, &mt,
+				      ask_stop, s, &e2);
 	if (!sw)
 		return cmd_fail(err, argv[0], "%s", e2.msg);
 	print_metric(s, &mt);
 	session_printf(s, "without ablation %.4f; change when each %s is %s-ablated:\n", sw->base,
 		       site == ABL_HEAD ? "head" : site == ABL_ATTN ? "attention layer" : "MLP", mean ? "mean" : "zero");
+	print_stopped(s, sw->done, sw->rows, sw->cols);
 	print_grid(s, sw->delta, sw->rows, sw->cols, "layer", site == ABL_HEAD ? "h" : "");
 	abl_sweep_free(sw);
 	return CMD_OK;

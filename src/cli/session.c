@@ -222,6 +222,11 @@ int session_set_prompt(rs_session *s, const char *text, rs_err *err)
 }
 
 /* ---------------------------------------------------------------- stepping */
+int session_should_stop(rs_session *s)
+{
+	return s->interrupt && s->interrupt(s->interrupt_ctx);
+}
+
 /* Makes sure the engine has computed stop t, and shows it. */
 static int show_stop(rs_session *s, int t)
 {
@@ -234,7 +239,7 @@ static int show_stop(rs_session *s, int t)
 	/* one stop at a time, so that a front end can stop a long run between
 	 * two stops; the stops computed so far stay (the next move goes on) */
 	while (t >= 0 && eng_stop(s->eng) < t && eng_step(s->eng) >= 0)
-		if (eng_stop(s->eng) < t && s->interrupt && s->interrupt(s->interrupt_ctx)) {
+		if (eng_stop(s->eng) < t && session_should_stop(s)) {
 			s->interrupted = 1;
 			t = eng_stop(s->eng);
 		}

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "rerun.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,7 +68,7 @@ void abl_sweep_free(abl_sweep *s)
 }
 
 abl_sweep *abl_sweep_run(const rs_model *m, const int32_t *ids, int n, int site, int mean,
-			 const interp_metric *mt, rs_err *err)
+			 const interp_metric *mt, int (*stop)(void *), void *stop_ctx, rs_err *err)
 {
 	const rs_config *c = &m->cfg;
 	if (site < ABL_HEAD || site > ABL_MLP) {
@@ -84,20 +85,24 @@ abl_sweep *abl_sweep_run(const rs_model *m, const int32_t *ids, int n, int site,
 	s->rows = c->n_layers;
 	s->cols = site == ABL_HEAD ? c->n_heads : site == ABL_NEURON ? c->d_ff : 1;
 	s->base = r.base_metric;
-	s->value = rs_xmalloc(sizeof(float) * (size_t)s->rows * s->cols);
-	s->delta = rs_xmalloc(sizeof(float) * (size_t)s->rows * s->cols);
-	for (int l = 0; l < s->rows; l++)
-		for (int j = 0; j < s->cols; j++) {
-			abl_target t = {site, l, j, -1, mean};
-			rs_intervention iv;
-			size_t at = (size_t)l * s->cols + j;
-			if (abl_intervention(c, &t, &iv, err) || rerun_with(&r, &iv, 1, &s->value[at], err)) {
-				abl_sweep_free(s);
-				rerun_done(&r);
-				return NULL;
-			}
-			s->delta[at] = s->value[at] - s->base;
+	size_t cells = (size_t)s->rows * s->cols;
+	s->value = rs_xmalloc(sizeof(float) * cells);
+	s->delta = rs_xmalloc(sizeof(float) * cells);
+	for (size_t at = 0; at < cells; at++)
+		s->value[at] = s->delta[at] = NAN;
+	for (size_t at = 0; at < cells; at++) {
+		if (at && stop && stop(stop_ctx))
+			break;
+		abl_target t = {site, (int)(at / s->cols), (int)(at % s->cols), -1, mean};
+		rs_intervention iv;
+		if (abl_intervention(c, &t, &iv, err) || rerun_with(&r, &iv, 1, &s->value[at], err)) {
+			abl_sweep_free(s);
+			rerun_done(&r);
+			return NULL;
 		}
+		s->delta[at] = s->value[at] - s->base;
+		s->done++;
+	}
 	rerun_done(&r);
 	s->seconds = rerun_clock() - t0;
 	return s;

@@ -12,7 +12,15 @@ struct patch_ctx {
 	rs_engine *clean;     /* the clean run, every hook cached: the patches' source */
 	float clean_metric;
 	interp_rerun cor;     /* the corrupted run and the worker that reruns it */
+	int (*stop)(void *);  /* asked between two cells of a sweep (may be NULL) */
+	void *stop_ctx;
 };
+
+void patch_set_stop(patch_ctx *p, int (*stop)(void *), void *ctx)
+{
+	p->stop = stop;
+	p->stop_ctx = ctx;
+}
 
 void patch_free(patch_ctx *p)
 {
@@ -107,20 +115,25 @@ static patch_sweep *sweep(patch_ctx *p, int kind, int heads, int pos, int cols, 
 	s->pos = heads ? pos : -1;
 	s->clean = p->clean_metric;
 	s->corrupt = p->cor.base_metric;
-	s->value = rs_xmalloc(sizeof(float) * (size_t)s->rows * cols);
-	s->norm = rs_xmalloc(sizeof(float) * (size_t)s->rows * cols);
+	size_t cells = (size_t)s->rows * cols;
+	s->value = rs_xmalloc(sizeof(float) * cells);
+	s->norm = rs_xmalloc(sizeof(float) * cells);
+	for (size_t at = 0; at < cells; at++)
+		s->value[at] = s->norm[at] = NAN;
 	rerun_set_full(&p->cor, 0);
-	for (int l = 0; l < s->rows; l++)
-		for (int j = 0; j < cols; j++) {
-			rs_intervention iv;
-			size_t at = (size_t)l * cols + j;
-			if (patch_intervention(p, (rs_hook){kind, l}, heads ? j : -1, heads ? pos : j, &iv, err) ||
-			    rerun_with(&p->cor, &iv, 1, &s->value[at], err)) {
-				patch_sweep_free(s);
-				return NULL;
-			}
-			s->norm[at] = patch_normalise(p, s->value[at]);
+	for (size_t at = 0; at < cells; at++) {
+		if (at && p->stop && p->stop(p->stop_ctx))
+			break;
+		int l = (int)(at / cols), j = (int)(at % cols);
+		rs_intervention iv;
+		if (patch_intervention(p, (rs_hook){kind, l}, heads ? j : -1, heads ? pos : j, &iv, err) ||
+		    rerun_with(&p->cor, &iv, 1, &s->value[at], err)) {
+			patch_sweep_free(s);
+			return NULL;
 		}
+		s->norm[at] = patch_normalise(p, s->value[at]);
+		s->done++;
+	}
 	s->seconds = rerun_clock() - t0;
 	return s;
 }

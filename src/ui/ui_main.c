@@ -217,7 +217,7 @@ void ui_run_command(ui *u, const char *line)
 	memset(&err, 0, sizeof err);
 	u->err_line[0] = 0;
 	int before = u->s->view_stop;
-	ui_busy(u, "running the command", 0);
+	ui_busy(u, "running the command", 1);
 	cmd_status st = cmd_exec(u->s, line, &err);
 	if (st == CMD_ERROR)
 		snprintf(u->err_line, sizeof u->err_line, "%s", err.msg[0] ? err.msg : "error");
