@@ -119,7 +119,7 @@ keys $s d d
 wait_for $s "$FOOT"
 ok $? "d scrolls down as well"
 keys $s : a n s w e r Space 1 2 6 Enter
-wait_for $s 'answered: 126'
+wait_for $s 'answered: 126' && capture $s | grep -q -E -- "$FOOT"
 ok $? "answering keeps the place in the text"
 keys $s : n e x t Enter
 wait_for $s '^lesson +lines 1-|^Step 2 of'
