@@ -355,7 +355,7 @@ static const char *const help_lines[] = {
 	"  Right  n  Space   step forward one stop (computes it the first time)",
 	"  Left   b  Bksp    step back one stop (shows exactly what was shown)",
 	"  L  /  E  End      run to the end of the layer / of the pass (logits)",
-	"  Esc  Ctrl-C       stop a run, a sweep or generate where it is (E goes on)",
+	"  Esc  Ctrl-C       stop a run, a sweep or generate part way (E goes on)",
 	"  0  Home           back to the start",
 	"  g                 stops: every hook / every sublayer / every layer",
 	"Selecting",
