@@ -128,7 +128,7 @@ keys $s '?'
 wait_for $s 'scroll the lesson'
 ok $? "the help lists the lesson's scroll keys"
 capture $s | grep -q 'stop a run, a sweep or generate part way (E goes on)'
-ok $? "80x24: the help's longest lines are whole in its box"
+ok $? "80x24: the help's line on Esc is whole in its box"
 keys $s Escape
 keys $s q
 wait_for $s '^EXIT=0' >/dev/null
