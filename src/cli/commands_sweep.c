@@ -43,9 +43,6 @@ static void print_metric(rs_session *s, const interp_metric *mt)
 	session_printf(s, " at pos %d\n", interp_metric_pos(mt, s->n_ids));
 }
 
-/* Between two cells of a sweep: does the screen ask to stop (Esc)? */
-static int ask_stop(void *s) { return session_should_stop(s); }
-
 /* A sweep stopped part way shows the cells it has. */
 static void print_stopped(rs_session *s, int done, int rows, int cols)
 {
@@ -141,7 +138,7 @@ static cmd_status sweep_patch(rs_session *s, int argc, char **argv, rs_err *err)
 		cmd_fail(err, argv[0], "%s", e2.msg);
 		goto out;
 	}
-	patch_set_stop(p, ask_stop, s);
+	patch_set_stop(p, s->interrupt, s->interrupt_ctx); /* Esc in the screen */
 	patch_sweep *sw = heads ? patch_sweep_heads(p, h.kind, pos, &e2) : patch_sweep_pos(p, h.kind, &e2);
 	if (!sw) {
 		cmd_usage(err, argv[0], "%s", e2.msg);
@@ -179,8 +176,8 @@ static cmd_status sweep_ablate(rs_session *s, int argc, char **argv, rs_err *err
 	if (mt.tok < 0 && (mt.tok = top_token(s, s->ids, s->n_ids, mt.pos, err)) < 0)
 		return cmd_fail(err, argv[0], "%s", err->msg);
 	rs_err e2;
-	abl_sweep *sw = abl_sweep_run(s->model, s->ids, s->n_ids, site, mean, &mt,
-				      ask_stop, s, &e2);
+	abl_sweep *sw = abl_sweep_run(s->model, s->ids, s->n_ids, site, mean, &mt, s->interrupt, s->interrupt_ctx,
+				      &e2);
 	if (!sw)
 		return cmd_fail(err, argv[0], "%s", e2.msg);
 	print_metric(s, &mt);

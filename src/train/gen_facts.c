@@ -81,9 +81,9 @@ static void fact_statement(corpus_buf *out, corpus_rng *r, const gen_relation *r
 void gen_facts_doc(corpus_buf *out, corpus_rng *r)
 {
 	size_t total = n_facts();
+	int n = 3 + (int)corpus_rng_below(r, 6);
 	/* Every fact is equally likely, whatever the size of its relation, so
 	 * that the 7 days get as many repetitions as the 77 capitals each. */
-	int n = 3 + (int)corpus_rng_below(r, 6);
 	const gen_relation *rel;
 	size_t pair;
 	fact_at(corpus_rng_below(r, (uint32_t)total), &rel, &pair);

@@ -230,9 +230,7 @@ void ui_layout_windows(ui *u);
 void ui_mark_all(ui *u);
 void ui_draw(ui *u, int force);
 void ui_run_command(ui *u, const char *line);
-/* Says on the hint line that work is under way; stoppable: and that Esc or
- * Ctrl-C stops it (stepping through the session). */
-void ui_busy(ui *u, const char *what, int stoppable);
+void ui_busy(ui *u, const char *what);
 /* Handles one key outside the command line. */
 void ui_key(ui *u, int ch);
 int ui_bench(ui *u, int rows, int cols, int iters);

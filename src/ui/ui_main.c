@@ -195,16 +195,17 @@ static void select_delta(ui *u, int *field, int delta)
 }
 
 /* Says on the hint line that work is under way, before work that may take a
- * while on a big model (a long forward pass), so the screen never looks hung.
- * The next ordinary draw puts the hints back. */
-void ui_busy(ui *u, const char *what, int stoppable)
+ * while on a big model (a long forward pass), so the screen never looks hung,
+ * and that Esc or Ctrl-C stops it (the session asks ui_interrupt). The next
+ * ordinary draw puts the hints back. */
+void ui_busy(ui *u, const char *what)
 {
 	if (!u->hints || u->lay.too_small || !u->scr)
 		return;
 	werase(u->hints);
 	theme_set(&u->th, u->hints, ROLE_KEY);
 	draw_textf(u->hints, 0, 0, getmaxx(u->hints), "%s %s%s", what, u->th.g->ellipsis,
-		   stoppable && u->s->interrupt ? "  Esc or Ctrl-C stops" : "");
+		   u->s->interrupt ? "  Esc or Ctrl-C stops" : "");
 	theme_set(&u->th, u->hints, ROLE_NORMAL);
 	wnoutrefresh(u->hints);
 	doupdate();
@@ -217,7 +218,7 @@ void ui_run_command(ui *u, const char *line)
 	memset(&err, 0, sizeof err);
 	u->err_line[0] = 0;
 	int before = u->s->view_stop;
-	ui_busy(u, "running the command", 1);
+	ui_busy(u, "running the command");
 	cmd_status st = cmd_exec(u->s, line, &err);
 	if (st == CMD_ERROR)
 		snprintf(u->err_line, sizeof u->err_line, "%s", err.msg[0] ? err.msg : "error");
@@ -247,7 +248,7 @@ void ui_key(ui *u, int ch)
 		/* only big models take long enough for a step to need saying */
 		if (s->eng && s->view_stop >= eng_stop(s->eng) && s->model &&
 		    config_param_count(&s->model->cfg) > 100000000)
-			ui_busy(u, "computing the next stop", 1);
+			ui_busy(u, "computing the next stop");
 		session_step(s, 1);
 		ui_follow_view(u);
 		break;
@@ -256,12 +257,12 @@ void ui_key(ui *u, int ch)
 		ui_follow_view(u);
 		break;
 	case 'L':
-		ui_busy(u, "running to the end of the layer", 1);
+		ui_busy(u, "running to the end of the layer");
 		session_run_layer(s);
 		ui_follow_view(u);
 		break;
 	case 'E': case KEY_END:
-		ui_busy(u, "running to the end of the pass", 1);
+		ui_busy(u, "running to the end of the pass");
 		session_run_all(s);
 		ui_follow_view(u);
 		break;
