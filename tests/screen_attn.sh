@@ -90,19 +90,15 @@ ok $? "quits after resizing"
 # stop before the end (tmux writes both keys at once, so the key is there at
 # the first question: test_commands checks the exact stop), and E goes on
 LONG=$(awk 'BEGIN { for (i = 0; i < 600; i++) printf "%s%d", i ? "," : "", (i * 37 + 11) % 500 }')
-# stopped_after NAME K0: waits for the notice "stopped at HOOK (K/N)" with
-# K0 < K < N, and sets K
+# stop_notice_after NAME K0: the notice "stopped at HOOK (K/N)" is on the
+# screen with K0 < K < N; sets K
+stop_notice_after() {
+	set -- "$1" "$2" $(capture "$1" | sed -n 's/.*stopped at [^ ]* (\([0-9]*\)\/\([0-9]*\)).*/\1 \2/p' | head -n 1)
+	[ $# -eq 4 ] && [ "$3" -gt "$2" ] && [ "$3" -lt "$4" ] && K=$3
+}
+# stopped_after NAME K0: waits (10 s at most) for such a notice
 stopped_after() {
-	_i=0
-	while [ "$_i" -lt 200 ]; do
-		set -- "$1" "$2" $(capture "$1" | sed -n 's/.*stopped at [^ ]* (\([0-9]*\)\/\([0-9]*\)).*/\1 \2/p' | head -n 1)
-		if [ $# -eq 4 ] && [ "$3" -gt "$2" ] && [ "$3" -lt "$4" ]; then
-			K=$3
-			return 0
-		fi
-		sleep 0.05
-		_i=$((_i + 1))
-	done
+	poll_until 10 stop_notice_after "$1" "$2" && return 0
 	echo "# no notice 'stopped at HOOK (K/N)' with $2 < K < N; the screen:"
 	capture "$1" | diag
 	return 1

@@ -73,14 +73,10 @@ ok $? "o closes it and the panes return"
 
 # UTF-8 input: the cursor goes by display columns (CJK is two wide)
 cursor_x() { $TM display -p -t "$1" '#{cursor_x}'; }
+cursor_at() { [ "$(cursor_x "$1")" -eq "$2" ]; }
 # wait_cursor NAME X: polls until the cursor is in column X (3 s at most)
 wait_cursor() {
-	_i=0
-	while [ "$_i" -lt 60 ]; do
-		[ "$(cursor_x "$1")" -eq "$2" ] && return 0
-		sleep 0.05
-		_i=$((_i + 1))
-	done
+	poll_until 3 cursor_at "$1" "$2" && return 0
 	echo "# the cursor is in column $(cursor_x "$1"), not $2"
 	return 1
 }

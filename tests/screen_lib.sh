@@ -110,23 +110,30 @@ settle() {
 	return 1
 }
 
+# poll_until SECONDS COMMAND...: runs COMMAND every 50 ms until it succeeds;
+# fails after SECONDS.
+poll_until() {
+	_poll_n=$(($1 * 20))
+	shift
+	while [ "$_poll_n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.05
+		_poll_n=$((_poll_n - 1))
+	done
+	return 1
+}
+
+# hints_on_row NAME ROW: the key hints are on line ROW of the screen.
+hints_on_row() { capture "$1" | sed -n "$2p" | grep -q -E 'step .*back'; }
+
 # wait_rows NAME ROWS: waits until the program has drawn its layout for a
 # terminal ROWS lines high (the key hints sit on the next-to-last line).
 # After a resize the old layout can stay on screen, settled, for a moment
 # before the program's redraw reaches tmux; a check must not read it.
 wait_rows() {
-	_name=$1 _rows=$2
-	_i=0
-	while [ "$_i" -lt 600 ]; do
-		if capture "$_name" | sed -n "$((_rows - 1))p" | grep -q -E 'step .*back'; then
-			settle "$_name"
-			return 0
-		fi
-		sleep 0.05
-		_i=$((_i + 1))
-	done
-	echo "# timed out waiting for the layout of $_rows rows in $_name; the screen:"
-	capture "$_name" | diag
+	poll_until 30 hints_on_row "$1" $(($2 - 1)) && settle "$1" && return 0
+	echo "# timed out waiting for the layout of $2 rows in $1; the screen:"
+	capture "$1" | diag
 	return 1
 }
 
