@@ -212,10 +212,22 @@ static double obj_linear(gcase *gc)
 	return dotv(c->y, c->r, (int64_t)c->n * c->out);
 }
 
+static double obj_linear_ref(gcase *gc)
+{
+	layer_ctx *c = gc->ctx;
+	double s = 0;
+	for (int t = 0; t < c->n; t++)
+		for (int o = 0; o < c->out; o++)
+			s += dotv(gc->in[0] + t * c->in, gc->in[1] + o * c->in, c->in) * c->r[t * c->out + o];
+	return s;
+}
+
 static void test_linear(void)
 {
 	layer_ctx c = {.n = 13, .in = 11, .out = 7};
-	gcase gc = {.n_in = 2, .ctx = &c, .objective = obj_linear, .names = {"x", "W"}};
+	/* dW sums over the 13 rows, dx over the 7 outputs */
+	gcase gc = {.n_in = 2, .ctx = &c, .objective = obj_linear, .objective_ref = obj_linear_ref, .acc_depth = 13,
+		    .names = {"x", "W"}};
 	gc.n[0] = c.n * c.in, gc.n[1] = c.out * c.in;
 	gc.in[0] = randv(gc.n[0], 1), gc.in[1] = randv(gc.n[1], 0.5);
 	gc.grad[0] = zerov(gc.n[0]), gc.grad[1] = zerov(gc.n[1]);
@@ -235,10 +247,25 @@ static double obj_rmsnorm(gcase *gc)
 	return dotv(c->y, c->r, (int64_t)c->n * c->d);
 }
 
+static double obj_rmsnorm_ref(gcase *gc)
+{
+	layer_ctx *c = gc->ctx;
+	double s = 0;
+	for (int t = 0; t < c->n; t++) {
+		const float *x = gc->in[0] + t * c->d;
+		double inv = 1 / sqrt(dotv(x, x, c->d) / c->d + (double)1e-5f);
+		for (int i = 0; i < c->d; i++)
+			s += x[i] * inv * gc->in[1][i] * c->r[t * c->d + i];
+	}
+	return s;
+}
+
 static void test_rmsnorm(void)
 {
 	layer_ctx c = {.n = 9, .d = 24};
-	gcase gc = {.n_in = 2, .ctx = &c, .objective = obj_rmsnorm, .names = {"x", "w"}};
+	/* dx: the direct term plus a sum over the row's 24 entries; dw: over 9 rows */
+	gcase gc = {.n_in = 2, .ctx = &c, .objective = obj_rmsnorm, .objective_ref = obj_rmsnorm_ref, .acc_depth = 2 * 24,
+		    .names = {"x", "w"}};
 	gc.n[0] = c.n * c.d, gc.n[1] = c.d;
 	gc.in[0] = randv(gc.n[0], 1), gc.in[1] = randv(gc.n[1], 0.3);
 	for (int i = 0; i < c.d; i++)
@@ -405,10 +432,23 @@ static double obj_swiglu(gcase *gc)
 	return dotv(c->y, c->r, c->n);
 }
 
+static double obj_swiglu_ref(gcase *gc)
+{
+	layer_ctx *c = gc->ctx;
+	double s = 0;
+	for (int64_t i = 0; i < c->n; i++) {
+		double g = gc->in[0][i];
+		s += g / (1 + exp(-g)) * gc->in[1][i] * c->r[i];
+	}
+	return s;
+}
+
 static void test_swiglu(void)
 {
 	layer_ctx c = {.n = 3000}; /* more than one block of the parallel split */
-	gcase gc = {.n_in = 2, .ctx = &c, .objective = obj_swiglu, .names = {"gate", "up"}};
+	/* elementwise: a few roundings per entry (the exp, the quotient, two products) */
+	gcase gc = {.n_in = 2, .ctx = &c, .objective = obj_swiglu, .objective_ref = obj_swiglu_ref, .acc_depth = 6,
+		    .names = {"gate", "up"}};
 	gc.n[0] = gc.n[1] = c.n;
 	for (int i = 0; i < 2; i++)
 		gc.in[i] = randv(c.n, 2), gc.grad[i] = zerov(c.n);
