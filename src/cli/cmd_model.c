@@ -102,7 +102,7 @@ int cmd_run(int argc, char **argv)
 	eng_run(e);
 	if (dump_cache(e, dump, &err))
 		goto out;
-	printf("ran %d tokens through %d layers; hooks written to %s\n", n, m->cfg.n_layers, dump);
+	printf("ran %d tokens through %d layer%s; hooks written to %s\n", n, m->cfg.n_layers, m->cfg.n_layers == 1 ? "" : "s", dump);
 	rc = 0;
 out:
 	if (rc)
@@ -296,12 +296,14 @@ int cmd_convert(int argc, char **argv)
 int cmd_random(int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: residual random-model --shape llama3.2-1b|llama3.2-3b|llama3.1-8b|tiny -o OUT.gguf\n"
+		"usage: residual random-model --shape SHAPE -o OUT.gguf [--layers N]\n"
 		"                             [--type f32|f16|bf16|q8_0] [--seed N] [--std S]\n"
 		"Writes a GGUF with that architecture and random weights N(0, S) (default 0.02),\n"
-		"for benchmarks and tests.\n";
+		"for benchmarks and tests. SHAPE: llama3.2-1b, llama3.2-3b, llama3.1-8b,\n"
+		"llama3.1-70b, llama3.1-405b or tiny. --layers N keeps the full width and\n"
+		"vocabulary but only N layers (a 405B-shaped slice that fits a small machine).\n";
 	const char *shape = NULL, *out = NULL;
-	int type = RS_F16;
+	int type = RS_F16, layers = 0;
 	unsigned long long seed = 1;
 	float std = 0.02f;
 	for (int i = 1; i < argc; i++) {
@@ -322,7 +324,15 @@ int cmd_random(int argc, char **argv)
 			seed = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--std"))
 			std = strtof(v, NULL);
-		else {
+		else if (!strcmp(a, "--layers")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (*end || end == v || n < 1 || n > 1024) {
+				fprintf(stderr, "residual random-model: --layers must be a whole number from 1 to 1024, not '%s'\n", v);
+				return 2;
+			}
+			layers = (int)n;
+		} else {
 			fprintf(stderr, "residual random-model: unknown option '%s'\n%s", a, usage);
 			return 2;
 		}
@@ -331,6 +341,10 @@ int cmd_random(int argc, char **argv)
 	if (!shape || !out || type < 0 || convert_preset(shape, &c)) {
 		fputs(usage, stderr);
 		return 2;
+	}
+	if (layers) {
+		c.n_layers = layers;
+		snprintf(c.name, sizeof c.name, "random %s, %d layer%s", shape, layers, layers == 1 ? "" : "s");
 	}
 	rs_err err = {{0}};
 	if (convert_write_random(&c, out, type, std, seed, &err))
