@@ -8,6 +8,7 @@
 #include "model.h"
 #include "safetensors.h"
 #include "sampler.h"
+#include "session.h"
 #include "tokenizer.h"
 
 #include <cJSON.h>
@@ -21,13 +22,23 @@ static int fail(const char *cmd, const rs_err *err)
 	return 1;
 }
 
+/* --model, or the built-in model as every other command defaults to. */
+static const char *model_or_default(const char *model, const char *cmd)
+{
+	if (model || (model = session_default_model()))
+		return model;
+	fprintf(stderr, "residual %s: the built-in model residual-tiny.gguf is not installed (set RESIDUAL_MODEL or give --model PATH)\n", cmd);
+	return NULL;
+}
+
 /* ---------------------------------------------------------------- run */
 static const char run_usage[] =
-	"usage: residual run --model PATH (--prompt TEXT | --ids 1,2,3) --dump OUT.safetensors [--hooks GLOBS]\n"
+	"usage: residual run [--model PATH] (--prompt TEXT | --ids 1,2,3) --dump OUT.safetensors [--hooks GLOBS]\n"
 	"Runs the prompt through every hook and writes the cached hooks (TransformerLens names,\n"
 	"float32) to OUT.safetensors, with input_ids (int32) and the Hugging Face fixture aliases\n"
 	"blocks.L.attn.{q,k,v}_proj_out_prerope [T, heads*head_dim]. GLOBS: comma-separated\n"
-	"patterns over hook names, '!' to exclude (default: all).\n";
+	"patterns over hook names, '!' to exclude (default: all). The model defaults to the\n"
+	"built-in one ($RESIDUAL_MODEL, then the installed residual-tiny.gguf).\n";
 
 /* Writes every cached hook; aliases share the data of hook_q/k/v. */
 static int dump_cache(const rs_engine *e, const char *path, rs_err *err)
@@ -82,10 +93,12 @@ int cmd_run(int argc, char **argv)
 		if (!(*dst = cli_value(argc, argv, &i, "run")))
 			return 2;
 	}
-	if (!model || !dump || (!prompt && !ids_arg)) {
+	if (!dump || (!prompt && !ids_arg)) {
 		fputs(run_usage, stderr);
 		return 2;
 	}
+	if (!(model = model_or_default(model, "run")))
+		return 1;
 	rs_err err = {{0}};
 	rs_model *m = model_load(model, &err);
 	if (!m)
@@ -115,11 +128,12 @@ out:
 
 /* ---------------------------------------------------------------- generate */
 static const char gen_usage[] =
-	"usage: residual generate --model PATH (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T]\n"
+	"usage: residual generate [--model PATH] (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T]\n"
 	"                         [--top-p P] [--seed S] [--ignore-eos] [--json]\n"
 	"Generates N tokens (default 32) after the prompt: greedy when T is 0 (the default),\n"
 	"else sampled at temperature T with nucleus P. Stops at the end-of-text token unless\n"
-	"--ignore-eos. --json prints {\"prompt_ids\", \"ids\", \"text\"}.\n";
+	"--ignore-eos. --json prints {\"prompt_ids\", \"ids\", \"text\"}. The model defaults to\n"
+	"the built-in one, as for every other command.\n";
 
 int cmd_generate(int argc, char **argv)
 {
@@ -164,10 +178,12 @@ int cmd_generate(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!model || (!prompt && !ids_arg)) {
+	if (!prompt && !ids_arg) {
 		fputs(gen_usage, stderr);
 		return 2;
 	}
+	if (!(model = model_or_default(model, "generate")))
+		return 1;
 	rs_err err = {{0}};
 	rs_model *m = model_load(model, &err);
 	if (!m)
