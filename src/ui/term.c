@@ -2,9 +2,14 @@
  * restoring it on every way out, and signals.
  *
  * Signals only set a flag; the main loop notices it within one input
- * timeout and leaves through the ordinary cleanup. SIGHUP is what a dropped
- * SSH connection delivers. An out-of-memory exit restores the terminal
- * through rs_set_fatal_cleanup. While the screen is up, file descriptors 1
+ * timeout, and a long run at its next stop (ui_interrupt asks term_signal),
+ * and leaves through the ordinary cleanup. SIGHUP is what a dropped SSH
+ * connection delivers. An out-of-memory exit restores the terminal through
+ * rs_set_fatal_cleanup. A crash (SIGSEGV, SIGBUS, SIGABRT, SIGFPE) restores
+ * it from the handler with async-signal-safe calls only (the reset sequence
+ * taken from terminfo when the screen opened, written with write(2), and the
+ * terminal modes saved then, set with tcsetattr), then dies of the signal as
+ * it would have. While the screen is up, file descriptors 1
  * and 2 point at /dev/null so that no stray message can scribble over it;
  * curses writes to its own duplicate of the terminal.
  */
@@ -17,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 #include <term.h>
 
@@ -24,7 +30,59 @@ static volatile sig_atomic_t got_signal;
 static int active;                     /* curses is up and owns the terminal */
 static int saved_out = -1, saved_err = -1;
 
+/* For the crash handler: the terminal's fd, its modes before curses, and
+ * what endwin would send (leave the alternate screen, cursor and attributes
+ * back to normal, keypad off). */
+static volatile sig_atomic_t crash_fd = -1;
+static struct termios crash_tio;
+static int crash_tio_ok;
+static char crash_seq[256];
+static size_t crash_len;
+
 static void on_signal(int sig) { got_signal = sig; }
+
+static void on_crash(int sig)
+{
+	int fd = crash_fd;
+	if (fd >= 0) {
+		if (crash_len && write(fd, crash_seq, crash_len) < 0) {
+			/* nothing more can be done */
+		}
+		if (crash_tio_ok)
+			tcsetattr(fd, TCSANOW, &crash_tio);
+	}
+	if (saved_err >= 0)
+		dup2(saved_err, STDERR_FILENO); /* the shell's "Segmentation fault" goes where it should */
+	signal(sig, SIG_DFL);
+	raise(sig); /* delivered when the handler returns: the default action, core dump included */
+}
+
+static void crash_add(const char *capname)
+{
+	const char *v = tigetstr((char *)capname);
+	if (!v || v == (char *)-1)
+		return;
+	size_t n = strlen(v);
+	if (crash_len + n < sizeof crash_seq) {
+		memcpy(crash_seq + crash_len, v, n);
+		crash_len += n;
+	}
+}
+
+/* Readies the crash handler for the terminal on fd, once terminfo is set
+ * up (its modes were saved before curses opened it). */
+static void crash_prepare(int fd)
+{
+	crash_len = 0;
+	static const char *const caps[] = {"sgr0", "cnorm", "rmkx", "rmcup"};
+	for (size_t i = 0; i < sizeof caps / sizeof *caps; i++)
+		crash_add(caps[i]);
+	if (crash_len + 2 < sizeof crash_seq) {
+		memcpy(crash_seq + crash_len, "\r\n", 2);
+		crash_len += 2;
+	}
+	crash_fd = fd;
+}
 
 int term_signal(void) { return got_signal; }
 
@@ -40,6 +98,11 @@ void term_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_crash;
+	sa.sa_flags = SA_RESETHAND; /* a crash inside the handler dies at once */
+	static const int crash[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE};
+	for (size_t i = 0; i < sizeof crash / sizeof *crash; i++)
+		sigaction(crash[i], &sa, NULL);
 }
 
 static void restore_fds(void)
@@ -59,6 +122,7 @@ static void restore_fds(void)
 /* Safe to call any number of times, from exit paths too. */
 void term_restore(void)
 {
+	crash_fd = -1;
 	if (active) {
 		curs_set(1);
 		endwin();
@@ -103,6 +167,7 @@ int term_open(ui *u, int bench_rows, int bench_cols, char *hint, size_t hint_n)
 		resize_term(bench_rows, bench_cols);
 	} else {
 		int fd = dup(STDOUT_FILENO);
+		crash_tio_ok = fd >= 0 && tcgetattr(fd, &crash_tio) == 0;
 		u->tty_out = fd >= 0 ? fdopen(fd, "w") : NULL;
 		if (!u->tty_out)
 			return -1;
@@ -127,6 +192,8 @@ int term_open(ui *u, int bench_rows, int bench_cols, char *hint, size_t hint_n)
 			return -1;
 	}
 	set_term(u->scr);
+	if (bench_rows <= 0)
+		crash_prepare(fileno(u->tty_out));
 	active = 1;
 	rs_set_fatal_cleanup(fatal_cleanup);
 	if (bench_rows <= 0) {
