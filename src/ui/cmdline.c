@@ -12,12 +12,10 @@
 #include "ui_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -25,6 +23,8 @@
 #include <readline/readline.h>
 
 #include "commands.h"
+#include "mapfile.h"
+#include "savefile.h"
 
 #define HISTORY_MAX 1000
 
@@ -131,26 +131,6 @@ int cmdline_history_path(char *buf, size_t n)
 	return snprintf(buf, n, "%s/.local/state/residual/history", home) < (int)n ? 0 : -1;
 }
 
-/* mkdir -p of the directory part of path, private to the user. */
-static int make_parent(const char *path)
-{
-	char dir[1024];
-	snprintf(dir, sizeof dir, "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = 0;
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(dir, 0700) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(dir, 0700) && errno != EEXIST ? -1 : 0;
-}
-
 int cmdline_init(ui *u)
 {
 	g_ui = u;
@@ -204,8 +184,11 @@ void cmdline_free(ui *u)
 	g_ui = NULL;
 }
 
-/* Appends the line to the history file at once, so that a dropped SSH
- * connection loses nothing. */
+/* Adds the line to the history file at once, so that a dropped SSH
+ * connection loses nothing: the file as it is now on disk (lines other
+ * residuals added meanwhile included), plus this line, the last HISTORY_MAX
+ * lines kept, replaced atomically (rs_save_file) so that it is never left
+ * half-written. */
 static void remember(ui *u, const char *line)
 {
 	if (!*line)
@@ -216,16 +199,29 @@ static void remember(ui *u, const char *line)
 	add_history(line);
 	if (!u->history_path[0])
 		return;
-	if (make_parent(u->history_path)) {
-		snprintf(u->notice, sizeof u->notice, "history not saved: %s", strerror(errno));
-		return;
-	}
-	int fd = open(u->history_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	if (fd < 0)
-		return;
-	close(fd);
-	append_history(1, u->history_path);
-	history_truncate_file(u->history_path, HISTORY_MAX);
+	size_t n = 0, ln = strlen(line);
+	char *old = rs_read_file(u->history_path, &n, NULL);
+	if (!old && errno != ENOENT)
+		return; /* unreadable: leave it as it is */
+	char *buf = rs_xmalloc(n + ln + 2);
+	if (n)
+		memcpy(buf, old, n);
+	free(old);
+	if (n && buf[n - 1] != '\n')
+		buf[n++] = '\n';
+	memcpy(buf + n, line, ln);
+	n += ln;
+	buf[n++] = '\n';
+	/* the start of the last HISTORY_MAX lines */
+	size_t start = n - 1;
+	int lines = 0;
+	while (start > 0 && lines < HISTORY_MAX)
+		if (buf[--start] == '\n' && ++lines == HISTORY_MAX)
+			start++;
+	rs_err err;
+	if (rs_save_file(u->history_path, buf + start, n - start, &err))
+		snprintf(u->notice, sizeof u->notice, "history not saved: %.200s", err.msg);
+	free(buf);
 }
 
 static void close_line(ui *u)
