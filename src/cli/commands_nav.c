@@ -82,8 +82,10 @@ static void print_model(rs_session *s, int full)
 {
 	const rs_model *m = s->model;
 	const rs_config *c = &m->cfg;
+	char name[3 * sizeof c->name]; /* from the file: shown, never obeyed by the terminal */
+	rs_visible(c->name, strlen(c->name), RS_VIS_UTF8, name, sizeof name);
 	session_printf(s, "model %s (%s)%s%s\n", s->model_path, m->format ? m->format : "?", c->name[0] ? "  " : "",
-		       c->name);
+		       name);
 	if (!full)
 		return;
 	session_printf(s, "layers %d  d_model %d  heads %d  kv_heads %d  head_dim %d  d_ff %d  vocab %d  context %d\n",
