@@ -88,7 +88,11 @@ typedef struct rs_session {
 /* Opens a model (path NULL: the built-in model) and makes an empty session. */
 rs_session *session_create(const char *model_path, rs_err *err);
 void session_free(rs_session *s);
-/* Replaces the model (the command `load`); the prompt is re-tokenized. */
+/* Replaces the model (the command `load`); the prompt is re-tokenized.
+ * Returns 0; -1 with a message when the model cannot be used (the old one
+ * stays); 1 when the new model is in use but the prompt does not fit it (too
+ * long, no tokenizer, ids past its vocabulary): err says why, no pass is
+ * set up, and a prompt given as text stays in s->prompt. */
 int session_load(rs_session *s, const char *model_path, rs_err *err);
 
 /* Tokenizes text (with BOS when add_bos) and starts a new forward pass

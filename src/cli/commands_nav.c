@@ -138,9 +138,12 @@ static cmd_status c_load(rs_session *s, int argc, char **argv, rs_err *err)
 	if (check_path(s, argv[1], argv[0], err))
 		return CMD_ERROR;
 	rs_err e2;
-	if (session_load(s, argv[1], &e2))
+	int rc = session_load(s, argv[1], &e2);
+	if (rc < 0)
 		return cmd_fail(err, argv[0], "%s", e2.msg);
 	print_model(s, 0);
+	if (rc > 0) /* the model is loaded; the prompt did not fit it */
+		return cmd_fail(err, argv[0], "%s", e2.msg);
 	session_printf(s, "%s\n", s->n_ids ? "the prompt was tokenized again" : "no prompt");
 	return CMD_OK;
 }

@@ -438,22 +438,28 @@ int session_load(rs_session *s, const char *model_path, rs_err *err)
 		s->sel_head = m->cfg.n_heads - 1;
 	/* the prompt again: its text with the new tokenizer, or its ids if they fit */
 	char *text = s->prompt ? rs_xstrdup(s->prompt) : NULL;
-	int rc = 0;
-	rs_err e2;
+	int rc = 0, had_ids = s->n_ids;
 	if (text && s->tok)
-		rc = session_set_prompt(s, text, &e2);
+		rc = session_set_prompt(s, text, err);
+	else if (text)
+		rc = rs_fail(err, "the new model has no tokenizer");
 	else if (s->n_ids)
-		rc = session_set_ids(s, s->ids, s->n_ids, &e2);
-	if (rc || (text && !s->tok)) { /* keep the session usable: no prompt */
+		rc = session_set_ids(s, s->ids, s->n_ids, err);
+	if (rc) { /* keep the session usable without a pass; the text stays for the learner */
 		free(s->ids);
 		s->ids = NULL;
 		s->n_ids = 0;
 		free(s->prompt);
-		s->prompt = NULL;
+		s->prompt = text;
+		text = NULL;
 		s->view_stop = -1;
 		s->sel_pos = 0;
+		if (s->prompt)
+			rs_fail_prefix(err, "the prompt was kept but not tokenized again");
+		else
+			rs_fail_prefix(err, "the prompt of %d token ids was dropped", had_ids);
 	}
 	free(text);
 	bump(s);
-	return 0;
+	return rc ? 1 : 0;
 }
