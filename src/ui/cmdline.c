@@ -27,6 +27,7 @@
 #include "savefile.h"
 
 #define HISTORY_MAX 1000
+#define LINE_MAX_BYTES 4096 /* a typed or pasted command line; longer is refused key by key */
 
 static ui *g_ui;                 /* readline's callbacks carry no context */
 static unsigned char queue[256]; /* keys waiting for readline */
@@ -292,10 +293,14 @@ void cmdline_key(ui *u, int ch)
 	case KEY_BACKSPACE: push(127); break;
 	case KEY_ENTER: push('\r'); break;
 	default:
-		if (ch >= 0 && ch < 256)
-			push(ch);
-		else
+		if (ch < 0 || ch >= 256)
 			return; /* other function keys mean nothing to the line */
+		if (ch >= 0x20 && ch != 127 && rl_end >= LINE_MAX_BYTES) {
+			snprintf(u->notice, sizeof u->notice, "the command line is full (at most %d bytes)",
+				 LINE_MAX_BYTES);
+			return;
+		}
+		push(ch);
 	}
 	line_ready = line_eof = 0;
 	while (q_len > 0 && !line_ready && !line_eof)
