@@ -151,6 +151,11 @@ int session_n_stops(const rs_session *s);
 int session_set_cache_filter(rs_session *s, const char *globs, rs_err *err);
 /* Bytes the activation cache takes for a prompt of T tokens. */
 double session_cache_bytes(const rs_session *s, int T);
+/* For a prompt whose activation cache takes SESSION_CACHE_NOTE_MB or more:
+ * "this prompt needs N MiB of activation cache" in buf, and 1 (else 0), so
+ * that a learner knows before computing. */
+#define SESSION_CACHE_NOTE_MB 64
+int session_cache_note(const rs_session *s, char *buf, size_t n);
 
 /* The path of the built-in model (assets/residual-tiny.gguf), found in
  * $RESIDUAL_MODEL, then PKGDATADIR, then the source tree; NULL if none. */

@@ -48,7 +48,10 @@ static cmd_status c_prompt(rs_session *s, int argc, char **argv, rs_err *err)
 	}
 	if (argc < 2) {
 		if (!s->n_ids) {
-			session_printf(s, "no prompt yet\n");
+			if (s->prompt) /* kept from a model it no longer fits */
+				session_printf(s, "prompt \"%s\" kept, not tokenized for this model\n", s->prompt);
+			else
+				session_printf(s, "no prompt yet\n");
 			return CMD_OK;
 		}
 		if (s->prompt)
@@ -74,6 +77,9 @@ static cmd_status c_prompt(rs_session *s, int argc, char **argv, rs_err *err)
 	}
 	session_printf(s, "%d tokens: ", s->n_ids);
 	print_tokens_line(s);
+	char note[128];
+	if (session_cache_note(s, note, sizeof note))
+		session_printf(s, "%s\n", note);
 	return CMD_OK;
 }
 

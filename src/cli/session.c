@@ -168,6 +168,15 @@ double session_cache_bytes(const rs_session *s, int T)
 	return bytes;
 }
 
+int session_cache_note(const rs_session *s, char *buf, size_t n)
+{
+	double need = s->n_ids ? session_cache_bytes(s, s->n_ids) : 0;
+	if (need < SESSION_CACHE_NOTE_MB * 1024.0 * 1024.0)
+		return 0;
+	snprintf(buf, n, "this prompt needs %.0f MiB of activation cache", need / (1 << 20));
+	return 1;
+}
+
 int session_set_cache_filter(rs_session *s, const char *globs, rs_err *err)
 {
 	if (globs && strlen(globs) >= sizeof s->cache_filter)

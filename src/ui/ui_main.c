@@ -616,6 +616,8 @@ int ui_main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(u->notice, sizeof u->notice, "%s", hint);
+	if (!hint[0])
+		session_cache_note(s, u->notice, sizeof u->notice); /* a long prompt: the memory it will take */
 	theme_init(&u->th, kind, utf8);
 	cmdline_init(u);
 	ui_layout_windows(u);
