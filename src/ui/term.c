@@ -9,7 +9,8 @@
  * it from the handler with async-signal-safe calls only (the reset sequence
  * taken from terminfo when the screen opened, written with write(2), and the
  * terminal modes saved then, set with tcsetattr), then dies of the signal as
- * it would have. While the screen is up, file descriptors 1
+ * it would have. SIGHUP and SIGTERM also arm a watchdog (on_signal) in case
+ * the run in progress does not reach its next stop soon. While the screen is up, file descriptors 1
  * and 2 point at /dev/null so that no stray message can scribble over it;
  * curses writes to its own duplicate of the terminal.
  */
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <termios.h>
 #include <unistd.h>
 #include <term.h>
@@ -39,9 +41,8 @@ static int crash_tio_ok;
 static char crash_seq[256];
 static size_t crash_len;
 
-static void on_signal(int sig) { got_signal = sig; }
-
-static void on_crash(int sig)
+/* The terminal as it was, from a signal handler (async-signal-safe calls only). */
+static void restore_from_handler(void)
 {
 	int fd = crash_fd;
 	if (fd >= 0) {
@@ -52,7 +53,37 @@ static void on_crash(int sig)
 			tcsetattr(fd, TCSANOW, &crash_tio);
 	}
 	if (saved_err >= 0)
-		dup2(saved_err, STDERR_FILENO); /* the shell's "Segmentation fault" goes where it should */
+		dup2(saved_err, STDERR_FILENO);
+}
+
+/* SIGHUP or SIGTERM: the loop or the run in progress notices the flag at its
+ * next stop and exits through the ordinary cleanup. Should one stop take
+ * longer than WATCHDOG_MS (a huge model), the watchdog restores the terminal
+ * and exits from here; the user's files are safe, as they are only ever
+ * replaced whole (rs_save_file). */
+#define WATCHDOG_MS 500
+
+static void on_watchdog(int sig)
+{
+	(void)sig;
+	if (crash_fd < 0)
+		return; /* the ordinary cleanup got there first */
+	restore_from_handler();
+	_exit(0);
+}
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+	if ((sig == SIGHUP || sig == SIGTERM) && crash_fd >= 0) {
+		struct itimerval it = {{0, 0}, {0, WATCHDOG_MS * 1000}};
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
+}
+
+static void on_crash(int sig)
+{
+	restore_from_handler(); /* and the shell's "Segmentation fault" goes where it should */
 	signal(sig, SIG_DFL);
 	raise(sig); /* delivered when the handler returns: the default action, core dump included */
 }
@@ -96,6 +127,8 @@ void term_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_watchdog;
+	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sa.sa_handler = on_crash;
@@ -123,6 +156,8 @@ static void restore_fds(void)
 void term_restore(void)
 {
 	crash_fd = -1;
+	struct itimerval off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_REAL, &off, NULL); /* no watchdog: the ordinary cleanup is done */
 	if (active) {
 		curs_set(1);
 		endwin();
