@@ -37,6 +37,7 @@ enum rs_vis_flags {
 	RS_VIS_BACKSLASH = 1 << 3, /* a backslash as \\ (so that every escape reads back) */
 	RS_VIS_QUOTE = 1 << 4,     /* a single quote as \' */
 	RS_VIS_BAR = 1 << 5,       /* a '|' as \| */
+	RS_VIS_DQUOTE = 1 << 6,    /* a double quote as \" */
 };
 
 /* Text from a file (a token, a model name) made safe to show on a terminal,

@@ -124,7 +124,7 @@ char *rs_visible(const char *s, size_t len, int flags, char *dst, size_t n)
 		else if (c == 0x1b)
 			piece = utf8 ? "\xe2\x90\x9b" : "\\e"; /* symbol for escape */
 		else if ((c == '\\' && (flags & RS_VIS_BACKSLASH)) || (c == '\'' && (flags & RS_VIS_QUOTE)) ||
-			 (c == '|' && (flags & RS_VIS_BAR)))
+			 (c == '|' && (flags & RS_VIS_BAR)) || (c == '"' && (flags & RS_VIS_DQUOTE)))
 			tmp[0] = '\\', tmp[1] = (char)c, tmp[2] = 0;
 		else if (c < 0x20 || c == 0x7f)
 			snprintf(tmp, sizeof tmp, "\\x%02x", c);

@@ -381,7 +381,8 @@ static int cfg_field(const rs_config *c, const char *f, lx_val *out, rs_err *err
 			return 0;
 		}
 	if (!strcmp(f, "name")) {
-		*out = lx_str(c->name);
+		char vis[3 * sizeof c->name]; /* from the file: shown, never obeyed by the terminal */
+		*out = lx_str(rs_visible(c->name, strlen(c->name), RS_VIS_UTF8, vis, sizeof vis));
 		return 0;
 	}
 	return rs_fail(err, "unknown field '%s' (n_layers d_model n_heads n_kv_heads head_dim d_ff vocab max_ctx "
