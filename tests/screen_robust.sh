@@ -60,7 +60,18 @@ for sig in SEGV ABRT TERM; do
 	wait_for $s "^EXIT=$want" 5 && wait_for $s '^icanon echo' 5
 	ok $? "SIG$sig: exit status $want and the terminal back in canonical mode with echo"
 done
-rm -f "$WORK/hostile.gguf"
+
+# a history file larger than 1000 lines can make is neither read nor rewritten
+mkdir -p "$WORK/big/residual"
+head -c 5000000 /dev/zero | tr '\0' 'x' >"$WORK/big/residual/history"
+s=bighist
+start $s 120 30 "env TERM=xterm-256color XDG_STATE_HOME=$WORK/big $RESIDUAL --model $WORK/hostile.gguf --ids $IDS"
+wait_for $s 'history off: .* is 4 MiB \(at most 3\)' 10
+ok $? "a 5 MB history file turns history off with one line"
+keys $s : 'set topk 5' Enter q
+wait_for $s '^EXIT=0' 5 && [ "$(wc -c <"$WORK/big/residual/history")" -eq 5000000 ]
+ok $? "and is left as it was"
+rm -rf "$WORK/big" "$WORK/hostile.gguf"
 
 # 3. SIGHUP during a sweep on a 1B-shaped model -----------------------
 "$ROBUST" --write-1b "$WORK/1b.gguf"

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -28,6 +29,9 @@
 
 #define HISTORY_MAX 1000
 #define LINE_MAX_BYTES 4096 /* a typed or pasted command line; longer is refused key by key */
+/* A history file larger than its lines can make is not ours to read whole
+ * (nor to rewrite): the session goes without history and says so. */
+#define HISTORY_MAX_BYTES ((off_t)HISTORY_MAX * (LINE_MAX_BYTES + 1))
 
 static ui *g_ui;                 /* readline's callbacks carry no context */
 static unsigned char queue[256]; /* keys waiting for readline */
@@ -159,9 +163,15 @@ int cmdline_init(ui *u)
 	rl_set_screen_size(LINES > 0 ? LINES : 24, COLS > 0 ? COLS : 80);
 	using_history();
 	stifle_history(HISTORY_MAX);
+	struct stat st;
 	if (u->use_history && cmdline_history_path(u->history_path, sizeof u->history_path) == 0) {
-		if (read_history(u->history_path) && errno != ENOENT)
+		if (stat(u->history_path, &st) == 0 && st.st_size > HISTORY_MAX_BYTES) {
+			snprintf(u->notice, sizeof u->notice, "history off: %.160s is %lld MiB (at most %lld)", u->history_path,
+				 (long long)(st.st_size >> 20), (long long)(HISTORY_MAX_BYTES >> 20));
+			u->history_path[0] = 0;
+		} else if (read_history(u->history_path) && errno != ENOENT) {
 			snprintf(u->notice, sizeof u->notice, "history not read: %s", strerror(errno));
+		}
 	} else {
 		u->history_path[0] = 0;
 	}
@@ -201,6 +211,9 @@ static void remember(ui *u, const char *line)
 	if (!u->history_path[0])
 		return;
 	size_t n = 0, ln = strlen(line);
+	struct stat st;
+	if (stat(u->history_path, &st) == 0 && st.st_size > HISTORY_MAX_BYTES)
+		return; /* grown meanwhile past what its lines can make: leave it alone */
 	char *old = rs_read_file(u->history_path, &n, NULL);
 	if (!old && errno != ENOENT)
 		return; /* unreadable: leave it as it is */
