@@ -56,17 +56,41 @@ static void test_visible(void)
 	tap_ok(!strcmp(b, "\xe2\x90\x9b\xe2\x90\x9b"), "a stand-in is never cut at the end of the buffer");
 }
 
+/* A random model of a named shape with fewer layers, another vocabulary
+ * and (max_ctx > 0) another context; no tokenizer. */
+static int write_random(const char *path, const char *shape, int layers, int vocab, int max_ctx, int type,
+			rs_err *err)
+{
+	rs_config c;
+	convert_preset(shape, &c);
+	c.n_layers = layers;
+	c.vocab = vocab;
+	c.bos_id = 1;
+	c.eos_id = 2;
+	if (max_ctx > 0)
+		c.max_ctx = max_ctx;
+	return convert_write_random(&c, path, type, 0.05f, 3, err);
+}
+
+/* The logits after a fresh pass with only this intervention (NULL: none). */
+static const rs_act *logits_with(rs_engine *e, const rs_intervention *iv, const int32_t *ids, int T, rs_hook lh)
+{
+	rs_err err;
+	eng_clear_interventions(e);
+	if (iv)
+		eng_add_intervention(e, iv, &err);
+	eng_set_prompt(e, ids, T, &err);
+	eng_run(e);
+	return eng_act(e, lh);
+}
+
 /* Logits of the last position only: the hook has one row, position n-1. */
 static void test_logits_iv(const char *dir)
 {
 	char path[600];
 	snprintf(path, sizeof path, "%s/rand.gguf", dir);
-	rs_config c;
-	convert_preset("tiny", &c);
-	c.n_layers = 2;
-	c.vocab = 256;
 	rs_err err;
-	if (!tap_ok(convert_write_random(&c, path, RS_F32, 0.08f, 3, &err) == 0, "random model (%s)", err.msg))
+	if (!tap_ok(write_random(path, "tiny", 2, 256, 0, RS_F32, &err) == 0, "random model (%s)", err.msg))
 		return;
 	rs_model *m = model_load(path, &err);
 	if (!tap_ok(m != NULL, "random model loads"))
@@ -77,42 +101,29 @@ static void test_logits_iv(const char *dir)
 	tap_ok(hook_parse("logits", m->cfg.n_layers, &lh) == 0, "the logits hook");
 	rs_engine *e = eng_create(m, &err);
 	eng_set_logits_all(e, 0);
-	eng_set_prompt(e, ids, T, &err);
-	eng_run(e);
-	const rs_act *a = eng_act(e, lh);
+	const rs_act *a = logits_with(e, NULL, ids, T, lh);
 	tap_ok(a && a->shape[0] == 1 && a->numel == V, "logits of the last position only: one row");
 	float *base = rs_xmalloc(sizeof(float) * (size_t)V);
 	memcpy(base, a->data, sizeof(float) * (size_t)V);
 
 	rs_intervention iv = {.hook = lh, .kind = IV_ZERO, .head = -1, .pos = T - 1, .index = -1};
-	eng_add_intervention(e, &iv, &err);
-	eng_set_prompt(e, ids, T, &err);
-	eng_run(e);
-	a = eng_act(e, lh);
+	a = logits_with(e, &iv, ids, T, lh);
 	float mx = 0;
 	for (int i = 0; i < V; i++)
 		mx = fmaxf(mx, fabsf(a->data[i]));
 	tap_ok(mx == 0, "zeroing logits at the last position zeroes the one row (max |x| %g)", mx);
 
-	eng_clear_interventions(e);
 	iv.pos = 0;
-	eng_add_intervention(e, &iv, &err);
-	eng_set_prompt(e, ids, T, &err);
-	eng_run(e);
-	a = eng_act(e, lh);
+	a = logits_with(e, &iv, ids, T, lh);
 	tap_ok(tap_max_abs_diff(a->data, base, (size_t)V) == 0,
 	       "zeroing logits at position 0 leaves the last position's row alone");
 
-	eng_clear_interventions(e);
 	float *vec = rs_xmalloc(sizeof(float) * (size_t)V);
 	for (int i = 0; i < V; i++)
 		vec[i] = (float)(i % 7) - 3.0f;
 	rs_intervention add = {.hook = lh, .kind = IV_ADD, .head = -1, .pos = -1, .index = -1, .values = vec,
 			       .n_values = V, .scale = 0.5f};
-	eng_add_intervention(e, &add, &err);
-	eng_set_prompt(e, ids, T, &err);
-	eng_run(e);
-	a = eng_act(e, lh);
+	a = logits_with(e, &add, ids, T, lh);
 	float worst = 0;
 	for (int i = 0; i < V; i++)
 		worst = fmaxf(worst, fabsf(a->data[i] - (base[i] + 0.5f * vec[i])));
@@ -144,11 +155,7 @@ static void test_session(const char *dir, const char *tiny)
 	/* a model without a tokenizer: the text cannot be tokenized again */
 	char path[600];
 	snprintf(path, sizeof path, "%s/notok.gguf", dir);
-	rs_config c;
-	convert_preset("tiny", &c);
-	c.n_layers = 1;
-	c.vocab = 512;
-	convert_write_random(&c, path, RS_F32, 0.05f, 1, &err);
+	write_random(path, "tiny", 1, 512, 0, RS_F32, &err);
 	rc = session_load(s, path, &err);
 	tap_ok(rc == 1 && strstr(err.msg, "kept") && s->prompt && !strcmp(s->prompt, "the cat sat on the mat") &&
 		       s->n_ids == 0,
@@ -164,9 +171,8 @@ static void test_session(const char *dir, const char *tiny)
 	tap_ok(st == CMD_OK && strstr(s->output, "the cat sat on the mat"), "prompt still shows the text: %.*s",
 	       (int)strcspn(s->output, "\n"), s->output);
 	/* ids past a smaller context are dropped, with the reason */
-	c.max_ctx = 4;
 	snprintf(path, sizeof path, "%s/short.gguf", dir);
-	convert_write_random(&c, path, RS_F32, 0.05f, 1, &err);
+	write_random(path, "tiny", 1, 512, 4, RS_F32, &err);
 	int32_t six[6] = {1, 2, 3, 4, 5, 6};
 	tap_ok(session_set_ids(s, six, 6, &err) == 0, "six token ids");
 	rc = session_load(s, path, &err);
@@ -340,14 +346,8 @@ static void test_batch_line(const char *dir, const char *tiny)
  * costs what it costs on the real model, and the file stays small. */
 static int write_1b(const char *path)
 {
-	rs_config c;
 	rs_err err = {{0}};
-	convert_preset("llama3.2-1b", &c);
-	c.n_layers = 2;
-	c.vocab = 2048;
-	c.bos_id = 1;
-	c.eos_id = 2;
-	if (convert_write_random(&c, path, RS_Q8_0, 0.02f, 1, &err)) {
+	if (write_random(path, "llama3.2-1b", 2, 2048, 0, RS_Q8_0, &err)) {
 		fprintf(stderr, "test_robust: %s\n", err.msg);
 		return 1;
 	}
