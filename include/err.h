@@ -38,6 +38,7 @@ enum rs_vis_flags {
 	RS_VIS_QUOTE = 1 << 4,     /* a single quote as \' */
 	RS_VIS_BAR = 1 << 5,       /* a '|' as \| */
 	RS_VIS_DQUOTE = 1 << 6,    /* a double quote as \" */
+	RS_VIS_LINES = 1 << 7,     /* running text: newline and tab pass as they are */
 };
 
 /* Text from a file (a token, a model name) made safe to show on a terminal,

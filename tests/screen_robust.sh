@@ -49,6 +49,12 @@ grep -q "'␛\]0;PWNED\\\\x07'" "$WORK/batch.out" && grep -q 'evil␛\]2;NAMED\\
 	! tr -d '\n' <"$WORK/batch.out" | LC_ALL=C grep -q "$(printf '\033')"
 ok $? "batch output shows the escapes visibly, with no ESC byte in it"
 
+# residual generate: on a terminal the text shows its escapes (into a pipe it stays as it is)
+s=gen
+start $s 120 10 "env TERM=xterm-256color $RESIDUAL generate --model $WORK/hostile.gguf --ids $IDS -n 2"
+wait_for $s '^EXIT=0' 20 && capture $s | grep -q '␛\]0;PWNED\\x07␛\[2J'
+ok $? "generate on a terminal shows the prompt's escapes visibly"
+
 # a crash restores the terminal, then dies of its signal; SIGTERM exits cleanly
 for sig in SEGV ABRT TERM; do
 	s=sig$sig

@@ -113,7 +113,9 @@ char *rs_visible(const char *s, size_t len, int flags, char *dst, size_t n)
 		unsigned c = b[i];
 		uint32_t cp = c;
 		int adv = 1;
-		if (c == ' ')
+		if ((c == '\n' || c == '\t') && (flags & RS_VIS_LINES))
+			piece = c == '\n' ? "\n" : "\t";
+		else if (c == ' ')
 			piece = !(flags & RS_VIS_SPACE) ? " " : utf8 ? "\xc2\xb7" : "_"; /* middle dot */
 		else if (c == '\n')
 			piece = utf8 && (flags & RS_VIS_ARROWS) ? "\xe2\x86\xb5" : "\\n"; /* arrow with corner */
