@@ -135,6 +135,29 @@ static void test_logits_iv(const char *dir)
 	unlink(path);
 }
 
+/* The engine itself refuses more tokens than the context, prompt or decoded. */
+static void test_engine_context(const char *dir)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/ctx4.gguf", dir);
+	rs_err err = {{0}};
+	write_random(path, "tiny", 1, 256, 4, RS_F32, &err);
+	rs_model *m = model_load(path, &err);
+	if (!tap_ok(m != NULL, "a model with a context of 4 (%s)", err.msg))
+		return;
+	rs_engine *e = eng_create(m, &err);
+	int32_t ids[5] = {3, 4, 5, 6, 7};
+	tap_ok(eng_set_prompt(e, ids, 5, &err) == -1 && strstr(err.msg, "5 tokens but the model's context is 4"),
+	       "eng_set_prompt refuses 5 tokens: %s", err.msg);
+	tap_ok(eng_set_prompt(e, ids, 3, &err) == 0 && eng_decode(e, 9, &err) != NULL,
+	       "3 tokens and one decoded fit");
+	tap_ok(eng_decode(e, 9, &err) == NULL && strstr(err.msg, "context of 4 tokens is full"),
+	       "a fifth is refused: %s", err.msg);
+	eng_free(e);
+	model_free(m);
+	unlink(path);
+}
+
 /* load, prompt length */
 static void test_session(const char *dir, const char *tiny)
 {
@@ -378,6 +401,7 @@ int main(int argc, char **argv)
 	       "write a model with a hostile vocabulary and name (%s)", err.msg);
 	test_visible();
 	test_logits_iv(dir);
+	test_engine_context(dir);
 	test_session(dir, tiny);
 	test_hostile_output(hostile_path);
 	test_lesson_goto(dir, tiny);

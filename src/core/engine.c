@@ -228,6 +228,8 @@ int eng_set_prompt(rs_engine *e, const int32_t *ids, int n, rs_err *err)
 {
 	if (n <= 0)
 		return rs_fail(err, "the prompt has no tokens");
+	if (n > e->c->max_ctx) /* the caches would grow past what the model was made for */
+		return rs_fail(err, "the prompt has %d tokens but the model's context is %d", n, e->c->max_ctx);
 	for (int i = 0; i < n; i++)
 		if (ids[i] < 0 || ids[i] >= e->c->vocab)
 			return rs_fail(err, "token id %d at position %d is out of range (vocabulary of %d)", ids[i], i,
@@ -658,6 +660,10 @@ const float *eng_decode(rs_engine *e, int32_t token, rs_err *err)
 	}
 	if (!e->decoding)
 		eng_run(e); /* finish the prompt first */
+	if (e->kv_len >= e->c->max_ctx) {
+		rs_fail(err, "the model's context of %d tokens is full", e->c->max_ctx);
+		return NULL;
+	}
 	e->decode_tok = token;
 	e->decoding = 1;
 	e->chunk = &e->decode_tok;
