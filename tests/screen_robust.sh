@@ -82,9 +82,9 @@ rm -rf "$WORK/big" "$WORK/hostile.gguf"
 # 3. SIGHUP during a sweep on a 1B-shaped model -----------------------
 "$ROBUST" --write-1b "$WORK/1b.gguf"
 ok $? "a model with Llama 3.2 1B's layers is written ($(du -m "$WORK/1b.gguf" | cut -f1) MB)"
-IDS16=1,5,9,13,17,21,25,29,33,37,41,45,49,53,57,61
+IDS32=1,5,9,13,17,21,25,29,33,37,41,45,49,53,57,61,65,69,73,77,81,85,89,93,97,101,105,109,113,117,121,125
 s=hup
-start $s 100 30 "env TERM=xterm-256color XDG_STATE_HOME=$WORK/state RESIDUAL_UI_TRACE=$WORK/trace $RESIDUAL --model $WORK/1b.gguf --ids $IDS16"
+start $s 100 30 "env TERM=xterm-256color XDG_STATE_HOME=$WORK/state RESIDUAL_UI_TRACE=$WORK/trace $RESIDUAL --model $WORK/1b.gguf --ids $IDS32"
 wait_for $s 'before hook_embed'
 ok $? "the screen opens on the 1B-shaped model"
 keys $s : 'set topk 5' Enter
@@ -93,7 +93,9 @@ keys $s : 'sweep ablate heads' Enter
 wait_for $s 'Esc or Ctrl-C stops' 10
 ok $? "the sweep is under way"
 pid=$(sed -n 's/^start pid=\([0-9]*\).*/\1/p' "$WORK/trace" | head -n 1)
-sleep 1 # well inside the sweep (it takes several seconds), past its first pass
+sleep 1 # well inside the sweep (it takes seconds even on many cores), past its first pass
+capture $s | grep -q 'Esc or Ctrl-C stops'
+ok $? "the sweep is still running a second later"
 t0=$(date +%s%N)
 kill -HUP "$pid"
 poll_until 5 eval '! kill -0 '"$pid"' 2>/dev/null'
