@@ -10,9 +10,9 @@
  * taken from terminfo when the screen opened, written with write(2), and the
  * terminal modes saved then, set with tcsetattr), then dies of the signal as
  * it would have. SIGHUP and SIGTERM also arm a watchdog (on_signal) in case
- * the run in progress does not reach its next stop soon. While the screen is up, file descriptors 1
- * and 2 point at /dev/null so that no stray message can scribble over it;
- * curses writes to its own duplicate of the terminal.
+ * the run in progress does not reach its next stop soon. While the screen is
+ * up, file descriptors 1 and 2 point at /dev/null so that no stray message
+ * can scribble over it; curses writes to its own duplicate of the terminal.
  */
 #include "config.h"
 #include "ui_int.h"
