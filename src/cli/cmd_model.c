@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int fail(const char *cmd, const rs_err *err)
 {
@@ -135,6 +136,21 @@ static const char gen_usage[] =
 	"--ignore-eos. --json prints {\"prompt_ids\", \"ids\", \"text\"}. The model defaults to\n"
 	"the built-in one, as for every other command.\n";
 
+/* Generated text: as it is into a file or a pipe; on a terminal with its
+ * control characters made visible, so that a hostile vocabulary cannot
+ * reprogram the terminal (newlines and tabs pass). */
+static void put_text(const char *t)
+{
+	if (!isatty(STDOUT_FILENO)) {
+		fputs(t, stdout);
+		return;
+	}
+	size_t n = strlen(t), cap = 8 * n + 1;
+	char *buf = rs_xmalloc(cap);
+	fputs(rs_visible(t, n, RS_VIS_UTF8 | RS_VIS_LINES, buf, cap), stdout);
+	free(buf);
+}
+
 int cmd_generate(int argc, char **argv)
 {
 	const char *model = NULL, *prompt = NULL, *ids_arg = NULL;
@@ -231,9 +247,10 @@ int cmd_generate(int argc, char **argv)
 		if (prompt)
 			fputs(prompt, stdout);
 		else if (!tok_decode(m->tok, ids, n, TOK_SKIP_SPECIAL, &ptext, NULL, &err))
-			fputs(ptext, stdout);
+			put_text(ptext);
 		free(ptext);
-		printf("%s\n", text);
+		put_text(text);
+		putchar('\n');
 	} else {
 		for (int i = 0; i < k; i++)
 			printf("%s%d", i ? " " : "", out[i]);

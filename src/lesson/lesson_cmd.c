@@ -189,7 +189,8 @@ int lesson_startup(rs_session *s, const char *name, rs_err *err)
 		lesson *l = lesson_find(r->set, name);
 		if (!l)
 			return rs_fail(err, "--lesson: no lesson '%s' (residual lessons --list)", rs_esc(name, -1));
-		return lesson_run_start(r, s, l, 0, err);
+		lesson_run_start(r, s, l, 0, err); /* a step that fails says so on its page: the screen opens */
+		return 0;
 	}
 	char note[600];
 	lesson_progress *p = lesson_progress_load(note, sizeof note);
@@ -210,7 +211,7 @@ int lesson_startup(rs_session *s, const char *name, rs_err *err)
 				 cur->number, r->step + 1);
 			lesson_run_note(r, msg);
 		}
-		return rc;
+		return 0; /* a step that failed says so on its page: the screen opens */
 	}
 	if (!first_done && r->set->n) {
 		session_clear_output(s);
