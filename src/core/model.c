@@ -146,6 +146,16 @@ static int load_weights(rs_model *m, const names *n, rs_err *err)
 	}
 	if (!(m->final_norm = load_vec(m, n->norm, d, err)))
 		return -1;
+	/* The files must hold the tensors the config promises (9 a layer) before
+	 * anything per layer is allocated or looked up. */
+	model_files *f = m->files;
+	size_t have = f->gguf ? (size_t)f->gguf->n_tensors : 0;
+	for (int s = 0; s < f->n_shards; s++)
+		have += f->shards[s]->n;
+	size_t want = 9 * (size_t)c->n_layers + 2 + !c->tied;
+	if (want > have)
+		return rs_fail(err, "%s: %d layers need %zu tensors but the model file holds %zu",
+			       f->gguf ? f->gguf->path : m->path, c->n_layers, want, have);
 	m->layers = rs_xcalloc((size_t)c->n_layers, sizeof *m->layers);
 	for (int l = 0; l < c->n_layers; l++) {
 		rs_layer *L = &m->layers[l];

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "tok_internal.h"
+#include "filelimits.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -25,6 +26,12 @@ static char *read_file(const char *path, size_t *len, rs_err *err)
 		return NULL;
 	}
 	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (uint64_t)st.st_size > RS_MAX_JSON_BYTES) {
+		fclose(f);
+		rs_fail(err, "%s: %lld bytes is more than residual reads as JSON (%llu)", path,
+			(long long)st.st_size, RS_MAX_JSON_BYTES);
+		return NULL;
+	}
 	size_t cap = fstat(fileno(f), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
 	char *buf = rs_xmalloc(cap);
 	size_t n = 0, got;
@@ -48,7 +55,7 @@ static char *read_file(const char *path, size_t *len, rs_err *err)
 
 static int is_int_id(const cJSON *v)
 {
-	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < (1 << 24) &&
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < RS_MAX_VOCAB &&
 	       v->valuedouble == (double)(int)v->valuedouble;
 }
 
@@ -191,6 +198,8 @@ static int read_merges(const cJSON *merges, const char *name, tok_str **out, int
 		       rs_err *err)
 {
 	int32_t n = (int32_t)cJSON_GetArraySize(merges), i = 0;
+	if (n > RS_MAX_MERGES)
+		return rs_fail(err, "%s: model.merges has %d merges (the limit is %d)", name, (int)n, RS_MAX_MERGES);
 	tok_str *m = rs_xmalloc((size_t)(n ? n : 1) * 2 * sizeof *m);
 	const cJSON *it;
 	cJSON_ArrayForEach(it, merges) {
