@@ -35,6 +35,9 @@ void lesson_diag(lesson_diags *d, const char *file, const char *path, const char
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	for (char *s = msg; *s; s++) /* one line each, whatever text from the file it quotes */
+		if ((unsigned char)*s < 0x20)
+			*s = ' ';
 	if (d->n == d->cap)
 		d->msg = rs_xrealloc(d->msg, sizeof *d->msg * (size_t)(d->cap = d->cap ? 2 * d->cap : 16));
 	size_t n = strlen(file) + strlen(path) + strlen(msg) + 8;

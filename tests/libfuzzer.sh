@@ -1,0 +1,84 @@
+#!/bin/sh
+# make fuzz: coverage-guided fuzzing of the file boundary and the command line
+# with clang's libFuzzer under AddressSanitizer + UndefinedBehaviorSanitizer
+# (+ -fsanitize=integer where the compiler has it). The targets are the same
+# sources as the make-check fuzzers (tests/fuzz_*.c, one
+# LLVMFuzzerTestOneInput each); libFuzzer brings its own main.
+#
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="gguf st ..."] [FUZZ_JOBS=1]
+#
+# Builds the library once with clang in build-fuzz/ (beside the normal build),
+# then runs each target for FUZZ_SECONDS from its seeds (tests/fuzz-seeds/*),
+# keeping what it learns in build-fuzz/corpus/TARGET. A finding (crash,
+# sanitizer report, input over 5 s, a single allocation over 256 MB) is
+# written to build-fuzz/findings/ and fails the run; add it to the seeds and
+# to a regression test once fixed. Prints executions per target.
+set -eu
+src=$(cd "${TOP_SRCDIR:-$(dirname "$0")/..}" && pwd)
+top=$(pwd)
+build=${FUZZ_BUILD:-$top/build-fuzz}
+secs=${FUZZ_SECONDS:-60}
+targets=${FUZZ_TARGETS:-gguf st config tok_json tok_encode lesson commands}
+cc=${FUZZ_CC:-clang}
+command -v "$cc" >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
+
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+# -fsanitize=integer: unsigned wraps and implicit conversions too (clang only);
+# the few intended wraps (hashes, random numbers) carry
+# __attribute__((no_sanitize("integer"))) where they are.
+if echo 'int main(void){return 0;}' | "$cc" -fsanitize=integer -x c - -o /dev/null 2>/dev/null; then
+	san="$san -fsanitize=integer"
+fi
+cflags="-O1 -g $san"
+
+mkdir -p "$build" "$build/findings"
+if [ ! -f "$build/Makefile" ]; then
+	echo "== configuring $build with $cc"
+	(cd "$build" && "$src/configure" -q CC="$cc" CFLAGS="$cflags -fsanitize=fuzzer-no-link" \
+		--with-fixtures="${FIXTURES:-$src/../shared/fixtures}")
+fi
+echo "== building the library with $cc ($san)"
+make -s -C "$build" -j"${FUZZ_JOBS:-2}" libresidual.a
+libs=$(printf 'p:\n\t@echo $(LDADD) $(LIBS)\n' | make -s -C "$build" -f Makefile -f - p)
+
+bin() { # target name -> program
+	case $1 in gguf | st | config) echo model ;; *) echo "$1" ;; esac
+}
+seeds() {
+	case $1 in gguf | st | config) echo "$src/tests/fuzz-seeds/model_$1" ;; *) echo "$src/tests/fuzz-seeds/$1" ;; esac
+}
+
+fail=0
+summary=""
+for t in $targets; do
+	b=$(bin "$t")
+	if [ ! -x "$build/fuzz_$b" ] || [ "$src/tests/fuzz_$b.c" -nt "$build/fuzz_$b" ] ||
+		[ "$build/libresidual.a" -nt "$build/fuzz_$b" ]; then
+		# shellcheck disable=SC2086
+		"$cc" $cflags -fsanitize=fuzzer -I"$build" -I"$src/include" -I"$src/tests" \
+			"$src/tests/fuzz_$b.c" -o "$build/fuzz_$b" "$build/libresidual.a" $libs
+	fi
+	corpus="$build/corpus/$t"
+	mkdir -p "$corpus"
+	max_len=65536
+	[ "$t" = commands ] && max_len=512
+	echo "== $t: $secs s"
+	log="$build/fuzz-$t.log"
+	if (cd "$build" && FUZZ_MODEL_KIND=$t FIXTURES="${FIXTURES:-$src/../shared/fixtures}" \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		"$build/fuzz_$b" -max_total_time="$secs" -timeout=5 -malloc_limit_mb=256 -rss_limit_mb=2048 \
+		-max_len=$max_len -print_final_stats=1 -artifact_prefix="$build/findings/$t-" \
+		"$corpus" "$(seeds "$t")") >"$log" 2>&1; then
+		status=ok
+	else
+		status=FINDING
+		fail=1
+		grep -E 'ERROR|runtime error|Test unit written|SUMMARY' "$log" | head -8
+	fi
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	summary="$summary$(printf '%-11s %10s executions  %s' "$t" "${execs:-?}" "$status")
+"
+done
+echo "== libFuzzer, $secs s a target (logs in $build/fuzz-*.log)"
+printf '%s' "$summary"
+exit $fail
