@@ -7,7 +7,8 @@
 #
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="gguf st ..."] [FUZZ_JOBS=1]
 #
-# Builds the library once with clang in build-fuzz/ (beside the normal build),
+# Builds the library with clang in build-fuzz/ (in the configured build
+# directory, from the sources and flags its Makefile lists),
 # then runs each target for FUZZ_SECONDS from its seeds (tests/fuzz-seeds/*),
 # keeping what it learns in build-fuzz/corpus/TARGET. A finding (crash,
 # sanitizer report, input over 5 s, a single allocation over 256 MB) is
@@ -31,15 +32,42 @@ if echo 'int main(void){return 0;}' | "$cc" -fsanitize=integer -x c - -o /dev/nu
 fi
 cflags="-O1 -g $san"
 
-mkdir -p "$build" "$build/findings"
-if [ ! -f "$build/Makefile" ]; then
-	echo "== configuring $build with $cc"
-	(cd "$build" && "$src/configure" -q CC="$cc" CFLAGS="$cflags -fsanitize=fuzzer-no-link" \
-		--with-fixtures="${FIXTURES:-$src/../shared/fixtures}")
-fi
+mkdir -p "$build/findings"
+# The library's sources and flags as the configured build has them (run from
+# its build directory); compiled again with clang and the sanitizers.
+mkvar() { printf 'p:\n\t@echo $(%s)\n' "$1" | make -s -f Makefile -f - p; }
+sources=$(mkvar libresidual_a_SOURCES)
+mkdir -p "$build/obj"
+# the compiler's flags, in a response file (clang reads @FILE) to keep the quoting simple
+rsp="$build/cflags.rsp"
+{
+	printf '%s\n' $cflags $(mkvar OPENMP_CFLAGS) $(mkvar DEFS) -fsanitize=fuzzer-no-link -w
+	printf '%s\n' "-I$top" "-I$src/include" "-I$src/tests"
+	printf -- '-DPKGDATADIR=\\"%s\\"\n-DSRCDIR=\\"%s\\"\n' "$(mkvar pkgdatadir)" "$src"
+	printf '%s\n' $(mkvar BLAS_CFLAGS) $(mkvar CJSON_CFLAGS) $(mkvar CURSES_CFLAGS) $(mkvar READLINE_CFLAGS)
+	# clang 14 lacks __builtin_cpu_supports("f16c"): the fuzz build takes the
+	# kernels' portable path (the loaders are what is fuzzed)
+	printf '%s\n' '-D__builtin_cpu_supports(x)=0'
+} >"$rsp"
+libs="$(mkvar OPENMP_CFLAGS) $(mkvar LIBS) $(mkvar READLINE_LIBS) $(mkvar CURSES_LIBS) $(mkvar BLAS_LIBS) $(mkvar CJSON_LIBS) -lm"
 echo "== building the library with $cc ($san)"
-make -s -C "$build" -j"${FUZZ_JOBS:-2}" libresidual.a
-libs=$(printf 'p:\n\t@echo $(LDADD) $(LIBS)\n' | make -s -C "$build" -f Makefile -f - p)
+objs=""
+todo=""
+for f in $sources; do
+	case $f in *.c) ;; *) continue ;; esac
+	o="$build/obj/$(echo "${f%.c}" | tr / _).o"
+	objs="$objs $o"
+	if [ ! -f "$o" ] || [ -n "$(find "$src/$f" "$src/include" "$top/config.h" -newer "$o" -name '*.[ch]' 2>/dev/null | head -1)" ]; then
+		todo="$todo $src/$f:$o"
+	fi
+done
+# shellcheck disable=SC2086
+printf '%s\n' $todo | xargs -r -n1 -P "${FUZZ_JOBS:-2}" sh -c 'exec "$0" @"$1" -c "${2%%:*}" -o "${2#*:}"' "$cc" "$rsp"
+if [ -n "$todo" ] || [ ! -f "$build/libresidual.a" ]; then
+	rm -f "$build/libresidual.a"
+	# shellcheck disable=SC2086
+	ar cr "$build/libresidual.a" $objs
+fi
 
 bin() { # target name -> program
 	case $1 in gguf | st | config) echo model ;; *) echo "$1" ;; esac
@@ -55,8 +83,7 @@ for t in $targets; do
 	if [ ! -x "$build/fuzz_$b" ] || [ "$src/tests/fuzz_$b.c" -nt "$build/fuzz_$b" ] ||
 		[ "$build/libresidual.a" -nt "$build/fuzz_$b" ]; then
 		# shellcheck disable=SC2086
-		"$cc" $cflags -fsanitize=fuzzer -I"$build" -I"$src/include" -I"$src/tests" \
-			"$src/tests/fuzz_$b.c" -o "$build/fuzz_$b" "$build/libresidual.a" $libs
+		"$cc" @"$rsp" -fsanitize=fuzzer "$src/tests/fuzz_$b.c" -o "$build/fuzz_$b" "$build/libresidual.a" $libs
 	fi
 	corpus="$build/corpus/$t"
 	mkdir -p "$corpus"

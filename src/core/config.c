@@ -170,8 +170,8 @@ int config_from_gguf(const gguf_file *g, rs_config *c, rs_err *err)
 	    gguf_int(g, "llama.feed_forward_length", GGUF_REQ, 1, RS_MAX_DIM, &c->d_ff, err) ||
 	    gguf_int(g, "llama.attention.head_count", GGUF_REQ, 1, RS_MAX_HEADS, &c->n_heads, err) ||
 	    gguf_int(g, "llama.attention.head_count_kv", c->n_heads, 1, RS_MAX_HEADS, &c->n_kv_heads, err) ||
-	    gguf_int(g, "llama.rope.dimension_count", c->d_model / c->n_heads, 1, RS_MAX_HEAD_DIM, &dim_dflt, err) ||
-	    gguf_int(g, "llama.attention.key_length", dim_dflt, 1, RS_MAX_HEAD_DIM, &c->head_dim, err) ||
+	    gguf_int(g, "llama.rope.dimension_count", c->d_model / c->n_heads, 0, RS_MAX_HEAD_DIM, &dim_dflt, err) ||
+	    gguf_int(g, "llama.attention.key_length", dim_dflt, 0, RS_MAX_HEAD_DIM, &c->head_dim, err) ||
 	    gguf_int(g, "llama.context_length", 2048, 1, RS_MAX_CTX, &c->max_ctx, err) ||
 	    gguf_int(g, "llama.vocab_size", vocab, 1, RS_MAX_VOCAB, &c->vocab, err))
 		return -1;

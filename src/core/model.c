@@ -137,15 +137,6 @@ static int load_weights(rs_model *m, const names *n, rs_err *err)
 	const rs_config *c = &m->cfg;
 	int64_t d = c->d_model, q = (int64_t)c->n_heads * c->head_dim, kv = (int64_t)c->n_kv_heads * c->head_dim;
 	char name[128];
-	if (load_mat(m, n->embd, c->vocab, d, &m->tok_embd, err))
-		return -1;
-	if (c->tied) {
-		m->output = m->tok_embd;
-	} else if (load_mat(m, n->out, c->vocab, d, &m->output, err)) {
-		return -1;
-	}
-	if (!(m->final_norm = load_vec(m, n->norm, d, err)))
-		return -1;
 	/* The files must hold the tensors the config promises (9 a layer) before
 	 * anything per layer is allocated or looked up. */
 	model_files *f = m->files;
@@ -156,6 +147,15 @@ static int load_weights(rs_model *m, const names *n, rs_err *err)
 	if (want > have)
 		return rs_fail(err, "%s: %d layers need %zu tensors but the model file holds %zu",
 			       f->gguf ? f->gguf->path : m->path, c->n_layers, want, have);
+	if (load_mat(m, n->embd, c->vocab, d, &m->tok_embd, err))
+		return -1;
+	if (c->tied) {
+		m->output = m->tok_embd;
+	} else if (load_mat(m, n->out, c->vocab, d, &m->output, err)) {
+		return -1;
+	}
+	if (!(m->final_norm = load_vec(m, n->norm, d, err)))
+		return -1;
 	m->layers = rs_xcalloc((size_t)c->n_layers, sizeof *m->layers);
 	for (int l = 0; l < c->n_layers; l++) {
 		rs_layer *L = &m->layers[l];

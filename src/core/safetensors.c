@@ -73,7 +73,7 @@ static int parse_tensor(st_file *f, cJSON *it, st_tensor *t, size_t data_len, rs
 	if (!cJSON_IsNumber(b) || !cJSON_IsNumber(e) || !(b->valuedouble >= 0) || !(e->valuedouble >= b->valuedouble))
 		return rs_fail(err, "%s: tensor '%s' has bad data_offsets", f->path, rs_esc(t->name, -1));
 	if (e->valuedouble > (double)data_len)
-		return rs_fail(err, "%s: tensor '%s' data [%.0f, %.0f) runs past the end of the file "
+		return rs_fail(err, "%s: tensor '%s' data [%.6g, %.6g) runs past the end of the file "
 			       "(data section is %zu bytes)", f->path, rs_esc(t->name, -1), b->valuedouble,
 			       e->valuedouble, data_len);
 	uint64_t begin = (uint64_t)b->valuedouble, end = (uint64_t)e->valuedouble;
