@@ -54,4 +54,13 @@
  * products of values read from files. */
 #define RS_MUL_OK(a, b, out) (!__builtin_mul_overflow((a), (b), (out)))
 
+/* Marks a function whose unsigned arithmetic wraps on purpose (hashes,
+ * random numbers), so that make fuzz's -fsanitize=integer (clang) leaves it
+ * alone; nothing under gcc. Keep it to such small functions. */
+#if defined(__clang__)
+#define RS_WRAPS __attribute__((no_sanitize("integer")))
+#else
+#define RS_WRAPS
+#endif
+
 #endif

@@ -30,6 +30,8 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 if echo 'int main(void){return 0;}' | "$cc" -fsanitize=integer -x c - -o /dev/null 2>/dev/null; then
 	san="$san -fsanitize=integer"
 fi
+# FUZZ_SURVEY=1: integer reports print and fuzzing goes on (to list them all)
+[ "${FUZZ_SURVEY:-0}" = 1 ] && san="$san -fsanitize-recover=integer"
 cflags="-O1 -g $san"
 
 mkdir -p "$build/findings"
@@ -48,7 +50,8 @@ rsp="$build/cflags.rsp"
 	# clang 14 lacks __builtin_cpu_supports("f16c"): the fuzz build takes the
 	# kernels' portable path (the loaders are what is fuzzed)
 	printf '%s\n' '-D__builtin_cpu_supports(x)=0'
-} >"$rsp"
+} >"$rsp.new"
+cmp -s "$rsp.new" "$rsp" && rm "$rsp.new" || mv "$rsp.new" "$rsp" # new flags: everything again
 libs="$(mkvar OPENMP_CFLAGS) $(mkvar LIBS) $(mkvar READLINE_LIBS) $(mkvar CURSES_LIBS) $(mkvar BLAS_LIBS) $(mkvar CJSON_LIBS) -lm"
 echo "== building the library with $cc ($san)"
 objs=""
@@ -57,7 +60,7 @@ for f in $sources; do
 	case $f in *.c) ;; *) continue ;; esac
 	o="$build/obj/$(echo "${f%.c}" | tr / _).o"
 	objs="$objs $o"
-	if [ ! -f "$o" ] || [ -n "$(find "$src/$f" "$src/include" "$top/config.h" -newer "$o" -name '*.[ch]' 2>/dev/null | head -1)" ]; then
+	if [ ! -f "$o" ] || [ -n "$(find "$src/$f" "$src/include" "$top/config.h" "$rsp" -newer "$o" \( -name '*.[ch]' -o -name '*.rsp' \) 2>/dev/null | head -1)" ]; then
 		todo="$todo $src/$f:$o"
 	fi
 done
@@ -81,7 +84,7 @@ summary=""
 for t in $targets; do
 	b=$(bin "$t")
 	if [ ! -x "$build/fuzz_$b" ] || [ "$src/tests/fuzz_$b.c" -nt "$build/fuzz_$b" ] ||
-		[ "$build/libresidual.a" -nt "$build/fuzz_$b" ]; then
+		[ "$build/libresidual.a" -nt "$build/fuzz_$b" ] || [ "$src/tests/fuzz_main.c" -nt "$build/fuzz_$b" ]; then
 		# shellcheck disable=SC2086
 		"$cc" @"$rsp" -fsanitize=fuzzer "$src/tests/fuzz_$b.c" -o "$build/fuzz_$b" "$build/libresidual.a" $libs
 	fi
@@ -92,7 +95,7 @@ for t in $targets; do
 	echo "== $t: $secs s"
 	log="$build/fuzz-$t.log"
 	if (cd "$build" && FUZZ_MODEL_KIND=$t FIXTURES="${FIXTURES:-$src/../shared/fixtures}" \
-		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=$((1 - ${FUZZ_SURVEY:-0})) \
 		"$build/fuzz_$b" -max_total_time="$secs" -timeout=5 -malloc_limit_mb=256 -rss_limit_mb=2048 \
 		-max_len=$max_len -print_final_stats=1 -artifact_prefix="$build/findings/$t-" \
 		"$corpus" "$(seeds "$t")") >"$log" 2>&1; then
@@ -102,6 +105,7 @@ for t in $targets; do
 		fail=1
 		grep -E 'ERROR|runtime error|Test unit written|SUMMARY' "$log" | head -8
 	fi
+	[ "${FUZZ_SURVEY:-0}" = 1 ] && grep 'runtime error' "$log" | sort -u | head -20
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	summary="$summary$(printf '%-11s %10s executions  %s' "$t" "${execs:-?}" "$status")
 "
