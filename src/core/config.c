@@ -73,14 +73,9 @@ static int parse_rope(cJSON *rs, rs_config *c, const char *path, rs_err *err)
 int config_from_hf_json(const char *path, rs_config *c, rs_err *err)
 {
 	memset(c, 0, sizeof *c);
-	size_t len;
-	char *text = rs_read_file(path, &len, err);
+	char *text = rs_read_file_max(path, 1u << 20, NULL, err); /* a config.json is a few hundred bytes */
 	if (!text)
 		return -1;
-	if (len > (1u << 20)) { /* a config.json is a few hundred bytes */
-		free(text);
-		return rs_fail(err, "%s: %zu bytes is too large for a config.json", path, len);
-	}
 	const char *end = NULL;
 	cJSON *o = cJSON_ParseWithOpts(text, &end, 0);
 	if (!o || !cJSON_IsObject(o)) {

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "model.h"
 #include "dtype.h"
+#include "filelimits.h"
 #include "gguf.h"
 #include "mapfile.h"
 #include "safetensors.h"
@@ -202,7 +203,7 @@ static int open_hf_shards(rs_model *m, const char *dir, rs_err *err)
 	snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
 	if (!file_exists(path))
 		return rs_fail(err, "%s: no model.safetensors or model.safetensors.index.json", dir);
-	char *text = rs_read_file(path, NULL, err);
+	char *text = rs_read_file_max(path, RS_MAX_JSON_BYTES, NULL, err);
 	if (!text)
 		return -1;
 	cJSON *o = cJSON_Parse(text);
@@ -223,6 +224,10 @@ static int open_hf_shards(rs_model *m, const char *dir, rs_err *err)
 		int dup = 0;
 		for (int i = 0; i < n && !dup; i++)
 			dup = !strcmp(seen[i], it->valuestring);
+		if (!dup && n == RS_MAX_SHARDS) {
+			rc = rs_fail(err, "%s: weight_map names more than %d shard files", path, RS_MAX_SHARDS);
+			break;
+		}
 		if (!dup) {
 			seen = rs_xrealloc(seen, (size_t)(n + 1) * sizeof *seen);
 			seen[n++] = it->valuestring;
