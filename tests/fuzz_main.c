@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,9 +183,16 @@ static void add_path(input **v, size_t *n, size_t *cap, char ***names, const cha
 	(*names)[*n - 1] = strdup(path);
 }
 
+static double now(void);
+
+/* The slowest input so far: its time, and which it was (for the report). */
+static double slowest;
+static char slowest_what[300];
+
 /* Runs the target on a private copy, so that reads past the end are caught. */
 static void run_one(const uint8_t *data, size_t len)
 {
+	double t0 = now();
 	uint8_t *copy = malloc(len ? len : 1);
 	memcpy(copy, data, len);
 	cur_data = copy;
@@ -192,6 +200,14 @@ static void run_one(const uint8_t *data, size_t len)
 	alarm(10);
 	LLVMFuzzerTestOneInput(copy, len);
 	alarm(0);
+	double t = now() - t0;
+	if (t > slowest) {
+		slowest = t;
+		if (cur_file)
+			snprintf(slowest_what, sizeof slowest_what, "%s", cur_file);
+		else
+			snprintf(slowest_what, sizeof slowest_what, "mutant %llu", cur_iter);
+	}
 	cur_data = NULL;
 	cur_len = 0;
 	free(copy);
@@ -355,8 +371,11 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	printf("ok 1 - %s: %zu seeds and %llu mutants in %.1f s (seed %llu)\n", name, n_seeds,
-	       n_runs, now() - t0, seed);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("ok 1 - %s: %zu seeds and %llu mutants in %.1f s (seed %llu); slowest input %.1f ms (%s); "
+	       "peak RSS %ld MB\n", name, n_seeds, n_runs, now() - t0, seed, slowest * 1e3, slowest_what,
+	       ru.ru_maxrss / 1024);
 	for (size_t i = 0; i < n_pool; i++)
 		free(pool[i].data);
 	for (size_t i = 0; i < n_seeds; i++)
