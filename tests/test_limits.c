@@ -65,6 +65,13 @@ static void kv_u64(gbuf *b, const char *k, uint64_t v)
 	put_u64(b, v);
 }
 
+static void kv_f32(gbuf *b, const char *k, float v)
+{
+	put_str(b, k);
+	put_u32(b, GGUF_F32);
+	put(b, &v, 4);
+}
+
 static void kv_str(gbuf *b, const char *k, const char *v)
 {
 	put_str(b, k);
@@ -210,6 +217,7 @@ int main(void)
 		tap_skip_all("no temporary directory");
 	char path[256], hf[256], p2[300];
 	rs_err err = {{0}};
+	double t0, ms;
 
 	/* ---- GGUF: the fuzzer's file, and what a header can promise */
 	snprintf(path, sizeof path, "%s/good.gguf", dir);
@@ -268,6 +276,21 @@ int main(void)
 		     "llama.attention.head_count_kv", "8589934592");
 	free(kv.p);
 
+	/* libFuzzer's first GGUF finding: a float key too large for int64 was cast to
+	 * int64 anyway (undefined behaviour) whenever it was read as a number */
+	kv = (gbuf){0};
+	kv_f32(&kv, "llama.rope.freq_base", 3.4e36f);
+	kv_f32(&kv, "general.alignment", 1e30f);
+	snprintf(path, sizeof path, "%s/floatkey.gguf", dir);
+	write_gguf(path, 1, &kv, 2, NULL, 0);
+	free(kv.p);
+	t0 = now_ms();
+	m = model_load(path, &err);
+	ms = now_ms() - t0;
+	tap_ok(m && m->cfg.rope_theta > 1e36f && ms < 50, "rope freq_base 3.4e36 as F32 loads (no cast overflow) in "
+	       "%.2f ms%s%s", ms, m ? "" : ": ", m ? "" : err.msg);
+	model_free(m);
+
 	/* raw header fields: tensor count, key count, string length, array length */
 	struct {
 		const char *what, *file, *n1, *n2;
@@ -312,7 +335,7 @@ int main(void)
 	/* ---- safetensors: an element count that wraps to 0 matched 0 bytes of data */
 	snprintf(hf, sizeof hf, "%s/st.safetensors", dir);
 	write_st(hf, "{\"w\": {\"dtype\": \"F32\", \"shape\": [4294967296, 4294967296, 16], \"data_offsets\": [0, 0]}}");
-	double t0 = now_ms();
+	t0 = now_ms();
 	st_file *sf = st_open(hf, &err);
 	refused("safetensors shape 2^32 x 2^32 x 16 (element count wraps to 0)", sf == NULL, now_ms() - t0, &err,
 		"st.safetensors", "'w'", "more elements");
@@ -389,7 +412,7 @@ int main(void)
 	lesson_diags d = {0};
 	t0 = now_ms();
 	lesson *l = lesson_load(path, &d);
-	double ms = now_ms() - t0;
+	ms = now_ms() - t0;
 	int one_line = d.n > 0;
 	for (int i = 0; i < d.n; i++)
 		one_line &= !strchr(d.msg[i], '\n') && strstr(d.msg[i], "01-multi.json") != NULL;

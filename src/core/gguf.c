@@ -295,9 +295,11 @@ static int scalar_num(int type, const void *p, double *out, int64_t *iout)
 	case GGUF_I32: i = v.i32; d = i; break;
 	case GGUF_U64: i = (int64_t)v.u64; d = (double)v.u64; break;
 	case GGUF_I64: i = v.i64; d = (double)i; break;
-	case GGUF_F32: d = v.f32; i = (int64_t)d; break;
-	case GGUF_F64: d = v.f64; i = (int64_t)d; break;
+	case GGUF_F32: d = v.f32; break;
+	case GGUF_F64: d = v.f64; break;
 	}
+	if ((type == GGUF_F32 || type == GGUF_F64) && d > -9.2e18 && d < 9.2e18)
+		i = (int64_t)d; /* out of range or NaN: 0 (the cast would be undefined) */
 	if (out)
 		*out = d;
 	if (iout)
