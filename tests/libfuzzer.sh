@@ -5,7 +5,7 @@
 # sources as the make-check fuzzers (tests/fuzz_*.c, one
 # LLVMFuzzerTestOneInput each); libFuzzer brings its own main.
 #
-#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="gguf st ..."] [FUZZ_JOBS=1]
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="gguf st ..."] [FUZZ_JOBS=N (compiles at once)]
 #
 # Builds the library with clang in build-fuzz/ (in the configured build
 # directory, from the sources and flags its Makefile lists),
@@ -65,7 +65,7 @@ for f in $sources; do
 	fi
 done
 # shellcheck disable=SC2086
-printf '%s\n' $todo | xargs -r -n1 -P "${FUZZ_JOBS:-2}" sh -c 'exec "$0" @"$1" -c "${2%%:*}" -o "${2#*:}"' "$cc" "$rsp"
+printf '%s\n' $todo | xargs -r -n1 -P "${FUZZ_JOBS:-$(nproc)}" sh -c 'exec "$0" @"$1" -c "${2%%:*}" -o "${2#*:}"' "$cc" "$rsp"
 if [ -n "$todo" ] || [ ! -f "$build/libresidual.a" ]; then
 	rm -f "$build/libresidual.a"
 	# shellcheck disable=SC2086
