@@ -83,6 +83,7 @@ typedef struct gtensor {
 	char name[64];
 	int nd;
 	uint64_t ne[4];
+	uint64_t offset; /* 0: the next free place */
 } gtensor;
 
 /* A Llama GGUF with d_model 8, d_ff 16, 2 heads (1 key/value) of 4,
@@ -94,12 +95,12 @@ static void write_gguf(const char *path, uint64_t block_count, const gbuf *extra
 		       const gtensor *extra_t, int n_extra_t)
 {
 	gtensor t[32] = {
-		{"token_embd.weight", 2, {8, 128}}, {"output_norm.weight", 1, {8}},
-		{"blk.0.attn_norm.weight", 1, {8}}, {"blk.0.attn_q.weight", 2, {8, 8}},
-		{"blk.0.attn_k.weight", 2, {8, 4}}, {"blk.0.attn_v.weight", 2, {8, 4}},
-		{"blk.0.attn_output.weight", 2, {8, 8}}, {"blk.0.ffn_norm.weight", 1, {8}},
-		{"blk.0.ffn_gate.weight", 2, {8, 16}}, {"blk.0.ffn_up.weight", 2, {8, 16}},
-		{"blk.0.ffn_down.weight", 2, {16, 8}},
+		{"token_embd.weight", 2, {8, 128}, 0}, {"output_norm.weight", 1, {8}, 0},
+		{"blk.0.attn_norm.weight", 1, {8}, 0}, {"blk.0.attn_q.weight", 2, {8, 8}, 0},
+		{"blk.0.attn_k.weight", 2, {8, 4}, 0}, {"blk.0.attn_v.weight", 2, {8, 4}, 0},
+		{"blk.0.attn_output.weight", 2, {8, 8}, 0}, {"blk.0.ffn_norm.weight", 1, {8}, 0},
+		{"blk.0.ffn_gate.weight", 2, {8, 16}, 0}, {"blk.0.ffn_up.weight", 2, {8, 16}, 0},
+		{"blk.0.ffn_down.weight", 2, {16, 8}, 0},
 	};
 	int nt = 11;
 	for (int i = 0; i < n_extra_t; i++)
@@ -128,7 +129,7 @@ static void write_gguf(const char *path, uint64_t block_count, const gbuf *extra
 			n *= t[i].ne[d]; /* the test's own sizes are small, or wrap on purpose */
 		}
 		put_u32(&b, RS_F32);
-		put_u64(&b, off);
+		put_u64(&b, t[i].offset ? t[i].offset : off);
 		off += (n + 31) / 32 * 32;
 		if (off > 1 << 20)
 			off = 0; /* the absurd ones: point at the start */
@@ -241,16 +242,24 @@ int main(void)
 
 	/* a tensor whose byte size wraps size_t to exactly 0 (2^42 bytes a row x 2^22 rows):
 	 * it passed the bounds check */
-	gtensor wrap0 = {"wrap.weight", 2, {1ull << 40, 1ull << 22}};
+	gtensor wrap0 = {"wrap.weight", 2, {1ull << 40, 1ull << 22}, 0};
 	snprintf(path, sizeof path, "%s/wrap0.gguf", dir);
 	write_gguf(path, 1, NULL, 0, &wrap0, 1);
 	gguf_refused("tensor of 2^40 x 2^22 F32 (size wraps to 0)", path, "'wrap.weight'", "larger than any file");
 	/* rows = ne1*ne2*ne3 overflowed int64 (signed: undefined behaviour) */
-	gtensor wrap_rows = {"rows.weight", 4, {32, 1ull << 40, 1ull << 40, 1ull << 40}};
+	gtensor wrap_rows = {"rows.weight", 4, {32, 1ull << 40, 1ull << 40, 1ull << 40}, 0};
 	snprintf(path, sizeof path, "%s/rows.gguf", dir);
 	write_gguf(path, 1, NULL, 0, &wrap_rows, 1);
 	gguf_refused("tensor of 32 x 2^40 x 2^40 x 2^40 (signed row count overflow)", path, "'rows.weight'",
 		     "larger than any file");
+
+	/* libFuzzer's second GGUF finding: the message for a tensor offset near 2^64
+	 * added it to the data section's offset (a wrap, and a wrong number) */
+	gtensor far = {"far.weight", 1, {8}, UINT64_MAX};
+	snprintf(path, sizeof path, "%s/far.gguf", dir);
+	write_gguf(path, 1, NULL, 0, &far, 1);
+	gguf_refused("tensor at data offset 2^64-1", path, "'far.weight' (32 bytes at offset 18446744073709551615",
+		     "past the end");
 
 	/* products of header values: heads x head_dim past int, counts past the table */
 	gbuf kv = {0};

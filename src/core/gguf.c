@@ -207,9 +207,9 @@ static int parse(gguf_file *g, rs_err *err)
 				       t->ne[0], t->ne[1], t->ne[2], t->ne[3]);
 		if (t->offset > g->size || g->data_offset > g->size - t->offset ||
 		    t->nbytes > g->size - g->data_offset - t->offset)
-			return rs_fail(err, "%s: tensor '%s' (%zu bytes at offset %" PRIu64
-				       ") runs past the end of the file (%zu bytes)", g->path,
-				       rs_esc(t->name.s, (long)t->name.len), t->nbytes, g->data_offset + t->offset, g->size);
+			return rs_fail(err, "%s: tensor '%s' (%zu bytes at offset %" PRIu64 " of the data section at %zu) "
+				       "runs past the end of the file (%zu bytes)", g->path,
+				       rs_esc(t->name.s, (long)t->name.len), t->nbytes, t->offset, g->data_offset, g->size);
 		t->data = g->map + g->data_offset + t->offset;
 	}
 	/* a name index, so that a model's hundreds of lookups stay cheap however many tensors */
