@@ -28,4 +28,11 @@ int convert_write_random(const rs_config *c, const char *path, int type, float s
  * and "tiny" (4 layers, d 128) for tests. Returns -1 for an unknown name. */
 int convert_preset(const char *name, rs_config *c);
 
+/* The same, written as a split model (llama.cpp's gguf-split layout, see
+ * gguf.h) in parts of at most split_max bytes of tensor data: PATH without
+ * ".gguf", then -00001-of-0000N.gguf. split_max 0: one file. */
+int convert_write_gguf_split(const rs_model *m, const char *path, int type, uint64_t split_max, rs_err *err);
+int convert_write_random_split(const rs_config *c, const char *path, int type, float std, uint64_t seed,
+			       uint64_t split_max, rs_err *err);
+
 #endif

@@ -108,6 +108,13 @@ const float *eng_last_logits(const rs_engine *e);
 /* Positions in the KV cache. */
 int eng_n_past(const rs_engine *e);
 
+/* Weights stepped from disk (stream.h): every engine has a stream, active
+ * when the model's weights exceed the budget (0: the default, half the
+ * physical memory; UINT64_MAX: unlimited). The numbers never change. */
+struct rs_stream;
+struct rs_stream *eng_stream(const rs_engine *e);
+void eng_set_mem_budget(rs_engine *e, uint64_t bytes);
+
 /* Shape of hook h for a prompt of T tokens with Tk keys. */
 rs_act eng_hook_shape(const rs_model *m, rs_hook h, int T, int Tk);
 

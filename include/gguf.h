@@ -85,6 +85,7 @@ typedef struct gguf_writer gguf_writer;
 
 gguf_writer *gguf_writer_create(void);
 void gguf_writer_free(gguf_writer *w);
+void gguf_w_u16(gguf_writer *w, const char *key, uint16_t v);
 void gguf_w_u32(gguf_writer *w, const char *key, uint32_t v);
 void gguf_w_i32(gguf_writer *w, const char *key, int32_t v);
 void gguf_w_f32(gguf_writer *w, const char *key, float v);
@@ -100,5 +101,24 @@ enum { GGUF_W_REF = 0, GGUF_W_COPY = 1, GGUF_W_TAKE = 2 };
 void gguf_w_tensor(gguf_writer *w, const char *name, int type, int n_dims,
 		   const int64_t *shape, const void *data, size_t nbytes, int own);
 int gguf_write(gguf_writer *w, const char *path, rs_err *err);
+
+/* ---------------------------------------------------------------- split files
+ * llama.cpp's gguf-split layout: PREFIX-00001-of-00009.gguf ... Every part is
+ * a whole GGUF with its own tensor infos and data; the first holds the model's
+ * keys. Every part has split.no (u16, from 0), split.count (u16) and
+ * split.tensors.count (i32, the tensors of all parts); residual also writes
+ * residual.split.id (the same string in every part of one model). */
+/* Writes the writer's model in parts of at most max_bytes of tensor data
+ * (a tensor larger than that gets a part of its own). */
+int gguf_write_split(gguf_writer *w, const char *prefix, uint64_t max_bytes, int *n_parts, rs_err *err);
+/* PREFIX-0000no-of-0000count.gguf (no from 1). */
+void gguf_split_path(char *buf, size_t n, const char *prefix, int no, int count);
+/* Whether path is named like a part: fills prefix (without the -0000k-of-0000n.gguf), no (from 1), count. */
+int gguf_split_name(const char *path, char *prefix, size_t n, int *no, int *count);
+/* Opens a model file and, when it is a part of a split model, every part
+ * (any part may be named). parts[0] holds the model's keys. One clear line
+ * naming the file when a part is missing, from another model, or its
+ * split.count / split.no disagree. */
+int gguf_open_parts(const char *path, gguf_file ***parts, int *n_parts, rs_err *err);
 
 #endif

@@ -83,6 +83,11 @@ typedef struct rs_session {
 	int (*interrupt)(void *ctx);
 	void *interrupt_ctx;
 	int interrupted;            /* the last move stopped early, at view_stop */
+	/* Told, when the weights are stepped from disk (stream.h), at each new
+	 * layer of a move that computes: "layer 3 of 126, 10.2 GB read, about 75 s
+	 * left". The screen shows it on its busy line, batch mode on stderr. NULL: nobody. */
+	void (*progress)(void *ctx, const char *line);
+	void *progress_ctx;
 } rs_session;
 
 /* Opens a model (path NULL: the built-in model) and makes an empty session. */
@@ -149,12 +154,22 @@ int session_n_stops(const rs_session *s);
 /* Which hooks the cache keeps (comma-separated globs, '!' excludes; NULL or
  * "" for all); the pass is recomputed up to the stop shown. */
 int session_set_cache_filter(rs_session *s, const char *globs, rs_err *err);
-/* Bytes the activation cache takes for a prompt of T tokens. */
+/* Bytes the activation cache takes for a prompt of T tokens (under the policy below). */
 double session_cache_bytes(const rs_session *s, int T);
+/* The cache globs in force for a prompt of T tokens: the learner's (`set
+ * cache`), else, for a model stepped from disk whose whole cache would pass
+ * session_cache_budget (an eighth of the memory budget, at most 1 GiB), the
+ * big-model default that keeps the residual stream and small hooks and leaves
+ * out attention scores/patterns and the MLP's wide activations; else "" (all). */
+const char *session_cache_policy(const rs_session *s, int T);
+double session_cache_budget(const rs_session *s);
 /* For a prompt whose activation cache takes SESSION_CACHE_NOTE_MB or more:
  * "this prompt needs N MiB of activation cache" in buf, and 1 (else 0), so
  * that a learner knows before computing. */
 #define SESSION_CACHE_NOTE_MB 64
+/* For a model stepped from disk (stream.h): "this pass reads 243 GB from
+ * disk; at the 3.1 GB/s this disk gave, about 80 s per token" in buf, and 1. */
+int session_stream_note(const rs_session *s, char *buf, size_t n);
 int session_cache_note(const rs_session *s, char *buf, size_t n);
 
 /* The path of the built-in model (assets/residual-tiny.gguf), found in

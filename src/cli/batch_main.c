@@ -17,6 +17,12 @@ static void usage(FILE *f)
 		   "commands (residual --batch with 'help' as input lists them).\n");
 }
 
+static void batch_progress(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "[%s]\n", line);
+}
+
 int batch_main(int argc, char **argv)
 {
 	const char *file = "-", *model = NULL, *tokenizer = NULL, *prompt = NULL, *ids = NULL;
@@ -57,6 +63,7 @@ int batch_main(int argc, char **argv)
 		return 2;
 	}
 	s->restricted = restricted;
+	s->progress = batch_progress; /* a pass stepped from disk: a line per layer on stderr */
 	if (tokenizer && session_set_tokenizer(s, tokenizer, &err)) {
 		fprintf(stderr, "residual: %s\n", err.msg);
 		session_free(s);

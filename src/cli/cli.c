@@ -1,8 +1,10 @@
 /* cli.c - subcommand table and dispatch. */
 #include "config.h"
 #include "cli.h"
+#include "stream.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct subcommand {
@@ -52,6 +54,8 @@ static void usage(FILE *f)
 		"  --prompt TEXT        start with this prompt\n"
 		"  --ids N,N,...        start with these token ids\n"
 		"  --lesson NAME        start in a lesson\n"
+		"  --mem SIZE           memory budget for the weights (e.g. 4G; default half the RAM):\n"
+		"                       a bigger model is stepped from disk (every command takes it)\n"
 		"  --theme dark|light|mono, --ascii, --no-history   screen appearance and history\n"
 		"  --echo, --restricted batch mode: echo commands; relative paths only for load/export\n"
 		"Keys, commands and hooks: man residual (doc/residual.1), or ? and :help in the screen.\n\n"
@@ -61,8 +65,31 @@ static void usage(FILE *f)
 			fprintf(f, "  %-13s %s\n", subcommands[i].name, subcommands[i].summary);
 }
 
+/* --mem SIZE, for the screen, batch mode and every command: taken out of
+ * argv and handed to every engine through $RESIDUAL_MEM (stream.h). */
+static int take_mem(int *argc, char **argv)
+{
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--mem"))
+			continue;
+		uint64_t b;
+		if (i + 1 >= *argc || rs_parse_size(argv[i + 1], &b) || !b) {
+			fprintf(stderr, "residual: --mem takes a size such as 4G, 500M or unlimited\n");
+			return -1;
+		}
+		setenv("RESIDUAL_MEM", argv[i + 1], 1);
+		for (int j = i; j + 2 <= *argc; j++)
+			argv[j] = argv[j + 2];
+		*argc -= 2;
+		i--;
+	}
+	return 0;
+}
+
 int cli_main(int argc, char **argv)
 {
+	if (take_mem(&argc, argv))
+		return 2;
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return 0;

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "cliutil.h"
 #include "convert.h"
+#include "stream.h"
 #include "dtype.h"
 #include "engine.h"
 #include "model.h"
@@ -279,12 +280,16 @@ static int parse_type(const char *s)
 int cmd_convert(int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: residual convert HF_DIR OUT.gguf [--type f32|f16|bf16|q8_0]\n"
+		"usage: residual convert MODEL OUT.gguf [--type f32|f16|bf16|q8_0] [--split-max-size SIZE]\n"
 		"Writes a Hugging Face Llama folder as GGUF that llama.cpp also loads: Q/K rows in\n"
 		"GGUF order, llama3 RoPE scaling as rope_freqs.weight, the tokenizer when the folder\n"
-		"has tokenizer.json. Default type: f32 when the weights are f32, else f16.\n";
+		"has tokenizer.json. Default type: f32 when the weights are f32, else f16.\n"
+		"MODEL: a Hugging Face folder or a GGUF (a split one too).\n"
+		"--split-max-size SIZE (e.g. 2G, 500M) writes llama.cpp's split layout instead:\n"
+		"OUT-00001-of-0000N.gguf ..., each part at most SIZE of tensor data.\n";
 	const char *in = NULL, *out = NULL;
 	int type = -2;
+	uint64_t split_max = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			fputs(usage, stdout);
@@ -293,6 +298,12 @@ int cmd_convert(int argc, char **argv)
 			const char *v = cli_value(argc, argv, &i, "convert");
 			if (!v || (type = parse_type(v)) < 0) {
 				fprintf(stderr, "residual convert: --type must be f32, f16, bf16 or q8_0\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--split-max-size")) {
+			const char *v = cli_value(argc, argv, &i, "convert");
+			if (!v || rs_parse_size(v, &split_max) || !split_max) {
+				fprintf(stderr, "residual convert: --split-max-size takes a size such as 2G or 500M\n");
 				return 2;
 			}
 		} else if (argv[i][0] == '-') {
@@ -317,8 +328,11 @@ int cmd_convert(int argc, char **argv)
 		return fail("convert", &err);
 	if (type == -2)
 		type = m->weight_type == RS_F32 ? RS_F32 : RS_F16;
-	int rc = convert_write_gguf(m, out, type, &err);
-	if (!rc)
+	int rc = convert_write_gguf_split(m, out, type, split_max, &err);
+	if (!rc && split_max)
+		printf("wrote %s as split parts (%s, %d layers, %lld parameters)\n", out, rs_dtype_name(type),
+		       m->cfg.n_layers, (long long)config_param_count(&m->cfg));
+	else if (!rc)
 		printf("wrote %s (%s, %d layers, %lld parameters)\n", out, rs_dtype_name(type), m->cfg.n_layers,
 		       (long long)config_param_count(&m->cfg));
 	model_free(m);
@@ -331,12 +345,14 @@ int cmd_random(int argc, char **argv)
 	static const char usage[] =
 		"usage: residual random-model --shape SHAPE -o OUT.gguf [--layers N]\n"
 		"                             [--type f32|f16|bf16|q8_0] [--seed N] [--std S]\n"
+		"                             [--split-max-size SIZE]\n"
 		"Writes a GGUF with that architecture and random weights N(0, S) (default 0.02),\n"
 		"for benchmarks and tests. SHAPE: llama3.2-1b, llama3.2-3b, llama3.1-8b,\n"
 		"llama3.1-70b, llama3.1-405b or tiny. --layers N keeps the full width and\n"
 		"vocabulary but only N layers (a 405B-shaped slice that fits a small machine).\n";
 	const char *shape = NULL, *out = NULL;
 	int type = RS_F16, layers = 0;
+	uint64_t split_max = 0;
 	unsigned long long seed = 1;
 	float std = 0.02f;
 	for (int i = 1; i < argc; i++) {
@@ -357,6 +373,12 @@ int cmd_random(int argc, char **argv)
 			seed = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--std"))
 			std = strtof(v, NULL);
+		else if (!strcmp(a, "--split-max-size")) {
+			if (rs_parse_size(v, &split_max) || !split_max) {
+				fprintf(stderr, "residual random-model: --split-max-size takes a size such as 2G or 500M\n");
+				return 2;
+			}
+		}
 		else if (!strcmp(a, "--layers")) {
 			char *end;
 			long n = strtol(v, &end, 10);
@@ -380,7 +402,7 @@ int cmd_random(int argc, char **argv)
 		snprintf(c.name, sizeof c.name, "random %s, %d layer%s", shape, layers, layers == 1 ? "" : "s");
 	}
 	rs_err err = {{0}};
-	if (convert_write_random(&c, out, type, std, seed, &err))
+	if (convert_write_random_split(&c, out, type, std, seed, split_max, &err))
 		return fail("random-model", &err);
 	printf("wrote %s (%s, %lld parameters)\n", out, rs_dtype_name(type), (long long)config_param_count(&c));
 	return 0;

@@ -2,6 +2,7 @@
  * through the forward pass (step, back, run-to, selection). */
 #include "config.h"
 #include "commands_internal.h"
+#include "stream.h"
 #include "dtype.h"
 #include "tokenizer.h"
 
@@ -77,7 +78,7 @@ static cmd_status c_prompt(rs_session *s, int argc, char **argv, rs_err *err)
 	}
 	session_printf(s, "%d tokens: ", s->n_ids);
 	print_tokens_line(s);
-	char note[128];
+	char note[512];
 	if (session_cache_note(s, note, sizeof note))
 		session_printf(s, "%s\n", note);
 	return CMD_OK;
@@ -113,6 +114,39 @@ static void print_model(rs_session *s, int full)
 	double wbytes = bytes32 ? (double)params * (double)bytes32 / 256.0 : 0;
 	session_printf(s, "weights %s, %.2f MiB, mapped read-only (shared between sessions)\n", tn ? tn : "?",
 		       wbytes / (1024.0 * 1024.0));
+	{
+		rs_stream *st = eng_stream(s->eng);
+		char a[32], b[32], r[32];
+		rs_format_size((double)model_weight_bytes(m), a, sizeof a);
+		uint64_t budget = stream_budget(st);
+		if (budget == UINT64_MAX)
+			snprintf(b, sizeof b, "unlimited");
+		else
+			rs_format_size((double)budget, b, sizeof b);
+		if (stream_active(st)) {
+			rs_stream_stats ss;
+			stream_stats(st, &ss);
+			session_printf(s, "memory budget %s (set mem): the weights (%s) pass it, so they are stepped from "
+				       "disk, about %s resident at a time; each pass (each token) reads %s",
+				       b, a, rs_format_size((double)budget / 2, r, sizeof r),
+				       rs_format_size((double)ss.pass_bytes, a, sizeof a));
+			if (ss.disk_rate > 0)
+			{
+				char t[32];
+				session_printf(s, ", at %s/s about %s", rs_format_size(ss.disk_rate, r, sizeof r),
+					       rs_format_secs((double)ss.pass_bytes / ss.disk_rate, t, sizeof t));
+			}
+			session_printf(s, "\n");
+		} else {
+			session_printf(s, "memory budget %s (set mem): the weights (%s) fit\n", b, a);
+		}
+		int T = s->n_ids ? s->n_ids : 32;
+		const char *pol = session_cache_policy(s, T);
+		session_printf(s, "activation cache estimate %.2f MiB for %s%d tokens (%s)\n",
+			       session_cache_bytes(s, T) / (1024.0 * 1024.0), s->n_ids ? "" : "a prompt of ", T,
+			       s->cache_filter[0] ? "set cache" : pol[0] ? "big-model default: residual stream and small hooks"
+									 : "every hook");
+	}
 	double cache = 0;
 	for (int t = 0; t <= eng_stop(s->eng); t++) {
 		const rs_act *a = eng_act(s->eng, hook_at(t, c->n_layers));
@@ -191,12 +225,21 @@ static cmd_status c_set(rs_session *s, int argc, char **argv, rs_err *err)
 		if (on_off(v, &b))
 			return cmd_usage(err, argv[0], "%s is on or off", k);
 		*(k[0] == 'f' ? &s->vec_full : &s->attn_values) = b;
+	} else if (!strcmp(k, "mem")) {
+		uint64_t bytes;
+		if (rs_parse_size(v, &bytes) || !bytes)
+			return cmd_usage(err, argv[0], "mem is a size such as 4G, 500M or unlimited");
+		setenv("RESIDUAL_MEM", v, 1); /* engines made later (load, patching) use it too */
+		eng_set_mem_budget(s->eng, bytes);
+		char note[512];
+		if (session_stream_note(s, note, sizeof note))
+			session_printf(s, "%s\n", note);
 	} else if (!strcmp(k, "cache")) {
 		rs_err e2;
 		if (session_set_cache_filter(s, !strcmp(v, "all") ? "" : v, &e2))
 			return cmd_usage(err, argv[0], "%s", e2.msg);
 	} else {
-		return cmd_usage(err, argv[0], "no setting '%.40s' (bos, topk, full, values, cache)", k);
+		return cmd_usage(err, argv[0], "no setting '%.40s' (bos, topk, full, values, cache, mem)", k);
 	}
 	s->version++;
 	session_printf(s, "%s %s\n", k, v);

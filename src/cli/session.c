@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "session.h"
+#include "stream.h"
 #include "tokenizer.h"
 
 #include <stdarg.h>
@@ -156,25 +157,81 @@ void session_printf(rs_session *s, const char *fmt, ...)
 }
 
 /* ---------------------------------------------------------------- prompt */
-double session_cache_bytes(const rs_session *s, int T)
+static double cache_bytes_with(const rs_session *s, const char *filter, int T)
 {
 	double bytes = 0;
 	char hn[96];
 	for (int t = 0; t < session_n_stops(s); t++) {
 		rs_hook h = hook_at(t, s->model->cfg.n_layers);
-		if (hook_glob_match(s->cache_filter, hook_name(h, hn, sizeof hn)))
+		if (hook_glob_match(filter, hook_name(h, hn, sizeof hn)))
 			bytes += (double)eng_hook_shape(s->model, h, T, T).numel * sizeof(float);
 	}
 	return bytes;
 }
 
+/* The cache a big model keeps by default when the whole cache would not fit
+ * its budget: the residual stream and the small hooks; attention scores and
+ * patterns and the MLP's wide activations only where `set cache` asks. */
+#define SESSION_BIG_CACHE "!*attn.hook_attn_scores,!*attn.hook_pattern,!*mlp.hook_pre,!*mlp.hook_pre_linear,!*mlp.hook_post"
+
+double session_cache_budget(const rs_session *s)
+{
+	rs_stream *st = eng_stream(s->eng);
+	double b = (double)stream_budget(st) / 8;
+	return b < 1024.0 * 1024 * 1024 ? b : 1024.0 * 1024 * 1024;
+}
+
+const char *session_cache_policy(const rs_session *s, int T)
+{
+	if (s->cache_filter[0])
+		return s->cache_filter;
+	if (stream_active(eng_stream(s->eng)) && cache_bytes_with(s, "", T) > session_cache_budget(s))
+		return SESSION_BIG_CACHE;
+	return "";
+}
+
+double session_cache_bytes(const rs_session *s, int T)
+{
+	return cache_bytes_with(s, session_cache_policy(s, T), T);
+}
+
+int session_stream_note(const rs_session *s, char *buf, size_t n)
+{
+	rs_stream *st = eng_stream(s->eng);
+	if (!stream_active(st))
+		return 0;
+	rs_stream_stats ss;
+	stream_stats(st, &ss);
+	char a[32], b[32], r[32], t[32];
+	rs_format_size((double)ss.pass_bytes, a, sizeof a);
+	rs_format_size((double)ss.budget, b, sizeof b);
+	if (ss.disk_rate > 0)
+		snprintf(buf, n, "the weights pass the %s memory budget: this pass reads %s from disk; at the %s/s "
+			 "this disk gave, about %s per token (decode and generate too)", b, a,
+			 rs_format_size(ss.disk_rate, r, sizeof r), rs_format_secs((double)ss.pass_bytes / ss.disk_rate, t, sizeof t));
+	else
+		snprintf(buf, n, "the weights pass the %s memory budget: this pass reads %s from disk (at 3 GB/s "
+			 "about %s per token; the disk is measured as it runs)", b, a,
+			 rs_format_secs((double)ss.pass_bytes / 3e9, t, sizeof t));
+	return 1;
+}
+
 int session_cache_note(const rs_session *s, char *buf, size_t n)
 {
 	double need = s->n_ids ? session_cache_bytes(s, s->n_ids) : 0;
-	if (need < SESSION_CACHE_NOTE_MB * 1024.0 * 1024.0)
-		return 0;
-	snprintf(buf, n, "this prompt needs %.0f MiB of activation cache", need / (1 << 20));
-	return 1;
+	size_t used = 0;
+	buf[0] = 0;
+	if (need >= SESSION_CACHE_NOTE_MB * 1024.0 * 1024.0 ||
+	    (s->n_ids && stream_active(eng_stream(s->eng)))) {
+		const char *pol = session_cache_policy(s, s->n_ids);
+		snprintf(buf, n, "this prompt needs %.0f MiB of activation cache%s", need / (1 << 20),
+			 !s->cache_filter[0] && pol[0] ? " (big-model default: no attention patterns or MLP "
+							 "activations; set cache overrides)" : "");
+		used = strlen(buf);
+	}
+	if (used + 3 < n && session_stream_note(s, buf + used + (used ? 2 : 0), n - used - (used ? 2 : 0)) && used)
+		memcpy(buf + used, "; ", 2);
+	return buf[0] != 0;
 }
 
 int session_set_cache_filter(rs_session *s, const char *globs, rs_err *err)
@@ -192,6 +249,7 @@ int session_set_ids(rs_session *s, const int32_t *ids, int n, rs_err *err)
 		return rs_fail(err, "the prompt has %d tokens but the model's context is %d", n, s->model->cfg.max_ctx);
 	const char *env = getenv("RESIDUAL_CACHE_MB");
 	double limit = (env && atof(env) > 0 ? atof(env) : SESSION_CACHE_MB) * 1024.0 * 1024.0;
+	const char *policy = session_cache_policy(s, n);
 	double need = session_cache_bytes(s, n);
 	if (need > limit)
 		return rs_fail(err, "the activation cache of %d tokens would take %.0f MiB (limit %.0f MiB, see "
@@ -199,6 +257,7 @@ int session_set_ids(rs_session *s, const int32_t *ids, int n, rs_err *err)
 			       n, need / (1 << 20), limit / (1 << 20));
 	if (eng_set_prompt(s->eng, ids, n, err))
 		return -1; /* checked before anything changes: the old prompt stays */
+	eng_set_cache_filter(s->eng, policy[0] ? policy : "*");
 	int32_t *copy = rs_xmalloc(sizeof(int32_t) * (size_t)n);
 	memcpy(copy, ids, sizeof(int32_t) * (size_t)n);
 	free(s->ids);
@@ -236,9 +295,32 @@ int session_should_stop(rs_session *s)
 	return s->interrupt && s->interrupt(s->interrupt_ctx);
 }
 
+/* The progress line of a pass stepped from disk, at each new layer. */
+static void progress(rs_session *s, int *last_layer)
+{
+	rs_stream *st = eng_stream(s->eng);
+	if (!s->progress || !stream_active(st))
+		return;
+	rs_stream_stats ss;
+	stream_stats(st, &ss);
+	if (ss.layer == *last_layer || ss.layer < 0)
+		return;
+	*last_layer = ss.layer;
+	int L = s->model->cfg.n_layers;
+	char line[160], rd[32];
+	int k = snprintf(line, sizeof line, ss.layer < L ? "layer %d of %d" : "unembedding (after %d of %d layers)",
+			 ss.layer < L ? ss.layer + 1 : L, L);
+	k += snprintf(line + k, sizeof line - (size_t)k, ", %s read", rs_format_size((double)ss.disk_read, rd, sizeof rd));
+	if (ss.used > 0 && ss.seconds > 1 && ss.pass_bytes > ss.used)
+		snprintf(line + k, sizeof line - (size_t)k, ", about %s left",
+			 rs_format_secs(ss.seconds * (double)(ss.pass_bytes - ss.used) / (double)ss.used, rd, sizeof rd));
+	s->progress(s->progress_ctx, line);
+}
+
 /* Makes sure the engine has computed stop t, and shows it. */
 static int show_stop(rs_session *s, int t)
 {
+	int last_layer = -2;
 	int last = session_n_stops(s) - 1;
 	if (t > last)
 		t = last;
@@ -247,11 +329,13 @@ static int show_stop(rs_session *s, int t)
 	s->interrupted = 0;
 	/* one stop at a time, so that a front end can stop a long run between
 	 * two stops; the stops computed so far stay (the next move goes on) */
-	while (t >= 0 && eng_stop(s->eng) < t && eng_step(s->eng) >= 0)
+	while (t >= 0 && eng_stop(s->eng) < t && eng_step(s->eng) >= 0) {
+		progress(s, &last_layer);
 		if (eng_stop(s->eng) < t && session_should_stop(s)) {
 			s->interrupted = 1;
 			t = eng_stop(s->eng);
 		}
+	}
 	if (t > eng_stop(s->eng)) /* cannot happen with a prompt set; stay safe */
 		t = eng_stop(s->eng);
 	s->view_stop = t;

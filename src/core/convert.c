@@ -102,7 +102,37 @@ static void model_row(void *ctx, int64_t r, float *dst)
 	mat_row(ctx, r, dst);
 }
 
+/* Writes the file, or the parts of a split model when split_max > 0
+ * (PATH without .gguf, then -00001-of-0000N.gguf). */
+static int finish(gguf_writer *w, const char *path, uint64_t split_max, rs_err *err)
+{
+	if (!split_max)
+		return gguf_write(w, path, err);
+	char prefix[4096];
+	size_t n = strlen(path);
+	if (n >= sizeof prefix)
+		return rs_fail(err, "%s: path too long", path);
+	memcpy(prefix, path, n + 1);
+	if (n > 5 && !strcmp(prefix + n - 5, ".gguf"))
+		prefix[n - 5] = 0;
+	int parts = 0;
+	int rc = gguf_write_split(w, prefix, split_max, &parts, err);
+	if (rc)
+		return rc;
+	return 0;
+}
+
 int convert_write_gguf(const rs_model *m, const char *path, int type, rs_err *err)
+{
+	return convert_write_gguf_split(m, path, type, 0, err);
+}
+
+int convert_write_random(const rs_config *c, const char *path, int type, float std, uint64_t seed, rs_err *err)
+{
+	return convert_write_random_split(c, path, type, std, seed, 0, err);
+}
+
+int convert_write_gguf_split(const rs_model *m, const char *path, int type, uint64_t split_max, rs_err *err)
 {
 	const rs_config *c = &m->cfg;
 	if (type != RS_F32 && type != RS_F16 && type != RS_BF16 && type != RS_Q8_0)
@@ -142,7 +172,7 @@ int convert_write_gguf(const rs_model *m, const char *path, int type, rs_err *er
 #undef MAT
 	}
 	if (!rc)
-		rc = gguf_write(w, path, err);
+		rc = finish(w, path, split_max, err);
 	gguf_writer_free(w);
 	return rc;
 }
@@ -177,7 +207,8 @@ static void random_row(void *ctx, int64_t r, float *dst)
 	(void)r;
 }
 
-int convert_write_random(const rs_config *c, const char *path, int type, float std, uint64_t seed, rs_err *err)
+int convert_write_random_split(const rs_config *c, const char *path, int type, float std, uint64_t seed,
+			       uint64_t split_max, rs_err *err)
 {
 	if (config_validate(c, "random model", err))
 		return -1;
@@ -213,7 +244,7 @@ int convert_write_random(const rs_config *c, const char *path, int type, float s
 	}
 #undef RMAT
 	if (!e)
-		e = gguf_write(w, path, err);
+		e = finish(w, path, split_max, err);
 	gguf_writer_free(w);
 	free(ones);
 	return e;

@@ -1,6 +1,7 @@
 /* engine.c - the resumable forward pass: one stop per hook, cache, interventions. */
 #include "config.h"
 #include "engine.h"
+#include "stream.h"
 #include "dtype.h"
 #include "ops.h"
 
@@ -52,6 +53,7 @@ struct rs_engine {
 	int logits_all, logits_rows;
 	iv_slot *ivs;
 	int n_iv;
+	rs_stream *st;             /* weights from disk under a memory budget (stream.h) */
 };
 
 /* ---------------------------------------------------------------- shapes */
@@ -114,6 +116,7 @@ rs_engine *eng_create(const rs_model *m, rs_err *err)
 	e->n_stops = hook_n_stops(m->cfg.n_layers);
 	e->acts = rs_xcalloc((size_t)e->n_stops, sizeof *e->acts);
 	e->filter = rs_xstrdup("*");
+	e->st = stream_create(m, 0);
 	(void)err;
 	return e;
 }
@@ -151,8 +154,12 @@ void eng_free(rs_engine *e)
 	free(e->tokens);
 	free(e->filter);
 	free(e->ivs);
+	stream_free(e->st);
 	free(e);
 }
+
+rs_stream *eng_stream(const rs_engine *e) { return e->st; }
+void eng_set_mem_budget(rs_engine *e, uint64_t bytes) { stream_set_budget(e->st, bytes); }
 
 const rs_model *eng_model(const rs_engine *e) { return e->m; }
 int eng_n_tokens(const rs_engine *e) { return e->n_tok; }
@@ -251,6 +258,7 @@ int eng_set_prompt(rs_engine *e, const int32_t *ids, int n, rs_err *err)
 	e->decoding = 0;
 	e->stop = -1;
 	e->logits_rows = e->logits_all ? n : 1;
+	stream_pass_start(e->st);
 	return 0;
 }
 
@@ -569,6 +577,22 @@ static float *compute(rs_engine *e, rs_hook h)
 	return NULL;
 }
 
+/* Which weight matrix a hook reads (stream.h order), -1 for none. */
+static int weight_of(int kind)
+{
+	switch (kind) {
+	case HOOK_Q: return 0;
+	case HOOK_K: return 1;
+	case HOOK_V: return 2;
+	case HOOK_ATTN_OUT: return 3;
+	case HOOK_MLP_PRE: return 4;
+	case HOOK_MLP_PRE_LINEAR: return 5;
+	case HOOK_MLP_OUT: return 6;
+	case HOOK_LOGITS: return 0;
+	default: return -1;
+	}
+}
+
 int eng_step(rs_engine *e)
 {
 	if (!e->n || e->stop >= e->n_stops - 1)
@@ -576,6 +600,9 @@ int eng_step(rs_engine *e)
 	int s = e->stop + 1;
 	rs_hook h = hook_at(s, e->c->n_layers);
 	int Tk = e->pos0 + e->n;
+	int mat = weight_of(h.kind);
+	if (mat >= 0)
+		stream_use(e->st, stream_range(e->st, h.kind == HOOK_LOGITS ? e->c->n_layers : h.layer, mat));
 	float *x = compute(e, h);
 	rs_act sh = eng_hook_shape(e->m, h, e->n, Tk);
 	if (h.kind == HOOK_LOGITS && !e->decoding) {
@@ -672,6 +699,7 @@ const float *eng_decode(rs_engine *e, int32_t token, rs_err *err)
 	ensure_kv(e, e->pos0 + 1);
 	ensure_rows(e, 1, e->pos0 + 1);
 	e->stop = -1;
+	stream_pass_start(e->st);
 	eng_run(e);
 	e->chunk = NULL;
 	return e->logits;

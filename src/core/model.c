@@ -6,6 +6,7 @@
 #include "gguf.h"
 #include "mapfile.h"
 #include "safetensors.h"
+#include "stream.h"
 #include "tokenizer.h"
 
 #include <cJSON.h>
@@ -15,7 +16,9 @@
 #include <sys/stat.h>
 
 typedef struct model_files {
-	gguf_file *gguf;
+	gguf_file *gguf;        /* the GGUF holding the keys: parts[0] */
+	gguf_file **parts;      /* every part of a split GGUF (one for a single file) */
+	int n_parts;
 	st_file **shards;
 	int n_shards;
 } model_files;
@@ -37,16 +40,20 @@ static int find_tensor(const rs_model *m, const char *name, tensor_ref *r, rs_er
 	memset(r, 0, sizeof *r);
 	r->name = name;
 	if (f->gguf) {
-		const gguf_tensor *t = gguf_find_tensor(f->gguf, name);
+		const gguf_tensor *t = NULL;
+		int pi = 0;
+		for (; pi < f->n_parts && !t; pi++)
+			t = gguf_find_tensor(f->parts[pi], name);
 		if (!t)
-			return rs_fail(err, "%s: missing tensor '%s'", f->gguf->path, name);
+			return rs_fail(err, "%s: missing tensor '%s'%s", f->gguf->path, name,
+				       f->n_parts > 1 ? " (in every part)" : "");
 		r->type = t->type;
 		r->n_dims = t->n_dims;
 		for (int i = 0; i < t->n_dims; i++)
 			r->shape[i] = t->ne[t->n_dims - 1 - i];
 		r->data = t->data;
 		r->nbytes = t->nbytes;
-		r->file = f->gguf->path;
+		r->file = f->parts[pi - 1]->path;
 		return 0;
 	}
 	for (int s = 0; s < f->n_shards; s++) {
@@ -141,7 +148,9 @@ static int load_weights(rs_model *m, const names *n, rs_err *err)
 	/* The files must hold the tensors the config promises (9 a layer) before
 	 * anything per layer is allocated or looked up. */
 	model_files *f = m->files;
-	size_t have = f->gguf ? (size_t)f->gguf->n_tensors : 0;
+	size_t have = 0;
+	for (int p = 0; p < f->n_parts; p++)
+		have += f->parts[p]->n_tensors;
 	for (int s = 0; s < f->n_shards; s++)
 		have += f->shards[s]->n;
 	size_t want = 9 * (size_t)c->n_layers + 2 + !c->tied;
@@ -266,7 +275,10 @@ static int load_hf(rs_model *m, const char *dir, rs_err *err)
 static int load_gguf(rs_model *m, const char *path, rs_err *err)
 {
 	model_files *f = m->files;
-	if (!(f->gguf = gguf_open(path, err)) || config_from_gguf(f->gguf, &m->cfg, err))
+	if (gguf_open_parts(path, &f->parts, &f->n_parts, err))
+		return -1;
+	f->gguf = f->parts[0];
+	if (config_from_gguf(f->gguf, &m->cfg, err))
 		return -1;
 	m->format = rs_xstrdup("gguf");
 	m->qk_interleaved = 1;
@@ -275,7 +287,9 @@ static int load_gguf(rs_model *m, const char *path, rs_err *err)
 	int half = m->cfg.head_dim / 2;
 	m->inv_freq = rs_xmalloc(sizeof(float) * (size_t)half);
 	config_rope_inv_freq(&m->cfg, m->inv_freq);
-	const gguf_tensor *rf = gguf_find_tensor(f->gguf, "rope_freqs.weight");
+	const gguf_tensor *rf = NULL;
+	for (int p = 0; p < f->n_parts && !rf; p++)
+		rf = gguf_find_tensor(f->parts[p], "rope_freqs.weight");
 	if (rf) {
 		/* llama3 scaling as per-pair divisors of the base frequency */
 		if (rf->type != RS_F32 || rf->n_dims != 1 || rf->ne[0] != half)
@@ -313,6 +327,29 @@ rs_model *model_load(const char *path, rs_err *err)
 	return m;
 }
 
+int model_file_of(const rs_model *m, const void *p, const char **path, uint64_t *offset)
+{
+	const model_files *f = m->files;
+	const uint8_t *q = p;
+	for (int i = 0; f && i < f->n_parts; i++) {
+		const gguf_file *g = f->parts[i];
+		if (q >= g->map && q < g->map + g->size) {
+			*path = g->path;
+			*offset = (uint64_t)(q - g->map);
+			return 1;
+		}
+	}
+	for (int i = 0; f && i < f->n_shards; i++) {
+		const st_file *s = f->shards[i];
+		if (q >= s->map && q < s->map + s->size) {
+			*path = s->path;
+			*offset = (uint64_t)(q - s->map);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void model_free(rs_model *m)
 {
 	if (!m)
@@ -327,7 +364,9 @@ void model_free(rs_model *m)
 	tok_free(m->tok);
 	model_files *f = m->files;
 	if (f) {
-		gguf_close(f->gguf);
+		for (int i = 0; i < f->n_parts; i++)
+			gguf_close(f->parts[i]);
+		free(f->parts);
 		for (int i = 0; i < f->n_shards; i++)
 			st_close(f->shards[i]);
 		free(f->shards);

@@ -472,6 +472,12 @@ static int ui_interrupt(void *ctx)
 	return ch == 'q' && !u->cmd_active;
 }
 
+/* A pass stepped from disk: where it stands, on the busy line. */
+static void ui_progress(void *ctx, const char *line)
+{
+	ui_busy(ctx, line);
+}
+
 /* After a run was stopped: where it stands, in the hints line, until the
  * next key (the notice that was there comes back then). */
 static void show_interrupted(ui *u)
@@ -627,6 +633,8 @@ int ui_main(int argc, char **argv)
 	if (!o.bench) {
 		s->interrupt = ui_interrupt;
 		s->interrupt_ctx = u;
+		s->progress = ui_progress;
+		s->progress_ctx = u;
 	}
 	const char *why;
 	int rc = 0;
