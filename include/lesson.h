@@ -39,6 +39,7 @@ enum lesson_req {
 	LESSON_REQ_BUILTIN = 1 << 0, /* the built-in model's vocabulary: names, capitals... one token each */
 	LESSON_REQ_LLAMA3 = 1 << 1,  /* a Llama 3 tokenizer (the loaded model's, or $RESIDUAL_TOKENIZER) */
 	LESSON_REQ_TOKENIZER = 1 << 2, /* any tokenizer: the lesson writes its prompts as text */
+	LESSON_REQ_405B = 1 << 3,    /* a model of Llama 3.1 405B's width (a slice, random-model --layers N) */
 };
 
 /* How a learner's answer is compared with the computed one. */

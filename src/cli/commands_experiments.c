@@ -4,6 +4,7 @@
  * pass up to the stop shown, so every view shows the edited run. */
 #include "config.h"
 #include "commands_internal.h"
+#include "stream.h"
 #include "dtype.h"
 #include "interp.h"
 #include "lesson.h"
@@ -449,7 +450,20 @@ static cmd_status c_generate(rs_session *s, int argc, char **argv, rs_err *err)
 			lg = eng_decode(e, t, err);
 	}
 	sampler_free(&smp);
+	char slow[200] = "";
+	if (stream_active(eng_stream(e))) { /* a model stepped from disk: every token reads every weight */
+		rs_stream_stats ss;
+		stream_stats(eng_stream(e), &ss);
+		char a[32], r[32];
+		snprintf(slow, sizeof slow, "stepped from disk: each token read %s%s%s\n",
+			 rs_format_size((double)ss.pass_bytes, a, sizeof a), ss.disk_rate > 0 ? ", the disk gave " : "",
+			 ss.disk_rate > 0 ? rs_format_size(ss.disk_rate, r, sizeof r) : "");
+		if (ss.disk_rate > 0)
+			snprintf(slow + strlen(slow) - 1, sizeof slow - strlen(slow) + 1, "/s\n");
+	}
 	eng_free(e);
+	if (slow[0])
+		session_printf(s, "%s", slow);
 	session_printf(s, "generated %d token%s (%s%s)\nids:", k, k == 1 ? "" : "s", temp > 0 ? "sampled" : "greedy",
 		       stopped == 1 ? ", stopped at end of text" : stopped == 2 ? ", stopped by a key" : "");
 	for (int i = 0; i < k; i++)

@@ -455,12 +455,15 @@ const cmd_def cmds_session[] = {
 	 "Replaces the model. The prompt is tokenized again with the new tokenizer; interventions are dropped "
 	 "because they name hooks of the old model. If loading fails, the old model stays.",
 	 A(ARG_FILE), NULL, c_load, NULL, NULL},
-	{"set", "[NAME VALUE]", "settings: bos, topk, full, values, cache",
+	{"set", "[NAME VALUE]", "settings: bos, topk, full, values, cache, mem",
 	 "set bos on|off: prepend BOS to text prompts (the prompt is tokenized again). set topk K: rows of the "
 	 "top-k pane. set full on|off: the vector pane shows every number. set values on|off: the attention pane "
 	 "shows numbers. set cache GLOBS: which hooks the cache keeps (comma-separated globs, ! excludes; the pass "
-	 "is recomputed; all for every hook). Without arguments, lists the settings.",
-	 A(ARG_WORD, ARG_WORD), "bos topk full values cache on off", c_set, NULL, NULL},
+	 "is recomputed; all for every hook; a model stepped from disk keeps the residual stream and small hooks by "
+	 "default). set mem SIZE (4G, 500M, unlimited): the memory budget for the weights; a model past it is "
+	 "stepped from disk, a layer at a time (slow: each token reads every weight). Without arguments, lists "
+	 "the settings.",
+	 A(ARG_WORD, ARG_WORD), "bos topk full values cache mem on off", c_set, NULL, NULL},
 	{"pane", "[NAME [on|off|toggle] | all | none | default]", "show or hide panes of the screen",
 	 "Panes: tokens, pipeline, vector, attn, norms, lens, topk, lesson, output. pane NAME toggles one; "
 	 "pane all / none / default set them all. Without arguments, lists them.",

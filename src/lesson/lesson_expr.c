@@ -13,6 +13,7 @@
 #include "config.h"
 #include "corpus.h"
 #include "lesson_int.h"
+#include "convert.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -683,6 +684,15 @@ const char *lesson_req_missing(lesson_env *env, int req)
 		return "needs a model with a tokenizer (its prompts are text)";
 	if ((req & LESSON_REQ_LLAMA3) && !lx_tokenizer(env, "llama3", &e))
 		return env->l3_why;
+	if (req & LESSON_REQ_405B) {
+		const rs_config *c = &env->s->model->cfg;
+		rs_config big;
+		convert_preset("llama3.1-405b", &big);
+		if (c->d_model != big.d_model || c->n_heads != big.n_heads || c->n_kv_heads != big.n_kv_heads ||
+		    c->head_dim != big.head_dim || c->d_ff != big.d_ff || c->vocab != big.vocab)
+			return "needs a model of Llama 3.1 405B's width: load the real one, or a slice "
+			       "(residual random-model --shape llama3.1-405b --layers 2 --type q8_0 -o /tmp/405b-2l.gguf)";
+	}
 	if (!(req & LESSON_REQ_BUILTIN))
 		return NULL;
 	const rs_tokenizer *t = env->s->tok;

@@ -198,8 +198,10 @@ static int parse_requires(ctx *c, const cJSON *obj, const char *path)
 			req |= LESSON_REQ_LLAMA3;
 		else if (!strcmp(it->valuestring, "tokenizer"))
 			req |= LESSON_REQ_TOKENIZER;
+		else if (!strcmp(it->valuestring, "405b-shape"))
+			req |= LESSON_REQ_405B;
 		else
-			bad(c, p, "unknown requirement '%s' (builtin, tokenizer, llama3-tokenizer)",
+			bad(c, p, "unknown requirement '%s' (builtin, tokenizer, llama3-tokenizer, 405b-shape)",
 			    rs_esc(it->valuestring, -1));
 	}
 	return req;
