@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,13 @@ struct rs_stream {
 	int layer;
 	uint64_t n_ahead, n_dropped;
 	double rate;       /* the disk's bytes/s as last measured (0: not yet) */
+	/* the prefetcher: MADV_WILLNEED blocks while it submits the reads, so a
+	 * thread of its own issues it and the computation goes on meanwhile */
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int th_up, quit;
+	int want_lo, want_hi; /* ranges [lo, hi) to advise, in order */
 };
 
 static int file_fd(rs_stream *s, const char *path)
@@ -223,6 +231,15 @@ void stream_free(rs_stream *s)
 {
 	if (!s)
 		return;
+	if (s->th_up) {
+		pthread_mutex_lock(&s->mu);
+		s->quit = 1;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->th, NULL);
+		pthread_mutex_destroy(&s->mu);
+		pthread_cond_destroy(&s->cv);
+	}
 	for (int i = 0; i < s->n_files; i++)
 		if (s->files[i].fd >= 0)
 			close(s->files[i].fd);
@@ -252,14 +269,57 @@ static void page_span(const range *r, uintptr_t *a, size_t *len)
 	*len = (size_t)(e - b);
 }
 
-static void advise_ahead(rs_stream *s, range *r)
+static void *prefetcher(void *arg)
 {
-	uintptr_t a;
-	size_t len;
-	page_span(r, &a, &len);
-	madvise((void *)a, len, MADV_WILLNEED);
+	rs_stream *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->quit && s->want_lo >= s->want_hi)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->quit)
+			break;
+		int k = s->want_lo++;
+		range r = s->r[k];
+		pthread_mutex_unlock(&s->mu);
+		uintptr_t a;
+		size_t len;
+		page_span(&r, &a, &len);
+		madvise((void *)a, len, MADV_WILLNEED);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Marks range k resident and has the prefetcher advise it (in order). */
+static void advise_ahead(rs_stream *s, int k)
+{
+	range *r = &s->r[k];
 	r->resident = 1;
 	s->n_ahead++;
+	if (!s->th_up) {
+		pthread_mutex_init(&s->mu, NULL);
+		pthread_cond_init(&s->cv, NULL);
+		s->want_lo = s->want_hi = 0;
+		if (pthread_create(&s->th, NULL, prefetcher, s) == 0) {
+			s->th_up = 1;
+		} else { /* no thread: advise here */
+			uintptr_t a;
+			size_t len;
+			page_span(r, &a, &len);
+			madvise((void *)a, len, MADV_WILLNEED);
+			return;
+		}
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->want_lo >= s->want_hi || k < s->want_lo || k > s->want_hi) {
+		s->want_lo = k; /* a new run of ranges (a new pass, or a jump) */
+		s->want_hi = k + 1;
+	} else if (k == s->want_hi) {
+		s->want_hi = k + 1;
+	}
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
 }
 
 static void drop(rs_stream *s, range *r)
@@ -307,13 +367,13 @@ void stream_use(rs_stream *s, int i)
 		/* ahead: the ranges that follow, up to half the budget */
 		uint64_t window = s->budget / 2, sum = 0;
 		if (!s->r[i].resident)
-			advise_ahead(s, &s->r[i]);
+			s->r[i].resident = 1; /* read now by the computation itself */
 		for (int k = i + 1; k < s->n; k++) {
 			sum += s->r[k].n;
 			if (sum > window && k > i + 1)
 				break;
 			if (!s->r[k].resident)
-				advise_ahead(s, &s->r[k]);
+				advise_ahead(s, k);
 		}
 	}
 	s->last = i;

@@ -232,11 +232,14 @@ rs_tokenizer *tok_load(const char *path, rs_err *err)
 	size_t got = fread(magic, 1, 4, f);
 	fclose(f);
 	if (got == 4 && !memcmp(magic, "GGUF", 4)) {
-		gguf_file *g = gguf_open(path, err);
-		if (!g)
+		gguf_file **parts; /* a split model: its first part holds the tokenizer */
+		int n = 0;
+		if (gguf_open_parts(path, &parts, &n, err))
 			return NULL;
-		rs_tokenizer *tok = tok_load_gguf(g, err);
-		gguf_close(g);
+		rs_tokenizer *tok = tok_load_gguf(parts[0], err);
+		for (int i = 0; i < n; i++)
+			gguf_close(parts[i]);
+		free(parts);
 		return tok;
 	}
 	return tok_load_json(path, err);
