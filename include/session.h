@@ -88,6 +88,11 @@ typedef struct rs_session {
 	 * left". The screen shows it on its busy line, batch mode on stderr. NULL: nobody. */
 	void (*progress)(void *ctx, const char *line);
 	void *progress_ctx;
+	/* --- hooks the big-model cache default left out, computed when asked
+	 * (session_compute_act), for the current pass; at most session_cache_budget */
+	rs_act *od_acts;
+	rs_hook *od_hooks;
+	int n_od;
 } rs_session;
 
 /* Opens a model (path NULL: the built-in model) and makes an empty session. */
@@ -131,6 +136,12 @@ int session_should_stop(rs_session *s);
 rs_hook session_hook(const rs_session *s);
 /* A hook's tensor if it is computed at or before the stop shown, else NULL. */
 const rs_act *session_act(const rs_session *s, rs_hook h);
+/* The same, computing a hook the big-model cache default left out (attention
+ * patterns, MLP activations): the pass is resumed from the cached residual
+ * stream at the start of its layer in a scratch engine (re-reading that
+ * layer's weights) and the tensor kept for this pass, within
+ * session_cache_budget. NULL with a message when it cannot be. */
+const rs_act *session_compute_act(rs_session *s, rs_hook h, rs_err *err);
 
 /* Appends to the text of PANE_OUTPUT (printf-like) and bumps version;
  * cmd_exec clears the output before each command, so it holds what the last

@@ -70,5 +70,13 @@ ok $? "run --mem 64K (stepped from disk): identical dump"
 printf 'set mem 64K\nprompt --ids 1,2,3\nrun\nmodel\n' | "$RESIDUAL" --batch - --model "$tmp/one.gguf" >"$tmp/out" 2>"$tmp/err"
 grep -q "stepped from disk" "$tmp/out" && grep -q "^\[layer 4 of 4" "$tmp/err" && grep -q "activation cache estimate" "$tmp/out"
 ok $? "batch: set mem, the model command and the progress lines"
+# the big-model cache default leaves patterns and MLP activations out; asked for, they are
+# computed from their layer's start and equal those of a full cache
+for m in 64K unlimited; do
+	printf 'set mem %s\nprompt --ids 1,2,3,4\nrun\nshow blocks.1.attn.hook_pattern\nattn 1 2\nshow blocks.2.mlp.hook_post 1 --full\n' $m |
+		"$RESIDUAL" --batch - --model "$tmp/one.gguf" 2>/dev/null | grep -v "memory budget\|^mem \|activation cache" >"$tmp/od-$m.txt"
+done
+cmp -s "$tmp/od-64K.txt" "$tmp/od-unlimited.txt" && grep -q "attention pattern of layer 1 head 2" "$tmp/od-64K.txt"
+ok $? "hooks left out of a streamed model's cache are computed when asked, equal to a full cache"
 echo "1..$n"
 exit $fail

@@ -276,8 +276,11 @@ const rs_act *need_act(const rs_session *s, rs_hook h, const char *name, rs_err 
 		return NULL;
 	}
 	const rs_act *a = session_act(s, h);
-	if (!a)
-		cmd_fail(err, name, "%s was not kept in the cache (see set cache)", hn);
+	if (!a) { /* left out by the big-model cache default: computed now, from its layer's start */
+		rs_err e2;
+		if (!(a = session_compute_act((rs_session *)s, h, &e2)))
+			cmd_fail(err, name, "%s", e2.msg);
+	}
 	return a;
 }
 

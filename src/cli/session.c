@@ -62,6 +62,18 @@ static void free_notes(rs_session *s)
 	s->iv_notes = NULL;
 }
 
+/* Forgets the hooks computed on demand (the pass they belong to is gone). */
+static void od_clear(rs_session *s)
+{
+	for (int i = 0; i < s->n_od; i++)
+		free(s->od_acts[i].data);
+	free(s->od_acts);
+	free(s->od_hooks);
+	s->od_acts = NULL;
+	s->od_hooks = NULL;
+	s->n_od = 0;
+}
+
 rs_session *session_create(const char *model_path, rs_err *err)
 {
 	if (!model_path && !(model_path = session_default_model())) {
@@ -99,6 +111,7 @@ void session_free(rs_session *s)
 	if (s->lesson && s->lesson_free)
 		s->lesson_free(s->lesson);
 	free_notes(s);
+	od_clear(s);
 	eng_free(s->eng);
 	if (s->own_tok)
 		tok_free(s->tok);
@@ -207,7 +220,7 @@ int session_stream_note(const rs_session *s, char *buf, size_t n)
 	rs_format_size((double)ss.budget, b, sizeof b);
 	if (ss.disk_rate > 0)
 		snprintf(buf, n, "the weights pass the %s memory budget: this pass reads %s from disk; at the %s/s "
-			 "this disk gave, about %s per token (decode and generate too)", b, a,
+			 "the last pass read, about %s a pass (each decoded or generated token is a pass too)", b, a,
 			 rs_format_size(ss.disk_rate, r, sizeof r), rs_format_secs((double)ss.pass_bytes / ss.disk_rate, t, sizeof t));
 	else
 		snprintf(buf, n, "the weights pass the %s memory budget: this pass reads %s from disk (at 3 GB/s "
@@ -257,6 +270,7 @@ int session_set_ids(rs_session *s, const int32_t *ids, int n, rs_err *err)
 			       n, need / (1 << 20), limit / (1 << 20));
 	if (eng_set_prompt(s->eng, ids, n, err))
 		return -1; /* checked before anything changes: the old prompt stays */
+	od_clear(s);
 	eng_set_cache_filter(s->eng, policy[0] ? policy : "*");
 	int32_t *copy = rs_xmalloc(sizeof(int32_t) * (size_t)n);
 	memcpy(copy, ids, sizeof(int32_t) * (size_t)n);
@@ -412,6 +426,7 @@ int session_rerun(rs_session *s, rs_err *err)
 	int keep = s->view_stop;
 	if (eng_set_prompt(s->eng, s->ids, s->n_ids, err))
 		return -1;
+	od_clear(s);
 	show_stop(s, keep);
 	return 0;
 }
@@ -421,6 +436,63 @@ rs_hook session_hook(const rs_session *s)
 	if (s->view_stop < 0)
 		return (rs_hook){HOOK_N_KINDS, -1};
 	return hook_at(s->view_stop, s->model->cfg.n_layers);
+}
+
+
+const rs_act *session_compute_act(rs_session *s, rs_hook h, rs_err *err)
+{
+	const rs_act *a = session_act(s, h);
+	if (a)
+		return a;
+	int L = s->model->cfg.n_layers;
+	char hn[96];
+	hook_name(h, hn, sizeof hn);
+	if (s->view_stop < 0 || hook_stop(h, L) > s->view_stop) {
+		rs_fail(err, "%s is not computed yet", hn);
+		return NULL;
+	}
+	if (s->cache_filter[0] || !hook_is_layer_kind(h.kind)) {
+		rs_fail(err, "%s was not kept in the cache (see set cache)", hn);
+		return NULL;
+	}
+	rs_act sh = eng_hook_shape(s->model, h, s->n_ids, s->n_ids);
+	double have = 0;
+	for (int i = 0; i < s->n_od; i++)
+		have += (double)s->od_acts[i].numel * sizeof(float);
+	if (have + (double)sh.numel * sizeof(float) > session_cache_budget(s))
+		od_clear(s); /* the oldest go: start the on-demand cache again */
+	rs_engine *e = eng_create(s->model, err);
+	if (!e)
+		return NULL;
+	eng_set_mem_budget(e, stream_budget(eng_stream(s->eng)));
+	eng_set_cache_filter(e, hn);
+	for (int i = 0; i < eng_n_interventions(s->eng); i++)
+		if (eng_add_intervention(e, eng_intervention(s->eng, i), err) < 0) {
+			eng_free(e);
+			return NULL;
+		}
+	int seg = hook_stop((rs_hook){HOOK_RESID_PRE, h.layer}, L);
+	if (eng_resume(e, s->eng, seg, err)) {
+		eng_free(e);
+		return NULL;
+	}
+	eng_run_to(e, h);
+	const rs_act *got = eng_act(e, h);
+	if (!got) {
+		eng_free(e);
+		rs_fail(err, "%s could not be computed", hn);
+		return NULL;
+	}
+	s->od_acts = rs_xrealloc(s->od_acts, (size_t)(s->n_od + 1) * sizeof *s->od_acts);
+	s->od_hooks = rs_xrealloc(s->od_hooks, (size_t)(s->n_od + 1) * sizeof *s->od_hooks);
+	rs_act *dst = &s->od_acts[s->n_od];
+	*dst = *got;
+	dst->data = rs_xmalloc(sizeof(float) * (size_t)got->numel);
+	memcpy(dst->data, got->data, sizeof(float) * (size_t)got->numel);
+	s->od_hooks[s->n_od++] = h;
+	eng_free(e);
+	bump(s);
+	return dst;
 }
 
 const rs_act *session_act(const rs_session *s, rs_hook h)
@@ -433,7 +505,11 @@ const rs_act *session_act(const rs_session *s, rs_hook h)
 		return NULL;
 	if (hook_stop(h, s->model->cfg.n_layers) > s->view_stop)
 		return NULL;
-	return eng_act(s->eng, h);
+	const rs_act *a = eng_act(s->eng, h);
+	for (int i = 0; !a && i < s->n_od; i++)
+		if (s->od_hooks[i].kind == h.kind && s->od_hooks[i].layer == h.layer)
+			a = &s->od_acts[i];
+	return a;
 }
 
 /* ---------------------------------------------------------------- interventions */
@@ -510,6 +586,7 @@ int session_load(rs_session *s, const char *model_path, rs_err *err)
 	}
 	eng_set_cache_filter(e, s->cache_filter[0] ? s->cache_filter : "*");
 	free_notes(s); /* interventions name hooks of the old model */
+	od_clear(s);
 	eng_free(s->eng);
 	rs_tokenizer *keep = NULL;
 	if (!m->tok && s->own_tok && tok_n_vocab(s->tok) <= m->cfg.vocab)
