@@ -126,10 +126,11 @@ static void print_model(rs_session *s, int full)
 		if (stream_active(st)) {
 			rs_stream_stats ss;
 			stream_stats(st, &ss);
+			char p[32];
 			session_printf(s, "memory budget %s (set mem): the weights (%s) pass it, so they are stepped from "
-				       "disk, about %s resident at a time; each pass (each token) reads %s",
+				       "disk, read ahead up to %s and dropped once used; each pass (each token) reads %s",
 				       b, a, rs_format_size((double)budget / 2, r, sizeof r),
-				       rs_format_size((double)ss.pass_bytes, a, sizeof a));
+				       rs_format_size((double)ss.pass_bytes, p, sizeof p));
 			if (ss.disk_rate > 0)
 			{
 				char t[32];
