@@ -34,5 +34,7 @@ int convert_preset(const char *name, rs_config *c);
 int convert_write_gguf_split(const rs_model *m, const char *path, int type, uint64_t split_max, rs_err *err);
 int convert_write_random_split(const rs_config *c, const char *path, int type, float std, uint64_t seed,
 			       uint64_t split_max, rs_err *err);
+/* The first part the last split write made (PATH-00001-of-0000N.gguf). */
+extern char convert_last_split[4200];
 
 #endif

@@ -330,7 +330,7 @@ int cmd_convert(int argc, char **argv)
 		type = m->weight_type == RS_F32 ? RS_F32 : RS_F16;
 	int rc = convert_write_gguf_split(m, out, type, split_max, &err);
 	if (!rc && split_max)
-		printf("wrote %s as split parts (%s, %d layers, %lld parameters)\n", out, rs_dtype_name(type),
+		printf("wrote %s and the parts after it (%s, %d layers, %lld parameters)\n", convert_last_split, rs_dtype_name(type),
 		       m->cfg.n_layers, (long long)config_param_count(&m->cfg));
 	else if (!rc)
 		printf("wrote %s (%s, %d layers, %lld parameters)\n", out, rs_dtype_name(type), m->cfg.n_layers,
@@ -404,6 +404,7 @@ int cmd_random(int argc, char **argv)
 	rs_err err = {{0}};
 	if (convert_write_random_split(&c, out, type, std, seed, split_max, &err))
 		return fail("random-model", &err);
-	printf("wrote %s (%s, %lld parameters)\n", out, rs_dtype_name(type), (long long)config_param_count(&c));
+	printf("wrote %s%s (%s, %lld parameters)\n", split_max ? convert_last_split : out,
+	       split_max ? " and the parts after it" : "", rs_dtype_name(type), (long long)config_param_count(&c));
 	return 0;
 }

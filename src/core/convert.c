@@ -102,6 +102,8 @@ static void model_row(void *ctx, int64_t r, float *dst)
 	mat_row(ctx, r, dst);
 }
 
+char convert_last_split[4200];
+
 /* Writes the file, or the parts of a split model when split_max > 0
  * (PATH without .gguf, then -00001-of-0000N.gguf). */
 static int finish(gguf_writer *w, const char *path, uint64_t split_max, rs_err *err)
@@ -117,9 +119,9 @@ static int finish(gguf_writer *w, const char *path, uint64_t split_max, rs_err *
 		prefix[n - 5] = 0;
 	int parts = 0;
 	int rc = gguf_write_split(w, prefix, split_max, &parts, err);
-	if (rc)
-		return rc;
-	return 0;
+	if (!rc && parts > 0) /* what was written, for the caller's message */
+		gguf_split_path(convert_last_split, sizeof convert_last_split, prefix, 1, parts);
+	return rc;
 }
 
 int convert_write_gguf(const rs_model *m, const char *path, int type, rs_err *err)
