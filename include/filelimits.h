@@ -19,7 +19,8 @@
  *   RS_MAX_VOCAB          1<<24     128256           vocabulary (config, tokenizers)
  *   RS_MAX_CTX            1<<24     131072           context_length, max_position_embeddings
  *   RS_MAX_TENSORS        1<<20     1138             tensors in one file
- *   RS_MAX_SHARDS         4096      191              safetensors shards of one model
+ *   RS_MAX_SHARDS         4096      191              safetensors shards or GGUF split
+ *                                                    parts (split.count) of one model
  *   RS_MAX_KEYS           1<<16     ~40              GGUF metadata keys
  *   RS_MAX_STRING         1<<24     ~10 KB           one string (key, value, token, name)
  *   RS_MAX_ARRAY          1<<26     280147           elements of one GGUF array

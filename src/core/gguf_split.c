@@ -52,7 +52,10 @@ static int read_keys(const gguf_file *g, split_keys *k, rs_err *err)
 	if (gguf_get_i64(g, "split.count", &k->count, err) || gguf_get_i64(g, "split.no", &k->no, err) ||
 	    gguf_get_i64(g, "split.tensors.count", &k->total, err))
 		return -1;
-	if (k->count < 1 || k->count > 65535 || k->no < 0 || k->no >= k->count)
+	if (k->count > RS_MAX_SHARDS)
+		return rs_fail(err, "%s: split.count %" PRId64 " is more than the %d parts residual accepts", g->path,
+			       k->count, RS_MAX_SHARDS);
+	if (k->count < 1 || k->no < 0 || k->no >= k->count)
 		return rs_fail(err, "%s: split.no %" PRId64 " and split.count %" PRId64 " do not fit together",
 			       g->path, k->no, k->count);
 	if (k->total < 0 || (uint64_t)k->total > RS_MAX_TENSORS)
