@@ -189,6 +189,10 @@ struct rs_stream {
 	pthread_cond_t cv;
 	int th_up, quit;
 	int want_lo, want_hi; /* ranges [lo, hi) to advise, in order */
+	int *drops;           /* ranges whose page cache to drop (POSIX_FADV_DONTNEED: it waits on
+			       * every CPU's LRU lists, so the thread does it, not the computation) */
+	int n_drops;
+	uint64_t drop_bytes;  /* queued; dropped in batches of a quarter of the budget */
 };
 
 static int file_fd(rs_stream *s, const char *path)
@@ -244,6 +248,7 @@ void stream_free(rs_stream *s)
 		if (s->files[i].fd >= 0)
 			close(s->files[i].fd);
 	free(s->files);
+	free(s->drops);
 	free(s->r);
 	free(s);
 }
@@ -269,26 +274,86 @@ static void page_span(const range *r, uintptr_t *a, size_t *len)
 	*len = (size_t)(e - b);
 }
 
+static int by_file_offset(const void *a, const void *b, void *ctx)
+{
+	const range *r = ctx;
+	const range *x = &r[*(const int *)a], *y = &r[*(const int *)b];
+	if (x->fd != y->fd)
+		return (x->fd > y->fd) - (x->fd < y->fd);
+	return (x->off > y->off) - (x->off < y->off);
+}
+
+/* Drops the page cache of a batch of ranges: one posix_fadvise per run of
+ * ranges that follow each other in a file (less than 1 MiB apart: the norm
+ * vectors between matrices), since each call waits on every CPU. */
+static void drop_batch(rs_stream *s, int *idx, int n)
+{
+	qsort_r(idx, (size_t)n, sizeof *idx, by_file_offset, s->r);
+	for (int i = 0; i < n;) {
+		const range *a = &s->r[idx[i]];
+		uint64_t lo = a->off, hi = a->off + a->n;
+		int j = i + 1;
+		while (j < n && s->r[idx[j]].fd == a->fd && s->r[idx[j]].off <= hi + (1u << 20)) {
+			uint64_t e = s->r[idx[j]].off + s->r[idx[j]].n;
+			hi = e > hi ? e : hi;
+			j++;
+		}
+		posix_fadvise(a->fd, (off_t)lo, (off_t)(hi - lo), POSIX_FADV_DONTNEED);
+		i = j;
+	}
+}
+
 static void *prefetcher(void *arg)
 {
 	rs_stream *s = arg;
+	int *batch = rs_xmalloc((size_t)s->n * sizeof *batch);
+	uint64_t thresh = s->budget / 4;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->quit && s->want_lo >= s->want_hi)
+		while (!s->quit && s->want_lo >= s->want_hi && (!s->n_drops || s->drop_bytes < thresh))
 			pthread_cond_wait(&s->cv, &s->mu);
 		if (s->quit)
 			break;
-		int k = s->want_lo++;
-		range r = s->r[k];
-		pthread_mutex_unlock(&s->mu);
-		uintptr_t a;
-		size_t len;
-		page_span(&r, &a, &len);
-		madvise((void *)a, len, MADV_WILLNEED);
+		if (s->want_lo < s->want_hi) { /* reading ahead comes first */
+			int k = s->want_lo++;
+			range r = s->r[k];
+			pthread_mutex_unlock(&s->mu);
+			uintptr_t a;
+			size_t len;
+			page_span(&r, &a, &len);
+			madvise((void *)a, len, MADV_WILLNEED);
+		} else {
+			int n = s->n_drops;
+			memcpy(batch, s->drops, (size_t)n * sizeof *batch);
+			s->n_drops = 0;
+			s->drop_bytes = 0;
+			pthread_mutex_unlock(&s->mu);
+			drop_batch(s, batch, n);
+		}
 		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
+	free(batch);
 	return NULL;
+}
+
+static int ensure_thread(rs_stream *s)
+{
+	if (s->th_up)
+		return 1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->want_lo = s->want_hi = 0;
+	s->n_drops = 0;
+	if (!s->drops)
+		s->drops = rs_xmalloc((size_t)s->n * sizeof *s->drops);
+	if (pthread_create(&s->th, NULL, prefetcher, s) != 0) {
+		pthread_mutex_destroy(&s->mu);
+		pthread_cond_destroy(&s->cv);
+		return 0;
+	}
+	s->th_up = 1;
+	return 1;
 }
 
 /* Marks range k resident and has the prefetcher advise it (in order). */
@@ -297,21 +362,19 @@ static void advise_ahead(rs_stream *s, int k)
 	range *r = &s->r[k];
 	r->resident = 1;
 	s->n_ahead++;
-	if (!s->th_up) {
-		pthread_mutex_init(&s->mu, NULL);
-		pthread_cond_init(&s->cv, NULL);
-		s->want_lo = s->want_hi = 0;
-		if (pthread_create(&s->th, NULL, prefetcher, s) == 0) {
-			s->th_up = 1;
-		} else { /* no thread: advise here */
-			uintptr_t a;
-			size_t len;
-			page_span(r, &a, &len);
-			madvise((void *)a, len, MADV_WILLNEED);
-			return;
-		}
+	if (!ensure_thread(s)) { /* no thread: advise here */
+		uintptr_t a;
+		size_t len;
+		page_span(r, &a, &len);
+		madvise((void *)a, len, MADV_WILLNEED);
+		return;
 	}
 	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < s->n_drops; i++) /* wanted again: its cache stays */
+		if (s->drops[i] == k) {
+			s->drop_bytes -= s->r[k].n;
+			s->drops[i--] = s->drops[--s->n_drops];
+		}
 	if (s->want_lo >= s->want_hi || k < s->want_lo || k > s->want_hi) {
 		s->want_lo = k; /* a new run of ranges (a new pass, or a jump) */
 		s->want_hi = k + 1;
@@ -327,10 +390,24 @@ static void drop(rs_stream *s, range *r)
 	uintptr_t a;
 	size_t len;
 	page_span(r, &a, &len);
-	madvise((void *)a, len, MADV_DONTNEED);
-	if (r->fd >= 0)
-		posix_fadvise(r->fd, (off_t)r->off, (off_t)r->n, POSIX_FADV_DONTNEED);
+	madvise((void *)a, len, MADV_DONTNEED); /* out of this process: RSS falls at once */
 	r->resident = 0;
+	if (r->fd < 0)
+		return;
+	if (!ensure_thread(s)) {
+		posix_fadvise(r->fd, (off_t)r->off, (off_t)r->n, POSIX_FADV_DONTNEED);
+	} else {
+		pthread_mutex_lock(&s->mu);
+		int dup = 0;
+		for (int i = 0; i < s->n_drops && !dup; i++)
+			dup = &s->r[s->drops[i]] == r;
+		if (!dup && s->n_drops < s->n) {
+			s->drops[s->n_drops++] = (int)(r - s->r);
+			s->drop_bytes += r->n;
+		}
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+	}
 	s->n_dropped++;
 }
 
