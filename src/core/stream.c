@@ -315,12 +315,11 @@ static void *prefetcher(void *arg)
 		if (s->quit)
 			break;
 		if (s->want_lo < s->want_hi) { /* reading ahead comes first */
-			int k = s->want_lo++;
-			range r = s->r[k];
+			const range *r = &s->r[s->want_lo++]; /* p, n, fd, off never change */
 			pthread_mutex_unlock(&s->mu);
 			uintptr_t a;
 			size_t len;
-			page_span(&r, &a, &len);
+			page_span(r, &a, &len);
 			madvise((void *)a, len, MADV_WILLNEED);
 		} else {
 			int n = s->n_drops;
