@@ -33,6 +33,21 @@ static const char *model_or_default(const char *model, const char *cmd)
 	return NULL;
 }
 
+/* A model past the memory budget is stepped from disk: say so, and what a pass reads. */
+static void stream_notice(rs_engine *e, const char *cmd)
+{
+	rs_stream *st = eng_stream(e);
+	if (!stream_active(st))
+		return;
+	rs_stream_stats ss;
+	stream_stats(st, &ss);
+	char a[32], b[32], t[32];
+	fprintf(stderr, "residual %s: the weights pass the %s memory budget (--mem): stepped from disk, each pass "
+		"(the prompt, then each token) reads %s, about %s at 3 GB/s\n", cmd,
+		rs_format_size((double)ss.budget, b, sizeof b), rs_format_size((double)ss.pass_bytes, a, sizeof a),
+		rs_format_secs((double)ss.pass_bytes / 3e9, t, sizeof t));
+}
+
 /* ---------------------------------------------------------------- run */
 static const char run_usage[] =
 	"usage: residual run [--model PATH] (--prompt TEXT | --ids 1,2,3) --dump OUT.safetensors [--hooks GLOBS]\n"
@@ -111,6 +126,7 @@ int cmd_run(int argc, char **argv)
 	if (cli_prompt_ids(m, prompt, ids_arg, &ids, &n, &err))
 		goto out;
 	e = eng_create(m, &err);
+	stream_notice(e, "run");
 	eng_set_cache_filter(e, hooks);
 	if (eng_set_prompt(e, ids, n, &err))
 		goto out;
@@ -213,6 +229,7 @@ int cmd_generate(int argc, char **argv)
 	if (cli_prompt_ids(m, prompt, ids_arg, &ids, &n, &err))
 		goto out;
 	e = eng_create(m, &err);
+	stream_notice(e, "generate");
 	eng_set_cache_filter(e, "!*");
 	eng_set_logits_all(e, 0);
 	if (eng_set_prompt(e, ids, n, &err))
