@@ -112,6 +112,26 @@ int main(void)
 	}
 	model_free(a);
 	model_free(b);
+	/* split keys beyond the limit table, and a part that is not named as one */
+	char big[600], plain[600];
+	snprintf(big, sizeof big, "%s/x-00001-of-05000.gguf", dir);
+	snprintf(plain, sizeof plain, "%s/plain.gguf", dir);
+	for (int k = 0; k < 2; k++) {
+		gguf_writer *w = gguf_writer_create();
+		gguf_w_str(w, "general.architecture", "llama");
+		gguf_w_u16(w, "split.no", 0);
+		gguf_w_u16(w, "split.count", k ? 3 : 5000);
+		gguf_w_i32(w, "split.tensors.count", 0);
+		gguf_write(w, k ? plain : big, &err);
+		gguf_writer_free(w);
+	}
+	gguf_file **gp = NULL;
+	int gn = 0;
+	rs_err e1 = {{0}}, e2 = {{0}};
+	tap_ok(gguf_open_parts(big, &gp, &gn, &e1) && strstr(e1.msg, "4096"), "split.count past the limit table: %s",
+	       e1.msg);
+	tap_ok(gguf_open_parts(plain, &gp, &gn, &e2) && strstr(e2.msg, "plain.gguf: part 1 of a model split in 3"),
+	       "a part not named as one: %s", e2.msg);
 	/* a Hugging Face folder (safetensors) is stepped from disk the same way */
 	char hf[1024];
 	snprintf(hf, sizeof hf, "%s/hf-golden/v1_llama3_gqa", tap_fixtures());
