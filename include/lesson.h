@@ -162,14 +162,20 @@ lesson_progress_entry *lesson_progress_get(lesson_progress *p, const char *name,
 int lesson_progress_save(lesson_progress *p, rs_err *err);
 
 /* ---------------------------------------------------------------- the runner */
-/* The `lesson` command (commands.h) and its short forms next, prev, answer. */
+/* The `lesson` command (commands.h) and its short forms next, prev, answer,
+ * which the program hands to the registry: cmd_extend(lesson_cmds, lesson_command). */
 cmd_status lesson_command(rs_session *s, int argc, char **argv, rs_err *err);
+extern const cmd_def lesson_cmds[];
 /* Text of the lesson pane (ui.h). */
 const char *lesson_pane_text(const rs_session *s);
 /* At the screen's start: name NULL resumes the lesson in progress, or shows
  * the list when lesson 1 was never finished; "none" does nothing. Returns 0,
  * or -1 with a message (an unknown lesson). */
 int lesson_startup(rs_session *s, const char *name, rs_err *err);
+/* The words the built-in model holds as one token each (the corpus
+ * generator's, train/), handed down by the program; LESSON_REQ_BUILTIN
+ * checks the loaded vocabulary against them. Without it that check passes. */
+void lesson_set_builtin_words(const char *const *(*words)(size_t *n));
 
 /* ---------------------------------------------------------------- headless */
 typedef struct lesson_check_opts {

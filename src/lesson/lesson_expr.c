@@ -11,7 +11,6 @@
  * validator finds a misspelt function without a model.
  */
 #include "config.h"
-#include "corpus.h"
 #include "lesson_int.h"
 
 #include <ctype.h>
@@ -637,6 +636,13 @@ const rs_tokenizer *lx_tokenizer(lesson_env *env, const char *which, rs_err *err
 	return env->l3;
 }
 
+static const char *const *(*builtin_words)(size_t *n);
+
+void lesson_set_builtin_words(const char *const *(*words)(size_t *n))
+{
+	builtin_words = words;
+}
+
 const char *lesson_req_missing(lesson_env *env, int req)
 {
 	rs_err e;
@@ -644,7 +650,7 @@ const char *lesson_req_missing(lesson_env *env, int req)
 		return "needs a model with a tokenizer (its prompts are text)";
 	if ((req & LESSON_REQ_LLAMA3) && !lx_tokenizer(env, "llama3", &e))
 		return env->l3_why;
-	if (!(req & LESSON_REQ_BUILTIN))
+	if (!(req & LESSON_REQ_BUILTIN) || !builtin_words)
 		return NULL;
 	const rs_tokenizer *t = env->s->tok;
 	if (!t)
@@ -654,7 +660,7 @@ const char *lesson_req_missing(lesson_env *env, int req)
 		env->builtin_for = t;
 		env->builtin_why[0] = 0;
 		size_t n;
-		const char *const *w = corpus_forced_words(&n);
+		const char *const *w = builtin_words(&n);
 		for (size_t i = 0; i < n && !env->builtin_why[0]; i++) {
 			if (strchr(w[i] + 1, ' '))
 				continue;

@@ -16,8 +16,17 @@
 static const cmd_def *const tables[] = {cmds_session, cmds_nav, cmds_inspect, cmds_tokens, cmds_analysis,
 					cmds_exp};
 static cmd_def registry[128];
-/* lesson/ adds next, prev and answer when it is linked in. */
-extern const cmd_def cmds_lesson[] __attribute__((weak));
+/* What an upper layer hands down (cmd_extend): lesson/ adds next, prev and
+ * answer, and handles `lesson`. */
+static const cmd_def *extra_cmds;
+cmd_handler cmd_lesson_handler;
+
+void cmd_extend(const cmd_def *cmds, cmd_handler lesson)
+{
+	extra_cmds = cmds;
+	cmd_lesson_handler = lesson;
+	registry[0].name = NULL; /* rebuilt on next use */
+}
 
 const cmd_def *cmd_registry(void)
 {
@@ -27,7 +36,7 @@ const cmd_def *cmd_registry(void)
 			for (const cmd_def *d = tables[t]; d->name; d++)
 				if (n + 1 < sizeof registry / sizeof *registry)
 					registry[n++] = *d;
-		for (const cmd_def *d = cmds_lesson; d && d->name; d++)
+		for (const cmd_def *d = extra_cmds; d && d->name; d++)
 			if (n + 1 < sizeof registry / sizeof *registry)
 				registry[n++] = *d;
 	}

@@ -14,6 +14,7 @@ extern const cmd_def cmds_inspect[];  /* commands_inspect.c: show, norms, attn, 
 extern const cmd_def cmds_tokens[];   /* commands_tokens.c: tokenize */
 extern const cmd_def cmds_analysis[]; /* commands_analysis.c: lens, dla, heads, compare */
 extern const cmd_def cmds_exp[];      /* commands_experiments.c: ablate, patch, steer, generate, export */
+extern cmd_handler cmd_lesson_handler;  /* commands.c: set by cmd_extend, NULL without lessons */
 
 /* `help [NAME]` (commands.c, which knows the aliases). */
 cmd_status cmd_help_run(rs_session *s, int argc, char **argv, rs_err *err);

@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* lesson/ defines it when built in; without it `lesson` says so. */
-extern cmd_status lesson_command(rs_session *s, int argc, char **argv, rs_err *err) __attribute__((weak));
-
 static const char *const pane_names[PANE_N] = {
 	[PANE_TOKENS] = "tokens", [PANE_PIPELINE] = "pipeline", [PANE_VECTOR] = "vector",
 	[PANE_ATTN] = "attn", [PANE_NORMS] = "norms", [PANE_LENS] = "lens",
@@ -256,8 +253,8 @@ static cmd_status c_highlight(rs_session *s, int argc, char **argv, rs_err *err)
 
 static cmd_status c_lesson(rs_session *s, int argc, char **argv, rs_err *err)
 {
-	if (lesson_command)
-		return lesson_command(s, argc, argv, err);
+	if (cmd_lesson_handler)
+		return cmd_lesson_handler(s, argc, argv, err);
 	session_printf(s, "no lessons are installed in this build\n");
 	return argc > 1 ? cmd_fail(err, argv[0], "no lesson '%.60s' (no lessons are installed)", argv[1]) : CMD_OK;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "lesson.h"
 
 /* Drawers in the other pane modules. */
 void pane_tokens_draw(ui *u, WINDOW *w);
@@ -169,12 +170,10 @@ void pane_draw_output_zoom(ui *u)
 	delwin(win);
 }
 
-/* The lesson module provides the text when it is built in. */
-__attribute__((weak)) const char *lesson_pane_text(const rs_session *s);
-
+/* The lesson module's text (NULL: nothing to show); the pane is redrawn when it changes. */
 static const char *lesson_text(ui *u)
 {
-	return lesson_pane_text ? lesson_pane_text(u->s) : NULL;
+	return lesson_pane_text(u->s);
 }
 
 int pane_lesson_fit(ui *u)

@@ -22,9 +22,8 @@
 
 #include "commands.h"
 #include "engine.h"
+#include "lesson.h"
 
-/* The lesson module, when linked in (lesson.h). */
-extern int lesson_startup(rs_session *s, const char *name, rs_err *err) __attribute__((weak));
 
 #define DEFAULT_PROMPT "When Mary and John went to the store, John gave a drink to"
 
@@ -587,7 +586,7 @@ int ui_main(int argc, char **argv)
 		return 1;
 	}
 	/* lesson/: --lesson NAME, or (a plain start) resume the lesson in progress */
-	if (lesson_startup && !o.bench && (o.lesson || (!o.prompt && !o.ids && !o.model)) &&
+	if (!o.bench && (o.lesson || (!o.prompt && !o.ids && !o.model)) &&
 	    lesson_startup(s, o.lesson, &err)) {
 		fprintf(stderr, "residual: %s\n", err.msg);
 		session_free(s);
