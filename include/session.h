@@ -74,9 +74,9 @@ typedef struct rs_session {
 				     * without "..", so typed commands cannot touch other files */
 	int generated;              /* tokens appended by `generate --append` (for display) */
 	char cache_filter[256];     /* the engine's cache globs ("" for all), for memory estimates */
-	/* --- added by the lesson module --- */
-	struct lesson_run *lesson;  /* the lesson runner's state (lesson/), NULL until `lesson` is used */
-	void (*lesson_free)(struct lesson_run *); /* frees it with the session */
+	/* --- owned by the layer above (lesson/ keeps its runner here) --- */
+	void *upper;                /* opaque to the session; NULL until that layer sets it */
+	void (*upper_free)(void *); /* frees it with the session */
 	/* --- set by the screen --- */
 	/* Asked after each stop a step or run computes, while more are to come:
 	 * nonzero stops the run there (Esc or Ctrl-C on a big model). NULL: never. */

@@ -46,8 +46,9 @@ static void tb_printf(tbuf *b, const char *fmt, ...)
 }
 
 /* ---------------------------------------------------------------- state */
-static void run_free(struct lesson_run *r)
+static void run_free(void *p) /* the session's upper_free */
 {
+	lesson_run *r = p;
 	if (!r)
 		return;
 	lesson_set_free(r->set);
@@ -66,8 +67,8 @@ static void run_free(struct lesson_run *r)
 
 lesson_run *lesson_run_get(rs_session *s, rs_err *err)
 {
-	if (s->lesson)
-		return s->lesson;
+	if (s->upper)
+		return s->upper;
 	lesson_diags d = {0};
 	lesson_set *set = lesson_set_load(NULL, &d, err);
 	if (!set) {
@@ -82,8 +83,8 @@ lesson_run *lesson_run_get(rs_session *s, rs_err *err)
 		snprintf(r->notice, sizeof r->notice, "%d lesson file%s could not be read: %s", d.n, d.n > 1 ? "s" : "",
 			 d.msg[0]);
 	lesson_diags_free(&d);
-	s->lesson = r;
-	s->lesson_free = run_free;
+	s->upper = r;
+	s->upper_free = run_free;
 	return r;
 }
 
@@ -458,6 +459,6 @@ void lesson_run_note(lesson_run *r, const char *msg)
 
 const char *lesson_pane_text(const rs_session *s)
 {
-	const lesson_run *r = s->lesson;
+	const lesson_run *r = s->upper;
 	return r ? r->text : NULL;
 }

@@ -95,8 +95,8 @@ void session_free(rs_session *s)
 {
 	if (!s)
 		return;
-	if (s->lesson && s->lesson_free)
-		s->lesson_free(s->lesson);
+	if (s->upper && s->upper_free)
+		s->upper_free(s->upper);
 	free_notes(s);
 	eng_free(s->eng);
 	if (s->own_tok)
