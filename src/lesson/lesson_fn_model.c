@@ -83,24 +83,18 @@ static int get_row(lesson_env *env, int argc, const lx_val *a, int hi, const flo
 	const rs_act *act = need(env, h, err);
 	if (!act)
 		return -1;
-	if (act->n_dims == 2) {
-		*x = act->data + (int64_t)p * act->shape[1];
-		*n = act->shape[1];
+	if (!hook_has_heads(h.kind)) {
+		*x = act_row(act, h.kind, p, 0, n);
 		return 0;
 	}
 	int head = 0;
-	int heads = h.kind == HOOK_ATTN_SCORES || h.kind == HOOK_PATTERN ? act->shape[0] : act->shape[1];
 	if (hi < 0 || hi >= argc)
 		return rs_fail(err, "this hook has a head axis: give the head");
-	if (get_head(env, &a[hi], heads, &head, err))
+	if (get_head(env, &a[hi], act_n_heads(act, h.kind), &head, err))
 		return -1;
-	if (h.kind == HOOK_ATTN_SCORES || h.kind == HOOK_PATTERN) {
-		*x = act->data + ((int64_t)head * act->shape[1] + p) * act->shape[2];
+	*x = act_row(act, h.kind, p, head, n);
+	if (hook_is_attn(h.kind))
 		*n = p + 1; /* the keys a query may see */
-	} else {
-		*x = act->data + ((int64_t)p * act->shape[1] + head) * act->shape[2];
-		*n = act->shape[2];
-	}
 	return 0;
 }
 
@@ -260,7 +254,7 @@ static int pattern_at(lesson_env *env, int kind, lx_val *a, lx_val *out, rs_err 
 	const rs_act *act = need(env, (rs_hook){kind, L}, err);
 	if (!act)
 		return -1;
-	*out = lx_num(act->data[((int64_t)H * act->shape[1] + q) * act->shape[2] + k]);
+	*out = lx_num(act_at(act, H, q, k));
 	return 0;
 }
 
@@ -284,9 +278,9 @@ static int f_qk(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
 	const rs_act *rq = need(env, (rs_hook){HOOK_ROT_Q, L}, err), *rk = rq ? need(env, (rs_hook){HOOK_ROT_K, L}, err) : NULL;
 	if (!rk)
 		return -1;
-	int kvh = H / (c->n_heads / c->n_kv_heads), hd = c->head_dim;
-	const float *x = rq->data + ((int64_t)q * rq->shape[1] + H) * hd;
-	const float *y = rk->data + ((int64_t)k * rk->shape[1] + kvh) * hd;
+	int kvh = H / (c->n_heads / c->n_kv_heads), hd;
+	const float *x = act_row(rq, HOOK_ROT_Q, q, H, &hd);
+	const float *y = act_row(rk, HOOK_ROT_K, k, kvh, &hd);
 	double d = 0;
 	for (int i = 0; i < hd; i++)
 		d += (double)x[i] * y[i];
@@ -303,7 +297,8 @@ static int f_attn_max(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err 
 	const rs_act *act = need(env, (rs_hook){HOOK_PATTERN, L}, err);
 	if (!act)
 		return -1;
-	const float *row = act->data + ((int64_t)H * act->shape[1] + q) * act->shape[2];
+	int Tk;
+	const float *row = act_row(act, HOOK_PATTERN, q, H, &Tk);
 	int best = 0;
 	for (int k = 1; k <= q; k++)
 		if (row[k] > row[best])

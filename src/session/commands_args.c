@@ -155,30 +155,6 @@ int arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, int *
 }
 
 /* ---------------------------------------------------------------- hooks */
-static const struct {
-	const char *name;
-	int kind;
-} hook_aliases[] = {
-	{"embed", HOOK_EMBED}, {"resid_pre", HOOK_RESID_PRE}, {"ln1_scale", HOOK_LN1_SCALE},
-	{"ln1", HOOK_LN1_NORM}, {"q", HOOK_Q}, {"k", HOOK_K}, {"v", HOOK_V}, {"rot_q", HOOK_ROT_Q},
-	{"rot_k", HOOK_ROT_K}, {"scores", HOOK_ATTN_SCORES}, {"attn_scores", HOOK_ATTN_SCORES},
-	{"pattern", HOOK_PATTERN}, {"z", HOOK_Z}, {"attn_out", HOOK_ATTN_OUT}, {"resid_mid", HOOK_RESID_MID},
-	{"ln2_scale", HOOK_LN2_SCALE}, {"ln2", HOOK_LN2_NORM}, {"mlp_pre", HOOK_MLP_PRE}, {"gate", HOOK_MLP_PRE},
-	{"pre", HOOK_MLP_PRE}, {"pre_linear", HOOK_MLP_PRE_LINEAR}, {"up", HOOK_MLP_PRE_LINEAR},
-	{"mlp_post", HOOK_MLP_POST}, {"post", HOOK_MLP_POST}, {"mlp_out", HOOK_MLP_OUT},
-	{"resid_post", HOOK_RESID_POST}, {"lnf_scale", HOOK_LNF_SCALE}, {"ln_final", HOOK_LNF_NORM},
-	{"lnf", HOOK_LNF_NORM}, {"logits", HOOK_LOGITS},
-};
-
-const char *hook_alias(int i, int *kind)
-{
-	if (i < 0 || i >= (int)(sizeof hook_aliases / sizeof *hook_aliases))
-		return NULL;
-	if (kind)
-		*kind = hook_aliases[i].kind;
-	return hook_aliases[i].name;
-}
-
 int arg_hook(const rs_session *s, const char *str, const char *name, rs_hook *out, rs_err *err)
 {
 	int L = s->model->cfg.n_layers;
@@ -204,9 +180,8 @@ int arg_hook(const rs_session *s, const char *str, const char *name, rs_hook *ou
 	for (int k = 0; k < HOOK_N_KINDS && kind < 0; k++)
 		if (!strcmp(rest, hook_kind_name(k)))
 			kind = k;
-	for (size_t i = 0; i < sizeof hook_aliases / sizeof *hook_aliases && kind < 0; i++)
-		if (!strcmp(rest, hook_aliases[i].name))
-			kind = hook_aliases[i].kind;
+	if (kind < 0)
+		kind = hook_parse_short(rest);
 	if (kind < 0) {
 		cmd_usage(err, name, "no hook '%.60s' (see hooks for the names)", str);
 		return -1;

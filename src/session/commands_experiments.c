@@ -15,12 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hook_has_heads(int kind)
-{
-	return kind == HOOK_Q || kind == HOOK_K || kind == HOOK_V || kind == HOOK_ROT_Q || kind == HOOK_ROT_K ||
-	       kind == HOOK_Z || kind == HOOK_ATTN_SCORES || kind == HOOK_PATTERN;
-}
-
 /* "blocks.0.attn.hook_z head 1 pos 3" */
 static char *fmt_selection(const rs_intervention *iv, char *buf, size_t n)
 {

@@ -62,12 +62,11 @@ static int pick_vector(rs_session *s, rs_hook h, const rs_act *a, int pos, int h
 {
 	char tb[160];
 	fmt_token(s, s->ids[pos], tb, sizeof tb);
-	if (h.kind == HOOK_ATTN_SCORES || h.kind == HOOK_PATTERN) {
-		int H = a->shape[0], T = a->shape[1], Tk = a->shape[2];
+	if (hook_is_attn(h.kind)) {
+		int H = act_n_heads(a, h.kind);
 		if (head >= H)
 			head = H - 1;
-		v->x = a->data + ((size_t)head * T + pos) * Tk;
-		v->n = Tk;
+		v->x = act_row(a, h.kind, pos, head, &v->n);
 		snprintf(v->what, sizeof v->what, "head %d query %d %s", head, pos, tb);
 		return 0;
 	}
@@ -79,11 +78,9 @@ static int pick_vector(rs_session *s, rs_hook h, const rs_act *a, int pos, int h
 			return -1;
 		}
 	}
-	if (a->n_dims == 3) {
-		int H = a->shape[1], hd = a->shape[2];
-		int g = head * H / s->model->cfg.n_heads; /* a query head's key/value head under GQA */
-		v->x = a->data + ((size_t)row * H + g) * hd;
-		v->n = hd;
+	if (hook_has_heads(h.kind)) {
+		int g = head * act_n_heads(a, h.kind) / s->model->cfg.n_heads; /* a query head's key/value head under GQA */
+		v->x = act_row(a, h.kind, row, g, &v->n);
 		snprintf(v->what, sizeof v->what, "pos %d %s head %d", pos, tb, g);
 		return 0;
 	}
@@ -219,11 +216,11 @@ static cmd_status c_attn(rs_session *s, int argc, char **argv, rs_err *err)
 	const rs_act *a = need_act(s, (rs_hook){HOOK_PATTERN, layer}, argv[0], err);
 	if (!a)
 		return CMD_ERROR;
-	int T = a->shape[1], Tk = a->shape[2];
+	int T = a->shape[1], Tk;
 	char tb[160], kb[160];
 	session_printf(s, "attention pattern of layer %d head %d (rows: queries, columns: keys)\n", layer, head);
 	for (int q = 0; q < T; q++) {
-		const float *p = a->data + ((size_t)head * T + q) * Tk;
+		const float *p = act_row(a, HOOK_PATTERN, q, head, &Tk);
 		if (values) {
 			session_printf(s, "%4d:", q);
 			for (int j = 0; j < Tk; j++)

@@ -63,9 +63,6 @@ int arg_token(const rs_session *s, const char *str, const char *name, int32_t *o
 int arg_prompt(const rs_session *s, const char *str, int as_ids, const char *name, int32_t **ids, int *n,
 	       rs_err *err);
 
-/* Short hook names, for completion and help: the i-th alias or NULL. */
-const char *hook_alias(int i, int *kind);
-
 /* ---------------------------------------------------------------- checks */
 int need_prompt(const rs_session *s, const char *name, rs_err *err);
 /* The hook's tensor as the learner sees it, or an error saying how to get there. */

@@ -46,11 +46,10 @@ void pane_attn_draw(ui *u, WINDOW *w)
 		theme_set(&u->th, w, ROLE_NORMAL);
 		return;
 	}
-	int T = a->shape[1], Tk = a->shape[2];
-	head %= a->shape[0];
-	const float *P = a->data + (int64_t)head * T * Tk;
+	int T = a->shape[1], Tk;
+	head %= act_n_heads(a, HOOK_PATTERN);
 	int q = s->sel_pos < T ? s->sel_pos : T - 1;
-	const float *row = P + (int64_t)q * Tk;
+	const float *row = act_row(a, HOOK_PATTERN, q, head, &Tk);
 	int best = 0;
 	for (int k = 1; k <= q && k < Tk; k++)
 		if (row[k] > row[best])
@@ -104,8 +103,8 @@ void pane_attn_draw(ui *u, WINDOW *w)
 		for (int j = 0; j < ncols; j++) {
 			int k = k0 + j;
 			if (half) {
-				float top = k <= r ? P[(int64_t)r * Tk + k] : NAN;
-				float bot = r + 1 < T && k <= r + 1 ? P[(int64_t)(r + 1) * Tk + k] : NAN;
+				float top = k <= r ? act_at(a, head, r, k) : NAN;
+				float bot = r + 1 < T && k <= r + 1 ? act_at(a, head, r + 1, k) : NAN;
 				theme_heat_half(&u->th, w, top, bot, cw);
 				continue;
 			}
@@ -115,7 +114,7 @@ void pane_attn_draw(ui *u, WINDOW *w)
 					waddstr(w, u->th.g->masked);
 				continue;
 			}
-			float v = P[(int64_t)r * Tk + k];
+			float v = act_at(a, head, r, k);
 			if (values) {
 				fmt_num(num, sizeof num, v, cw);
 				if (u->th.colors) {

@@ -36,27 +36,26 @@ static int vec_select(const rs_session *s, vec_view *v)
 		snprintf(v->what, sizeof v->what, "pos %d: the RMS of the stream", pos);
 		return 0;
 	case HOOK_Q: case HOOK_ROT_Q: case HOOK_Z: case HOOK_K: case HOOK_V: case HOOK_ROT_K: {
-		int nh = a->shape[1], hd = a->shape[2];
+		int nh = act_n_heads(a, h.kind), hd;
 		int head = s->sel_head % c->n_heads;
 		if (nh != c->n_heads) /* key/value heads are shared by groups of query heads */
 			head = head * nh / c->n_heads;
-		v->x = a->data + ((int64_t)pos * nh + head) * hd;
+		v->x = act_row(a, h.kind, pos, head, &hd);
 		v->n = hd;
 		snprintf(v->what, sizeof v->what, "pos %d %s %d, %d dims", pos,
 			 nh != c->n_heads ? "kv head" : "head", head, hd);
 		return 0;
 	}
 	case HOOK_ATTN_SCORES: case HOOK_PATTERN: {
-		int T = a->shape[1], Tk = a->shape[2];
-		int head = s->sel_head % a->shape[0];
-		v->x = a->data + ((int64_t)head * T + pos) * Tk;
+		int Tk;
+		int head = s->sel_head % act_n_heads(a, h.kind);
+		v->x = act_row(a, h.kind, pos, head, &Tk);
 		v->n = pos + 1 < Tk ? pos + 1 : Tk; /* later keys are masked */
 		snprintf(v->what, sizeof v->what, "query %d head %d, keys 0..%d", pos, head, v->n - 1);
 		return 0;
 	}
 	default:
-		v->x = a->data + (int64_t)pos * a->shape[1];
-		v->n = a->shape[1];
+		v->x = act_row(a, h.kind, pos, 0, &v->n);
 		v->is_logits = h.kind == HOOK_LOGITS;
 		snprintf(v->what, sizeof v->what, "pos %d, %d %s", pos, v->n,
 			 v->is_logits ? "logits" : "dims");
