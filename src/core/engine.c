@@ -420,25 +420,6 @@ static void project(rs_engine *e, float *out, const rs_mat *W, int qk_heads)
 	}
 }
 
-static void rms_scale(float *scale, const float *x, int n, int d, float eps)
-{
-	for (int t = 0; t < n; t++) {
-		double ss = 0;
-		for (int i = 0; i < d; i++)
-			ss += (double)x[(size_t)t * d + i] * x[(size_t)t * d + i];
-		scale[t] = sqrtf((float)(ss / d) + eps);
-	}
-}
-
-static void rms_apply(float *y, const float *x, const float *scale, const float *w, int n, int d)
-{
-	for (int t = 0; t < n; t++) {
-		float inv = 1.0f / scale[t];
-		for (int i = 0; i < d; i++)
-			y[(size_t)t * d + i] = x[(size_t)t * d + i] * inv * w[i];
-	}
-}
-
 static void attention_scores(rs_engine *e, int layer)
 {
 	const rs_config *c = e->c;
@@ -542,16 +523,16 @@ static void compute(rs_engine *e, rs_hook h)
 	case HOOK_RESID_PRE:
 		return;
 	case HOOK_LN1_SCALE: case HOOK_LN2_SCALE: case HOOK_LNF_SCALE:
-		rms_scale(e->scale, e->resid, n, d, c->rms_eps);
+		op_rms_scale(e->scale, e->resid, n, d, c->rms_eps);
 		return;
 	case HOOK_LN1_NORM:
-		rms_apply(e->xn, e->resid, e->scale, L->attn_norm, n, d);
+		op_rms_apply(e->xn, e->resid, e->scale, L->attn_norm, n, d);
 		return;
 	case HOOK_LN2_NORM:
-		rms_apply(e->xn, e->resid, e->scale, L->ffn_norm, n, d);
+		op_rms_apply(e->xn, e->resid, e->scale, L->ffn_norm, n, d);
 		return;
 	case HOOK_LNF_NORM:
-		rms_apply(e->xn, e->resid, e->scale, m->final_norm, n, d);
+		op_rms_apply(e->xn, e->resid, e->scale, m->final_norm, n, d);
 		return;
 	case HOOK_Q:
 		project(e, e->q, &L->wq, c->n_heads);
