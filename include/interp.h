@@ -24,6 +24,7 @@
 #include "err.h"
 #include "hooks.h"
 #include "model.h"
+#include "vec.h"
 
 struct cJSON;
 
@@ -46,10 +47,6 @@ int interp_metric_eval(const interp_metric *mt, const float *logits, int rows, i
 /* The metric on the cached logits of an engine that has run to the end. */
 int interp_metric_engine(const rs_engine *e, const interp_metric *mt, float *out, rs_err *err);
 
-/* probs[n] = softmax(logits[n]); returns log Σ exp(logits) (for log-probs). */
-double interp_softmax(const float *logits, int n, float *probs);
-/* The k largest entries of x[n], largest first, into idx[k]; returns min(k, n). */
-int interp_topk(const float *x, int n, int k, int32_t *idx);
 /* Rank of entry i of x[n]: how many entries are strictly larger (0 = top). */
 int interp_rank(const float *x, int n, int32_t i);
 /* A cached tensor, or NULL with a message naming the hook (not run / not cached). */

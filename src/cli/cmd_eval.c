@@ -184,7 +184,7 @@ static int eval_val(eval *ev, const char *data, int max_windows, val_result *out
 		double l = 0;
 		for (int t = 0; t < T; t++) { /* position t predicts ids[s + t + 1] */
 			const float *row = lg->data + (size_t)t * ev->V;
-			l += interp_softmax(row, ev->V, NULL) - row[d.ids[s + t + 1]];
+			l += vec_softmax(row, ev->V, NULL) - row[d.ids[s + t + 1]];
 		}
 		loss += l / T;
 		head_scores *hs = heads_score(ev->e, ev->err);

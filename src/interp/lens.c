@@ -111,7 +111,7 @@ static int final_logp(const rs_engine *e, const int *positions, int n_pos, float
 				return -1;
 			lens_apply(m, post->data + (size_t)p * d, 1, row);
 		}
-		double lse = interp_softmax(row, V, NULL);
+		double lse = vec_softmax(row, V, NULL);
 		for (int v = 0; v < V; v++)
 			row[v] = (float)(row[v] - lse);
 	}
@@ -176,7 +176,7 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 	for (int i = 0; i < r->n_pos; i++) {
 		int p = r->positions[i];
 		int32_t best;
-		interp_topk(flp + (size_t)i * V, V, 1, &best);
+		vec_topk(flp + (size_t)i * V, V, 1, 0, &best);
 		r->targets[i] = o->target == LENS_TARGET_TOKEN ? o->token
 			: o->target == LENS_TARGET_NEXT && p + 1 < T ? ids[p + 1] : best;
 	}
@@ -190,7 +190,7 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 		for (int i = 0; i < r->n_pos; i++) {
 			const float *l = lg + (size_t)i * V, *f = flp + (size_t)i * V, *pf = fp + (size_t)i * V;
 			int64_t cell = lens_cell(r, s, i);
-			double lse = interp_softmax(l, V, NULL), kl = 0, ent = 0;
+			double lse = vec_softmax(l, V, NULL), kl = 0, ent = 0;
 			for (int v = 0; v < V; v++) {
 				double lp = l[v] - lse, pl = exp(lp);
 				kl += pf[v] > 0 ? pf[v] * (f[v] - lp) : 0;
@@ -199,7 +199,7 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 			r->kl[cell] = (float)kl;
 			r->entropy[cell] = (float)ent;
 			int32_t *top = r->top_ids + cell * k;
-			interp_topk(l, V, k, top);
+			vec_topk(l, V, k, 0, top);
 			for (int j = 0; j < k; j++) {
 				r->top_logits[cell * k + j] = l[top[j]];
 				r->top_probs[cell * k + j] = (float)exp(l[top[j]] - lse);

@@ -326,7 +326,7 @@ static int f_prob(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err
 	if (lx_arg_tok(env, &a[0], &t, err) || get_logits(env, argc, a, 1, &x, NULL, err))
 		return -1;
 	float *p = rs_xmalloc(sizeof *p * (size_t)V);
-	interp_softmax(x, V, p);
+	vec_softmax(x, V, p);
 	*out = lx_num(p[t]);
 	free(p);
 	return 0;
@@ -374,11 +374,11 @@ static int top_k_id(lesson_env *env, int argc, lx_val *a, int32_t *id, double *p
 	if (k < 1 || k > 100)
 		return rs_fail(err, "k must be 1 to 100");
 	int32_t idx[100];
-	interp_topk(x, V, (int)k, idx);
+	vec_topk(x, V, (int)k, 0, idx);
 	*id = idx[k - 1];
 	if (prob) {
 		float *p = rs_xmalloc(sizeof *p * (size_t)V);
-		interp_softmax(x, V, p);
+		vec_softmax(x, V, p);
 		*prob = p[*id];
 		free(p);
 	}
@@ -421,7 +421,7 @@ static int f_entropy(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *
 	if (get_logits(env, argc, a, 0, &x, NULL, err))
 		return -1;
 	float *p = rs_xmalloc(sizeof *p * (size_t)V);
-	interp_softmax(x, V, p);
+	vec_softmax(x, V, p);
 	double h = 0;
 	for (int i = 0; i < V; i++)
 		if (p[i] > 0)
@@ -443,7 +443,7 @@ static int loss_at(lesson_env *env, int p, double *out, rs_err *err)
 		return -1;
 	int V = cfg_of(env)->vocab;
 	float *pr = rs_xmalloc(sizeof *pr * (size_t)V);
-	double lse = interp_softmax(x, V, pr);
+	double lse = vec_softmax(x, V, pr);
 	*out = lse - x[s->ids[p + 1]];
 	free(pr);
 	return 0;
@@ -499,7 +499,7 @@ static int f_lens_top(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err 
 	if (lens_at(env, &a[0], &a[1], &x, err))
 		return -1;
 	int32_t id = 0;
-	interp_topk(x, cfg_of(env)->vocab, 1, &id);
+	vec_topk(x, cfg_of(env)->vocab, 1, 0, &id);
 	free(x);
 	char buf[256];
 	*out = lx_str(lx_tok_display(lx_session(env)->tok, id, buf, sizeof buf));
@@ -514,7 +514,7 @@ static int f_lens_prob(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err
 		return -1;
 	int V = cfg_of(env)->vocab;
 	float *p = rs_xmalloc(sizeof *p * (size_t)V);
-	interp_softmax(x, V, p);
+	vec_softmax(x, V, p);
 	*out = lx_num(p[t]);
 	free(p);
 	free(x);
@@ -579,7 +579,7 @@ static int metric_args(lesson_env *env, int argc, lx_val *a, int i, interp_metri
 		lx_val pos = lx_num(p);
 		if (get_logits(env, 1, &pos, 0, &x, NULL, err))
 			return -1;
-		interp_topk(x, cfg_of(env)->vocab, 1, &mt->tok);
+		vec_topk(x, cfg_of(env)->vocab, 1, 0, &mt->tok);
 	}
 	if (argc > i + 2 && lx_arg_tok(env, &a[i + 2], &mt->tok_b, err))
 		return -1;

@@ -126,7 +126,7 @@ static cmd_status c_dla(rs_session *s, int argc, char **argv, rs_err *err)
 		if (row < 0)
 			return cmd_fail(err, argv[0], "the logits of position %d are not cached: name a token", mt.pos);
 		int t;
-		top_indices(lg->data + (size_t)row * lg->shape[1], lg->shape[1], 1, 0, &t);
+		vec_topk(lg->data + (size_t)row * lg->shape[1], lg->shape[1], 1, 0, &t);
 		mt.tok = t;
 	}
 	rs_err e2;
@@ -144,7 +144,7 @@ static cmd_status c_dla(rs_session *s, int argc, char **argv, rs_err *err)
 	int *idx = rs_xmalloc(sizeof(int) * (size_t)r->n);
 	for (int i = 0; i < r->n; i++)
 		v[i] = r->comp[i].value;
-	int k = top_indices(v, r->n, (int)top, 1, idx);
+	int k = vec_topk(v, r->n, (int)top, 1, idx);
 	session_printf(s, "largest contributions (of %d):\n", r->n);
 	for (int i = 0; i < k; i++) {
 		char cn[32];
@@ -166,7 +166,7 @@ static void print_head_table(rs_session *s, const head_scores *hs, int by, int t
 	int *idx = rs_xmalloc(sizeof(int) * (size_t)n);
 	int k = n;
 	if (by >= 0)
-		k = top_indices(cols[by], n, top, 0, idx);
+		k = vec_topk(cols[by], n, top, 0, idx);
 	else
 		for (int i = 0; i < n; i++)
 			idx[i] = i;
@@ -295,8 +295,8 @@ static cmd_status c_compare(rs_session *s, int argc, char **argv, rs_err *err)
 	for (int k = 0; k < 2; k++) {
 		const float *lg = eng_last_logits(e[k]);
 		p[k] = rs_xmalloc(sizeof(double) * (size_t)c->vocab);
-		softmax_d(lg, p[k], c->vocab);
-		kk[k] = top_indices(lg, c->vocab, 5, 0, top[k]);
+		vec_softmax_d(lg, c->vocab, p[k]);
+		kk[k] = vec_topk(lg, c->vocab, 5, 0, top[k]);
 	}
 	for (int i = 0; i < kk[0] && i < kk[1]; i++) {
 		session_printf(s, "%3d  ", i + 1);

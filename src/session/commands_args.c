@@ -345,48 +345,6 @@ void print_where(rs_session *s)
 	session_printf(s, "stop %d/%d  %s  %s\n", s->view_stop, total, hn, fmt_shape(a ? a : &shape, sh, sizeof sh));
 }
 
-double softmax_d(const float *logits, double *p, int n)
-{
-	double mx = -INFINITY;
-	for (int i = 0; i < n; i++)
-		if (logits[i] > mx)
-			mx = logits[i];
-	double sum = 0;
-	for (int i = 0; i < n; i++)
-		sum += (p[i] = exp((double)logits[i] - mx));
-	for (int i = 0; i < n; i++)
-		p[i] /= sum;
-	return mx + log(sum);
-}
-
-int top_indices(const float *x, int n, int k, int absval, int *out)
-{
-	if (k > n)
-		k = n;
-	if (k <= 0)
-		return 0;
-	int m = 0;
-	for (int i = 0; i < n; i++) {
-		float v = absval ? fabsf(x[i]) : x[i];
-		if (isnan(v))
-			continue;
-		if (m == k) {
-			float last = absval ? fabsf(x[out[m - 1]]) : x[out[m - 1]];
-			if (v <= last)
-				continue;
-			m--;
-		}
-		/* insertion keeps out sorted by decreasing value, ties by lower index */
-		int j = m++;
-		while (j > 0 && (absval ? fabsf(x[out[j - 1]]) : x[out[j - 1]]) < v) {
-			out[j] = out[j - 1];
-			j--;
-		}
-		out[j] = i;
-	}
-	return m;
-}
-
 /* ---------------------------------------------------------------- prompts and side runs */
 int arg_prompt(const rs_session *s, const char *str, int as_ids, const char *name, int32_t **ids, int *n,
 	       rs_err *err)
@@ -445,8 +403,8 @@ void effect_begin(rs_session *s, effect_snap *e)
 		return;
 	int V = s->model->cfg.vocab, top;
 	double *p = rs_xmalloc(sizeof(double) * (size_t)V);
-	softmax_d(lg, p, V);
-	top_indices(lg, V, 1, 0, &top);
+	vec_softmax_d(lg, V, p);
+	vec_topk(lg, V, 1, 0, &top);
 	e->top = top;
 	e->p_top = p[top];
 	e->logit_top = lg[top];
@@ -461,8 +419,8 @@ void effect_print(rs_session *s, const effect_snap *e)
 		return;
 	int V = s->model->cfg.vocab, top;
 	double *p = rs_xmalloc(sizeof(double) * (size_t)V);
-	softmax_d(lg, p, V);
-	top_indices(lg, V, 1, 0, &top);
+	vec_softmax_d(lg, V, p);
+	vec_topk(lg, V, 1, 0, &top);
 	char a[160], b[160];
 	session_printf(s, "next token after pos %d: %s p %.4f -> %.4f (logit %.4f -> %.4f)", e->pos,
 		       fmt_token(s, e->top, a, sizeof a), e->p_top, p[e->top], e->logit_top, lg[e->top]);

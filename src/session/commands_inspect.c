@@ -109,7 +109,7 @@ static void print_stats(rs_session *s, const float *x, int n, int is_logits)
 	session_printf(s, "norm %.4f  mean %.4f  std %.4f  min %.4f  max %.4f  max|x| %.4f at %d\n", sqrt(ss), mean,
 		       sqrt(var > 0 ? var : 0), mn, mx, fabsf(x[amax]), amax);
 	int idx[8];
-	int k = top_indices(x, n, 8, !is_logits, idx);
+	int k = vec_topk(x, n, 8, !is_logits, idx);
 	session_printf(s, "top %s:", is_logits ? "entries" : "|x|");
 	for (int i = 0; i < k; i++)
 		session_printf(s, " %d:%+.4f", idx[i], x[idx[i]]);
@@ -229,7 +229,7 @@ static cmd_status c_attn(rs_session *s, int argc, char **argv, rs_err *err)
 			continue;
 		}
 		int idx[3];
-		int k = top_indices(p, q + 1 < Tk ? q + 1 : Tk, 3, 0, idx);
+		int k = vec_topk(p, q + 1 < Tk ? q + 1 : Tk, 3, 0, idx);
 		session_printf(s, "%4d %-14s ->", q, fmt_token(s, s->ids[q], tb, sizeof tb));
 		for (int i = 0; i < k; i++)
 			session_printf(s, "%s %d %s %.4f", i ? "," : "", idx[i], fmt_token(s, s->ids[idx[i]], kb, sizeof kb),
@@ -260,9 +260,9 @@ static cmd_status c_top(rs_session *s, int argc, char **argv, rs_err *err)
 		return cmd_fail(err, argv[0], "logits were computed for the last position only");
 	const float *lg = a->data + (size_t)row * V;
 	double *p = rs_xmalloc(sizeof(double) * (size_t)V);
-	softmax_d(lg, p, V);
+	vec_softmax_d(lg, V, p);
 	int *idx = rs_xmalloc(sizeof(int) * (size_t)k);
-	int n = top_indices(lg, V, (int)k, 0, idx);
+	int n = vec_topk(lg, V, (int)k, 0, idx);
 	char tb[160];
 	session_printf(s, "next token after pos %d %s:\n", pos, fmt_token(s, s->ids[pos], tb, sizeof tb));
 	for (int i = 0; i < n; i++)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "commands.h"
+#include "vec.h"
 
 /* The registry is the concatenation of these tables (each ends with a zero entry). */
 extern const cmd_def cmds_session[];  /* commands_nav.c: prompt, model, panes, help, quit */
@@ -99,9 +100,5 @@ static inline double clean_zero(double x)
 	return x > -5e-5 && x < 5e-5 ? 0.0 : x;
 }
 
-/* Softmax of n logits into p (double for the small probabilities); returns the log normaliser. */
-double softmax_d(const float *logits, double *p, int n);
-/* Indices of the k largest values of x (by value, or by |value| when absval). */
-int top_indices(const float *x, int n, int k, int absval, int *out);
 
 #endif

@@ -82,7 +82,7 @@ static int32_t top_token(rs_session *s, const int32_t *ids, int n, int pos, rs_e
 		eng_run(e);
 		int t, V = s->model->cfg.vocab;
 		const rs_act *lg = eng_act(e, (rs_hook){HOOK_LOGITS, -1});
-		top_indices(lg->data + (size_t)(pos < 0 ? n - 1 : pos) * V, V, 1, 0, &t);
+		vec_topk(lg->data + (size_t)(pos < 0 ? n - 1 : pos) * V, V, 1, 0, &t);
 		best = t;
 	}
 	eng_free(e);

@@ -73,30 +73,14 @@ const ui_topk *cache_topk(ui *u, int pos)
 		k = 64;
 	if (t->valid && t->k >= k)
 		return t;
-	/* one pass for the maximum and the partition sum, one insertion list */
 	int V = a->shape[1];
 	const float *x = a->data + (int64_t)pos * V;
-	float mx = -INFINITY;
-	for (int i = 0; i < V; i++)
-		if (x[i] > mx)
-			mx = x[i];
-	double sum = 0;
-	int n = 0;
-	for (int i = 0; i < V; i++) {
-		sum += exp((double)(x[i] - mx));
-		if (n == k && x[i] <= t->logit[k - 1])
-			continue;
-		int j = n < k ? n++ : k - 1;
-		while (j > 0 && t->logit[j - 1] < x[i]) {
-			t->logit[j] = t->logit[j - 1];
-			t->id[j] = t->id[j - 1];
-			j--;
-		}
-		t->logit[j] = x[i];
-		t->id[j] = i;
+	int n = vec_topk(x, V, k, 0, t->id);
+	double lse = vec_softmax(x, V, NULL);
+	for (int j = 0; j < n; j++) {
+		t->logit[j] = x[t->id[j]];
+		t->prob[j] = (float)exp((double)t->logit[j] - lse);
 	}
-	for (int j = 0; j < n; j++)
-		t->prob[j] = (float)(exp((double)(t->logit[j] - mx)) / sum);
 	t->k = n;
 	t->valid = 1;
 	return t;

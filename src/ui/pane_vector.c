@@ -3,6 +3,7 @@
  * with its norm, mean, extremes and largest dimensions; or every number. */
 #include "config.h"
 #include "ui_int.h"
+#include "vec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -63,21 +64,10 @@ static int vec_select(const rs_session *s, vec_view *v)
 	}
 }
 
+/* The k largest |x[i]| into idx, -1 past the last (vec_topk). */
 static void top_dims(const float *x, int n, int k, int *idx)
 {
-	int m = 0;
-	for (int i = 0; i < n; i++) {
-		float a = fabsf(x[i]);
-		if (m == k && a <= fabsf(x[idx[k - 1]]))
-			continue;
-		int j = m < k ? m++ : k - 1;
-		while (j > 0 && fabsf(x[idx[j - 1]]) < a) {
-			idx[j] = idx[j - 1];
-			j--;
-		}
-		idx[j] = i;
-	}
-	for (int j = m; j < k; j++)
+	for (int j = vec_topk(x, n, k, 1, idx); j < k; j++)
 		idx[j] = -1;
 }
 
