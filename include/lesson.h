@@ -10,8 +10,9 @@
  * produce; questions carry an expression that computes their answer.
  *
  * Lessons are found in $RESIDUAL_LESSONS, then PKGDATADIR/lessons, then
- * SRCDIR/lessons. Progress lives in $XDG_STATE_HOME/residual/progress.json
- * (default ~/.local/state/residual/progress.json).
+ * the source tree's lessons/ when running from a build tree (datadir.h).
+ * Progress lives in $XDG_STATE_HOME/residual/progress.json (default
+ * ~/.local/state/residual/progress.json).
  */
 #ifndef RS_LESSON_H
 #define RS_LESSON_H
@@ -99,7 +100,7 @@ typedef struct lesson_set {
 	int n;
 } lesson_set;
 
-/* The lessons directory ($RESIDUAL_LESSONS, PKGDATADIR/lessons, SRCDIR/lessons), or NULL. */
+/* The lessons directory ($RESIDUAL_LESSONS, PKGDATADIR/lessons, the source tree's), or NULL. */
 const char *lesson_dir(void);
 /* Loads every *.json of dir (NULL: lesson_dir()). Files with mistakes are
  * left out and reported in d; NULL only when the directory cannot be read. */

@@ -7,6 +7,7 @@
  * needs a session and is the headless check's business (lesson_check.c).
  */
 #include "config.h"
+#include "datadir.h"
 #include "lesson.h"
 
 #include <cjson/cJSON.h>
@@ -19,12 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef PKGDATADIR
-#define PKGDATADIR "/usr/local/share/residual"
-#endif
-#ifndef SRCDIR
-#define SRCDIR "."
-#endif
 
 /* ---------------------------------------------------------------- diagnostics */
 void lesson_diag(lesson_diags *d, const char *file, const char *path, const char *fmt, ...)
@@ -585,14 +580,8 @@ void lesson_free(lesson *l)
 /* ---------------------------------------------------------------- the set */
 const char *lesson_dir(void)
 {
-	const char *env = getenv("RESIDUAL_LESSONS");
-	if (env && *env)
-		return env;
-	static const char *const cands[] = {PKGDATADIR "/lessons", SRCDIR "/lessons"};
-	for (size_t i = 0; i < sizeof cands / sizeof *cands; i++)
-		if (access(cands[i], R_OK | X_OK) == 0)
-			return cands[i];
-	return NULL;
+	static char path[4096];
+	return rs_data_path("RESIDUAL_LESSONS", "lessons", "lessons", path, sizeof path);
 }
 
 static int by_number(const void *a, const void *b)

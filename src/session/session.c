@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "session.h"
+#include "datadir.h"
 #include "tokenizer.h"
 
 #include <stdarg.h>
@@ -15,13 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef PKGDATADIR
-#define PKGDATADIR "/usr/local/share/residual"
-#endif
-#ifndef SRCDIR
-#define SRCDIR "."
-#endif
-
 /* The activation cache grows with T² (attention scores and patterns of every
  * layer): prompts whose cache would pass this many MiB are refused. */
 #define SESSION_CACHE_MB 8192
@@ -29,17 +23,7 @@
 const char *session_default_model(void)
 {
 	static char path[4096];
-	const char *env = getenv("RESIDUAL_MODEL");
-	if (env && *env)
-		return env; /* returned even when missing, so the error names it */
-	const char *cands[] = {PKGDATADIR "/residual-tiny.gguf", SRCDIR "/assets/residual-tiny.gguf"};
-	for (size_t i = 0; i < sizeof cands / sizeof *cands; i++) {
-		if (access(cands[i], R_OK) == 0) {
-			snprintf(path, sizeof path, "%s", cands[i]);
-			return path;
-		}
-	}
-	return NULL;
+	return rs_data_path("RESIDUAL_MODEL", "residual-tiny.gguf", "assets/residual-tiny.gguf", path, sizeof path);
 }
 
 static void bump(rs_session *s)
