@@ -128,15 +128,15 @@ static char *read_all(const char *path, size_t *n)
 		fprintf(stderr, "residual corpus bpe: %s: %s\n", path, strerror(errno));
 		return NULL;
 	}
-	corpus_buf b;
-	corpus_buf_init(&b);
+	rs_strbuf b;
+	strbuf_init(&b);
 	char chunk[1 << 16];
 	size_t k;
 	while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-		corpus_buf_add(&b, chunk, k);
+		strbuf_add(&b, chunk, k);
 	fclose(f);
 	if (!b.p)
-		corpus_buf_add(&b, "", 0);
+		strbuf_add(&b, "", 0);
 	*n = b.n;
 	return b.p;
 }

@@ -128,24 +128,24 @@ static int generated_val(const rs_tokenizer *tok, train_data *d, rs_err *err)
 {
 	corpus_rng r;
 	corpus_rng_seed(&r, CORPUS_DEFAULT_SEED ^ 0x5eedfaceull, 99);
-	corpus_buf b;
-	corpus_buf_init(&b);
+	rs_strbuf b;
+	strbuf_init(&b);
 	static const int mix[] = {CORPUS_GEN_STORY, CORPUS_GEN_STORY, CORPUS_GEN_STORY, CORPUS_GEN_IOI,
 				  CORPUS_GEN_FACT, CORPUS_GEN_INDUCT};
 	for (int i = 0; i < 600; i++) {
 		corpus_gen_doc(mix[i % 6], &r, &b);
-		corpus_buf_puts(&b, "\n" CORPUS_DOC_SEP "\n");
+		strbuf_puts(&b, "\n" CORPUS_DOC_SEP "\n");
 	}
 	char path[] = "/tmp/residual-eval-XXXXXX";
 	int fd = mkstemp(path);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
-		corpus_buf_free(&b);
+		strbuf_free(&b);
 		return rs_fail(err, "cannot write a temporary file for the generated validation text");
 	}
 	fwrite(b.p, 1, b.n, f);
 	fclose(f);
-	corpus_buf_free(&b);
+	strbuf_free(&b);
 	int rc = train_data_load(path, tok, 0, d, err);
 	remove(path);
 	return rc;

@@ -516,37 +516,20 @@ int lesson_env_let(lesson_env *env, const char *name, const char *e, rs_err *err
 	return 0;
 }
 
-typedef struct sbuf {
-	char *p;
-	size_t n, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		while (b->n + n + 1 > b->cap)
-			b->cap = b->cap ? 2 * b->cap : 256;
-		b->p = rs_xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-}
-
 /* Walks a template; with env NULL only parses (dry). */
 static int walk(lesson_env *env, const char *t, char **out, rs_err *err)
 {
-	sbuf b = {0};
-	sb_add(&b, "", 0);
+	rs_strbuf b = {0};
+	strbuf_add(&b, "", 0);
 	const char *p = t;
 	while (*p) {
 		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-			sb_add(&b, p, 1);
+			strbuf_add(&b, p, 1);
 			p += 2;
 			continue;
 		}
 		if (*p != '{') {
-			sb_add(&b, p, 1);
+			strbuf_add(&b, p, 1);
 			p++;
 			continue;
 		}
@@ -563,7 +546,7 @@ static int walk(lesson_env *env, const char *t, char **out, rs_err *err)
 			return -1;
 		}
 		if (v)
-			sb_add(&b, v, strlen(v));
+			strbuf_add(&b, v, strlen(v));
 		free(v);
 		p++; /* the '}' */
 	}

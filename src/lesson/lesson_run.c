@@ -17,33 +17,10 @@
 #include <string.h>
 
 /* ---------------------------------------------------------------- text */
-typedef struct tbuf {
-	char *p;
-	size_t n, cap;
-} tbuf;
-
-static void tb_add(tbuf *b, const char *s)
-{
-	size_t n = strlen(s);
-	if (b->n + n + 1 > b->cap) {
-		while (b->n + n + 1 > b->cap)
-			b->cap = b->cap ? 2 * b->cap : 1024;
-		b->p = rs_xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->n, s, n + 1);
-	b->n += n;
-}
-
-static void tb_printf(tbuf *b, const char *fmt, ...) RS_PRINTF(2, 3);
-static void tb_printf(tbuf *b, const char *fmt, ...)
-{
-	char buf[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	tb_add(b, buf);
-}
+/* the pane's text: core's string builder (strbuf.h) under the runner's short names */
+typedef rs_strbuf tbuf;
+#define tb_add strbuf_puts
+#define tb_printf strbuf_printf
 
 /* ---------------------------------------------------------------- state */
 static void run_free(void *p) /* the session's upper_free */
