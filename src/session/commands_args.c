@@ -121,28 +121,24 @@ int arg_float(const char *s, const char *name, const char *what, float *out, rs_
 
 int arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, int *n, rs_err *err)
 {
-	int cap = 16, k = 0;
-	int32_t *v = rs_xmalloc(sizeof *v * (size_t)cap);
-	for (; i < argc; i++) {
-		const char *p = argv[i];
-		while (*p) {
-			if (*p == ',' || *p == ' ') {
-				p++;
-				continue;
-			}
-			char *end;
-			errno = 0;
-			long x = strtol(p, &end, 10);
-			if (end == p || errno || x < 0 || x > INT32_MAX || (*end && *end != ',' && *end != ' ')) {
-				free(v);
-				cmd_usage(err, name, "'%.40s' is not a list of token ids", argv[i]);
-				return -1;
-			}
-			if (k == cap)
-				v = rs_xrealloc(v, sizeof *v * (size_t)(cap *= 2));
-			v[k++] = (int32_t)x;
-			p = end;
+	int k = 0;
+	int32_t *v = NULL;
+	for (; i < argc; i++) { /* the words together are one list; no negative ids here */
+		int32_t *w = NULL;
+		int m = 0, bad = tok_parse_ids(argv[i], &w, &m, NULL) != 0;
+		for (int j = 0; !bad && j < m; j++)
+			bad = w[j] < 0;
+		if (bad) {
+			free(w);
+			free(v);
+			cmd_usage(err, name, "'%.40s' is not a list of token ids", argv[i]);
+			return -1;
 		}
+		v = rs_xrealloc(v, sizeof *v * (size_t)(k + m + 1));
+		if (m)
+			memcpy(v + k, w, sizeof *v * (size_t)m);
+		k += m;
+		free(w);
 	}
 	if (!k) {
 		free(v);

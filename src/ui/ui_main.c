@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "engine.h"
 #include "lesson.h"
+#include "tokenizer.h"
 
 
 #define DEFAULT_PROMPT "When Mary and John went to the store, John gave a drink to"
@@ -324,29 +325,14 @@ void ui_key(ui *u, int ch)
 
 static int parse_ids(const char *arg, int32_t **ids, int *n)
 {
-	int cap = 16, k = 0;
-	int32_t *v = rs_xmalloc(sizeof *v * (size_t)cap);
-	const char *p = arg;
-	while (*p) {
-		while (*p == ',' || *p == ' ')
-			p++;
-		if (!*p)
-			break;
-		char *end;
-		errno = 0;
-		long x = strtol(p, &end, 10);
-		if (end == p || errno || x < 0 || x > INT32_MAX || (*end && *end != ',' && *end != ' ')) {
-			free(v);
-			return -1;
-		}
-		if (k == cap)
-			v = rs_xrealloc(v, sizeof *v * (size_t)(cap *= 2));
-		v[k++] = (int32_t)x;
-		p = end;
-	}
-	*ids = v;
-	*n = k;
-	return k ? 0 : (free(v), -1);
+	if (tok_parse_ids(arg, ids, n, NULL))
+		return -1;
+	for (int i = 0; i < *n; i++)
+		if ((*ids)[i] < 0)
+			*n = 0; /* no negative ids here */
+	if (!*n)
+		free(*ids);
+	return *n ? 0 : -1;
 }
 
 static void usage(FILE *f)
