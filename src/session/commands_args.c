@@ -67,7 +67,7 @@ int cmd_no_more_flags(int argc, char **argv, rs_err *err)
 }
 
 /* ---------------------------------------------------------------- numbers */
-int arg_long(const char *s, long lo, long hi, const char *name, const char *what, long *out, rs_err *err)
+int cmd_arg_long(const char *s, long lo, long hi, const char *name, const char *what, long *out, rs_err *err)
 {
 	char *end;
 	errno = 0;
@@ -84,7 +84,7 @@ int arg_long(const char *s, long lo, long hi, const char *name, const char *what
 	return 0;
 }
 
-int arg_index(const char *s, int n, const char *name, const char *what, int *out, rs_err *err)
+int cmd_arg_index(const char *s, int n, const char *name, const char *what, int *out, rs_err *err)
 {
 	long v;
 	if (n <= 0) {
@@ -106,7 +106,7 @@ int arg_index(const char *s, int n, const char *name, const char *what, int *out
 	return 0;
 }
 
-int arg_float(const char *s, const char *name, const char *what, float *out, rs_err *err)
+int cmd_arg_float(const char *s, const char *name, const char *what, float *out, rs_err *err)
 {
 	char *end;
 	errno = 0;
@@ -119,7 +119,7 @@ int arg_float(const char *s, const char *name, const char *what, float *out, rs_
 	return 0;
 }
 
-int arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, int *n, rs_err *err)
+int cmd_arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, int *n, rs_err *err)
 {
 	int k = 0;
 	int32_t *v = NULL;
@@ -151,7 +151,7 @@ int arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, int *
 }
 
 /* ---------------------------------------------------------------- hooks */
-int arg_hook(const rs_session *s, const char *str, const char *name, rs_hook *out, rs_err *err)
+int cmd_arg_hook(const rs_session *s, const char *str, const char *name, rs_hook *out, rs_err *err)
 {
 	int L = s->model->cfg.n_layers;
 	if (hook_parse(str, L, out) == 0)
@@ -191,13 +191,13 @@ int arg_hook(const rs_session *s, const char *str, const char *name, rs_hook *ou
 	return 0;
 }
 
-int arg_token(const rs_session *s, const char *str, const char *name, int32_t *out, rs_err *err)
+int cmd_arg_token(const rs_session *s, const char *str, const char *name, int32_t *out, rs_err *err)
 {
 	int V = s->model->cfg.vocab;
 	const char *num = str[0] == '#' ? str + 1 : str;
 	if (*num && strspn(num, "0123456789") == strlen(num)) {
 		long id;
-		if (arg_long(num, 0, V - 1, name, "token id", &id, err))
+		if (cmd_arg_long(num, 0, V - 1, name, "token id", &id, err))
 			return -1;
 		*out = (int32_t)id;
 		return 0;
@@ -228,7 +228,7 @@ int arg_token(const rs_session *s, const char *str, const char *name, int32_t *o
 }
 
 /* ---------------------------------------------------------------- checks */
-int need_prompt(const rs_session *s, const char *name, rs_err *err)
+int cmd_need_prompt(const rs_session *s, const char *name, rs_err *err)
 {
 	if (s->n_ids > 0)
 		return 0;
@@ -236,10 +236,10 @@ int need_prompt(const rs_session *s, const char *name, rs_err *err)
 	return -1;
 }
 
-const rs_act *need_act(const rs_session *s, rs_hook h, const char *name, rs_err *err)
+const rs_act *cmd_need_act(const rs_session *s, rs_hook h, const char *name, rs_err *err)
 {
 	char hn[96];
-	if (need_prompt(s, name, err))
+	if (cmd_need_prompt(s, name, err))
 		return NULL;
 	hook_name(h, hn, sizeof hn);
 	if (s->view_stop < 0 || hook_stop(h, s->model->cfg.n_layers) > s->view_stop) {
@@ -252,7 +252,7 @@ const rs_act *need_act(const rs_session *s, rs_hook h, const char *name, rs_err 
 	return a;
 }
 
-int check_path(const rs_session *s, const char *path, const char *name, rs_err *err)
+int cmd_check_path(const rs_session *s, const char *path, const char *name, rs_err *err)
 {
 	if (!*path) {
 		cmd_usage(err, name, "the file name is empty");
@@ -280,7 +280,7 @@ static int utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
-char *fmt_token(const rs_session *s, int32_t id, char *buf, size_t n)
+char *cmd_fmt_token(const rs_session *s, int32_t id, char *buf, size_t n)
 {
 	size_t len = 0;
 	const char *b = s->tok ? tok_token_bytes(s->tok, id, &len) : NULL;
@@ -311,7 +311,7 @@ char *fmt_token(const rs_session *s, int32_t id, char *buf, size_t n)
 	return buf;
 }
 
-char *fmt_shape(const rs_act *a, char *buf, size_t n)
+char *cmd_fmt_shape(const rs_act *a, char *buf, size_t n)
 {
 	size_t o = 0;
 	o += (size_t)snprintf(buf + o, n - o, "[");
@@ -322,7 +322,7 @@ char *fmt_shape(const rs_act *a, char *buf, size_t n)
 	return buf;
 }
 
-void print_where(rs_session *s)
+void cmd_print_where(rs_session *s)
 {
 	int total = session_n_stops(s);
 	if (!s->n_ids) {
@@ -338,16 +338,16 @@ void print_where(rs_session *s)
 	hook_name(h, hn, sizeof hn);
 	rs_act shape = eng_hook_shape(s->model, h, s->n_ids, s->n_ids);
 	const rs_act *a = session_act(s, h);
-	session_printf(s, "stop %d/%d  %s  %s\n", s->view_stop, total, hn, fmt_shape(a ? a : &shape, sh, sizeof sh));
+	session_printf(s, "stop %d/%d  %s  %s\n", s->view_stop, total, hn, cmd_fmt_shape(a ? a : &shape, sh, sizeof sh));
 }
 
 /* ---------------------------------------------------------------- prompts and side runs */
-int arg_prompt(const rs_session *s, const char *str, int as_ids, const char *name, int32_t **ids, int *n,
+int cmd_arg_prompt(const rs_session *s, const char *str, int as_ids, const char *name, int32_t **ids, int *n,
 	       rs_err *err)
 {
 	if (as_ids || !s->tok) {
 		char *argv[2] = {(char *)str, NULL};
-		if (arg_ids(1, argv, 0, name, ids, n, err))
+		if (cmd_arg_ids(1, argv, 0, name, ids, n, err))
 			return -1;
 	} else {
 		rs_err e2;
@@ -371,7 +371,7 @@ int arg_prompt(const rs_session *s, const char *str, int as_ids, const char *nam
 	return 0;
 }
 
-rs_engine *scratch_engine(rs_session *s, int with_ivs, rs_err *err)
+rs_engine *cmd_scratch_engine(rs_session *s, int with_ivs, rs_err *err)
 {
 	rs_engine *e = eng_create(s->model, err);
 	if (!e)
@@ -390,7 +390,7 @@ static const float *logits_row(rs_session *s, int pos)
 	return row >= 0 ? a->data + (size_t)row * a->shape[1] : NULL;
 }
 
-void effect_begin(rs_session *s, effect_snap *e)
+void cmd_effect_begin(rs_session *s, effect_snap *e)
 {
 	memset(e, 0, sizeof *e);
 	e->pos = s->sel_pos;
@@ -408,7 +408,7 @@ void effect_begin(rs_session *s, effect_snap *e)
 	free(p);
 }
 
-void effect_print(rs_session *s, const effect_snap *e)
+void cmd_effect_print(rs_session *s, const effect_snap *e)
 {
 	const float *lg = e->valid && e->pos < s->n_ids ? logits_row(s, e->pos) : NULL;
 	if (!lg)
@@ -419,9 +419,9 @@ void effect_print(rs_session *s, const effect_snap *e)
 	vec_topk(lg, V, 1, 0, &top);
 	char a[160], b[160];
 	session_printf(s, "next token after pos %d: %s p %.4f -> %.4f (logit %.4f -> %.4f)", e->pos,
-		       fmt_token(s, e->top, a, sizeof a), e->p_top, p[e->top], e->logit_top, lg[e->top]);
+		       cmd_fmt_token(s, e->top, a, sizeof a), e->p_top, p[e->top], e->logit_top, lg[e->top]);
 	if (top != e->top)
-		session_printf(s, "; now %s p %.4f", fmt_token(s, top, b, sizeof b), p[top]);
+		session_printf(s, "; now %s p %.4f", cmd_fmt_token(s, top, b, sizeof b), p[top]);
 	session_printf(s, "\n");
 	free(p);
 }

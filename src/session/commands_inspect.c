@@ -14,13 +14,13 @@ static cmd_status c_tokens(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	if (argc > 1)
 		return cmd_usage(err, argv[0], "takes no arguments");
-	if (need_prompt(s, argv[0], err))
+	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	char tb[160];
 	session_printf(s, "pos     id  token\n");
 	for (int i = 0; i < s->n_ids; i++)
 		session_printf(s, "%c%3d %6d  %s\n", i == s->sel_pos ? '*' : ' ', i, (int)s->ids[i],
-			       fmt_token(s, s->ids[i], tb, sizeof tb));
+			       cmd_fmt_token(s, s->ids[i], tb, sizeof tb));
 	return CMD_OK;
 }
 
@@ -29,7 +29,7 @@ static cmd_status c_hooks(rs_session *s, int argc, char **argv, rs_err *err)
 	int L = s->model->cfg.n_layers, only = -2;
 	if (argc > 2)
 		return cmd_usage(err, argv[0], "give at most one layer");
-	if (argc == 2 && arg_index(argv[1], L, argv[0], "layer", &only, err))
+	if (argc == 2 && cmd_arg_index(argv[1], L, argv[0], "layer", &only, err))
 		return CMD_ERROR;
 	int T = s->n_ids ? s->n_ids : 1;
 	for (int t = 0; t < session_n_stops(s); t++) {
@@ -39,7 +39,7 @@ static cmd_status c_hooks(rs_session *s, int argc, char **argv, rs_err *err)
 		char hn[96], sh[64];
 		rs_act a = eng_hook_shape(s->model, h, T, T);
 		const char *mark = !s->n_ids ? "" : t == s->view_stop ? "  <- shown" : t < s->view_stop ? "  computed" : "";
-		fmt_shape(&a, sh, sizeof sh);
+		cmd_fmt_shape(&a, sh, sizeof sh);
 		if (*mark)
 			session_printf(s, "%3d  %-32s %-14s%s\n", t, hook_name(h, hn, sizeof hn), sh, mark);
 		else
@@ -61,7 +61,7 @@ static int pick_vector(rs_session *s, rs_hook h, const rs_act *a, int pos, int h
 		       rs_err *err)
 {
 	char tb[160];
-	fmt_token(s, s->ids[pos], tb, sizeof tb);
+	cmd_fmt_token(s, s->ids[pos], tb, sizeof tb);
 	if (hook_is_attn(h.kind)) {
 		int H = act_n_heads(a, h.kind);
 		if (head >= H)
@@ -133,7 +133,7 @@ static cmd_status c_show(rs_session *s, int argc, char **argv, rs_err *err)
 	const char *hs = cmd_take_opt(&argc, argv, "--head", &missing);
 	if (missing)
 		return cmd_usage(err, argv[0], "--head needs a head number");
-	if (cmd_no_more_flags(argc, argv, err) || need_prompt(s, argv[0], err))
+	if (cmd_no_more_flags(argc, argv, err) || cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	if (argc > 3)
 		return cmd_usage(err, argv[0], "too many arguments");
@@ -141,15 +141,15 @@ static cmd_status c_show(rs_session *s, int argc, char **argv, rs_err *err)
 	int pos = s->sel_pos, head = s->sel_head, ai = 1;
 	/* `show 3` is the current hook at position 3 */
 	if (argc >= 2 && !(argc == 2 && strspn(argv[1], "-0123456789") == strlen(argv[1])))
-		if (arg_hook(s, argv[ai++], argv[0], &h, err))
+		if (cmd_arg_hook(s, argv[ai++], argv[0], &h, err))
 			return CMD_ERROR;
-	if (ai < argc && arg_index(argv[ai], s->n_ids, argv[0], "position", &pos, err))
+	if (ai < argc && cmd_arg_index(argv[ai], s->n_ids, argv[0], "position", &pos, err))
 		return CMD_ERROR;
-	if (hs && arg_index(hs, s->model->cfg.n_heads, argv[0], "head", &head, err))
+	if (hs && cmd_arg_index(hs, s->model->cfg.n_heads, argv[0], "head", &head, err))
 		return CMD_ERROR;
 	if (h.kind == HOOK_N_KINDS)
 		return cmd_fail(err, argv[0], "nothing is computed yet (step first, or name a hook)");
-	const rs_act *a = need_act(s, h, argv[0], err);
+	const rs_act *a = cmd_need_act(s, h, argv[0], err);
 	if (!a)
 		return CMD_ERROR;
 	vec_view v;
@@ -168,7 +168,7 @@ static cmd_status c_norms(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	if (argc > 1)
 		return cmd_usage(err, argv[0], "takes no arguments");
-	if (need_prompt(s, argv[0], err))
+	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	int L = s->model->cfg.n_layers, T = s->n_ids, rows = 0;
 	session_printf(s, "L2 norm of the residual stream (rows: hooks, columns: positions)\n%-26s", "");
@@ -205,15 +205,15 @@ static cmd_status c_norms(rs_session *s, int argc, char **argv, rs_err *err)
 static cmd_status c_attn(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	int values = cmd_take_flag(&argc, argv, "--values") || s->attn_values;
-	if (cmd_no_more_flags(argc, argv, err) || need_prompt(s, argv[0], err))
+	if (cmd_no_more_flags(argc, argv, err) || cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	if (argc != 1 && argc != 3)
 		return cmd_usage(err, argv[0], "give a layer and a head, or neither");
 	int layer = s->sel_layer, head = s->sel_head;
-	if (argc == 3 && (arg_index(argv[1], s->model->cfg.n_layers, argv[0], "layer", &layer, err) ||
-			  arg_index(argv[2], s->model->cfg.n_heads, argv[0], "head", &head, err)))
+	if (argc == 3 && (cmd_arg_index(argv[1], s->model->cfg.n_layers, argv[0], "layer", &layer, err) ||
+			  cmd_arg_index(argv[2], s->model->cfg.n_heads, argv[0], "head", &head, err)))
 		return CMD_ERROR;
-	const rs_act *a = need_act(s, (rs_hook){HOOK_PATTERN, layer}, argv[0], err);
+	const rs_act *a = cmd_need_act(s, (rs_hook){HOOK_PATTERN, layer}, argv[0], err);
 	if (!a)
 		return CMD_ERROR;
 	int T = a->shape[1], Tk;
@@ -230,9 +230,9 @@ static cmd_status c_attn(rs_session *s, int argc, char **argv, rs_err *err)
 		}
 		int idx[3];
 		int k = vec_topk(p, q + 1 < Tk ? q + 1 : Tk, 3, 0, idx);
-		session_printf(s, "%4d %-14s ->", q, fmt_token(s, s->ids[q], tb, sizeof tb));
+		session_printf(s, "%4d %-14s ->", q, cmd_fmt_token(s, s->ids[q], tb, sizeof tb));
 		for (int i = 0; i < k; i++)
-			session_printf(s, "%s %d %s %.4f", i ? "," : "", idx[i], fmt_token(s, s->ids[idx[i]], kb, sizeof kb),
+			session_printf(s, "%s %d %s %.4f", i ? "," : "", idx[i], cmd_fmt_token(s, s->ids[idx[i]], kb, sizeof kb),
 				       p[idx[i]]);
 		session_printf(s, "\n");
 	}
@@ -244,15 +244,15 @@ static cmd_status c_top(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	if (argc > 3)
 		return cmd_usage(err, argv[0], "too many arguments");
-	if (need_prompt(s, argv[0], err))
+	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	long k = s->topk;
 	int pos = s->sel_pos;
-	if (argc >= 2 && arg_long(argv[1], 1, 1000, argv[0], "K", &k, err))
+	if (argc >= 2 && cmd_arg_long(argv[1], 1, 1000, argv[0], "K", &k, err))
 		return CMD_ERROR;
-	if (argc == 3 && arg_index(argv[2], s->n_ids, argv[0], "position", &pos, err))
+	if (argc == 3 && cmd_arg_index(argv[2], s->n_ids, argv[0], "position", &pos, err))
 		return CMD_ERROR;
-	const rs_act *a = need_act(s, (rs_hook){HOOK_LOGITS, -1}, argv[0], err);
+	const rs_act *a = cmd_need_act(s, (rs_hook){HOOK_LOGITS, -1}, argv[0], err);
 	if (!a)
 		return CMD_ERROR;
 	int V = a->shape[1], row = pos - (s->n_ids - a->shape[0]);
@@ -264,9 +264,9 @@ static cmd_status c_top(rs_session *s, int argc, char **argv, rs_err *err)
 	int *idx = rs_xmalloc(sizeof(int) * (size_t)k);
 	int n = vec_topk(lg, V, (int)k, 0, idx);
 	char tb[160];
-	session_printf(s, "next token after pos %d %s:\n", pos, fmt_token(s, s->ids[pos], tb, sizeof tb));
+	session_printf(s, "next token after pos %d %s:\n", pos, cmd_fmt_token(s, s->ids[pos], tb, sizeof tb));
 	for (int i = 0; i < n; i++)
-		session_printf(s, "%3d %6d %-20s p %.4f  logit %.4f\n", i + 1, idx[i], fmt_token(s, idx[i], tb, sizeof tb),
+		session_printf(s, "%3d %6d %-20s p %.4f  logit %.4f\n", i + 1, idx[i], cmd_fmt_token(s, idx[i], tb, sizeof tb),
 			       p[idx[i]], lg[idx[i]]);
 	free(idx);
 	free(p);
