@@ -17,7 +17,7 @@ static void usage(FILE *f)
 		   "commands (residual --batch with 'help' as input lists them).\n");
 }
 
-int batch_main(int argc, char **argv)
+int cli_batch_main(int argc, char **argv)
 {
 	const char *file = "-", *model = NULL, *tokenizer = NULL, *prompt = NULL, *ids = NULL;
 	int echo = 0, restricted = 0;

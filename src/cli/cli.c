@@ -18,16 +18,16 @@ typedef struct subcommand {
 
 /* Every subcommand is linked in: a missing one is a link error. */
 static const subcommand subcommands[] = {
-	{"run", cmd_run, "run a prompt and dump the cached hooks to safetensors"},
-	{"generate", cmd_generate, "generate tokens (greedy or sampled)"},
-	{"tokenize", cmd_tokenize, "show token ids, pieces and byte offsets"},
-	{"convert", cmd_convert, "convert a Hugging Face folder to GGUF"},
-	{"bench", cmd_bench, "prefill and decode speed, peak memory"},
-	{"random-model", cmd_random, "write a GGUF of a named shape with random weights"},
-	{"eval", cmd_eval, "measure a model: loss, induction, IOI, facts"},
-	{"corpus", cmd_corpus, "build the training corpus of the built-in model"},
-	{"train", cmd_train, "train a model (the built-in one)"},
-	{"lessons", cmd_lessons, "list, check or export the lessons"},
+	{"run", sub_run, "run a prompt and dump the cached hooks to safetensors"},
+	{"generate", sub_generate, "generate tokens (greedy or sampled)"},
+	{"tokenize", sub_tokenize, "show token ids, pieces and byte offsets"},
+	{"convert", sub_convert, "convert a Hugging Face folder to GGUF"},
+	{"bench", sub_bench, "prefill and decode speed, peak memory"},
+	{"random-model", sub_random, "write a GGUF of a named shape with random weights"},
+	{"eval", sub_eval, "measure a model: loss, induction, IOI, facts"},
+	{"corpus", sub_corpus, "build the training corpus of the built-in model"},
+	{"train", sub_train, "train a model (the built-in one)"},
+	{"lessons", sub_lessons, "list, check or export the lessons"},
 };
 
 static void usage(FILE *f)
@@ -80,7 +80,7 @@ int cli_main(int argc, char **argv)
 	}
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--batch"))
-			return batch_main(argc, argv);
+			return cli_batch_main(argc, argv);
 	}
 	return ui_main(argc, argv);
 }

@@ -1,4 +1,4 @@
-/* cmd_corpus.c - `residual corpus build|bpe`: the built-in model's training
+/* sub_corpus.c - `residual corpus build|bpe`: the built-in model's training
  * text and tokenizer (see include/corpus.h and include/bpe_train.h). */
 #include "config.h"
 #include "bpe_train.h"
@@ -282,7 +282,7 @@ static int cmd_bpe(int argc, char **argv)
 	return bad ? 1 : 0;
 }
 
-int cmd_corpus(int argc, char **argv)
+int sub_corpus(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		FILE *f = argc < 2 ? stderr : stdout;

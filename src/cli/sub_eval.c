@@ -1,4 +1,4 @@
-/* cmd_eval.c - `residual eval`: what a model has learned, measured through the
+/* sub_eval.c - `residual eval`: what a model has learned, measured through the
  * stepping engine (the forward pass the tutor shows): validation loss,
  * induction on repeated random tokens, previous-token heads, indirect objects,
  * facts with their logit lens, samples, and the time of a fully cached step. */
@@ -372,7 +372,7 @@ static const char *const sample_prompts[] = {
 	"It is a truth universally acknowledged",
 };
 
-int cmd_eval(int argc, char **argv)
+int sub_eval(int argc, char **argv)
 {
 	const char *model = NULL, *data = NULL, *json_out = NULL;
 	int json = 0, n_ioi = 600, windows = 128, rep_seqs = 20, samples = 1, threads = 0;

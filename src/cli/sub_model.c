@@ -1,4 +1,4 @@
-/* cmd_model.c - residual run / generate / convert / random-model. */
+/* sub_model.c - residual run / generate / convert / random-model. */
 #include "config.h"
 #include "cli.h"
 #include "cliutil.h"
@@ -63,7 +63,7 @@ static int dump_cache(const rs_engine *e, const char *path, rs_err *err)
 	return rc;
 }
 
-int cmd_run(int argc, char **argv)
+int sub_run(int argc, char **argv)
 {
 	const char *model = NULL, *prompt = NULL, *ids_arg = NULL, *dump = NULL, *hooks = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -121,7 +121,7 @@ static const char gen_usage[] =
 	"else sampled at temperature T with nucleus P. Stops at the end-of-text token unless\n"
 	"--ignore-eos. --json prints {\"prompt_ids\", \"ids\", \"text\"}.\n";
 
-int cmd_generate(int argc, char **argv)
+int sub_generate(int argc, char **argv)
 {
 	const char *model = NULL, *prompt = NULL, *ids_arg = NULL;
 	int n_gen = 32, json = 0, ignore_eos = 0;
@@ -243,7 +243,7 @@ static int parse_type(const char *s)
 	     : !strcmp(s, "q8_0") ? RS_Q8_0 : -1;
 }
 
-int cmd_convert(int argc, char **argv)
+int sub_convert(int argc, char **argv)
 {
 	static const char usage[] =
 		"usage: residual convert HF_DIR OUT.gguf [--type f32|f16|bf16|q8_0]\n"
@@ -293,7 +293,7 @@ int cmd_convert(int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------- random-model */
-int cmd_random(int argc, char **argv)
+int sub_random(int argc, char **argv)
 {
 	static const char usage[] =
 		"usage: residual random-model --shape llama3.2-1b|llama3.2-3b|llama3.1-8b|tiny -o OUT.gguf\n"

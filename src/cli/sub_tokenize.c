@@ -1,4 +1,4 @@
-/* cmd_tokenize.c - `residual tokenize`: token ids, pieces and byte offsets of
+/* sub_tokenize.c - `residual tokenize`: token ids, pieces and byte offsets of
  * a text, as a table or as JSON. */
 #include "config.h"
 #include "cli.h"
@@ -159,7 +159,7 @@ static rs_tokenizer *open_tokenizer(const char *tok_path, const char *model_path
 	return tok_load(path, err);
 }
 
-int cmd_tokenize(int argc, char **argv)
+int sub_tokenize(int argc, char **argv)
 {
 	const char *tok_path = NULL, *model_path = NULL, *system = NULL;
 	int chat = 0, style = TOK_CHAT_LLAMA31, bos = 0, special = 1, json = 0, i;
