@@ -14,6 +14,11 @@
  * string, or buf holding the path, or NULL when there is none. */
 const char *rs_data_path(const char *env_var, const char *installed, const char *in_source, char *buf, size_t n);
 
+/* The lessons folder: $RESIDUAL_LESSONS, PKGDATADIR/lessons, the source
+ * tree's lessons/ (lesson/ reads the lessons, session/ the prompt files
+ * beside them); NULL when none. */
+const char *rs_lessons_dir(void);
+
 /* The source tree the program runs from (see above), or NULL when installed. */
 const char *rs_source_tree(void);
 

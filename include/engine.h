@@ -79,7 +79,9 @@ void eng_free(rs_engine *e);
 const rs_model *eng_model(const rs_engine *e);
 
 /* Starts a new forward pass over these tokens (the KV cache is reset).
- * Fails on token ids outside the vocabulary. Interventions stay registered. */
+ * Fails on token ids outside the vocabulary and on more tokens than the
+ * model's context (saying how many, and the limit). Interventions stay
+ * registered. */
 int eng_set_prompt(rs_engine *e, const int32_t *ids, int n, rs_err *err);
 int eng_n_tokens(const rs_engine *e);
 const int32_t *eng_tokens(const rs_engine *e);
@@ -127,7 +129,7 @@ void eng_clear_interventions(rs_engine *e);
 /* After the prompt has run: appends one token at the next position and
  * returns its logits [vocab] (valid until the next call). Interventions at
  * all positions apply; those aimed at one prompt position or replacing whole
- * prompt tensors do not. */
+ * prompt tensors do not. Fails when the model's context is full. */
 const float *eng_decode(rs_engine *e, int32_t token, rs_err *err);
 /* Logits of the last position processed (prompt end or last decode). */
 const float *eng_last_logits(const rs_engine *e);

@@ -27,6 +27,29 @@ int rs_fail_prefix(rs_err *e, const char *fmt, ...) RS_PRINTF(2, 3);
  * may appear in one printf. */
 const char *rs_esc(const char *s, long n);
 
+/* How rs_visible shows text. */
+enum rs_vis_flags {
+	RS_VIS_UTF8 = 1 << 0,      /* the output is UTF-8: printable non-ASCII characters stay as they
+				    * are and ESC shows as U+241B; else all is ASCII (ESC is \e, other
+				    * characters \u{XXXX}) */
+	RS_VIS_SPACE = 1 << 1,     /* a space as a middle dot (ASCII: _) */
+	RS_VIS_ARROWS = 1 << 2,    /* in UTF-8, newline and tab as arrows (else \n, \t) */
+	RS_VIS_BACKSLASH = 1 << 3, /* a backslash as \\ (so that every escape reads back) */
+	RS_VIS_QUOTE = 1 << 4,     /* a single quote as \' */
+	RS_VIS_BAR = 1 << 5,       /* a '|' as \| */
+	RS_VIS_DQUOTE = 1 << 6,    /* a double quote as \" */
+	RS_VIS_LINES = 1 << 7,     /* running text: newline and tab pass as they are */
+};
+
+/* Text from a file (a token, a model name) made safe to show on a terminal,
+ * the one place that does it: control characters (C0, DEL, C1, the bidi
+ * overrides) and bytes that are not UTF-8 never pass, only visible stand-ins:
+ * \n \t \r, ESC as U+241B or \e, other bytes \xNN, other characters
+ * \u{XXXX}. So a crafted vocabulary cannot retitle or reprogram a terminal.
+ * Writes at most n-1 bytes and a NUL to dst (a stand-in is never cut);
+ * returns dst. */
+char *rs_visible(const char *s, size_t len, int flags, char *dst, size_t n);
+
 /* Allocation that never returns NULL: on failure prints and exits(2),
  * after running the registered cleanup (the screen restores the terminal). */
 void *rs_xmalloc(size_t n);

@@ -228,6 +228,19 @@ abl_sweep *abl_sweep_run(const rs_model *m, const int32_t *ids, int n, int site,
 			 const interp_metric *mt, int (*stop)(void *), void *stop_ctx, rs_err *err);
 void abl_sweep_free(abl_sweep *s);
 
+/* Dataset-mean ablation: the mean of hook h over prompts, per position, as a
+ * tensor of the hook's shape for one prompt (for an IV_REPLACE intervention).
+ * Every prompt runs on the clean model; they must all have the same number of
+ * tokens. NULL (and err) when they differ or there are none. */
+float *abl_mean_over(const rs_model *m, rs_hook h, int32_t *const *ids, const int *n, int n_prompts, int64_t *numel,
+		     rs_err *err);
+/* The same over the prompts of a text file, one a line (blank lines and lines
+ * starting with # skipped), tokenized with tok_encode's flags; want_n > 0:
+ * each must have that many tokens. n_prompts: how many were read. */
+struct rs_tokenizer;
+float *abl_mean_over_file(const rs_model *m, const struct rs_tokenizer *tok, int flags, const char *path, rs_hook h,
+			  int want_n, int *n_prompts, int64_t *numel, rs_err *err);
+
 /* ---------------------------------------------------------------- patching (patch.c) */
 /* A clean and a corrupted prompt of the same length, run once each with their
  * caches; each patch reruns the corrupted prompt from the patched hook on with

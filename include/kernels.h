@@ -1,4 +1,6 @@
-/* kernels.h - inner loops with AVX2/FMA/F16C versions chosen at run time. */
+/* kernels.h - inner loops with scalar, AVX2 (FMA, F16C) and AVX-512 (F, BW, VL)
+ * versions; the tier is chosen once, at first use, from the CPU and
+ * $RESIDUAL_SIMD (which may only lower it). */
 #ifndef RS_KERNELS_H
 #define RS_KERNELS_H
 
@@ -12,7 +14,14 @@ float kern_dot_f32(const float *a, const float *b, int n);
 void kern_matvec(float *y, const float *x, const rs_mat *W, int n);
 /* Rows r0 .. r0+nr-1 of W as f32 into dst [nr, cols]. */
 void kern_dequant_rows(const rs_mat *W, int64_t r0, int64_t nr, float *dst);
-/* Whether the AVX2 paths are in use (for reports). */
-int kern_simd(void);
+typedef enum kern_tier { KERN_SCALAR, KERN_AVX2, KERN_AVX512, KERN_N_TIERS } kern_tier;
+/* The tier every kernel uses, and the best this CPU could run. */
+kern_tier kern_tier_in_use(void);
+kern_tier kern_tier_best(void);
+const char *kern_tier_name(kern_tier t);
+/* "scalar", "avx2", "avx512" -> tier; -1 for anything else. */
+int kern_tier_parse(const char *name);
+/* Why $RESIDUAL_SIMD was not followed ("" when it was, or is unset). */
+const char *kern_tier_note(void);
 
 #endif

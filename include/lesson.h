@@ -169,9 +169,10 @@ cmd_status lesson_command(rs_session *s, int argc, char **argv, rs_err *err);
 extern const cmd_def lesson_cmds[];
 /* Text of the lesson pane (ui.h). */
 const char *lesson_pane_text(const rs_session *s);
-/* At the screen's start: name NULL resumes the lesson in progress, or shows
- * the list when lesson 1 was never finished; "none" does nothing. Returns 0,
- * or -1 with a message (an unknown lesson). */
+/* At the screen's start: hands the lesson commands to the registry
+ * (cmd_extend, as cli_main does), then with name NULL resumes the lesson in
+ * progress, or shows the list when lesson 1 was never finished; "none" does
+ * nothing more. Returns 0, or -1 with a message (an unknown lesson). */
 int lesson_startup(rs_session *s, const char *name, rs_err *err);
 /* The words the built-in model holds as one token each (the corpus
  * generator's, train/), handed down by the program; LESSON_REQ_BUILTIN

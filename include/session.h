@@ -88,7 +88,11 @@ typedef struct rs_session {
 /* Opens a model (path NULL: the built-in model) and makes an empty session. */
 rs_session *session_create(const char *model_path, rs_err *err);
 void session_free(rs_session *s);
-/* Replaces the model (the command `load`); the prompt is re-tokenized. */
+/* Replaces the model (the command `load`); the prompt is re-tokenized.
+ * Returns 0; -1 with a message when the model cannot be used (the old one
+ * stays); 1 when the new model is in use but the prompt does not fit it (too
+ * long, no tokenizer, ids past its vocabulary): err says why, no pass is
+ * set up, and a prompt given as text stays in s->prompt. */
 int session_load(rs_session *s, const char *model_path, rs_err *err);
 
 /* Tokenizes text (with BOS when add_bos) and starts a new forward pass
@@ -147,6 +151,11 @@ int session_n_stops(const rs_session *s);
 int session_set_cache_filter(rs_session *s, const char *globs, rs_err *err);
 /* Bytes the activation cache takes for a prompt of T tokens. */
 double session_cache_bytes(const rs_session *s, int T);
+/* For a prompt whose activation cache takes SESSION_CACHE_NOTE_MB or more:
+ * "this prompt needs N MiB of activation cache" in buf, and 1 (else 0), so
+ * that a learner knows before computing. */
+#define SESSION_CACHE_NOTE_MB 64
+int session_cache_note(const rs_session *s, char *buf, size_t n);
 
 /* The path of the built-in model (assets/residual-tiny.gguf), found in
  * $RESIDUAL_MODEL, then PKGDATADIR, then the source tree; NULL if none. */

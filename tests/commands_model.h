@@ -63,15 +63,20 @@ static void tm_put(gguf_writer *w, const char *name, int64_t rows, int64_t cols,
 	free(v);
 }
 
-/* Writes the model to path; returns 0 or -1 with a message. */
-static int tm_write_tiny_model(const char *path, rs_err *err)
+/* Writes the model to path; returns 0 or -1 with a message. n_extra more
+ * tokens (after the merges, before the two special ones) stand for the
+ * given NUL-terminated byte strings, and name (NULL: the usual one) is
+ * general.name: the robustness tests hand it hostile text. */
+static int tm_write_model(const char *path, const char *const *extra, int n_extra, const char *model_name,
+			  rs_err *err)
 {
 	/* merges spell a few words so prompts have multi-byte tokens */
 	static const char *const merges[] = {
 		"Ġ t", "h e", "Ġt he", "a t", "Ġ c", "Ġc at", "Ġ s", "Ġs at", "o n", "Ġ on", "Ġ m", "Ġm at",
 		"Ġ d", "o g", "Ġd og", "Ġ a", "Ġ r", "a n", "Ġr an",
 	};
-	enum { NM = sizeof merges / sizeof *merges, NV = 256 + NM + 2 };
+	enum { NM = sizeof merges / sizeof *merges };
+	const int NV = 256 + NM + n_extra + 2;
 	char *pieces[NV];
 	int32_t types[NV];
 	char buf[8];
@@ -87,6 +92,16 @@ static int tm_write_tiny_model(const char *path, rs_err *err)
 		pieces[256 + i] = rs_xstrdup(tmp);
 		types[256 + i] = TOK_T_NORMAL;
 	}
+	for (int i = 0; i < n_extra; i++) { /* each byte by its printable stand-in */
+		char *piece = rs_xmalloc(2 * strlen(extra[i]) + 1);
+		piece[0] = 0;
+		for (const unsigned char *b = (const unsigned char *)extra[i]; *b; b++) {
+			tm_byte_piece(*b, buf);
+			strcat(piece, buf);
+		}
+		pieces[256 + NM + i] = piece;
+		types[256 + NM + i] = TOK_T_NORMAL;
+	}
 	pieces[NV - 2] = rs_xstrdup("<|begin_of_text|>");
 	pieces[NV - 1] = rs_xstrdup("<|end_of_text|>");
 	types[NV - 2] = types[NV - 1] = TOK_T_CONTROL;
@@ -97,7 +112,7 @@ static int tm_write_tiny_model(const char *path, rs_err *err)
 		return -1;
 	gguf_writer *w = gguf_writer_create();
 	gguf_w_str(w, "general.architecture", "llama");
-	gguf_w_str(w, "general.name", "commands-test-tiny");
+	gguf_w_str(w, "general.name", model_name ? model_name : "commands-test-tiny");
 	gguf_w_u32(w, "llama.block_count", TM_LAYERS);
 	gguf_w_u32(w, "llama.embedding_length", TM_D);
 	gguf_w_u32(w, "llama.feed_forward_length", TM_FF);
@@ -138,6 +153,11 @@ static int tm_write_tiny_model(const char *path, rs_err *err)
 		rc = gguf_write(w, path, err);
 	gguf_writer_free(w);
 	return rc;
+}
+
+static int tm_write_tiny_model(const char *path, rs_err *err)
+{
+	return tm_write_model(path, NULL, 0, NULL, err);
 }
 
 #endif

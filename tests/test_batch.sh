@@ -268,6 +268,14 @@ printf '> where\nstop -/64  before hook_embed\npos 2 #7  layer 0  head 0\n' | cm
 result $? "--ids and --echo"
 RESIDUAL_MODEL=$v1 "$RESIDUAL" --batch < /dev/null > /dev/null 2>&1
 result $? "RESIDUAL_MODEL names the default model"
+RESIDUAL_MODEL=$v1 "$RESIDUAL" generate --ids 5,6,7 -n 4 > "$TMP/gen-default" 2>&1 &&
+	"$RESIDUAL" generate --model "$v1" --ids 5,6,7 -n 4 > "$TMP/gen-model" 2>&1 &&
+	cmp -s "$TMP/gen-default" "$TMP/gen-model" && [ -s "$TMP/gen-model" ]
+result $? "generate without --model runs the default model"
+RESIDUAL_MODEL=$v1 "$RESIDUAL" run --ids 5,6,7 --dump "$TMP/run-default.st" > /dev/null 2>&1 &&
+	"$RESIDUAL" run --model "$v1" --ids 5,6,7 --dump "$TMP/run-model.st" > /dev/null 2>&1 &&
+	cmp -s "$TMP/run-default.st" "$TMP/run-model.st"
+result $? "run without --model dumps the default model's hooks"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

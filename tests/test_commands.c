@@ -233,6 +233,38 @@ static void test_identities(void)
 	tap_ok(ok_run("ablate 0.post --index 5 --pos 1 mean") && eng_n_interventions(S->eng) == 2, "neuron ablation");
 	tap_ok(ok_run("clear") && eng_n_interventions(S->eng) == 0, "clear removes them");
 
+	/* dataset-mean ablation over a file holding this prompt (twice, with a
+	 * comment and a blank line): the mean is the prompt's own z, so nothing changes */
+	{
+		char path[64], other[64];
+		snprintf(path, sizeof path, "/tmp/test_commands_over_%d.txt", (int)getpid());
+		snprintf(other, sizeof other, "/tmp/test_commands_over2_%d.txt", (int)getpid());
+		FILE *f = fopen(path, "w");
+		fputs("# the prompt twice\nthe dog ran at the cat\n\nthe dog ran at the cat\n", f);
+		fclose(f);
+		f = fopen(other, "w");
+		fputs("the dog ran at the cat\nthe dog ran\n", f);
+		fclose(f);
+		size_t nl = sizeof(float) * (size_t)T * S->model->cfg.vocab;
+		float *clean = rs_xmalloc(nl);
+		memcpy(clean, act(HOOK_LOGITS, -1), nl);
+		char line[160];
+		snprintf(line, sizeof line, "ablate 1 2 mean --over %s", path);
+		tap_ok(ok_run(line) && has("mean of 2 prompts") && !memcmp(clean, act(HOOK_LOGITS, -1), nl),
+		       "ablate L H mean --over a file of the prompt itself changes no logit");
+		ok_run("clear");
+		snprintf(line, sizeof line, "ablate 1 2 mean --over %s", other);
+		tap_ok(run(line) == CMD_ERROR && strstr(E.msg, "one length") && eng_n_interventions(S->eng) == 0,
+		       "--over with prompts of another length: %s", E.msg);
+		snprintf(line, sizeof line, "ablate 1 2 --over %s", path);
+		tap_ok(run(line) == CMD_ERROR && strstr(E.msg, "goes with mean"), "--over without mean: %s", E.msg);
+		tap_ok(run("ablate 1 2 mean --over /nonexistent/prompts.txt") == CMD_ERROR && strstr(E.msg, "prompts.txt"),
+		       "--over a missing file: %s", E.msg);
+		free(clean);
+		unlink(path);
+		unlink(other);
+	}
+
 	/* patching the embedding from another prompt reproduces that prompt's run */
 	float *logits_self = rs_xmalloc(sizeof(float) * (size_t)T * S->model->cfg.vocab);
 	memcpy(logits_self, act(HOOK_LOGITS, -1), sizeof(float) * (size_t)T * S->model->cfg.vocab);

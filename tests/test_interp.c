@@ -439,6 +439,79 @@ static void check_ablation(const rs_model *m, const char *label, const int32_t *
 	eng_free(e);
 }
 
+/* ---------------------------------------------------------------- dataset-mean ablation */
+/* abl_mean_over: the mean over one prompt is that prompt's own activation
+ * (so replacing with it changes nothing, bit for bit); over a prompt and a
+ * second one it is their average, entry by entry; over the same prompt twice
+ * it is the prompt again; the mean-ablated run's hook_z holds the mean. */
+static void check_dataset_mean(const rs_model *m, const char *label, const int32_t *ids, const int32_t *cor, int T)
+{
+	rs_err err = {{0}};
+	const rs_config *c = &m->cfg;
+	int L = c->n_layers, H = c->n_heads, hd = c->head_dim;
+	rs_hook hz = {HOOK_Z, L - 1};
+	rs_engine *e = eng_create(m, &err);
+	eng_set_prompt(e, ids, T, &err);
+	eng_run(e);
+	int64_t numel = 0, n2 = 0;
+	int32_t *one[1] = {(int32_t *)ids};
+	int lens[3] = {T, T, T};
+	float *mean1 = abl_mean_over(m, hz, one, lens, 1, &numel, &err);
+	const rs_act *z = eng_act(e, hz);
+	tap_ok(mean1 && z && numel == z->numel && !memcmp(mean1, z->data, sizeof(float) * (size_t)numel),
+	       "%s: the mean over one prompt is its activation", label);
+	/* ablating with it: the logits are the clean ones, bit for bit */
+	rs_intervention iv = {hz, IV_REPLACE, H - 1, -1, -1, mean1, numel, 0};
+	rs_engine *e1 = eng_create(m, &err);
+	int ok = mean1 && eng_add_intervention(e1, &iv, &err) >= 0 && eng_set_prompt(e1, ids, T, &err) == 0;
+	eng_run(e1);
+	const rs_act *lg0 = eng_act(e, (rs_hook){HOOK_LOGITS, -1}), *lg1 = eng_act(e1, (rs_hook){HOOK_LOGITS, -1});
+	tap_ok(ok && lg0 && lg1 && lg0->numel == lg1->numel &&
+		       !memcmp(lg0->data, lg1->data, sizeof(float) * (size_t)lg0->numel),
+	       "%s: replacing a head with a one-prompt mean changes no logit", label);
+	eng_free(e1);
+	/* two prompts: the average, entry by entry, against the two runs' caches */
+	rs_engine *e2 = eng_create(m, &err);
+	eng_set_prompt(e2, cor, T, &err);
+	eng_run(e2);
+	const rs_act *z2 = eng_act(e2, hz);
+	int32_t *two[2] = {(int32_t *)ids, (int32_t *)cor};
+	float *mean2 = abl_mean_over(m, hz, two, lens, 2, &n2, &err);
+	double worst = 0;
+	for (int64_t k = 0; mean2 && z2 && k < n2; k++)
+		worst = fmax(worst, fabs(mean2[k] - ((double)z->data[k] + z2->data[k]) / 2));
+	tap_ok(mean2 && n2 == numel && worst < 1e-6, "%s: the mean of two prompts is their average (max diff %g)", label,
+	       worst);
+	int32_t *same[2] = {(int32_t *)ids, (int32_t *)ids};
+	float *mean_same = abl_mean_over(m, hz, same, lens, 2, &n2, &err);
+	tap_ok(mean_same && !memcmp(mean_same, z->data, sizeof(float) * (size_t)numel),
+	       "%s: the mean of a prompt and itself is the prompt", label);
+	/* the ablated run holds the mean in that head, the clean values elsewhere */
+	rs_intervention ivm = {hz, IV_REPLACE, 1, -1, -1, mean2, n2, 0};
+	rs_engine *e3 = eng_create(m, &err);
+	ok = mean2 && eng_add_intervention(e3, &ivm, &err) >= 0 && eng_set_prompt(e3, ids, T, &err) == 0;
+	eng_run(e3);
+	const rs_act *z3 = eng_act(e3, hz);
+	int t = T - 1, i = hd / 2;
+	size_t o_h1 = ((size_t)t * H + 1) * hd + i, o_h0 = ((size_t)t * H + 0) * hd + i;
+	tap_ok(ok && z3 && z3->data[o_h1] == mean2[o_h1] && z3->data[o_h0] == z->data[o_h0] &&
+		       fabs(z3->data[o_h1] - (z->data[o_h1] + z2->data[o_h1]) / 2) < 1e-6,
+	       "%s: the ablated head holds the mean (%g = (%g + %g) / 2), the others their own values", label,
+	       z3 ? (double)z3->data[o_h1] : NAN, (double)z->data[o_h1], z2 ? (double)z2->data[o_h1] : NAN);
+	/* errors */
+	int bad[2] = {T, T - 1};
+	tap_ok(!abl_mean_over(m, hz, two, bad, 2, &n2, &err) && strstr(err.msg, "one length"),
+	       "%s: prompts of two lengths: %s", label, err.msg);
+	tap_ok(!abl_mean_over(m, hz, two, lens, 0, &n2, &err) && strstr(err.msg, "no prompts"), "%s: no prompts: %s",
+	       label, err.msg);
+	free(mean1);
+	free(mean2);
+	free(mean_same);
+	eng_free(e3);
+	eng_free(e2);
+	eng_free(e);
+}
+
 static void check_model(const char *path, const char *label)
 {
 	rs_err err = {{0}};
@@ -455,6 +528,7 @@ static void check_model(const char *path, const char *label)
 	check_queries(m, label, ids, T);
 	check_patching(m, label, ids, cor, T);
 	check_ablation(m, label, ids, T);
+	check_dataset_mean(m, label, ids, cor, T);
 	model_free(m);
 }
 

@@ -234,10 +234,14 @@ int main(void)
 	       "UTF-8 kept in UTF-8 mode");
 	tap_ok(!strcmp(ui_token_text("\xe4\xb8\xad", 3, 0, buf, sizeof buf), "\\u{4E2D}"),
 	       "UTF-8 escaped in ASCII mode: %s", buf);
-	tap_ok(!strcmp(ui_token_text("\xe4\xb8", 2, 1, buf, sizeof buf), "\\xE4\\xB8"),
+	tap_ok(!strcmp(ui_token_text("\xe4\xb8", 2, 1, buf, sizeof buf), "\\xe4\\xb8"),
 	       "a cut UTF-8 sequence shows its bytes: %s", buf);
-	tap_ok(!strcmp(ui_token_text("\x1b[", 2, 1, buf, sizeof buf), "\\x1B["),
-	       "escape bytes never reach the terminal: %s", buf);
+	tap_ok(!strcmp(ui_token_text("\x1b[", 2, 1, buf, sizeof buf), "\xe2\x90\x9b["),
+	       "escape bytes never reach the terminal (ESC as a symbol): %s", buf);
+	tap_ok(!strcmp(ui_token_text("\x1b]0;x\x07", 6, 0, buf, sizeof buf), "\\e]0;x\\x07"),
+	       "ASCII: ESC as \\e, BEL as \\x07: %s", buf);
+	tap_ok(!strcmp(ui_token_text("\xc2\x9b" "2J\x7f", 5, 1, buf, sizeof buf), "\\u{9B}2J\\x7f"),
+	       "a C1 control (CSI) and DEL escaped in UTF-8 mode: %s", buf);
 	ui_token_text("abcdefgh", 8, 1, buf, 5);
 	tap_ok(!strcmp(buf, "abcd"), "truncated to the buffer");
 

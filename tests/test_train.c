@@ -60,7 +60,55 @@ typedef struct gcase {
 	const char *names[6];
 	void *ctx;
 	double (*objective)(struct gcase *);
+	/* Optional: the same objective computed in double from the float inputs.
+	 * With it the numeric side of a check has no float rounding, so the check
+	 * means the same on every CPU: what is left is the analytic (float)
+	 * gradient's rounding and the central difference's truncation, and
+	 * exact_check_tol bounds both. */
+	double (*objective_ref)(struct gcase *);
+	int acc_depth; /* the most float terms summed into one gradient entry */
 } gcase;
+
+/* The tolerance of a check whose numeric side is exact (objective_ref):
+ * - truncation: the central difference with step h is off by h^2 f'''/6 + O(h^4),
+ *   the one with step 2h by four times that, so |fd(2h) - fd(h)|/3 estimates
+ *   it (Richardson); twice that estimate is allowed;
+ * - the analytic gradient's float rounding: a sum of acc_depth float terms is
+ *   within gamma(acc_depth) = acc_depth*u/(1 - acc_depth*u) of exact, relative
+ *   to the sum of its terms' magnitudes (Higham, section 3.1); the caller
+ *   passes that magnitude, bounded from the gradients themselves.
+ * Nothing here depends on the CPU: the same inputs give the same bound. */
+static double exact_check_tol(const gcase *gc, double fd_h, double fd_2h, double magnitude)
+{
+	const double u = 0x1p-24, k = gc->acc_depth > 0 ? gc->acc_depth : 1;
+	return 2 * fabs(fd_2h - fd_h) / 3 + k * u / (1 - k * u) * magnitude;
+}
+
+/* Central difference of objective_ref along u (n entries from input i's entry
+ * at), step h: x +- h*u, rounded to float as the inputs are; the actual steps
+ * taken are used. */
+static double central_diff_ref(gcase *gc, int i, int64_t at, int64_t n, const float *u, double h)
+{
+	float *x = gc->in[i] + at, *orig = rs_xmalloc(sizeof(float) * (size_t)n);
+	memcpy(orig, x, sizeof(float) * (size_t)n);
+	for (int64_t j = 0; j < n; j++)
+		x[j] = orig[j] + (float)h * u[j];
+	double fp = gc->objective_ref(gc);
+	for (int64_t j = 0; j < n; j++)
+		x[j] = orig[j] - (float)h * u[j];
+	double fm = gc->objective_ref(gc);
+	memcpy(x, orig, sizeof(float) * (size_t)n);
+	free(orig);
+	return (fp - fm) / (2 * h);
+}
+
+static double max_abs(const float *x, int64_t n)
+{
+	double m = 0;
+	for (int64_t i = 0; i < n; i++)
+		m = fabs(x[i]) > m ? fabs(x[i]) : m;
+	return m;
+}
 
 /* Central difference along a random direction of each input, against g·u. */
 static void check_directional(const char *what, gcase *gc, double h, double tol, double floor)
@@ -69,6 +117,24 @@ static void check_directional(const char *what, gcase *gc, double h, double tol,
 		int64_t n = gc->n[i];
 		float *orig = rs_xmalloc(sizeof(float) * (size_t)n), *u = randv(n, 1.0);
 		memcpy(orig, gc->in[i], sizeof(float) * (size_t)n);
+		if (gc->objective_ref) {
+			/* the analytic side adds n more float terms: g.u, summed in double
+			 * here, so its error is the gradient entries' own */
+			double fd = central_diff_ref(gc, i, 0, n, u, h), fd2 = central_diff_ref(gc, i, 0, n, u, 2 * h);
+			double an = dotv(gc->grad[i], u, n), mag = 0;
+			for (int64_t j = 0; j < n; j++)
+				mag += fabs(u[j]);
+			/* g.u's float part is the entries' own rounding, each within gamma(k)
+			 * of its terms' magnitudes; that magnitude is taken as the largest
+			 * entry (the single-entry checks below allow k times it) */
+			double t = exact_check_tol(gc, fd, fd2, mag * max_abs(gc->grad[i], n));
+			tap_ok(fabs(fd - an) <= t,
+			       "%s: d/d%s along a random direction: analytic %.6g, numeric in double %.6g (diff %.1e, bound %.1e)",
+			       what, gc->names[i], an, fd, fabs(fd - an), t);
+			free(orig);
+			free(u);
+			continue;
+		}
 		for (int64_t j = 0; j < n; j++)
 			gc->in[i][j] = orig[j] + (float)h * u[j];
 		double fp = gc->objective(gc);
@@ -90,14 +156,25 @@ static void check_directional(const char *what, gcase *gc, double h, double tol,
 static void check_entries(const char *what, gcase *gc, double h, double tol, int per_input)
 {
 	for (int i = 0; i < gc->n_in; i++) {
-		double worst = 0;
+		double worst = 0, worst_diff = 0, worst_bound = 0;
 		int64_t n = gc->n[i];
+		double gmax = max_abs(gc->grad[i], n);
 		for (int k = 0; k < per_input; k++) {
 			int64_t j = (int64_t)(urand() * n);
 			if (k == 0) /* and always the largest one */
 				for (int64_t t = 0; t < n; t++)
 					if (fabsf(gc->grad[i][t]) > fabsf(gc->grad[i][j]))
 						j = t;
+			if (gc->objective_ref) {
+				const float one = 1;
+				double fd = central_diff_ref(gc, i, j, 1, &one, h), fd2 = central_diff_ref(gc, i, j, 1, &one, 2 * h);
+				/* entry j's float sum: at most acc_depth terms, each no larger than
+				 * the largest gradient entry of this input */
+				double d = fabs(fd - gc->grad[i][j]), t = exact_check_tol(gc, fd, fd2, gmax * gc->acc_depth);
+				if (d / t >= worst)
+					worst = d / t, worst_diff = d, worst_bound = t;
+				continue;
+			}
 			float o = gc->in[i][j];
 			gc->in[i][j] = o + (float)h;
 			double hp = (double)gc->in[i][j] - o, fp = gc->objective(gc);
@@ -108,8 +185,12 @@ static void check_entries(const char *what, gcase *gc, double h, double tol, int
 			double e = fabs(fd - an) / (fabs(fd) + fabs(an) + 1e-3);
 			worst = e > worst ? e : worst;
 		}
-		tap_ok(worst < tol, "%s: %d single entries of d/d%s (worst rel err %.2e)", what, per_input,
-		       gc->names[i], worst);
+		if (gc->objective_ref)
+			tap_ok(worst <= 1, "%s: %d single entries of d/d%s, numeric in double (worst diff %.1e, bound %.1e)",
+			       what, per_input, gc->names[i], worst_diff, worst_bound);
+		else
+			tap_ok(worst < tol, "%s: %d single entries of d/d%s (worst rel err %.2e)", what, per_input,
+			       gc->names[i], worst);
 	}
 }
 
@@ -131,10 +212,22 @@ static double obj_linear(gcase *gc)
 	return dotv(c->y, c->r, (int64_t)c->n * c->out);
 }
 
+static double obj_linear_ref(gcase *gc)
+{
+	layer_ctx *c = gc->ctx;
+	double s = 0;
+	for (int t = 0; t < c->n; t++)
+		for (int o = 0; o < c->out; o++)
+			s += dotv(gc->in[0] + t * c->in, gc->in[1] + o * c->in, c->in) * c->r[t * c->out + o];
+	return s;
+}
+
 static void test_linear(void)
 {
 	layer_ctx c = {.n = 13, .in = 11, .out = 7};
-	gcase gc = {.n_in = 2, .ctx = &c, .objective = obj_linear, .names = {"x", "W"}};
+	/* dW sums over the 13 rows, dx over the 7 outputs */
+	gcase gc = {.n_in = 2, .ctx = &c, .objective = obj_linear, .objective_ref = obj_linear_ref, .acc_depth = 13,
+		    .names = {"x", "W"}};
 	gc.n[0] = c.n * c.in, gc.n[1] = c.out * c.in;
 	gc.in[0] = randv(gc.n[0], 1), gc.in[1] = randv(gc.n[1], 0.5);
 	gc.grad[0] = zerov(gc.n[0]), gc.grad[1] = zerov(gc.n[1]);
@@ -154,10 +247,25 @@ static double obj_rmsnorm(gcase *gc)
 	return dotv(c->y, c->r, (int64_t)c->n * c->d);
 }
 
+static double obj_rmsnorm_ref(gcase *gc)
+{
+	layer_ctx *c = gc->ctx;
+	double s = 0;
+	for (int t = 0; t < c->n; t++) {
+		const float *x = gc->in[0] + t * c->d;
+		double inv = 1 / sqrt(dotv(x, x, c->d) / c->d + (double)1e-5f);
+		for (int i = 0; i < c->d; i++)
+			s += x[i] * inv * gc->in[1][i] * c->r[t * c->d + i];
+	}
+	return s;
+}
+
 static void test_rmsnorm(void)
 {
 	layer_ctx c = {.n = 9, .d = 24};
-	gcase gc = {.n_in = 2, .ctx = &c, .objective = obj_rmsnorm, .names = {"x", "w"}};
+	/* dx: the direct term plus a sum over the row's 24 entries; dw: over 9 rows */
+	gcase gc = {.n_in = 2, .ctx = &c, .objective = obj_rmsnorm, .objective_ref = obj_rmsnorm_ref, .acc_depth = 2 * 24,
+		    .names = {"x", "w"}};
 	gc.n[0] = c.n * c.d, gc.n[1] = c.d;
 	gc.in[0] = randv(gc.n[0], 1), gc.in[1] = randv(gc.n[1], 0.3);
 	for (int i = 0; i < c.d; i++)
@@ -243,13 +351,30 @@ static void attention_ref(double *z, const float *q, const float *k, const float
 			}
 }
 
+/* The attention objective in double: the plain reference forward, dotted with r. */
+static double obj_attention_ref(gcase *gc)
+{
+	layer_ctx *c = gc->ctx;
+	int64_t nq = (int64_t)c->B * c->T * c->H * c->hd;
+	double *z = rs_xmalloc(sizeof(double) * (size_t)nq), s = 0;
+	attention_ref(z, gc->in[0], gc->in[1], gc->in[2], c->B, c->T, c->H, c->Hkv, c->hd);
+	for (int64_t i = 0; i < nq; i++)
+		s += z[i] * c->r[i];
+	free(z);
+	return s;
+}
+
 static void test_attention(int H, int Hkv, int B, int T)
 {
 	char what[64];
 	snprintf(what, sizeof what, "attention H=%d Hkv=%d T=%d", H, Hkv, T);
 	layer_ctx c = {.B = B, .T = T, .H = H, .Hkv = Hkv, .hd = 4};
 	int64_t nq = (int64_t)c.B * c.T * H * c.hd, nkv = (int64_t)c.B * c.T * Hkv * c.hd;
-	gcase gc = {.n_in = 3, .ctx = &c, .objective = obj_attention, .names = {"q", "k", "v"}};
+	/* the longest float sum behind one gradient entry: a key's gradient adds
+	 * over the H/Hkv query heads sharing it and the T queries after it, each
+	 * term a head_dim dot product */
+	gcase gc = {.n_in = 3, .ctx = &c, .objective = obj_attention, .objective_ref = obj_attention_ref,
+		    .acc_depth = (H / Hkv) * T + c.hd, .names = {"q", "k", "v"}};
 	gc.n[0] = nq, gc.n[1] = gc.n[2] = nkv;
 	for (int i = 0; i < 3; i++)
 		gc.in[i] = randv(gc.n[i], 1), gc.grad[i] = zerov(gc.n[i]);
@@ -307,10 +432,23 @@ static double obj_swiglu(gcase *gc)
 	return dotv(c->y, c->r, c->n);
 }
 
+static double obj_swiglu_ref(gcase *gc)
+{
+	layer_ctx *c = gc->ctx;
+	double s = 0;
+	for (int64_t i = 0; i < c->n; i++) {
+		double g = gc->in[0][i];
+		s += g / (1 + exp(-g)) * gc->in[1][i] * c->r[i];
+	}
+	return s;
+}
+
 static void test_swiglu(void)
 {
 	layer_ctx c = {.n = 3000}; /* more than one block of the parallel split */
-	gcase gc = {.n_in = 2, .ctx = &c, .objective = obj_swiglu, .names = {"gate", "up"}};
+	/* elementwise: a few roundings per entry (the exp, the quotient, two products) */
+	gcase gc = {.n_in = 2, .ctx = &c, .objective = obj_swiglu, .objective_ref = obj_swiglu_ref, .acc_depth = 6,
+		    .names = {"gate", "up"}};
 	gc.n[0] = gc.n[1] = c.n;
 	for (int i = 0; i < 2; i++)
 		gc.in[i] = randv(c.n, 2), gc.grad[i] = zerov(c.n);

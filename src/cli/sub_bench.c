@@ -192,6 +192,7 @@ int sub_bench(int argc, char **argv)
 		cJSON_AddStringToObject(o, "weights", rs_dtype_name(m->weight_type));
 		cJSON_AddNumberToObject(o, "params", (double)config_param_count(c));
 		cJSON_AddNumberToObject(o, "threads", threads);
+		cJSON_AddStringToObject(o, "simd", kern_tier_name(kern_tier_in_use()));
 		cJSON_AddNumberToObject(o, "load_s", load_s);
 		cJSON_AddNumberToObject(o, "prefill_tokens", n_prompt);
 		cJSON_AddNumberToObject(o, "prefill_tok_s", pp_med);
@@ -209,7 +210,8 @@ int sub_bench(int argc, char **argv)
 	} else {
 		printf("model      %s (%s, %.1f M parameters, %.0f MB of matrices)\n", model,
 		       rs_dtype_name(m->weight_type), config_param_count(c) / 1e6, wbytes / 1e6);
-		printf("threads    %d (SIMD kernels: %s), load %.3f s\n", threads, kern_simd() ? "avx2" : "scalar", load_s);
+		printf("threads    %d (SIMD kernels: %s%s%s), load %.3f s\n", threads, kern_tier_name(kern_tier_in_use()),
+		       *kern_tier_note() ? "; " : "", kern_tier_note(), load_s);
 		printf("prefill    %d tokens: %.1f tokens/s (%.1f GFLOP/s", n_prompt, pp_med, pre_gflops);
 		if (gemm > 0)
 			printf("; sgemm at this shape %.1f GFLOP/s, ratio %.2f", gemm, pre_gflops / gemm);

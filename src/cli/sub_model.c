@@ -8,12 +8,14 @@
 #include "model.h"
 #include "safetensors.h"
 #include "sampler.h"
+#include "session.h"
 #include "tokenizer.h"
 
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int fail(const char *cmd, const rs_err *err)
 {
@@ -21,13 +23,23 @@ static int fail(const char *cmd, const rs_err *err)
 	return 1;
 }
 
+/* --model, or the built-in model as every other command defaults to. */
+static const char *model_or_default(const char *model, const char *cmd)
+{
+	if (model || (model = session_default_model()))
+		return model;
+	fprintf(stderr, "residual %s: the built-in model residual-tiny.gguf is not installed (set RESIDUAL_MODEL or give --model PATH)\n", cmd);
+	return NULL;
+}
+
 /* ---------------------------------------------------------------- run */
 static const char run_usage[] =
-	"usage: residual run --model PATH (--prompt TEXT | --ids 1,2,3) --dump OUT.safetensors [--hooks GLOBS]\n"
+	"usage: residual run [--model PATH] (--prompt TEXT | --ids 1,2,3) --dump OUT.safetensors [--hooks GLOBS]\n"
 	"Runs the prompt through every hook and writes the cached hooks (TransformerLens names,\n"
 	"float32) to OUT.safetensors, with input_ids (int32) and the Hugging Face fixture aliases\n"
 	"blocks.L.attn.{q,k,v}_proj_out_prerope [T, heads*head_dim]. GLOBS: comma-separated\n"
-	"patterns over hook names, '!' to exclude (default: all).\n";
+	"patterns over hook names, '!' to exclude (default: all). The model defaults to the\n"
+	"built-in one ($RESIDUAL_MODEL, then the installed residual-tiny.gguf).\n";
 
 /* Writes every cached hook; aliases share the data of hook_q/k/v. */
 static int dump_cache(const rs_engine *e, const char *path, rs_err *err)
@@ -82,10 +94,12 @@ int sub_run(int argc, char **argv)
 		if (!(*dst = cli_value(argc, argv, &i, "run")))
 			return 2;
 	}
-	if (!model || !dump || (!prompt && !ids_arg)) {
+	if (!dump || (!prompt && !ids_arg)) {
 		fputs(run_usage, stderr);
 		return 2;
 	}
+	if (!(model = model_or_default(model, "run")))
+		return 1;
 	rs_err err = {{0}};
 	rs_model *m = model_load(model, &err);
 	if (!m)
@@ -102,7 +116,7 @@ int sub_run(int argc, char **argv)
 	eng_run(e);
 	if (dump_cache(e, dump, &err))
 		goto out;
-	printf("ran %d tokens through %d layers; hooks written to %s\n", n, m->cfg.n_layers, dump);
+	printf("ran %d tokens through %d layer%s; hooks written to %s\n", n, m->cfg.n_layers, m->cfg.n_layers == 1 ? "" : "s", dump);
 	rc = 0;
 out:
 	if (rc)
@@ -115,11 +129,27 @@ out:
 
 /* ---------------------------------------------------------------- generate */
 static const char gen_usage[] =
-	"usage: residual generate --model PATH (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T]\n"
+	"usage: residual generate [--model PATH] (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T]\n"
 	"                         [--top-p P] [--seed S] [--ignore-eos] [--json]\n"
 	"Generates N tokens (default 32) after the prompt: greedy when T is 0 (the default),\n"
 	"else sampled at temperature T with nucleus P. Stops at the end-of-text token unless\n"
-	"--ignore-eos. --json prints {\"prompt_ids\", \"ids\", \"text\"}.\n";
+	"--ignore-eos. --json prints {\"prompt_ids\", \"ids\", \"text\"}. The model defaults to\n"
+	"the built-in one, as for every other command.\n";
+
+/* Generated text: as it is into a file or a pipe; on a terminal with its
+ * control characters made visible, so that a hostile vocabulary cannot
+ * reprogram the terminal (newlines and tabs pass). */
+static void put_text(const char *t)
+{
+	if (!isatty(STDOUT_FILENO)) {
+		fputs(t, stdout);
+		return;
+	}
+	size_t n = strlen(t), cap = 8 * n + 1;
+	char *buf = rs_xmalloc(cap);
+	fputs(rs_visible(t, n, RS_VIS_UTF8 | RS_VIS_LINES, buf, cap), stdout);
+	free(buf);
+}
 
 int sub_generate(int argc, char **argv)
 {
@@ -164,10 +194,12 @@ int sub_generate(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!model || (!prompt && !ids_arg)) {
+	if (!prompt && !ids_arg) {
 		fputs(gen_usage, stderr);
 		return 2;
 	}
+	if (!(model = model_or_default(model, "generate")))
+		return 1;
 	rs_err err = {{0}};
 	rs_model *m = model_load(model, &err);
 	if (!m)
@@ -215,9 +247,10 @@ int sub_generate(int argc, char **argv)
 		if (prompt)
 			fputs(prompt, stdout);
 		else if (!tok_decode(m->tok, ids, n, TOK_SKIP_SPECIAL, &ptext, NULL, &err))
-			fputs(ptext, stdout);
+			put_text(ptext);
 		free(ptext);
-		printf("%s\n", text);
+		put_text(text);
+		putchar('\n');
 	} else {
 		for (int i = 0; i < k; i++)
 			printf("%s%d", i ? " " : "", out[i]);
@@ -296,12 +329,14 @@ int sub_convert(int argc, char **argv)
 int sub_random(int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: residual random-model --shape llama3.2-1b|llama3.2-3b|llama3.1-8b|tiny -o OUT.gguf\n"
+		"usage: residual random-model --shape SHAPE -o OUT.gguf [--layers N]\n"
 		"                             [--type f32|f16|bf16|q8_0] [--seed N] [--std S]\n"
 		"Writes a GGUF with that architecture and random weights N(0, S) (default 0.02),\n"
-		"for benchmarks and tests.\n";
+		"for benchmarks and tests. SHAPE: llama3.2-1b, llama3.2-3b, llama3.1-8b,\n"
+		"llama3.1-70b, llama3.1-405b or tiny. --layers N keeps the full width and\n"
+		"vocabulary but only N layers (a 405B-shaped slice that fits a small machine).\n";
 	const char *shape = NULL, *out = NULL;
-	int type = RS_F16;
+	int type = RS_F16, layers = 0;
 	unsigned long long seed = 1;
 	float std = 0.02f;
 	for (int i = 1; i < argc; i++) {
@@ -322,7 +357,15 @@ int sub_random(int argc, char **argv)
 			seed = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--std"))
 			std = strtof(v, NULL);
-		else {
+		else if (!strcmp(a, "--layers")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (*end || end == v || n < 1 || n > 1024) {
+				fprintf(stderr, "residual random-model: --layers must be a whole number from 1 to 1024, not '%s'\n", v);
+				return 2;
+			}
+			layers = (int)n;
+		} else {
 			fprintf(stderr, "residual random-model: unknown option '%s'\n%s", a, usage);
 			return 2;
 		}
@@ -331,6 +374,10 @@ int sub_random(int argc, char **argv)
 	if (!shape || !out || type < 0 || convert_preset(shape, &c)) {
 		fputs(usage, stderr);
 		return 2;
+	}
+	if (layers) {
+		c.n_layers = layers;
+		snprintf(c.name, sizeof c.name, "random %s, %d layer%s", shape, layers, layers == 1 ? "" : "s");
 	}
 	rs_err err = {{0}};
 	if (convert_write_random(&c, out, type, std, seed, &err))

@@ -60,38 +60,14 @@ static char *join_args(int argc, char **argv, size_t *len)
 	return s;
 }
 
-/* Prints bytes as a C-style quoted string: printable UTF-8 as is, the rest escaped. */
+/* Prints bytes as a C-style quoted string: printable UTF-8 as is, the rest
+ * escaped (rs_visible). */
 static void print_quoted(const char *s, size_t n)
 {
-	putchar('"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", stdout);
-		else if (c == '\t')
-			fputs("\\t", stdout);
-		else if (c == '\r')
-			fputs("\\r", stdout);
-		else if (c < 0x20 || c == 0x7F)
-			printf("\\x%02x", c);
-		else if (c < 0x80)
-			putchar(c);
-		else { /* keep a whole valid UTF-8 sequence, escape a stray byte */
-			int k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-			int ok = k && i + (size_t)k <= n;
-			for (int j = 1; ok && j < k; j++)
-				ok = ((unsigned char)s[i + (size_t)j] & 0xC0) == 0x80;
-			if (ok) {
-				fwrite(s + i, 1, (size_t)k, stdout);
-				i += (size_t)k - 1;
-			} else {
-				printf("\\x%02x", c);
-			}
-		}
-	}
-	putchar('"');
+	size_t cap = 8 * n + 1; /* the longest stand-in per byte */
+	char *buf = rs_xmalloc(cap);
+	printf("\"%s\"", rs_visible(s, n, RS_VIS_UTF8 | RS_VIS_BACKSLASH | RS_VIS_DQUOTE, buf, cap));
+	free(buf);
 }
 
 /* Display width of a piece, counting one column per UTF-8 character. */
@@ -108,7 +84,9 @@ static void print_table(const rs_tokenizer *tok, const int32_t *ids, const int32
 {
 	printf("%5s  %7s  %7s  %-18s %s\n", "pos", "id", "offset", "piece", "bytes");
 	for (int i = 0; i < n; i++) {
-		const char *piece = tok_piece(tok, ids[i]);
+		char piece[256]; /* the stored piece comes from the file: shown, never obeyed */
+		const char *raw = tok_piece(tok, ids[i]);
+		rs_visible(raw, strlen(raw), RS_VIS_UTF8, piece, sizeof piece);
 		size_t bl;
 		const char *b = tok_token_bytes(tok, ids[i], &bl);
 		printf("%5d  %7d  %7d  %s%*s ", i, (int)ids[i], (int)offs[i], piece,

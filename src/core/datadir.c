@@ -75,3 +75,9 @@ const char *rs_data_path(const char *env_var, const char *installed, const char 
 	}
 	return NULL;
 }
+
+const char *rs_lessons_dir(void)
+{
+	static char path[4096];
+	return rs_data_path("RESIDUAL_LESSONS", "lessons", "lessons", path, sizeof path);
+}

@@ -241,6 +241,8 @@ int eng_set_prompt(rs_engine *e, const int32_t *ids, int n, rs_err *err)
 {
 	if (n <= 0)
 		return rs_fail(err, "the prompt has no tokens");
+	if (n > e->c->max_ctx) /* the caches would grow past what the model was made for */
+		return rs_fail(err, "the prompt has %d tokens but the model's context is %d", n, e->c->max_ctx);
 	for (int i = 0; i < n; i++)
 		if (ids[i] < 0 || ids[i] >= e->c->vocab)
 			return rs_fail(err, "token id %d at position %d is out of range (vocabulary of %d)", ids[i], i,
@@ -333,7 +335,9 @@ void eng_clear_interventions(rs_engine *e)
 		eng_remove_intervention(e, e->n_iv - 1);
 }
 
-/* Applies one intervention to a freshly computed tensor of n rows. */
+/* Applies one intervention to a freshly computed tensor of shape sh. Its
+ * rows are the last sh.shape[0] of the n positions: all of them, except for
+ * logits computed for the last position only (row 0 is position n-1). */
 static void apply_iv(rs_engine *e, iv_slot *s, float *x, rs_act sh)
 {
 	const rs_intervention *iv = &s->iv;
@@ -365,7 +369,8 @@ static void apply_iv(rs_engine *e, iv_slot *s, float *x, rs_act sh)
 		}
 		return;
 	}
-	/* rows: [n, groups, width] with groups = heads (or 1) */
+	/* rows: [rows, groups, width] with groups = heads (or 1) */
+	int rows = sh.shape[0] < n ? sh.shape[0] : n, first = n - rows;
 	int groups = lay == LAY_HEADS ? sh.shape[1] : 1;
 	int width = lay == LAY_HEADS ? sh.shape[2] : sh.shape[1];
 	int64_t row = (int64_t)groups * width;
@@ -373,15 +378,16 @@ static void apply_iv(rs_engine *e, iv_slot *s, float *x, rs_act sh)
 		free(s->mean);
 		s->mean = rs_xcalloc((size_t)row, sizeof(float));
 		s->n_mean = row;
-		for (int t = 0; t < n; t++)
+		for (int r = 0; r < rows; r++)
 			for (int64_t i = 0; i < row; i++)
-				s->mean[i] += x[t * row + i];
+				s->mean[i] += x[r * row + i];
 		for (int64_t i = 0; i < row; i++)
-			s->mean[i] /= (float)n;
+			s->mean[i] /= (float)rows;
 	}
 	if (iv->kind == IV_MEAN && !s->mean)
 		return;
-	for (int t = 0; t < n; t++) {
+	for (int r = 0; r < rows; r++) {
+		int t = first + r; /* the position of row r */
 		if (iv->pos >= 0 && t != iv->pos)
 			continue;
 		for (int g = 0; g < groups; g++) {
@@ -391,11 +397,11 @@ static void apply_iv(rs_engine *e, iv_slot *s, float *x, rs_act sh)
 				if (iv->index >= 0 && i != iv->index)
 					continue;
 				int64_t o = (int64_t)g * width + i;
-				float *dst = &x[t * row + o];
+				float *dst = &x[r * row + o];
 				switch (iv->kind) {
 				case IV_ZERO: *dst = 0; break;
 				case IV_MEAN: *dst = s->mean[o]; break;
-				case IV_REPLACE: *dst = iv->values[t * row + o]; break;
+				case IV_REPLACE: *dst = iv->values[r * row + o]; break;
 				case IV_ADD: {
 					int64_t vi = iv->index >= 0 ? 0 : iv->n_values == width ? i : o;
 					*dst += iv->scale * iv->values[vi];
@@ -679,6 +685,10 @@ const float *eng_decode(rs_engine *e, int32_t token, rs_err *err)
 	}
 	if (!e->decoding)
 		eng_run(e); /* finish the prompt first */
+	if (e->kv_len >= e->c->max_ctx) {
+		rs_fail(err, "the model's context of %d tokens is full", e->c->max_ctx);
+		return NULL;
+	}
 	e->decode_tok = token;
 	e->decoding = 1;
 	e->chunk = &e->decode_tok;

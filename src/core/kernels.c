@@ -1,9 +1,15 @@
-/* kernels.c - dot products of f32 activations with f32/f16/bf16/q8_0 weight rows. */
+/* kernels.c - dot products of f32 activations with f32/f16/bf16/q8_0 weight rows,
+ * in three tiers chosen once at start: scalar, AVX2 (+FMA, F16C) and AVX-512
+ * (F, BW, VL). RESIDUAL_SIMD=scalar|avx2|avx512 asks for a lower tier than the
+ * CPU has (never a higher one), so tests can run every tier a machine can. */
 #include "config.h"
 #include "kernels.h"
 #include "dtype.h"
 #include "pool.h"
 
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -171,29 +177,198 @@ AVX2 static void dequant_q8_0_avx2(const uint8_t *w, float *dst, int64_t n)
 			_mm256_storeu_ps(dst + j, _mm256_mul_ps(d, i8x8(q + j)));
 	}
 }
-#endif
 
-static int simd = -1;
+/* ---------------------------------------------------------------- AVX-512 */
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
-int kern_simd(void)
+AVX512 static inline __m512 bf16x16(const uint16_t *p)
 {
-#if HAVE_X86
-	if (simd < 0) {
-		__builtin_cpu_init();
-		simd = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-		       __builtin_cpu_supports("f16c");
+	__m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+	return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+}
+
+#define LOAD16_F32(p) _mm512_loadu_ps(p)
+#define LOAD16_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
+#define LOAD16_BF16(p) bf16x16(p)
+
+/* As DEF_DOT, sixteen lanes: four chains of sixteen, then the tail in scalar. */
+#define DEF_DOT512(name, T, LOAD16, SCALAR) \
+	AVX512 static float name(const T *w, const float *x, int n) \
+	{ \
+		__m512 a = _mm512_setzero_ps(), b = a, c = a, d = a; \
+		int i = 0; \
+		for (; i + 64 <= n; i += 64) { \
+			a = _mm512_fmadd_ps(LOAD16(w + i), _mm512_loadu_ps(x + i), a); \
+			b = _mm512_fmadd_ps(LOAD16(w + i + 16), _mm512_loadu_ps(x + i + 16), b); \
+			c = _mm512_fmadd_ps(LOAD16(w + i + 32), _mm512_loadu_ps(x + i + 32), c); \
+			d = _mm512_fmadd_ps(LOAD16(w + i + 48), _mm512_loadu_ps(x + i + 48), d); \
+		} \
+		for (; i + 16 <= n; i += 16) \
+			a = _mm512_fmadd_ps(LOAD16(w + i), _mm512_loadu_ps(x + i), a); \
+		float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d))); \
+		for (; i < n; i++) \
+			s += SCALAR(w[i]) * x[i]; \
+		return s; \
 	}
-	return simd;
-#else
+
+DEF_DOT512(dot_f32_avx512, float, LOAD16_F32, AS_FLOAT)
+DEF_DOT512(dot_f16_avx512, uint16_t, LOAD16_F16, rs_f16_to_f32)
+DEF_DOT512(dot_bf16_avx512, uint16_t, LOAD16_BF16, rs_bf16_to_f32)
+
+AVX512 static inline __m512 i8x16(const int8_t *p)
+{
+	return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+
+/* One block of 32: d · Σ q·x, added into acc. */
+AVX512 static inline __m512 q8_block512(const uint8_t *b, const float *x, __m512 acc)
+{
+	uint16_t dh;
+	memcpy(&dh, b, 2);
+	const int8_t *q = (const int8_t *)(b + 2);
+	__m512 s = _mm512_mul_ps(i8x16(q), _mm512_loadu_ps(x));
+	s = _mm512_fmadd_ps(i8x16(q + 16), _mm512_loadu_ps(x + 16), s);
+	return _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(dh)), s, acc);
+}
+
+AVX512 static float dot_q8_0_avx512(const uint8_t *w, const float *x, int n)
+{
+	__m512 a = _mm512_setzero_ps(), b = a;
+	int nb = n / RS_QK8_0, k = 0;
+	for (; k + 2 <= nb; k += 2) {
+		a = q8_block512(w + (size_t)k * 34, x + k * RS_QK8_0, a);
+		b = q8_block512(w + (size_t)(k + 1) * 34, x + (k + 1) * RS_QK8_0, b);
+	}
+	if (k < nb)
+		a = q8_block512(w + (size_t)k * 34, x + k * RS_QK8_0, a);
+	return _mm512_reduce_add_ps(_mm512_add_ps(a, b));
+}
+
+AVX512 static float dot_row_avx512(int type, const void *row, const float *x, int n)
+{
+	switch (type) {
+	case RS_F32: return dot_f32_avx512(row, x, n);
+	case RS_F16: return dot_f16_avx512(row, x, n);
+	case RS_BF16: return dot_bf16_avx512(row, x, n);
+	case RS_Q8_0: return dot_q8_0_avx512(row, x, n);
+	default: {
+		float buf[256], s = 0;
+		for (int c = 0; c < n; c += 256) {
+			int m = n - c < 256 ? n - c : 256;
+			rs_dequant_row(type, (const uint8_t *)row + rs_dtype_row_bytes(type, c), buf, m);
+			s += dot_f32_avx512(buf, x + c, m);
+		}
+		return s;
+	}
+	}
+}
+
+/* Dequantized rows are bit-identical in every tier: the conversions are exact. */
+AVX512 static int dequant_avx512(int type, const void *row, float *dst, int64_t n)
+{
+	int64_t i = 0;
+	if (type == RS_F16) {
+		const uint16_t *w = row;
+		for (; i + 16 <= n; i += 16)
+			_mm512_storeu_ps(dst + i, LOAD16_F16(w + i));
+		for (; i < n; i++)
+			dst[i] = rs_f16_to_f32(w[i]);
+		return 1;
+	}
+	if (type == RS_BF16) {
+		const uint16_t *w = row;
+		for (; i + 16 <= n; i += 16)
+			_mm512_storeu_ps(dst + i, bf16x16(w + i));
+		for (; i < n; i++)
+			dst[i] = rs_bf16_to_f32(w[i]);
+		return 1;
+	}
+	if (type == RS_Q8_0) {
+		const uint8_t *w = row;
+		for (int64_t b = 0; b < n / RS_QK8_0; b++, w += 34, dst += RS_QK8_0) {
+			uint16_t dh;
+			memcpy(&dh, w, 2);
+			__m512 d = _mm512_set1_ps(rs_f16_to_f32(dh));
+			const int8_t *q = (const int8_t *)(w + 2);
+			_mm512_storeu_ps(dst, _mm512_mul_ps(d, i8x16(q)));
+			_mm512_storeu_ps(dst + 16, _mm512_mul_ps(d, i8x16(q + 16)));
+		}
+		return 1;
+	}
 	return 0;
+}
 #endif
+
+/* ---------------------------------------------------------------- dispatch */
+static const char *const tier_names[KERN_N_TIERS] = {"scalar", "avx2", "avx512"};
+static kern_tier best_tier, tier;
+static char tier_note[96];
+static pthread_once_t tier_once = PTHREAD_ONCE_INIT;
+
+static void choose_tier(void)
+{
+	best_tier = KERN_SCALAR;
+#if HAVE_X86
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+		best_tier = KERN_AVX2;
+	if (best_tier == KERN_AVX2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl"))
+		best_tier = KERN_AVX512;
+#endif
+	tier = best_tier;
+	const char *want = getenv("RESIDUAL_SIMD");
+	if (!want || !*want)
+		return;
+	int k = kern_tier_parse(want);
+	if (k < 0)
+		snprintf(tier_note, sizeof tier_note, "RESIDUAL_SIMD=%.40s is not scalar, avx2 or avx512", want);
+	else if ((kern_tier)k > best_tier)
+		snprintf(tier_note, sizeof tier_note, "RESIDUAL_SIMD=%s: this CPU has only %s", tier_names[k],
+			 tier_names[best_tier]);
+	else
+		tier = (kern_tier)k;
+}
+
+kern_tier kern_tier_in_use(void)
+{
+	pthread_once(&tier_once, choose_tier);
+	return tier;
+}
+
+kern_tier kern_tier_best(void)
+{
+	pthread_once(&tier_once, choose_tier);
+	return best_tier;
+}
+
+const char *kern_tier_name(kern_tier t)
+{
+	return t < KERN_N_TIERS ? tier_names[t] : "?";
+}
+
+int kern_tier_parse(const char *name)
+{
+	for (int k = 0; k < KERN_N_TIERS; k++)
+		if (!strcmp(name, tier_names[k]))
+			return k;
+	return -1;
+}
+
+const char *kern_tier_note(void)
+{
+	pthread_once(&tier_once, choose_tier);
+	return tier_note;
 }
 
 float kern_dot_f32(const float *a, const float *b, int n)
 {
 #if HAVE_X86
-	if (kern_simd())
-		return dot_f32_avx2(a, b, n);
+	switch (kern_tier_in_use()) {
+	case KERN_AVX512: return dot_f32_avx512(a, b, n);
+	case KERN_AVX2: return dot_f32_avx2(a, b, n);
+	default: break;
+	}
 #endif
 	return dot_f32_scalar(a, b, n);
 }
@@ -202,8 +377,20 @@ typedef struct matvec_job {
 	float *y;
 	const float *x;
 	const rs_mat *W;
-	int n, simd;
+	int n;
+	kern_tier tier;
 } matvec_job;
+
+static float dot_row(kern_tier t, int type, const void *row, const float *x, int n)
+{
+#if HAVE_X86
+	if (t == KERN_AVX512)
+		return dot_row_avx512(type, row, x, n);
+	if (t == KERN_AVX2)
+		return dot_row_avx2(type, row, x, n);
+#endif
+	return dot_row_scalar(type, row, x, n);
+}
 
 static void matvec_rows(void *ctx, int64_t r0, int64_t r1)
 {
@@ -212,22 +399,14 @@ static void matvec_rows(void *ctx, int64_t r0, int64_t r1)
 	int cols = (int)W->cols;
 	for (int64_t r = r0; r < r1; r++) {
 		const void *row = (const uint8_t *)W->data + (size_t)r * W->row_bytes;
-		for (int t = 0; t < j->n; t++) {
-			const float *xt = j->x + (size_t)t * cols;
-			float v;
-#if HAVE_X86
-			v = j->simd ? dot_row_avx2(W->type, row, xt, cols) : dot_row_scalar(W->type, row, xt, cols);
-#else
-			v = dot_row_scalar(W->type, row, xt, cols);
-#endif
-			j->y[(size_t)t * W->rows + r] = v;
-		}
+		for (int t = 0; t < j->n; t++)
+			j->y[(size_t)t * W->rows + r] = dot_row(j->tier, W->type, row, j->x + (size_t)t * cols, cols);
 	}
 }
 
 void kern_matvec(float *y, const float *x, const rs_mat *W, int n)
 {
-	matvec_job j = {y, x, W, n, kern_simd()};
+	matvec_job j = {y, x, W, n, kern_tier_in_use()};
 	/* at least ~256K weights per thread: below that, waking a thread costs more
 	 * than it saves (measured on the built-in model's 192-wide matrices) */
 	pool_for(W->rows, 262144 / W->cols + 1, matvec_rows, &j);
@@ -237,8 +416,20 @@ typedef struct dequant_job {
 	const rs_mat *W;
 	int64_t r0;
 	float *dst;
-	int simd;
+	kern_tier tier;
 } dequant_job;
+
+#if HAVE_X86
+AVX2 static int dequant_avx2(int type, const void *row, float *dst, int64_t n)
+{
+	switch (type) {
+	case RS_F16: dequant_f16_avx2(row, dst, n); return 1;
+	case RS_BF16: dequant_bf16_avx2(row, dst, n); return 1;
+	case RS_Q8_0: dequant_q8_0_avx2(row, dst, n); return 1;
+	default: return 0;
+	}
+}
+#endif
 
 static void dequant_rows(void *ctx, int64_t a, int64_t b)
 {
@@ -248,18 +439,10 @@ static void dequant_rows(void *ctx, int64_t a, int64_t b)
 		const void *row = (const uint8_t *)W->data + (size_t)(j->r0 + r) * W->row_bytes;
 		float *d = j->dst + (size_t)r * W->cols;
 #if HAVE_X86
-		if (j->simd && W->type == RS_F16) {
-			dequant_f16_avx2(row, d, W->cols);
+		if (j->tier == KERN_AVX512 && dequant_avx512(W->type, row, d, W->cols))
 			continue;
-		}
-		if (j->simd && W->type == RS_BF16) {
-			dequant_bf16_avx2(row, d, W->cols);
+		if (j->tier == KERN_AVX2 && dequant_avx2(W->type, row, d, W->cols))
 			continue;
-		}
-		if (j->simd && W->type == RS_Q8_0) {
-			dequant_q8_0_avx2(row, d, W->cols);
-			continue;
-		}
 #endif
 		rs_dequant_row(W->type, row, d, W->cols);
 	}
@@ -267,6 +450,6 @@ static void dequant_rows(void *ctx, int64_t a, int64_t b)
 
 void kern_dequant_rows(const rs_mat *W, int64_t r0, int64_t nr, float *dst)
 {
-	dequant_job j = {W, r0, dst, kern_simd()};
+	dequant_job j = {W, r0, dst, kern_tier_in_use()};
 	pool_for(nr, 65536 / W->cols + 1, dequant_rows, &j);
 }

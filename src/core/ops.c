@@ -5,10 +5,12 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "kernels.h"
 #include "pool.h"
 
@@ -23,13 +25,20 @@ void op_set_threads(int n)
 	pool_set_threads(n);
 }
 
+/* The default count, once, even when several threads ask first at once. */
+static void threads_from_env(void)
+{
+	if (n_threads)
+		return; /* op_set_threads came first */
+	const char *e = getenv("RESIDUAL_THREADS");
+	long n = e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+	op_set_threads(n > 0 ? (int)n : 1);
+}
+
 int op_threads(void)
 {
-	if (!n_threads) {
-		const char *e = getenv("RESIDUAL_THREADS");
-		long n = e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
-		op_set_threads(n > 0 ? (int)n : 1);
-	}
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, threads_from_env);
 	return n_threads;
 }
 
@@ -42,9 +51,7 @@ static void matmul_tiled(float *y, const float *x, const rs_mat *W, int n)
 		tile = 16;
 	if (tile > W->rows)
 		tile = W->rows;
-	float *buf = malloc(sizeof(float) * (size_t)(tile * W->cols));
-	if (!buf)
-		abort();
+	float *buf = rs_xmalloc(sizeof(float) * (size_t)(tile * W->cols)); /* restores the terminal on failure */
 	for (int64_t r0 = 0; r0 < W->rows; r0 += tile) {
 		int64_t nr = W->rows - r0 < tile ? W->rows - r0 : tile;
 		kern_dequant_rows(W, r0, nr, buf);

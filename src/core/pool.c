@@ -67,22 +67,37 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static int clamp_threads(long n) { return n < 1 ? 1 : n > POOL_MAX ? POOL_MAX : (int)n; }
+
 void pool_set_threads(int n)
 {
-	if (P.started)
-		return; /* workers exist: the count is fixed from here on */
-	P.n_threads = n < 1 ? 1 : n > POOL_MAX ? POOL_MAX : n;
+	pthread_mutex_lock(&P.mu);
+	if (!P.started) /* once workers exist the count is fixed */
+		P.n_threads = clamp_threads(n);
+	pthread_mutex_unlock(&P.mu);
+}
+
+/* The default count when none was set (pthread_once: threads may ask first
+ * at the same time). */
+static void default_threads(void)
+{
+	pthread_mutex_lock(&P.mu);
+	if (!P.n_threads)
+		P.n_threads = clamp_threads(sysconf(_SC_NPROCESSORS_ONLN));
+	pthread_mutex_unlock(&P.mu);
 }
 
 int pool_threads(void)
 {
-	if (!P.n_threads) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		pool_set_threads(n > 0 ? (int)n : 1);
-	}
-	return P.n_threads;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, default_threads);
+	pthread_mutex_lock(&P.mu);
+	int n = P.n_threads;
+	pthread_mutex_unlock(&P.mu);
+	return n;
 }
 
+/* Starts the workers, once (pthread_once, called with P.mu held). */
 static void start(void)
 {
 	pthread_attr_t a;
@@ -111,9 +126,9 @@ void pool_for(int64_t n, int64_t min_per_thread, void (*fn)(void *ctx, int64_t b
 	}
 	pthread_mutex_lock(&call_mu);
 	inside = 1;
+	static pthread_once_t started = PTHREAD_ONCE_INIT;
 	pthread_mutex_lock(&P.mu);
-	if (!P.started)
-		start();
+	pthread_once(&started, start);
 	t = P.n_threads;
 	P.job = (pool_job){fn, ctx, n, t};
 	atomic_store(&P.pending, t - 1);

@@ -3,6 +3,8 @@
  * forward pass from the ablated layer on, with an engine intervention. */
 #include "config.h"
 #include "rerun.h"
+#include "mapfile.h"
+#include "tokenizer.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -106,4 +108,109 @@ abl_sweep *abl_sweep_run(const rs_model *m, const int32_t *ids, int n, int site,
 	rerun_done(&r);
 	s->seconds = rerun_clock() - t0;
 	return s;
+}
+
+/* ---------------------------------------------------------------- dataset mean */
+float *abl_mean_over(const rs_model *m, rs_hook h, int32_t *const *ids, const int *n, int n_prompts, int64_t *numel,
+		     rs_err *err)
+{
+	if (n_prompts < 1) {
+		rs_fail(err, "mean over prompts: there are no prompts");
+		return NULL;
+	}
+	for (int i = 1; i < n_prompts; i++)
+		if (n[i] != n[0]) {
+			rs_fail(err,
+				"mean over prompts: prompt %d has %d tokens, prompt 1 has %d (a mean per position "
+				"needs prompts of one length)",
+				i + 1, n[i], n[0]);
+			return NULL;
+		}
+	rs_engine *e = eng_create(m, err);
+	if (!e)
+		return NULL;
+	char name[96];
+	eng_set_cache_filter(e, hook_name(h, name, sizeof name));
+	double *sum = NULL;
+	int64_t len = 0;
+	for (int i = 0; i < n_prompts; i++) {
+		const rs_act *a = NULL;
+		if (eng_set_prompt(e, ids[i], n[i], err))
+			goto fail;
+		eng_run_to(e, h);
+		if (!(a = eng_act(e, h))) {
+			rs_fail(err, "mean over prompts: %s was not computed", name);
+			goto fail;
+		}
+		if (!sum) {
+			len = a->numel;
+			sum = rs_xcalloc((size_t)len, sizeof *sum);
+		}
+		for (int64_t k = 0; k < len; k++)
+			sum[k] += a->data[k];
+	}
+	float *mean = rs_xmalloc(sizeof *mean * (size_t)len);
+	for (int64_t k = 0; k < len; k++)
+		mean[k] = (float)(sum[k] / n_prompts);
+	free(sum);
+	eng_free(e);
+	*numel = len;
+	return mean;
+fail:
+	free(sum);
+	eng_free(e);
+	return NULL;
+}
+
+float *abl_mean_over_file(const rs_model *m, const rs_tokenizer *tok, int flags, const char *path, rs_hook h,
+			  int want_n, int *n_prompts, int64_t *numel, rs_err *err)
+{
+	size_t len = 0;
+	char *text = rs_read_file(path, &len, err);
+	if (!text)
+		return NULL;
+	int cap = 16, np = 0, line = 0;
+	int32_t **ids = rs_xmalloc(sizeof *ids * (size_t)cap);
+	int *n = rs_xmalloc(sizeof *n * (size_t)cap);
+	float *mean = NULL;
+	for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		line++;
+		size_t l = strlen(p);
+		if (l && p[l - 1] == '\r')
+			p[--l] = 0;
+		if (!l || p[0] == '#') /* blank lines and comments */
+			continue;
+		if (np == cap) {
+			cap *= 2;
+			ids = rs_xrealloc(ids, sizeof *ids * (size_t)cap);
+			n = rs_xrealloc(n, sizeof *n * (size_t)cap);
+		}
+		rs_err e2;
+		if (tok_encode(tok, p, l, flags, &ids[np], NULL, &n[np], &e2)) {
+			rs_fail(err, "%s:%d: %s", path, line, e2.msg);
+			goto done;
+		}
+		np++;
+		if (n[np - 1] != (np > 1 ? n[0] : want_n > 0 ? want_n : n[0])) {
+			rs_fail(err, "%s:%d: this prompt has %d tokens, %s %d: a mean per position needs prompts of one length",
+				path, line, n[np - 1], np > 1 ? "the first has" : "the prompt has", np > 1 ? n[0] : want_n);
+			goto done;
+		}
+	}
+	if (!np) {
+		rs_fail(err, "%s: no prompts (one a line; blank lines and lines starting with # are skipped)", path);
+		goto done;
+	}
+	mean = abl_mean_over(m, h, ids, n, np, numel, err);
+	*n_prompts = np;
+done:
+	for (int i = 0; i < np; i++)
+		free(ids[i]);
+	free(ids);
+	free(n);
+	free(text);
+	return mean;
 }

@@ -121,6 +121,16 @@ static int check_lesson(lesson_run *r, rs_session *s, lesson *l, FILE *out, int 
 			bad++;
 		} else if (verbose) {
 			fprintf(out, "--- %s step %d: %s\n%s\n", l->name, k + 1, st->title, text);
+			/* the step's variables, for tests/check_python to compare with the Python's */
+			for (int i = 0; i < st->n_let; i++) {
+				char *v = NULL, full[160];
+				rs_err e2;
+				snprintf(full, sizeof full, "{%s:.9g}", st->let_name[i]); /* numbers in full */
+				if (lesson_expand(r->env, full, &v, &e2) == 0 ||
+				    lesson_eval(r->env, st->let_name[i], &v, &e2) == 0)
+					fprintf(out, "    let %s = %s\n", st->let_name[i], v);
+				free(v);
+			}
 		}
 		free(text);
 		for (int i = 0; i < st->n_q; i++)

@@ -180,6 +180,7 @@ cmd_status lesson_command(rs_session *s, int argc, char **argv, rs_err *err)
 /* ---------------------------------------------------------------- start-up */
 int lesson_startup(rs_session *s, const char *name, rs_err *err)
 {
+	cmd_extend(lesson_cmds, lesson_command); /* a front end starting lessons has their commands */
 	if (name && !strcmp(name, "none"))
 		return 0;
 	lesson_run *r = lesson_run_get(s, err);
@@ -189,7 +190,8 @@ int lesson_startup(rs_session *s, const char *name, rs_err *err)
 		lesson *l = lesson_find(r->set, name);
 		if (!l)
 			return rs_fail(err, "--lesson: no lesson '%s' (residual lessons --list)", rs_esc(name, -1));
-		return lesson_run_start(r, s, l, 0, err);
+		lesson_run_start(r, s, l, 0, err); /* a step that fails says so on its page: the screen opens */
+		return 0;
 	}
 	char note[600];
 	lesson_progress *p = lesson_progress_load(note, sizeof note);
@@ -210,7 +212,7 @@ int lesson_startup(rs_session *s, const char *name, rs_err *err)
 				 cur->number, r->step + 1);
 			lesson_run_note(r, msg);
 		}
-		return rc;
+		return 0; /* a step that failed says so on its page: the screen opens */
 	}
 	if (!first_done && r->set->n) {
 		session_clear_output(s);

@@ -21,6 +21,12 @@
 #include <string.h>
 
 #define LX_MAX_ARGS 8
+/* Bounds on what a lesson file or a learner can hand the evaluator: the
+ * parser recurses once per level of parentheses, unary minus, power or
+ * call, so nesting is bounded; and so is the text. */
+#define LX_MAX_DEPTH 64
+#define LX_MAX_EXPR 4096        /* bytes of one expression */
+#define LX_MAX_TEMPLATE 65536   /* bytes of one template ({...} text) */
 
 /* ---------------------------------------------------------------- values */
 void lx_val_free(lx_val *v)
@@ -180,6 +186,7 @@ typedef struct lx {
 	int dry;
 	rs_err *err;
 	int failed;
+	int depth;      /* levels of recursion, at most LX_MAX_DEPTH */
 } lx;
 
 static int lx_fail(lx *x, const char *fmt, ...) RS_PRINTF(2, 3);
@@ -339,7 +346,20 @@ static int need_num(lx *x, const lx_val *v, const char *op)
 	return lx_fail(x, "'%s' needs numbers, got text", op);
 }
 
+static int unary_at(lx *x, lx_val *out);
+
+/* Every recursion of the parser passes here: the depth is counted. */
 static int unary(lx *x, lx_val *out)
+{
+	if (x->depth >= LX_MAX_DEPTH)
+		return lx_fail(x, "the expression nests deeper than %d levels", LX_MAX_DEPTH);
+	x->depth++;
+	int rc = unary_at(x, out);
+	x->depth--;
+	return rc;
+}
+
+static int unary_at(lx *x, lx_val *out)
 {
 	skip_ws(x);
 	if (*x->p == '-') {
@@ -438,9 +458,22 @@ static int expr(lx *x, lx_val *out)
 
 /* Parses EXPR[:FORMAT] from *pp up to a '}' (in_braces) or the end; on
  * success *text (when not dry) is the formatted value. */
+/* An expression of at most LX_MAX_EXPR bytes (up to the end or the '}'). */
+static int expr_too_long(const char *e, int in_braces, rs_err *err)
+{
+	size_t n = 0;
+	while (e[n] && !(in_braces && e[n] == '}') && n <= LX_MAX_EXPR)
+		n++;
+	if (n <= LX_MAX_EXPR)
+		return 0;
+	return rs_fail(err, "the expression is longer than %d bytes", LX_MAX_EXPR);
+}
+
 static int placeholder(lesson_env *env, const char **pp, int in_braces, int dry, char **text, rs_err *err)
 {
-	lx x = {env, *pp, dry, err, 0};
+	if (expr_too_long(*pp, in_braces, err))
+		return -1;
+	lx x = {env, *pp, dry, err, 0, 0};
 	lx_val v;
 	if (expr(&x, &v))
 		return -1;
@@ -474,7 +507,9 @@ static int placeholder(lesson_env *env, const char **pp, int in_braces, int dry,
 
 int lesson_eval_answer(lesson_env *env, const char *e, char **out, rs_err *err)
 {
-	lx x = {env, e, 0, err, 0};
+	if (expr_too_long(e, 0, err))
+		return -1;
+	lx x = {env, e, 0, err, 0, 0};
 	lx_val v;
 	if (expr(&x, &v))
 		return -1;
@@ -503,7 +538,9 @@ int lesson_eval(lesson_env *env, const char *e, char **out, rs_err *err)
 
 int lesson_env_let(lesson_env *env, const char *name, const char *e, rs_err *err)
 {
-	lx x = {env, e, 0, err, 0};
+	if (expr_too_long(e, 0, err))
+		return -1;
+	lx x = {env, e, 0, err, 0, 0};
 	lx_val v;
 	if (expr(&x, &v))
 		return -1;
@@ -519,6 +556,8 @@ int lesson_env_let(lesson_env *env, const char *name, const char *e, rs_err *err
 /* Walks a template; with env NULL only parses (dry). */
 static int walk(lesson_env *env, const char *t, char **out, rs_err *err)
 {
+	if (strnlen(t, LX_MAX_TEMPLATE + 1) > LX_MAX_TEMPLATE)
+		return rs_fail(err, "the text is longer than %d bytes", LX_MAX_TEMPLATE);
 	rs_strbuf b = {0};
 	strbuf_add(&b, "", 0);
 	const char *p = t;

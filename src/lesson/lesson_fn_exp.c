@@ -247,14 +247,20 @@ static int f_neuron_top_pos(lesson_env *env, int argc, lx_val *a, lx_val *out, r
 }
 
 /* neuron_out(L, n, k): the tokens the neuron's output direction (its column
- * of W_down, through the final norm's weight) raises most in the unembedding. */
+ * of W_down, through the final norm's weight) raises most in the unembedding;
+ * with k negative, the -k it lowers most (what a negative activation raises). */
 static int f_neuron_out(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
 {
-	int L = 0, n = 0, k = 0;
+	int L = 0, n = 0;
+	long k = 0;
 	const rs_model *m = S(env)->model;
 	if (layer_arg(env, &a[0], &L, err) || index_arg(&a[1], "neuron", C(env)->d_ff, &n, err) ||
-	    index_arg(&a[2], "k", 21, &k, err))
+	    lx_arg_int(&a[2], "k", &k, err))
 		return -1;
+	if (k < -20 || k > 20)
+		return rs_fail(err, "k: at most 20 tokens (negative: the tokens lowered most)");
+	int sign = k < 0 ? -1 : 1;
+	k *= sign;
 	int d = C(env)->d_model, V = C(env)->vocab, ff = C(env)->d_ff;
 	float *u = rs_xmalloc(sizeof *u * (size_t)d), *row = rs_xmalloc(sizeof *row * (size_t)(ff > d ? ff : d));
 	for (int i = 0; i < d; i++) {
@@ -267,11 +273,11 @@ static int f_neuron_out(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_er
 		double s = 0;
 		for (int i = 0; i < d; i++)
 			s += (double)row[i] * u[i];
-		score[v] = (float)s;
+		score[v] = (float)(sign * s);
 	}
 	int32_t idx[20];
-	k = vec_topk(score, V, k, 0, idx);
-	*out = lx_str_take(token_list(env, idx, k));
+	int nk = vec_topk(score, V, (int)k, 0, idx);
+	*out = lx_str_take(token_list(env, idx, nk));
 	free(u);
 	free(row);
 	free(score);
@@ -299,6 +305,24 @@ static int f_dla_neuron(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_er
 	free(v);
 	*out = lx_num(best);
 	return 0;
+}
+
+/* neuron_dla(L, n, pos, tok): neuron n's direct logit attribution to tok at
+ * pos, with the final norm's scale frozen at this run's value. */
+static int f_neuron_dla(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+{
+	int L = 0, n = 0, p = 0;
+	interp_metric mt = {0, 0, -1};
+	if (layer_arg(env, &a[0], &L, err) || index_arg(&a[1], "neuron", C(env)->d_ff, &n, err) ||
+	    lx_arg_pos(env, &a[2], &p, err) || lx_arg_tok(env, &a[3], &mt.tok, err))
+		return -1;
+	mt.pos = p;
+	float *v = rs_xmalloc(sizeof *v * (size_t)C(env)->d_ff);
+	int rc = dla_neurons(S(env)->eng, &mt, L, v, err);
+	if (!rc)
+		*out = lx_num(v[n]);
+	free(v);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- embeddings */
@@ -396,7 +420,7 @@ const lx_func lx_funcs_exp[] = {
 	{"patch_metric", 3, 4, f_patch_metric},
 	{"top_neuron", 2, 2, f_top_neuron}, {"neuron", 3, 3, f_neuron},
 	{"neuron_top_pos", 3, 3, f_neuron_top_pos}, {"neuron_out", 3, 3, f_neuron_out},
-	{"dla_neuron", 3, 3, f_dla_neuron},
+	{"dla_neuron", 3, 3, f_dla_neuron}, {"neuron_dla", 4, 4, f_neuron_dla},
 	{"embed_norm", 1, 1, f_embed_norm}, {"cos_embed", 2, 2, f_cos_embed}, {"nearest", 2, 2, f_nearest},
 	{NULL, 0, 0, NULL},
 };

@@ -89,25 +89,13 @@ char *lx_tok_display(const rs_tokenizer *tok, int32_t id, char *buf, size_t n)
 {
 	size_t len = 0;
 	const char *b = tok ? tok_token_bytes(tok, id, &len) : NULL;
-	if (!b) {
+	if (!b || n < 4) {
 		snprintf(buf, n, "#%d", id);
 		return buf;
 	}
-	size_t o = 0;
-	buf[o++] = '\'';
-	for (size_t i = 0; i < len && o + 6 < n; i++) {
-		unsigned char c = (unsigned char)b[i];
-		if (c == '\n')
-			o += (size_t)snprintf(buf + o, n - o, "\\n");
-		else if (c == '\t')
-			o += (size_t)snprintf(buf + o, n - o, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
-		else
-			buf[o++] = (char)c;
-	}
-	buf[o++] = '\'';
-	buf[o] = 0;
+	buf[0] = '\'';
+	rs_visible(b, len, RS_VIS_UTF8, buf + 1, n - 2); /* escapes, never control bytes */
+	strcat(buf, "'");
 	return buf;
 }
 
@@ -393,7 +381,8 @@ static int cfg_field(const rs_config *c, const char *f, lx_val *out, rs_err *err
 			return 0;
 		}
 	if (!strcmp(f, "name")) {
-		*out = lx_str(c->name);
+		char vis[3 * sizeof c->name]; /* from the file: shown, never obeyed by the terminal */
+		*out = lx_str(rs_visible(c->name, strlen(c->name), RS_VIS_UTF8, vis, sizeof vis));
 		return 0;
 	}
 	return rs_fail(err, "unknown field '%s' (n_layers d_model n_heads n_kv_heads head_dim d_ff vocab max_ctx "

@@ -580,8 +580,7 @@ void lesson_free(lesson *l)
 /* ---------------------------------------------------------------- the set */
 const char *lesson_dir(void)
 {
-	static char path[4096];
-	return rs_data_path("RESIDUAL_LESSONS", "lessons", "lessons", path, sizeof path);
+	return rs_lessons_dir();
 }
 
 static int by_number(const void *a, const void *b)

@@ -2,13 +2,14 @@
  *
  * progress.json: {"version": 1, "current": NAME|null,
  *                 "lessons": {NAME: {"step": N, "steps": N, "finished": bool, "answered": N}}}
- * Writes go to a temporary file in the same directory, are flushed to disk
- * and renamed over the old file, so a crash leaves the old or the new
- * progress, never half of one. A file that does not parse is renamed aside,
+ * Writes go through rs_save_file (a temporary file in the same directory,
+ * flushed to disk and renamed over the old file), so a crash leaves the old
+ * or the new progress, never half of one. A file that does not parse is renamed aside,
  * never overwritten: the learner's history is kept for them to look at.
  */
 #include "config.h"
 #include "lesson.h"
+#include "savefile.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -30,26 +31,6 @@ const char *lesson_progress_path(char *buf, size_t n)
 	else
 		return NULL;
 	return buf;
-}
-
-/* mkdir -p of the file's directory. */
-static int make_dirs(const char *file)
-{
-	char d[4096];
-	snprintf(d, sizeof d, "%s", file);
-	char *slash = strrchr(d, '/');
-	if (!slash)
-		return 0;
-	*slash = 0;
-	for (char *p = d + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(d, 0700) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(d, 0700) && errno != EEXIST ? -1 : 0;
 }
 
 lesson_progress_entry *lesson_progress_get(lesson_progress *p, const char *name, int create)
@@ -199,39 +180,13 @@ int lesson_progress_save(lesson_progress *p, rs_err *err)
 				e->answered = disk->e[i].answered;
 			}
 	lesson_progress_free(disk);
-	if (make_dirs(p->path))
-		return rs_fail(err, "cannot create the directory of %s: %s", p->path, strerror(errno));
 	cJSON *root = to_json(p);
 	char *text = cJSON_Print(root);
 	cJSON_Delete(root);
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp-%ld", p->path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0) {
-		free(text);
-		return rs_fail(err, "cannot write %s: %s", tmp, strerror(errno));
-	}
-	size_t n = strlen(text), off = 0;
-	int bad = 0;
-	while (off < n && !bad) {
-		ssize_t w = write(fd, text + off, n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		bad = w <= 0;
-		off += w > 0 ? (size_t)w : 0;
-	}
-	if (!bad && (write(fd, "\n", 1) != 1 || fsync(fd)))
-		bad = 1;
-	int e = errno;
+	size_t n = strlen(text);
+	text = rs_xrealloc(text, n + 2);
+	memcpy(text + n, "\n", 2);
+	int rc = rs_save_file(p->path, text, n + 1, err);
 	free(text);
-	if (close(fd) || bad) {
-		unlink(tmp);
-		return rs_fail(err, "cannot write %s: %s", tmp, strerror(bad ? e : errno));
-	}
-	if (rename(tmp, p->path)) {
-		e = errno;
-		unlink(tmp);
-		return rs_fail(err, "cannot replace %s: %s", p->path, strerror(e));
-	}
-	return 0;
+	return rc;
 }

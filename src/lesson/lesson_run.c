@@ -295,7 +295,10 @@ void lesson_run_save(lesson_run *r)
 	lesson_progress_free(p);
 }
 
-/* Shows step k of the current lesson (k == n_steps: the closing page). */
+/* Shows step k of the current lesson (k == n_steps: the closing page).
+ * When the lesson cannot start or a step's command fails, the page says so
+ * and -1 returns with the same message (a step skipped for what the model
+ * lacks is no failure). */
 int lesson_run_goto(lesson_run *r, rs_session *s, int k, rs_err *err)
 {
 	lesson *l = r->cur;
@@ -308,9 +311,10 @@ int lesson_run_goto(lesson_run *r, rs_session *s, int k, rs_err *err)
 	r->step = k;
 	r->once[0] = 0;
 	char *out = NULL, problem[900] = "";
-	int shown = k < l->n_steps ? k : l->n_steps - 1;
+	int shown = k < l->n_steps ? k : l->n_steps - 1, failed = 0;
 	if (lesson_run_reset(r, s, err)) {
 		snprintf(problem, sizeof problem, "(the lesson could not start: %s)", err->msg);
+		failed = 1;
 	} else {
 		for (int i = 0; i <= shown && !problem[0]; i++) {
 			const char *why = lesson_req_missing(r->env, l->steps[i].requires);
@@ -323,10 +327,12 @@ int lesson_run_goto(lesson_run *r, rs_session *s, int k, rs_err *err)
 			int bad;
 			free(out);
 			out = NULL;
-			if (lesson_run_exec(r, s, i, i == shown ? &out : NULL, &bad, err))
+			if (lesson_run_exec(r, s, i, i == shown ? &out : NULL, &bad, err)) {
 				snprintf(problem, sizeof problem, "(step %d%s%s%s could not run: %s)", i + 1,
 					 bad >= 0 ? ", command '" : "", bad >= 0 ? l->steps[i].commands[bad] : "",
 					 bad >= 0 ? "'," : "", err->msg);
+				failed = 1;
+			}
 		}
 	}
 	if (k < l->n_steps && !problem[0] && l->steps[k].n_q) {
@@ -354,6 +360,8 @@ int lesson_run_goto(lesson_run *r, rs_session *s, int k, rs_err *err)
 		session_printf(s, "%s", out);
 	free(out);
 	lesson_run_save(r);
+	if (failed) /* the message without the page's parentheses */
+		return rs_fail(err, "%.*s", (int)strlen(problem) - 2, problem + 1);
 	return 0;
 }
 

@@ -295,6 +295,29 @@ cmd_status cmd_help_run(rs_session *s, int argc, char **argv, rs_err *err)
 }
 
 /* ---------------------------------------------------------------- batch */
+/* getline that keeps at most max bytes of a line (the newline excluded):
+ * the rest is read and dropped and *cut set, so that no file can make one
+ * line take more memory than that. */
+static ssize_t getline_max(char **line, size_t *cap, FILE *f, size_t max, int *cut)
+{
+	size_t n = 0;
+	int c = EOF;
+	*cut = 0;
+	if (!*line)
+		*line = rs_xmalloc(*cap = 256);
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (n >= max) {
+			*cut = 1;
+			continue;
+		}
+		if (n + 2 > *cap)
+			*line = rs_xrealloc(*line, *cap *= 2);
+		(*line)[n++] = (char)c;
+	}
+	(*line)[n] = 0;
+	return c == EOF && n == 0 && !*cut ? -1 : (ssize_t)n;
+}
+
 int cmd_batch(rs_session *s, const char *path, int echo)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
@@ -305,9 +328,16 @@ int cmd_batch(rs_session *s, const char *path, int echo)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	int lineno = 0, failed = 0;
-	while ((len = getline(&line, &cap, f)) >= 0) {
+	int lineno = 0, failed = 0, cut;
+	while ((len = getline_max(&line, &cap, f, MAX_LINE, &cut)) >= 0) {
 		lineno++;
+		if (cut) {
+			fflush(stdout);
+			fprintf(stderr, "error: %s:%d: the line is too long (at most %d bytes); skipped\n", path,
+				lineno, MAX_LINE);
+			failed = 1;
+			continue;
+		}
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = 0;
 		if (memchr(line, 0, (size_t)len)) {

@@ -268,46 +268,17 @@ int cmd_check_path(const rs_session *s, const char *path, const char *name, rs_e
 }
 
 /* ---------------------------------------------------------------- formatting */
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
-static int utf8_len(const unsigned char *p, size_t n)
-{
-	int len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
-	if (!len || (size_t)len > n || (len == 2 && p[0] < 0xc2))
-		return 0;
-	for (int i = 1; i < len; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
 char *cmd_fmt_token(const rs_session *s, int32_t id, char *buf, size_t n)
 {
 	size_t len = 0;
 	const char *b = s->tok ? tok_token_bytes(s->tok, id, &len) : NULL;
-	if (!b) {
+	if (!b || n < 4) {
 		snprintf(buf, n, "#%d", (int)id);
 		return buf;
 	}
-	size_t o = 0;
-	buf[o++] = '\'';
-	for (size_t i = 0; i < len && o + 8 < n;) {
-		unsigned char c = (unsigned char)b[i];
-		int u = utf8_len((const unsigned char *)b + i, len - i);
-		if (c == '\n' || c == '\t' || c == '\r' || c == '\\' || c == '\'') {
-			buf[o++] = '\\';
-			buf[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : (char)c;
-			i++;
-		} else if (!u || c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
-			i++;
-		} else {
-			memcpy(buf + o, b + i, (size_t)u);
-			o += (size_t)u;
-			i += (size_t)u;
-		}
-	}
-	buf[o++] = '\'';
-	buf[o] = 0;
+	buf[0] = '\'';
+	rs_visible(b, len, RS_VIS_UTF8 | RS_VIS_BACKSLASH | RS_VIS_QUOTE, buf + 1, n - 2);
+	strcat(buf, "'");
 	return buf;
 }
 

@@ -5,6 +5,8 @@
 #include "config.h"
 #include "commands_internal.h"
 #include "dtype.h"
+#include "interp.h"
+#include "datadir.h"
 #include "safetensors.h"
 #include "sampler.h"
 #include "tokenizer.h"
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* "blocks.0.attn.hook_z head 1 pos 3" */
 static char *fmt_selection(const rs_intervention *iv, char *buf, size_t n)
@@ -70,9 +73,45 @@ static int take_selection(rs_session *s, int *argc, char **argv, rs_intervention
 }
 
 /* ---------------------------------------------------------------- ablate */
+/* ablate ... mean --over FILE: the selection set to its mean per position over
+ * the prompts of FILE (found in the lessons directory when not here). */
+static cmd_status ablate_over(rs_session *s, rs_intervention *iv, const char *file, const char *name, rs_err *err)
+{
+	if (iv->kind != IV_MEAN)
+		return cmd_usage(err, name, "--over goes with mean (the mean over the prompts of the file)");
+	if (!s->tok)
+		return cmd_usage(err, name, "--over reads prompts as text: this model has no tokenizer");
+	if (cmd_need_prompt(s, name, err) || cmd_check_path(s, file, name, err))
+		return CMD_ERROR;
+	char path[4096];
+	const char *dir = rs_lessons_dir();
+	snprintf(path, sizeof path, "%s", file);
+	if (access(path, R_OK) && file[0] != '/' && dir)
+		snprintf(path, sizeof path, "%s/%s", dir, file);
+	int np = 0;
+	int64_t numel = 0;
+	rs_err e2;
+	float *mean = abl_mean_over_file(s->model, s->tok, TOK_PARSE_SPECIAL | (s->add_bos ? TOK_ADD_BOS : 0), path,
+					 iv->hook, s->n_ids, &np, &numel, &e2);
+	if (!mean)
+		return cmd_fail(err, name, "%s", e2.msg);
+	iv->kind = IV_REPLACE;
+	iv->values = mean;
+	iv->n_values = numel;
+	char what[160];
+	snprintf(what, sizeof what, "mean-ablate (mean of %d prompts of %.60s)", np, file);
+	cmd_status st = add_iv(s, iv, what, name, err);
+	free(mean);
+	return st;
+}
+
 static cmd_status c_ablate(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	rs_intervention iv = {0};
+	int miss;
+	const char *over = cmd_take_opt(&argc, argv, "--over", &miss);
+	if (miss)
+		return cmd_usage(err, argv[0], "--over needs a file of prompts");
 	if (take_selection(s, &argc, argv, &iv, err))
 		return CMD_ERROR;
 	iv.kind = IV_ZERO;
@@ -96,6 +135,8 @@ static cmd_status c_ablate(rs_session *s, int argc, char **argv, rs_err *err)
 	}
 	if (iv.head >= 0 && !hook_has_heads(iv.hook.kind))
 		return cmd_usage(err, argv[0], "this hook has no heads");
+	if (over)
+		return ablate_over(s, &iv, over, argv[0], err);
 	return add_iv(s, &iv, iv.kind == IV_MEAN ? "mean-ablate" : "zero-ablate", argv[0], err);
 }
 
@@ -444,14 +485,14 @@ static cmd_status c_generate(rs_session *s, int argc, char **argv, rs_err *err)
 #define A(...) {__VA_ARGS__}
 
 const cmd_def cmds_exp[] = {
-	{"ablate", "L H [zero|mean] | HOOK [zero|mean] [--head H] [--pos P] [--index I]",
+	{"ablate", "L H [zero|mean [--over FILE]] | HOOK [zero|mean [--over FILE]] [--head H] [--pos P] [--index I]",
 	 "knock out a head (or any hook, neuron, position)",
 	 "ablate L H sets the output of head H of layer L (its attn.hook_z) to zero, or with mean to its mean over "
-	 "the prompt's positions. ablate HOOK does the same to a whole hook or a part of it: --head for the hooks "
+	 "the prompt's positions. mean --over FILE uses instead the mean at each position over the prompts of FILE (one a line, each as long as this prompt in tokens; # comments; a name not found here is looked up in the lessons directory, which has ioi-abc.txt for the built-in model): dataset-mean ablation. ablate HOOK does the same to a whole hook or a part of it: --head for the hooks "
 	 "with heads, --pos for one position, --index for one entry of the last axis (an MLP neuron of "
 	 "mlp.hook_post, say). The pass is recomputed; when the logits are computed, the change of the next-token "
 	 "prediction at the selected position is shown.",
-	 A(ARG_LAYER, ARG_HEAD, ARG_WORD), "zero mean", c_ablate, "--head --pos --index", "Experiments"},
+	 A(ARG_LAYER, ARG_HEAD, ARG_WORD), "zero mean", c_ablate, "--head --pos --index --over", "Experiments"},
 	{"patch", "HOOK [POS] from PROMPT [--head H]", "activation patching from another prompt",
 	 "Runs PROMPT (text, or --ids 1,2,3 after from) on the clean model and puts its HOOK activation into this "
 	 "run: at every position, or at POS only; --head for one head of q, k, v, z or the pattern. Both prompts "

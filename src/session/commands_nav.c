@@ -45,7 +45,10 @@ static cmd_status c_prompt(rs_session *s, int argc, char **argv, rs_err *err)
 	}
 	if (argc < 2) {
 		if (!s->n_ids) {
-			session_printf(s, "no prompt yet\n");
+			if (s->prompt) /* kept from a model it no longer fits */
+				session_printf(s, "prompt \"%s\" kept, not tokenized for this model\n", s->prompt);
+			else
+				session_printf(s, "no prompt yet\n");
 			return CMD_OK;
 		}
 		if (s->prompt)
@@ -71,6 +74,9 @@ static cmd_status c_prompt(rs_session *s, int argc, char **argv, rs_err *err)
 	}
 	session_printf(s, "%d tokens: ", s->n_ids);
 	print_tokens_line(s);
+	char note[128];
+	if (session_cache_note(s, note, sizeof note))
+		session_printf(s, "%s\n", note);
 	return CMD_OK;
 }
 
@@ -79,8 +85,10 @@ static void print_model(rs_session *s, int full)
 {
 	const rs_model *m = s->model;
 	const rs_config *c = &m->cfg;
+	char name[3 * sizeof c->name]; /* from the file: shown, never obeyed by the terminal */
+	rs_visible(c->name, strlen(c->name), RS_VIS_UTF8, name, sizeof name);
 	session_printf(s, "model %s (%s)%s%s\n", s->model_path, m->format ? m->format : "?", c->name[0] ? "  " : "",
-		       c->name);
+		       name);
 	if (!full)
 		return;
 	session_printf(s, "layers %d  d_model %d  heads %d  kv_heads %d  head_dim %d  d_ff %d  vocab %d  context %d\n",
@@ -133,9 +141,12 @@ static cmd_status c_load(rs_session *s, int argc, char **argv, rs_err *err)
 	if (cmd_check_path(s, argv[1], argv[0], err))
 		return CMD_ERROR;
 	rs_err e2;
-	if (session_load(s, argv[1], &e2))
+	int rc = session_load(s, argv[1], &e2);
+	if (rc < 0)
 		return cmd_fail(err, argv[0], "%s", e2.msg);
 	print_model(s, 0);
+	if (rc > 0) /* the model is loaded; the prompt did not fit it */
+		return cmd_fail(err, argv[0], "%s", e2.msg);
 	session_printf(s, "%s\n", s->n_ids ? "the prompt was tokenized again" : "no prompt");
 	return CMD_OK;
 }

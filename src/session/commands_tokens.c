@@ -19,38 +19,18 @@
 enum { SHOW_SPACE = 1, ESC_BAR = 2, ESC_QUOTE = 4 };
 
 /* Appends bytes to buf (NUL-terminated, at most n-1 bytes) so that they print
- * on one line: valid UTF-8 as is, control and stray bytes as \xNN, newline,
- * tab, CR and the backslash escaped; with SHOW_SPACE a space as a middle dot,
- * with ESC_BAR '|' escaped (symbol lists are joined with '|'), with
- * ESC_QUOTE a single quote. Returns the new length. */
+ * on one line, through rs_visible: valid UTF-8 as is, control characters and
+ * stray bytes as escapes, the backslash escaped; with SHOW_SPACE a space as a
+ * middle dot, with ESC_BAR '|' escaped (symbol lists are joined with '|'),
+ * with ESC_QUOTE a single quote. Returns the new length. */
 static size_t put_bytes(char *buf, size_t o, size_t n, const char *b, size_t len, int how)
 {
-	int dots = how & SHOW_SPACE, bars = how & ESC_BAR, quotes = how & ESC_QUOTE;
-	for (size_t i = 0; i < len && o + 8 < n;) {
-		unsigned char c = (unsigned char)b[i];
-		int u = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 && c >= 0xc2 ? 2 : (c & 0xf0) == 0xe0 ? 3
-			: (c & 0xf8) == 0xf0 ? 4 : 0;
-		for (int k = 1; k < u; k++)
-			if (i + (size_t)k >= len || ((unsigned char)b[i + (size_t)k] & 0xc0) != 0x80)
-				u = 0;
-		if (dots && c == ' ') {
-			o += (size_t)snprintf(buf + o, n - o, "\xc2\xb7");
-		} else if (c == '\n' || c == '\t' || c == '\r' || c == '\\' || (bars && c == '|') ||
-			   (quotes && c == '\'')) {
-			buf[o++] = '\\';
-			buf[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : (char)c;
-		} else if (!u || c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
-		} else {
-			memcpy(buf + o, b + i, (size_t)u);
-			o += (size_t)u;
-			i += (size_t)u;
-			continue;
-		}
-		i++;
-	}
-	buf[o] = 0;
-	return o;
+	if (o + 1 >= n)
+		return o;
+	int f = RS_VIS_UTF8 | RS_VIS_BACKSLASH | (how & SHOW_SPACE ? RS_VIS_SPACE : 0) |
+		(how & ESC_BAR ? RS_VIS_BAR : 0) | (how & ESC_QUOTE ? RS_VIS_QUOTE : 0);
+	rs_visible(b, len, f, buf + o, n - o);
+	return o + strlen(buf + o);
 }
 
 /* Display columns of UTF-8 text: "Ġ" is two bytes and one column. */

@@ -152,6 +152,15 @@ double session_cache_bytes(const rs_session *s, int T)
 	return bytes;
 }
 
+int session_cache_note(const rs_session *s, char *buf, size_t n)
+{
+	double need = s->n_ids ? session_cache_bytes(s, s->n_ids) : 0;
+	if (need < SESSION_CACHE_NOTE_MB * 1024.0 * 1024.0)
+		return 0;
+	snprintf(buf, n, "this prompt needs %.0f MiB of activation cache", need / (1 << 20));
+	return 1;
+}
+
 int session_set_cache_filter(rs_session *s, const char *globs, rs_err *err)
 {
 	if (globs && strlen(globs) >= sizeof s->cache_filter)
@@ -422,22 +431,28 @@ int session_load(rs_session *s, const char *model_path, rs_err *err)
 		s->sel_head = m->cfg.n_heads - 1;
 	/* the prompt again: its text with the new tokenizer, or its ids if they fit */
 	char *text = s->prompt ? rs_xstrdup(s->prompt) : NULL;
-	int rc = 0;
-	rs_err e2;
+	int rc = 0, had_ids = s->n_ids;
 	if (text && s->tok)
-		rc = session_set_prompt(s, text, &e2);
+		rc = session_set_prompt(s, text, err);
+	else if (text)
+		rc = rs_fail(err, "the new model has no tokenizer");
 	else if (s->n_ids)
-		rc = session_set_ids(s, s->ids, s->n_ids, &e2);
-	if (rc || (text && !s->tok)) { /* keep the session usable: no prompt */
+		rc = session_set_ids(s, s->ids, s->n_ids, err);
+	if (rc) { /* keep the session usable without a pass; the text stays for the learner */
 		free(s->ids);
 		s->ids = NULL;
 		s->n_ids = 0;
 		free(s->prompt);
-		s->prompt = NULL;
+		s->prompt = text;
+		text = NULL;
 		s->view_stop = -1;
 		s->sel_pos = 0;
+		if (s->prompt)
+			rs_fail_prefix(err, "the prompt was kept but not tokenized again");
+		else
+			rs_fail_prefix(err, "the prompt of %d token ids was dropped", had_ids);
 	}
 	free(text);
 	bump(s);
-	return 0;
+	return rc ? 1 : 0;
 }

@@ -12,7 +12,6 @@
 #include "ui_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +24,14 @@
 #include <readline/readline.h>
 
 #include "commands.h"
+#include "mapfile.h"
+#include "savefile.h"
 
 #define HISTORY_MAX 1000
+#define LINE_MAX_BYTES 4096 /* a typed or pasted command line; longer is refused key by key */
+/* A history file larger than its lines can make is not ours to read whole
+ * (nor to rewrite): the session goes without history and says so. */
+#define HISTORY_MAX_BYTES ((off_t)HISTORY_MAX * (LINE_MAX_BYTES + 1))
 
 static ui *g_ui;                 /* readline's callbacks carry no context */
 static unsigned char queue[256]; /* keys waiting for readline */
@@ -131,26 +136,6 @@ int cmdline_history_path(char *buf, size_t n)
 	return snprintf(buf, n, "%s/.local/state/residual/history", home) < (int)n ? 0 : -1;
 }
 
-/* mkdir -p of the directory part of path, private to the user. */
-static int make_parent(const char *path)
-{
-	char dir[1024];
-	snprintf(dir, sizeof dir, "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = 0;
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(dir, 0700) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(dir, 0700) && errno != EEXIST ? -1 : 0;
-}
-
 int cmdline_init(ui *u)
 {
 	g_ui = u;
@@ -178,9 +163,15 @@ int cmdline_init(ui *u)
 	rl_set_screen_size(LINES > 0 ? LINES : 24, COLS > 0 ? COLS : 80);
 	using_history();
 	stifle_history(HISTORY_MAX);
+	struct stat st;
 	if (u->use_history && cmdline_history_path(u->history_path, sizeof u->history_path) == 0) {
-		if (read_history(u->history_path) && errno != ENOENT)
+		if (stat(u->history_path, &st) == 0 && st.st_size > HISTORY_MAX_BYTES) {
+			snprintf(u->notice, sizeof u->notice, "history off: %.160s is %lld MiB (at most %lld)", u->history_path,
+				 (long long)(st.st_size >> 20), (long long)(HISTORY_MAX_BYTES >> 20));
+			u->history_path[0] = 0;
+		} else if (read_history(u->history_path) && errno != ENOENT) {
 			snprintf(u->notice, sizeof u->notice, "history not read: %s", strerror(errno));
+		}
 	} else {
 		u->history_path[0] = 0;
 	}
@@ -204,8 +195,11 @@ void cmdline_free(ui *u)
 	g_ui = NULL;
 }
 
-/* Appends the line to the history file at once, so that a dropped SSH
- * connection loses nothing. */
+/* Adds the line to the history file at once, so that a dropped SSH
+ * connection loses nothing: the file as it is now on disk (lines other
+ * residuals added meanwhile included), plus this line, the last HISTORY_MAX
+ * lines kept, replaced atomically (rs_save_file) so that it is never left
+ * half-written. */
 static void remember(ui *u, const char *line)
 {
 	if (!*line)
@@ -216,16 +210,32 @@ static void remember(ui *u, const char *line)
 	add_history(line);
 	if (!u->history_path[0])
 		return;
-	if (make_parent(u->history_path)) {
-		snprintf(u->notice, sizeof u->notice, "history not saved: %s", strerror(errno));
-		return;
-	}
-	int fd = open(u->history_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	if (fd < 0)
-		return;
-	close(fd);
-	append_history(1, u->history_path);
-	history_truncate_file(u->history_path, HISTORY_MAX);
+	size_t n = 0, ln = strlen(line);
+	struct stat st;
+	if (stat(u->history_path, &st) == 0 && st.st_size > HISTORY_MAX_BYTES)
+		return; /* grown meanwhile past what its lines can make: leave it alone */
+	char *old = rs_read_file(u->history_path, &n, NULL);
+	if (!old && errno != ENOENT)
+		return; /* unreadable: leave it as it is */
+	char *buf = rs_xmalloc(n + ln + 2);
+	if (n)
+		memcpy(buf, old, n);
+	free(old);
+	if (n && buf[n - 1] != '\n')
+		buf[n++] = '\n';
+	memcpy(buf + n, line, ln);
+	n += ln;
+	buf[n++] = '\n';
+	/* the start of the last HISTORY_MAX lines */
+	size_t start = n - 1;
+	int lines = 0;
+	while (start > 0 && lines < HISTORY_MAX)
+		if (buf[--start] == '\n' && ++lines == HISTORY_MAX)
+			start++;
+	rs_err err;
+	if (rs_save_file(u->history_path, buf + start, n - start, &err))
+		snprintf(u->notice, sizeof u->notice, "history not saved: %.200s", err.msg);
+	free(buf);
 }
 
 static void close_line(ui *u)
@@ -296,10 +306,14 @@ void cmdline_key(ui *u, int ch)
 	case KEY_BACKSPACE: push(127); break;
 	case KEY_ENTER: push('\r'); break;
 	default:
-		if (ch >= 0 && ch < 256)
-			push(ch);
-		else
+		if (ch < 0 || ch >= 256)
 			return; /* other function keys mean nothing to the line */
+		if (ch >= 0x20 && ch != 127 && rl_end >= LINE_MAX_BYTES) {
+			snprintf(u->notice, sizeof u->notice, "the command line is full (at most %d bytes)",
+				 LINE_MAX_BYTES);
+			return;
+		}
+		push(ch);
 	}
 	line_ready = line_eof = 0;
 	while (q_len > 0 && !line_ready && !line_eof)

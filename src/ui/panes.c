@@ -301,6 +301,8 @@ void pane_draw_header(ui *u, WINDOW *w)
 	const char *slash = strrchr(name, '/');
 	if (slash && slash[1])
 		name = slash + 1;
+	char vis[200]; /* the name comes from the file: shown, never obeyed */
+	name = rs_visible(name, strlen(name), u->th.utf8 ? RS_VIS_UTF8 : 0, vis, sizeof vis);
 	char stop[96] = "before hook_embed";
 	if (s->view_stop >= 0)
 		hook_name(session_hook(s), stop, sizeof stop);

@@ -1,92 +1,16 @@
 /* text.c - printable token text, display widths, heat levels (no curses). */
 #include "config.h"
 #include "ui.h"
+#include "err.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
 
-/* Length of the valid UTF-8 sequence at s (of at most len bytes), or 0. */
-static int utf8_len(const unsigned char *s, size_t len)
-{
-	int n;
-	uint32_t cp;
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if ((size_t)n > len)
-		return 0;
-	for (int i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and values past U+10FFFF are not text */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
-static uint32_t utf8_cp(const unsigned char *s, int n)
-{
-	static const unsigned char mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
-	uint32_t cp = s[0] & mask[n];
-	for (int i = 1; i < n; i++)
-		cp = cp << 6 | (s[i] & 0x3f);
-	return cp;
-}
-
 char *ui_token_text(const char *bytes, size_t len, int utf8, char *dst, size_t n)
 {
-	size_t o = 0;
-	const unsigned char *s = (const unsigned char *)bytes;
-	if (!n)
-		return dst;
-	for (size_t i = 0; i < len;) {
-		char tmp[16];
-		const char *piece = tmp;
-		size_t plen;
-		int adv = 1;
-		unsigned c = s[i];
-		if (c == ' ')
-			piece = utf8 ? "\xc2\xb7" : "_"; /* middle dot */
-		else if (c == '\n')
-			piece = utf8 ? "\xe2\x86\xb5" : "\\n"; /* downwards arrow with corner */
-		else if (c == '\t')
-			piece = utf8 ? "\xe2\x86\x92" : "\\t";
-		else if (c == '\r')
-			piece = "\\r";
-		else if (c < 0x20 || c == 0x7f)
-			snprintf(tmp, sizeof tmp, "\\x%02X", c);
-		else if (c < 0x80)
-			tmp[0] = (char)c, tmp[1] = 0;
-		else {
-			int l = utf8_len(s + i, len - i);
-			if (!l)
-				snprintf(tmp, sizeof tmp, "\\x%02X", c);
-			else if (!utf8 || utf8_cp(s + i, l) < 0xa0) /* C1 controls stay escaped */
-				snprintf(tmp, sizeof tmp, "\\u{%X}", utf8_cp(s + i, l)), adv = l;
-			else
-				memcpy(tmp, s + i, (size_t)l), tmp[l] = 0, adv = l;
-		}
-		plen = strlen(piece);
-		if (o + plen >= n)
-			break;
-		memcpy(dst + o, piece, plen);
-		o += plen;
-		i += (size_t)adv;
-	}
-	dst[o] = 0;
-	return dst;
+	return rs_visible(bytes, len, (utf8 ? RS_VIS_UTF8 : 0) | RS_VIS_SPACE | RS_VIS_ARROWS, dst, n);
 }
 
 /* Walks s one character at a time; returns columns, and through *fit the

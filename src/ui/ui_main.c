@@ -432,7 +432,8 @@ static int zoom_key(ui *u, int ch)
 
 /* ------------------------------------------------------------ the loop */
 
-/* The session asks between two stops of a run whether to go on: Esc or
+/* The session asks between two stops of a run whether to go on: SIGHUP or
+ * SIGTERM stops it (the loop then exits cleanly), Esc or
  * Ctrl-C typed meanwhile stops it, and so does q, which then quits. Any
  * other key goes back for the loop, and nothing more is read until the loop
  * has taken it, so typeahead keeps its order (a stop costs one read that
@@ -440,6 +441,8 @@ static int zoom_key(ui *u, int ch)
 static int ui_interrupt(void *ctx)
 {
 	ui *u = ctx;
+	if (term_signal())
+		return 1;
 	if (u->key_put_back)
 		return 0;
 	nodelay(u->cmd, TRUE);
@@ -598,6 +601,8 @@ int ui_main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(u->notice, sizeof u->notice, "%s", hint);
+	if (!hint[0])
+		session_cache_note(s, u->notice, sizeof u->notice); /* a long prompt: the memory it will take */
 	theme_init(&u->th, kind, utf8);
 	cmdline_init(u);
 	ui_layout_windows(u);
