@@ -85,6 +85,15 @@ typedef struct rs_session {
 	int interrupted;            /* the last move stopped early, at view_stop */
 } rs_session;
 
+/* The options every front end (the screen, batch mode) takes to start a
+ * session: --model PATH, --tokenizer PATH, --prompt TEXT, --ids 1,2,3. */
+typedef struct session_opts {
+	const char *model, *tokenizer, *prompt, *ids;
+} session_opts;
+/* Whether argv[*i] is one of them with its value; then it is stored and *i
+ * moved past the value. An option without its value is not one. */
+int session_opt(session_opts *o, int argc, char **argv, int *i);
+
 /* Opens a model (path NULL: the built-in model) and makes an empty session. */
 rs_session *session_create(const char *model_path, rs_err *err);
 void session_free(rs_session *s);

@@ -20,6 +20,20 @@
  * layer): prompts whose cache would pass this many MiB are refused. */
 #define SESSION_CACHE_MB 8192
 
+int session_opt(session_opts *o, int argc, char **argv, int *i)
+{
+	static const char *const names[] = {"--model", "--tokenizer", "--prompt", "--ids"};
+	const char **slots[] = {&o->model, &o->tokenizer, &o->prompt, &o->ids};
+	if (*i + 1 >= argc)
+		return 0;
+	for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+		if (!strcmp(argv[*i], names[k])) {
+			*slots[k] = argv[++*i];
+			return 1;
+		}
+	return 0;
+}
+
 const char *session_default_model(void)
 {
 	static char path[4096];

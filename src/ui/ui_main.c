@@ -343,7 +343,8 @@ static void usage(FILE *f)
 }
 
 typedef struct ui_opts {
-	const char *model, *prompt, *ids, *tokenizer, *lesson;
+	const char *model, *prompt, *ids, *tokenizer; /* session_opt's */
+	const char *lesson;
 	int theme, ascii, no_history;
 	int bench, bench_rows, bench_cols;
 } ui_opts;
@@ -352,17 +353,12 @@ static int parse_opts(int argc, char **argv, ui_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->theme = -1;
+	session_opts so = {0};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--model") && val)
-			o->model = val, i++;
-		else if (!strcmp(a, "--prompt") && val)
-			o->prompt = val, i++;
-		else if (!strcmp(a, "--ids") && val)
-			o->ids = val, i++;
-		else if (!strcmp(a, "--tokenizer") && val)
-			o->tokenizer = val, i++;
+		if (session_opt(&so, argc, argv, &i))
+			continue;
 		else if (!strcmp(a, "--lesson") && val)
 			o->lesson = val, i++;
 		else if (!strcmp(a, "--theme") && val) {
@@ -386,6 +382,7 @@ static int parse_opts(int argc, char **argv, ui_opts *o)
 			return -1;
 		}
 	}
+	o->model = so.model, o->tokenizer = so.tokenizer, o->prompt = so.prompt, o->ids = so.ids;
 	return 0;
 }
 
