@@ -219,12 +219,6 @@ static int parse_vars(ctx *c, const cJSON *obj, const char *key, const char *pat
 	return k;
 }
 
-static const char *const pane_names[PANE_N] = {
-	[PANE_TOKENS] = "tokens", [PANE_PIPELINE] = "pipeline", [PANE_VECTOR] = "vector",
-	[PANE_ATTN] = "attn", [PANE_NORMS] = "norms", [PANE_LENS] = "lens",
-	[PANE_TOPK] = "topk", [PANE_LESSON] = "lesson", [PANE_OUTPUT] = "output",
-};
-
 static unsigned parse_panes(ctx *c, const cJSON *v, const char *path)
 {
 	if (!cJSON_IsArray(v)) {
@@ -235,10 +229,7 @@ static unsigned parse_panes(ctx *c, const cJSON *v, const char *path)
 	int i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, v) {
-		int found = -1;
-		for (int p = 0; p < PANE_N && cJSON_IsString(it); p++)
-			if (!strcmp(it->valuestring, pane_names[p]))
-				found = p;
+		int found = cJSON_IsString(it) ? session_pane_parse(it->valuestring, 0) : -1;
 		if (cJSON_IsString(it) && !strcmp(it->valuestring, "default"))
 			m |= SESSION_PANES_DEFAULT;
 		else if (found < 0)

@@ -9,12 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const pane_names[PANE_N] = {
-	[PANE_TOKENS] = "tokens", [PANE_PIPELINE] = "pipeline", [PANE_VECTOR] = "vector",
-	[PANE_ATTN] = "attn", [PANE_NORMS] = "norms", [PANE_LENS] = "lens",
-	[PANE_TOPK] = "topk", [PANE_LESSON] = "lesson", [PANE_OUTPUT] = "output",
-};
-
 static int on_off(const char *v, int *out)
 {
 	if (!strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "yes"))
@@ -228,10 +222,7 @@ static cmd_status c_pane(rs_session *s, int argc, char **argv, rs_err *err)
 			s->panes = argv[1][0] == 'a' ? (1u << PANE_N) - 1 : argv[1][0] == 'n' ? 1u << PANE_OUTPUT
 											      : SESSION_PANES_DEFAULT;
 		} else {
-			int p = -1;
-			for (int i = 0; i < PANE_N; i++)
-				if (!strcmp(argv[1], pane_names[i]))
-					p = i;
+			int p = session_pane_parse(argv[1], 0);
 			if (p < 0)
 				return cmd_usage(err, argv[0], "no pane '%.40s'", argv[1]);
 			int on = !(s->panes & (1u << p));
@@ -242,7 +233,7 @@ static cmd_status c_pane(rs_session *s, int argc, char **argv, rs_err *err)
 		s->version++;
 	}
 	for (int i = 0; i < PANE_N; i++)
-		session_printf(s, "%s%s %s", i ? "  " : "", pane_names[i], s->panes & (1u << i) ? "on" : "off");
+		session_printf(s, "%s%s %s", i ? "  " : "", session_pane_name(i, 0), s->panes & (1u << i) ? "on" : "off");
 	session_printf(s, "\n");
 	return CMD_OK;
 }

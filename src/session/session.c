@@ -20,6 +20,25 @@
  * layer): prompts whose cache would pass this many MiB are refused. */
 #define SESSION_CACHE_MB 8192
 
+static const char *const pane_names[PANE_N][2] = {
+#define ROW(id, name, other, what) [id] = {name, other},
+	RS_PANE_TABLE(ROW)
+#undef ROW
+};
+
+const char *session_pane_name(int p, int other)
+{
+	return p >= 0 && p < PANE_N ? pane_names[p][other != 0] : "?";
+}
+
+int session_pane_parse(const char *name, int other)
+{
+	for (int p = 0; p < PANE_N; p++)
+		if (!strcmp(name, pane_names[p][0]) || (other && !strcmp(name, pane_names[p][1])))
+			return p;
+	return -1;
+}
+
 int session_opt(session_opts *o, int argc, char **argv, int *i)
 {
 	static const char *const names[] = {"--model", "--tokenizer", "--prompt", "--ids"};

@@ -38,6 +38,99 @@ static int shown(const rs_session *s, int kind, int layer)
 	return session_act(s, (rs_hook){kind, layer}) != NULL;
 }
 
+/* What each pane depends on: a signature of it, so a pane is redrawn only
+ * when it changed. h already holds what every pane depends on. */
+static uint64_t sig_tokens(ui *u, int p, uint64_t h)
+{
+	const rs_session *s = u->s;
+	h = sig_mix(h, (uint64_t)s->sel_pos);
+	h = sig_mix(h, (uint64_t)s->n_ids);
+	for (int i = 0; i < s->n_ids; i++)
+		h = sig_mix(h, (uint32_t)s->ids[i]);
+	return h;
+}
+
+static uint64_t sig_pipeline(ui *u, int p, uint64_t h)
+{
+	h = sig_mix(h, (uint64_t)u->s->view_stop);
+	return sig_mix(h, (uint64_t)u->s->gran);
+}
+
+static uint64_t sig_vector(ui *u, int p, uint64_t h)
+{
+	const rs_session *s = u->s;
+	h = sig_mix(h, (uint64_t)s->view_stop);
+	h = sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->sel_head);
+	return sig_mix(h, (uint64_t)s->vec_full << 32 | (uint32_t)u->vec_scroll);
+}
+
+static uint64_t sig_attn(ui *u, int p, uint64_t h)
+{
+	const rs_session *s = u->s;
+	h = sig_mix(h, (uint64_t)s->sel_layer << 20 | (uint64_t)s->sel_head);
+	h = sig_mix(h, (uint64_t)s->sel_pos << 1 | (uint64_t)(s->attn_values != 0));
+	return sig_mix(h, (uint64_t)(shown(s, HOOK_PATTERN, s->sel_layer) | shown(s, HOOK_ATTN_SCORES, s->sel_layer) << 1));
+}
+
+/* norms and lens: the residual stream after each layer */
+static uint64_t sig_layers(ui *u, int p, uint64_t h)
+{
+	const rs_session *s = u->s;
+	int L = s->model ? s->model->cfg.n_layers : 0;
+	int n = shown(s, HOOK_EMBED, -1);
+	for (int l = 0; l < L; l++)
+		n += shown(s, HOOK_RESID_POST, l);
+	h = sig_mix(h, (uint64_t)n);
+	h = sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->sel_layer);
+	if (p == PANE_LENS && u->cache.lens && L > 0) {
+		/* lens cells fill in while idle */
+		int filled = 0;
+		for (int l = 0; l < L; l++)
+			filled += u->cache.lens[(size_t)l * u->cache.T].valid;
+		h = sig_mix(h, (uint64_t)filled);
+	}
+	return h;
+}
+
+static uint64_t sig_topk(ui *u, int p, uint64_t h)
+{
+	h = sig_mix(h, (uint64_t)shown(u->s, HOOK_LOGITS, -1));
+	return sig_mix(h, (uint64_t)u->s->sel_pos << 20 | (uint64_t)u->s->topk);
+}
+
+static uint64_t sig_output(ui *u, int p, uint64_t h)
+{
+	h = str_sig(h, u->s->output);
+	h = str_sig(h, u->err_line);
+	return sig_mix(h, (uint64_t)u->out_scroll);
+}
+
+static uint64_t sig_lesson(ui *u, int p, uint64_t h)
+{
+	h = sig_mix(h, (uint64_t)u->lesson_scroll);
+	return str_sig(h, lesson_text(u));
+}
+
+static void draw_output(ui *u, WINDOW *w);
+static void draw_lesson(ui *u, WINDOW *w);
+
+/* The pane table: what each pane depends on and how it is drawn (its name
+ * is the session's, session_pane_name). */
+static const struct {
+	uint64_t (*sig)(ui *u, int p, uint64_t h);
+	void (*draw)(ui *u, WINDOW *w);
+} pane_table[PANE_N] = {
+	[PANE_TOKENS] = {sig_tokens, pane_tokens_draw},
+	[PANE_PIPELINE] = {sig_pipeline, pane_pipeline_draw},
+	[PANE_VECTOR] = {sig_vector, pane_vector_draw},
+	[PANE_ATTN] = {sig_attn, pane_attn_draw},
+	[PANE_NORMS] = {sig_layers, pane_norms_draw},
+	[PANE_LENS] = {sig_layers, pane_lens_draw},
+	[PANE_TOPK] = {sig_topk, pane_topk_draw},
+	[PANE_LESSON] = {sig_lesson, draw_lesson},
+	[PANE_OUTPUT] = {sig_output, draw_output},
+};
+
 uint64_t pane_sig(ui *u, int p)
 {
 	const rs_session *s = u->s;
@@ -46,55 +139,7 @@ uint64_t pane_sig(ui *u, int p)
 	h = sig_mix(h, (uint64_t)r->h << 32 | (uint32_t)r->w);
 	h = sig_mix(h, (uint64_t)u->th.kind << 8 | (uint64_t)u->th.colors);
 	h = str_sig(h, s->highlight);
-	int L = s->model ? s->model->cfg.n_layers : 0;
-	switch (p) {
-	case PANE_TOKENS:
-		h = sig_mix(h, (uint64_t)s->sel_pos);
-		h = sig_mix(h, (uint64_t)s->n_ids);
-		for (int i = 0; i < s->n_ids; i++)
-			h = sig_mix(h, (uint32_t)s->ids[i]);
-		return h;
-	case PANE_PIPELINE:
-		h = sig_mix(h, (uint64_t)s->view_stop);
-		return sig_mix(h, (uint64_t)s->gran);
-	case PANE_VECTOR:
-		h = sig_mix(h, (uint64_t)s->view_stop);
-		h = sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->sel_head);
-		return sig_mix(h, (uint64_t)s->vec_full << 32 | (uint32_t)u->vec_scroll);
-	case PANE_ATTN:
-		h = sig_mix(h, (uint64_t)s->sel_layer << 20 | (uint64_t)s->sel_head);
-		h = sig_mix(h, (uint64_t)s->sel_pos << 1 | (uint64_t)(s->attn_values != 0));
-		return sig_mix(h, (uint64_t)(shown(s, HOOK_PATTERN, s->sel_layer) |
-					     shown(s, HOOK_ATTN_SCORES, s->sel_layer) << 1));
-	case PANE_NORMS:
-	case PANE_LENS: {
-		int n = shown(s, HOOK_EMBED, -1);
-		for (int l = 0; l < L; l++)
-			n += shown(s, HOOK_RESID_POST, l);
-		h = sig_mix(h, (uint64_t)n);
-		h = sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->sel_layer);
-		if (p == PANE_LENS && u->cache.lens && L > 0) {
-			/* lens cells fill in while idle */
-			int filled = 0;
-			for (int l = 0; l < L; l++)
-				filled += u->cache.lens[(size_t)l * u->cache.T].valid;
-			h = sig_mix(h, (uint64_t)filled);
-		}
-		return h;
-	}
-	case PANE_TOPK:
-		h = sig_mix(h, (uint64_t)shown(s, HOOK_LOGITS, -1));
-		return sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->topk);
-	case PANE_OUTPUT:
-		h = str_sig(h, s->output);
-		h = str_sig(h, u->err_line);
-		h = sig_mix(h, (uint64_t)u->out_scroll);
-		return h;
-	case PANE_LESSON:
-		h = sig_mix(h, (uint64_t)u->lesson_scroll);
-		return str_sig(h, lesson_text(u));
-	}
-	return 0;
+	return p >= 0 && p < PANE_N ? pane_table[p].sig(u, p, h) : 0;
 }
 
 /* ------------------------------------------------------------ output, lesson */
@@ -258,32 +303,14 @@ static void draw_lesson(ui *u, WINDOW *w)
 		draw_wrapped(w, 1, 0, room, W, t, skip);
 }
 
-/* Names a lesson may put in session.highlight to point at a pane. */
-static const char *const pane_names[PANE_N][2] = {
-	[PANE_TOKENS] = {"tokens", "token"}, [PANE_PIPELINE] = {"pipeline", "pipe"},
-	[PANE_VECTOR] = {"vector", "vec"},   [PANE_ATTN] = {"attention", "attn"},
-	[PANE_NORMS] = {"norms", "norm"},    [PANE_LENS] = {"lens", "logit-lens"},
-	[PANE_TOPK] = {"topk", "top"},       [PANE_LESSON] = {"lesson", "lesson"},
-	[PANE_OUTPUT] = {"output", "out"},
-};
-
 void pane_draw(ui *u, int p, WINDOW *w)
 {
 	werase(w);
 	theme_set(&u->th, w, ROLE_NORMAL);
-	switch (p) {
-	case PANE_TOKENS: pane_tokens_draw(u, w); break;
-	case PANE_PIPELINE: pane_pipeline_draw(u, w); break;
-	case PANE_VECTOR: pane_vector_draw(u, w); break;
-	case PANE_ATTN: pane_attn_draw(u, w); break;
-	case PANE_NORMS: pane_norms_draw(u, w); break;
-	case PANE_LENS: pane_lens_draw(u, w); break;
-	case PANE_TOPK: pane_topk_draw(u, w); break;
-	case PANE_OUTPUT: draw_output(u, w); break;
-	case PANE_LESSON: draw_lesson(u, w); break;
-	}
+	if (p >= 0 && p < PANE_N)
+		pane_table[p].draw(u, w);
 	const char *hl = u->s->highlight;
-	if (hl[0] && (!strcmp(hl, pane_names[p][0]) || !strcmp(hl, pane_names[p][1])))
+	if (hl[0] && session_pane_parse(hl, 1) == p) /* a lesson points at a pane by name */
 		mvwchgat(w, 0, 0, -1, u->th.attr[ROLE_SEL], u->th.pair[ROLE_SEL], NULL);
 }
 
