@@ -103,6 +103,8 @@ const char *hook_kind_name(int kind);
 /* Parses a full name; accepts "blocks.L.x" and TransformerLens' short forms
  * ("resid_pre 3" is the command line's business, not this). -1 if unknown. */
 int hook_parse(const char *name, int n_layers, rs_hook *out);
+/* The same, where a negative layer counts from the end ("blocks.-1.hook_resid_post"). */
+int hook_parse_rel(const char *name, int n_layers, rs_hook *out);
 /* Whether a stop is a pause point at the given granularity. */
 int hook_in_gran(int kind, rs_gran g);
 /* The kind a short name means ("pattern", "gate", "lnf"), or -1. */

@@ -92,6 +92,18 @@ int hook_parse(const char *name, int n_layers, rs_hook *out)
 	return -1;
 }
 
+int hook_parse_rel(const char *name, int n_layers, rs_hook *out)
+{
+	char buf[128];
+	long l = 0;
+	int off = 0;
+	if (sscanf(name, "blocks.%ld.%n", &l, &off) == 1 && off > 0 && l < 0 && l >= -n_layers) {
+		snprintf(buf, sizeof buf, "blocks.%ld.%s", l + n_layers, name + off);
+		name = buf;
+	}
+	return hook_parse(name, n_layers, out);
+}
+
 int hook_in_gran(int kind, rs_gran g)
 {
 	if (kind < 0 || kind >= HOOK_N_KINDS)

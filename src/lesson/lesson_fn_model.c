@@ -23,15 +23,7 @@ static int get_hook(lesson_env *env, const lx_val *v, rs_hook *h, rs_err *err)
 	const char *name = NULL;
 	if (lx_arg_str(v, "the hook", &name, err))
 		return -1;
-	int L = cfg_of(env)->n_layers;
-	char buf[128];
-	long l = 0;
-	int off = 0;
-	if (sscanf(name, "blocks.%ld.%n", &l, &off) == 1 && l < 0 && l >= -L) {
-		snprintf(buf, sizeof buf, "blocks.%ld.%s", l + L, name + off);
-		name = buf;
-	}
-	if (hook_parse(name, L, h))
+	if (hook_parse_rel(name, cfg_of(env)->n_layers, h))
 		return rs_fail(err, "unknown hook '%s' (full names: blocks.0.hook_resid_post)", rs_esc(name, -1));
 	return 0;
 }
