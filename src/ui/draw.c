@@ -167,3 +167,22 @@ char *draw_token(ui *u, int32_t id, char *buf, size_t n)
 		return ui_token_text(tok_piece(tok, id), strlen(tok_piece(tok, id)), u->th.utf8, buf, n);
 	return ui_token_text(bytes, len, u->th.utf8, buf, n);
 }
+
+/* First index of a window of n out of total that keeps sel in view. */
+int draw_window_start(int sel, int n, int total)
+{
+	if (total <= n)
+		return 0;
+	int s = sel - n / 2;
+	if (s < 0)
+		s = 0;
+	return s > total - n ? total - n : s;
+}
+
+/* A dim paragraph from row y: what a pane says while it has nothing to show. */
+void draw_dim_text(ui *u, WINDOW *w, int y, const char *msg)
+{
+	theme_set(&u->th, w, ROLE_DIM);
+	draw_wrapped(w, y, 0, getmaxy(w) - y, getmaxx(w), msg, 0);
+	theme_set(&u->th, w, ROLE_NORMAL);
+}

@@ -9,19 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* First index of a window of n out of total that keeps sel in view. */
-static int window_start(int sel, int n, int total)
-{
-	if (total <= n)
-		return 0;
-	int s = sel - n / 2;
-	if (s < 0)
-		s = 0;
-	if (s > total - n)
-		s = total - n;
-	return s;
-}
-
 void pane_attn_draw(ui *u, WINDOW *w)
 {
 	const rs_session *s = u->s;
@@ -82,7 +69,7 @@ void pane_attn_draw(ui *u, WINDOW *w)
 	int nrows = avail_h * per_line;
 	if (nrows > T)
 		nrows = T;
-	int r0 = window_start(q, nrows, T);
+	int r0 = draw_window_start(q, nrows, T);
 	if (half) {
 		/* lines start at even rows; keep the selected row inside */
 		r0 &= ~1;

@@ -186,6 +186,10 @@ char *draw_token(ui *u, int32_t id, char *buf, size_t n);
 /* Lines of s word-wrapped to width w, starting at y; returns lines used. */
 int draw_wrapped(WINDOW *w, int y, int x, int h, int width, const char *s, int skip);
 int draw_count_wrapped(const char *s, int width);
+/* First index of a window of n out of total that keeps sel in view. */
+int draw_window_start(int sel, int n, int total);
+/* A dim paragraph from row y (a pane with nothing to show yet). */
+void draw_dim_text(ui *u, WINDOW *w, int y, const char *msg);
 /* Formats a float into exactly cw columns (e.g. ".83", "1.0", "-2.1"). */
 void fmt_num(char *buf, size_t n, float v, int cw);
 /* About four significant digits, for statistics ("12.345", "0.0123"). */
