@@ -186,3 +186,30 @@ void draw_dim_text(ui *u, WINDOW *w, int y, const char *msg)
 	draw_wrapped(w, y, 0, getmaxy(w) - y, getmaxx(w), msg, 0);
 	theme_set(&u->th, w, ROLE_NORMAL);
 }
+
+/* A frame drawn with characters, not the terminal's line-drawing set, so it
+ * looks the same in every terminal (and in tmux's capture). */
+void draw_box(ui *u, WINDOW *w)
+{
+	int H = getmaxy(w), W = getmaxx(w);
+	int utf8 = u->th.utf8;
+	const char *hz = utf8 ? "\xe2\x94\x80" : "-", *vt = utf8 ? "\xe2\x94\x82" : "|";
+	const char *c[4] = {"+", "+", "+", "+"};
+	if (utf8) {
+		c[0] = "\xe2\x94\x8c", c[1] = "\xe2\x94\x90";
+		c[2] = "\xe2\x94\x94", c[3] = "\xe2\x94\x98";
+	}
+	for (int x = 1; x < W - 1; x++) {
+		mvwaddstr(w, 0, x, hz);
+		mvwaddstr(w, H - 1, x, hz);
+	}
+	for (int y = 1; y < H - 1; y++) {
+		mvwaddstr(w, y, 0, vt);
+		mvwaddstr(w, y, W - 1, vt);
+	}
+	mvwaddstr(w, 0, 0, c[0]);
+	mvwaddstr(w, 0, W - 1, c[1]);
+	mvwaddstr(w, H - 1, 0, c[2]);
+	/* the last cell of the screen: waddstr there may report an error; harmless */
+	mvwaddstr(w, H - 1, W - 1, c[3]);
+}

@@ -1,6 +1,6 @@
-/* panes.c - the pane table (what each pane depends on, how it is drawn),
- * the header and hint lines, the output and lesson panes, and the boxes
- * drawn over the panes: help, completions, the whole output. */
+/* panes.c - the pane table (what each pane depends on, and its drawer in
+ * its own pane_NAME.c), the header and hint lines, and the boxes drawn over
+ * the panes: help and completions. */
 #include "config.h"
 #include "ui_int.h"
 
@@ -18,18 +18,9 @@ void pane_attn_draw(ui *u, WINDOW *w);
 void pane_norms_draw(ui *u, WINDOW *w);
 void pane_lens_draw(ui *u, WINDOW *w);
 void pane_topk_draw(ui *u, WINDOW *w);
+void pane_output_draw(ui *u, WINDOW *w);
+void pane_lesson_draw(ui *u, WINDOW *w);
 
-static const char *lesson_text(ui *u);
-static void draw_box(ui *u, WINDOW *w);
-
-static uint64_t str_sig(uint64_t h, const char *s)
-{
-	if (!s)
-		return sig_mix(h, 0);
-	for (; *s; s++)
-		h = sig_mix(h, (unsigned char)*s);
-	return sig_mix(h, 1);
-}
 
 /* The number of stops <= view_stop of one kind in one layer (0 or 1): what a
  * pane showing that hook depends on, so stepping elsewhere leaves it alone. */
@@ -100,19 +91,16 @@ static uint64_t sig_topk(ui *u, int p, uint64_t h)
 
 static uint64_t sig_output(ui *u, int p, uint64_t h)
 {
-	h = str_sig(h, u->s->output);
-	h = str_sig(h, u->err_line);
+	h = sig_str(h, u->s->output);
+	h = sig_str(h, u->err_line);
 	return sig_mix(h, (uint64_t)u->out_scroll);
 }
 
 static uint64_t sig_lesson(ui *u, int p, uint64_t h)
 {
 	h = sig_mix(h, (uint64_t)u->lesson_scroll);
-	return str_sig(h, lesson_text(u));
+	return sig_str(h, lesson_pane_text(u->s));
 }
-
-static void draw_output(ui *u, WINDOW *w);
-static void draw_lesson(ui *u, WINDOW *w);
 
 /* The pane table: what each pane depends on and how it is drawn (its name
  * is the session's, session_pane_name). */
@@ -127,8 +115,8 @@ static const struct {
 	[PANE_NORMS] = {sig_layers, pane_norms_draw},
 	[PANE_LENS] = {sig_layers, pane_lens_draw},
 	[PANE_TOPK] = {sig_topk, pane_topk_draw},
-	[PANE_LESSON] = {sig_lesson, draw_lesson},
-	[PANE_OUTPUT] = {sig_output, draw_output},
+	[PANE_LESSON] = {sig_lesson, pane_lesson_draw},
+	[PANE_OUTPUT] = {sig_output, pane_output_draw},
 };
 
 uint64_t pane_sig(ui *u, int p)
@@ -138,169 +126,8 @@ uint64_t pane_sig(ui *u, int p)
 	uint64_t h = sig_mix(u->gen, (uint64_t)p);
 	h = sig_mix(h, (uint64_t)r->h << 32 | (uint32_t)r->w);
 	h = sig_mix(h, (uint64_t)u->th.kind << 8 | (uint64_t)u->th.colors);
-	h = str_sig(h, s->highlight);
+	h = sig_str(h, s->highlight);
 	return p >= 0 && p < PANE_N ? pane_table[p].sig(u, p, h) : 0;
-}
-
-/* ------------------------------------------------------------ output, lesson */
-
-/* Lines the output pane has for the command's text (after an error line). */
-int pane_output_room(ui *u)
-{
-	const ui_rect *r = &u->lay.pane[PANE_OUTPUT];
-	int room = r->h - 1;
-	if (u->err_line[0])
-		room -= draw_count_wrapped(u->err_line, r->w);
-	return room;
-}
-
-static void draw_output(ui *u, WINDOW *w)
-{
-	int W = getmaxx(w), H = getmaxy(w);
-	const char *out = u->s->output;
-	int total = out ? draw_count_wrapped(out, W) : 0, room = pane_output_room(u);
-	char info[96] = "";
-	if (total > room) {
-		if (u->out_scroll > total - room)
-			u->out_scroll = total - room;
-		/* over a lesson, PgUp and PgDn scroll the lesson's text */
-		snprintf(info, sizeof info, "lines %d-%d of %d  (o: read it all%s)", u->out_scroll + 1,
-			 u->out_scroll + room, total, u->win[PANE_LESSON] ? "" : ", PgUp PgDn");
-	}
-	draw_title(u, w, "output", info);
-	int y = 1;
-	if (u->err_line[0]) {
-		theme_set(&u->th, w, ROLE_ERROR);
-		y += draw_wrapped(w, y, 0, H - y, W, u->err_line, 0);
-		theme_set(&u->th, w, ROLE_NORMAL);
-	}
-	if (!out || !*out) {
-		if (!u->err_line[0]) {
-			theme_set(&u->th, w, ROLE_DIM);
-			draw_text(w, y, 0, W, "type : to enter a command (help lists them), ? for keys");
-			theme_set(&u->th, w, ROLE_NORMAL);
-		}
-		return;
-	}
-	draw_wrapped(w, y, 0, H - y, W, out, total > room ? u->out_scroll : 0);
-}
-
-/* The whole output in a box over the panes, for text longer than its pane. */
-void pane_draw_output_zoom(ui *u)
-{
-	int h = LINES - 3, W = COLS;
-	if (h < 3)
-		return;
-	WINDOW *win = newwin(h, W, 1, 0);
-	if (!win)
-		return;
-	werase(win);
-	theme_set(&u->th, win, ROLE_DIM);
-	draw_box(u, win);
-	const char *out = u->s->output ? u->s->output : "";
-	int total = draw_count_wrapped(out, W - 4), room = h - 2;
-	if (u->zoom_scroll > total - room)
-		u->zoom_scroll = total - room;
-	if (u->zoom_scroll < 0)
-		u->zoom_scroll = 0;
-	char title[128];
-	snprintf(title, sizeof title, " output: lines %d-%d of %d  (Up Down PgUp PgDn scroll, o closes) ",
-		 total ? u->zoom_scroll + 1 : 0, u->zoom_scroll + room < total ? u->zoom_scroll + room : total,
-		 total);
-	theme_set(&u->th, win, ROLE_TITLE);
-	draw_text(win, 0, 2, W - 4, title);
-	theme_set(&u->th, win, ROLE_NORMAL);
-	draw_wrapped(win, 1, 2, room, W - 4, out, u->zoom_scroll);
-	wnoutrefresh(win);
-	delwin(win);
-}
-
-/* The lesson module's text (NULL: nothing to show); the pane is redrawn when it changes. */
-static const char *lesson_text(ui *u)
-{
-	return lesson_pane_text(u->s);
-}
-
-int pane_lesson_fit(ui *u)
-{
-	ui_layout L;
-	layout_compute(LINES, COLS, u->s->panes, &L);
-	int w = L.pane[PANE_LESSON].w;
-	u->lesson_lines = w > 0 ? draw_count_wrapped(lesson_text(u), w) : 0;
-	return u->lesson_lines;
-}
-
-/* What identifies the step a lesson text shows: the text up to its "Step k
- * of n" line. Answering a question re-renders the step below that line, and
- * the learner, who scrolled down to the question, keeps their place. */
-static uint64_t step_sig(const char *t)
-{
-	uint64_t h = 1;
-	for (const char *p = t; p && *p; p++) {
-		h = sig_mix(h, (unsigned char)*p);
-		if (*p == '\n' && !strncmp(p + 1, "Step ", 5)) {
-			const char *nl = strchr(p + 1, '\n');
-			for (p++; *p && p != nl; p++)
-				h = sig_mix(h, (unsigned char)*p);
-			break;
-		}
-	}
-	return h;
-}
-
-int pane_lesson_sync(ui *u)
-{
-	const char *t = lesson_text(u);
-	uint64_t sig = str_sig(1, t);
-	if (sig == u->lesson_sig)
-		return 0;
-	u->lesson_sig = sig;
-	uint64_t head = step_sig(t);
-	if (head != u->lesson_head) {
-		u->lesson_head = head;
-		u->lesson_scroll = 0;
-	}
-	const ui_rect *r = &u->lay.pane[PANE_LESSON];
-	return r->w > 0 && draw_count_wrapped(t, r->w) != u->lesson_lines;
-}
-
-/* Keeps the scroll within the text: the last line stays at the bottom. */
-static int lesson_clamp(ui *u, int total, int room)
-{
-	if (u->lesson_scroll > total - room)
-		u->lesson_scroll = total - room;
-	if (u->lesson_scroll < 0)
-		u->lesson_scroll = 0;
-	return u->lesson_scroll;
-}
-
-int pane_lesson_scroll(ui *u, int dir)
-{
-	const ui_rect *r = &u->lay.pane[PANE_LESSON];
-	if (!u->win[PANE_LESSON])
-		return 0;
-	if (r->h < 2)
-		return 1;
-	int room = r->h - 1;
-	/* a page less one line, so the line read last stays in sight */
-	u->lesson_scroll += dir * (room > 2 ? room - 1 : 1);
-	lesson_clamp(u, draw_count_wrapped(lesson_text(u), r->w), room);
-	return 1;
-}
-
-static void draw_lesson(ui *u, WINDOW *w)
-{
-	const char *t = lesson_text(u);
-	int W = getmaxx(w), room = getmaxy(w) - 1;
-	int total = t ? draw_count_wrapped(t, W) : 0;
-	int skip = lesson_clamp(u, total, room);
-	char info[96] = "";
-	if (total > room)
-		snprintf(info, sizeof info, "lines %d-%d of %d  (PgUp PgDn, u d)", skip + 1,
-			 skip + room, total);
-	draw_title(u, w, "lesson", info);
-	if (t)
-		draw_wrapped(w, 1, 0, room, W, t, skip);
 }
 
 void pane_draw(ui *u, int p, WINDOW *w)
@@ -402,33 +229,6 @@ static const char *const help_lines[] = {
 	"",
 	"Press any key to close.",
 };
-
-/* A frame drawn with characters, not the terminal's line-drawing set, so it
- * looks the same in every terminal (and in tmux's capture). */
-static void draw_box(ui *u, WINDOW *w)
-{
-	int H = getmaxy(w), W = getmaxx(w);
-	int utf8 = u->th.utf8;
-	const char *hz = utf8 ? "\xe2\x94\x80" : "-", *vt = utf8 ? "\xe2\x94\x82" : "|";
-	const char *c[4] = {"+", "+", "+", "+"};
-	if (utf8) {
-		c[0] = "\xe2\x94\x8c", c[1] = "\xe2\x94\x90";
-		c[2] = "\xe2\x94\x94", c[3] = "\xe2\x94\x98";
-	}
-	for (int x = 1; x < W - 1; x++) {
-		mvwaddstr(w, 0, x, hz);
-		mvwaddstr(w, H - 1, x, hz);
-	}
-	for (int y = 1; y < H - 1; y++) {
-		mvwaddstr(w, y, 0, vt);
-		mvwaddstr(w, y, W - 1, vt);
-	}
-	mvwaddstr(w, 0, 0, c[0]);
-	mvwaddstr(w, 0, W - 1, c[1]);
-	mvwaddstr(w, H - 1, 0, c[2]);
-	/* the last cell of the screen: waddstr there may report an error; harmless */
-	mvwaddstr(w, H - 1, W - 1, c[3]);
-}
 
 /* The completion candidates, in columns, in a box above the hint line. */
 void pane_draw_matches(ui *u)

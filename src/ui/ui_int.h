@@ -153,6 +153,16 @@ static inline uint64_t sig_mix(uint64_t h, uint64_t v)
 	return h * 0xff51afd7ed558ccdull;
 }
 
+/* Mixes a string (or NULL) into a running signature. */
+static inline uint64_t sig_str(uint64_t h, const char *s)
+{
+	if (!s)
+		return sig_mix(h, 0);
+	for (; *s; s++)
+		h = sig_mix(h, (unsigned char)*s);
+	return sig_mix(h, 1);
+}
+
 /* ------------------------------------------------------------------ panes */
 
 /* Signature of what pane p draws (0 never matches: always draw). */
@@ -190,6 +200,8 @@ int draw_count_wrapped(const char *s, int width);
 int draw_window_start(int sel, int n, int total);
 /* A dim paragraph from row y (a pane with nothing to show yet). */
 void draw_dim_text(ui *u, WINDOW *w, int y, const char *msg);
+/* A frame around w drawn with characters (the same in every terminal). */
+void draw_box(ui *u, WINDOW *w);
 /* Formats a float into exactly cw columns (e.g. ".83", "1.0", "-2.1"). */
 void fmt_num(char *buf, size_t n, float v, int cw);
 /* About four significant digits, for statistics ("12.345", "0.0123"). */
