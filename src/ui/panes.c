@@ -171,30 +171,26 @@ void pane_draw_hints(ui *u, WINDOW *w)
 {
 	int W = getmaxx(w);
 	werase(w);
-	static const char *const normal[][2] = {
-		{"\xe2\x86\x92", "step"}, {"\xe2\x86\x90", "back"}, {"L", "layer end"}, {"E", "end"},
-		{"h l", "pos"}, {"j k", "layer"}, {"[ ]", "head"}, {"g", "granularity"},
-		{"v", "values"}, {"f", "full vector"}, {":", "command"}, {"?", "help"}, {"q", "quit"},
-	};
+	/* while typing a command the keys are readline's; else the key table's */
 	static const char *const cmd[][2] = {
 		{"Enter", "run"}, {"Tab", "complete"}, {"\xe2\x86\x91", "history"},
 		{"C-r", "search"}, {"Esc", "cancel"},
 	};
-	const char *const (*tab)[2] = u->cmd_active ? cmd : normal;
-	int n = u->cmd_active ? (int)(sizeof cmd / sizeof *cmd) : (int)(sizeof normal / sizeof *normal);
 	int x = 0;
 	int notice_w = u->notice[0] ? ui_text_width(u->notice) + 1 : 0;
-	for (int i = 0; i < n; i++) {
-		const char *key = tab[i][0];
+	const char *key, *what;
+	for (int i = 0; u->cmd_active ? i < (int)(sizeof cmd / sizeof *cmd) : ui_key_hint(i, &key, &what); i++) {
+		if (u->cmd_active)
+			key = cmd[i][0], what = cmd[i][1];
 		if (!u->th.utf8 && (unsigned char)key[0] >= 0x80)
 			key = !strcmp(key, "\xe2\x86\x92") ? "n" : !strcmp(key, "\xe2\x86\x90") ? "b" : "Up";
-		int need = ui_text_width(key) + 1 + ui_text_width(tab[i][1]) + 2;
+		int need = ui_text_width(key) + 1 + ui_text_width(what) + 2;
 		if (x + need > W - notice_w)
 			break;
 		theme_set(&u->th, w, ROLE_KEY);
 		x += draw_text(w, 0, x, W - x, key);
 		theme_set(&u->th, w, ROLE_DIM);
-		x += draw_textf(w, 0, x, W - x, " %s  ", tab[i][1]);
+		x += draw_textf(w, 0, x, W - x, " %s  ", what);
 	}
 	if (u->notice[0]) {
 		theme_set(&u->th, w, ROLE_ERROR);
@@ -203,32 +199,7 @@ void pane_draw_hints(ui *u, WINDOW *w)
 	theme_set(&u->th, w, ROLE_NORMAL);
 }
 
-/* ------------------------------------------------------------ help overlay */
-
-static const char *const help_lines[] = {
-	"Stepping through the forward pass",
-	"  Right  n  Space   step forward one stop (computes it the first time)",
-	"  Left   b  Bksp    step back one stop (shows exactly what was shown)",
-	"  L  /  E  End      run to the end of the layer / of the pass (logits)",
-	"  Esc  Ctrl-C       stop a run, a sweep or generate part way (E goes on)",
-	"  0  Home           back to the start",
-	"  g                 stops: every hook / every sublayer / every layer",
-	"Selecting",
-	"  h l  , .          previous / next position (token)",
-	"  k j  Up Down      previous / next layer (attention, lens, norms)",
-	"  [ ]               previous / next attention head",
-	"  v                 attention values as numbers",
-	"  f                 the whole vector as numbers (PgUp PgDn scroll)",
-	"  t                 theme: dark / light / mono",
-	"Commands and reading",
-	"  :                 commands (Tab completes, Up recalls, Ctrl-R searches)",
-	"  o                 read the whole output of the last command in a box",
-	"  u d               scroll the lesson's text a page up / down",
-	"  PgUp PgDn         the same in a lesson, else scroll the output",
-	"  Ctrl-L  redraw    ?  this help    q  Ctrl-C  quit",
-	"",
-	"Press any key to close.",
-};
+/* ------------------------------------------------------------ help overlay: the key table's help lines (keys.c) */
 
 /* The completion candidates, in columns, in a box above the hint line. */
 void pane_draw_matches(ui *u)
@@ -266,7 +237,9 @@ void pane_draw_matches(ui *u)
 
 void pane_draw_help(ui *u)
 {
-	int n = (int)(sizeof help_lines / sizeof *help_lines);
+	int n = 0;
+	while (ui_key_help(n))
+		n++;
 	int h = n + 2, w = 78;
 	if (h > LINES)
 		h = LINES;
@@ -281,7 +254,7 @@ void pane_draw_help(ui *u)
 	theme_set(&u->th, win, ROLE_TITLE);
 	draw_text(win, 0, 2, w - 4, " keys ");
 	for (int i = 0; i < n && i + 1 < h - 1; i++) {
-		const char *l = help_lines[i];
+		const char *l = ui_key_help(i);
 		theme_set(&u->th, win, l[0] != ' ' && l[0] ? ROLE_TITLE : ROLE_NORMAL);
 		draw_text(win, i + 1, 2, w - 4, l);
 	}

@@ -247,8 +247,14 @@ void ui_mark_all(ui *u);
 void ui_draw(ui *u, int force);
 void ui_run_command(ui *u, const char *line);
 void ui_busy(ui *u, const char *what);
-/* Handles one key outside the command line. */
+/* The position, layer and head kept within the prompt and the model. */
+void ui_clamp_selection(ui *u);
+/* The key table (keys.c): handles one key outside the command line; the
+ * i-th entry of the hint line (0 when past the last); the i-th line of the
+ * help overlay (NULL past the last). */
 void ui_key(ui *u, int ch);
+int ui_key_hint(int i, const char **key, const char **what);
+const char *ui_key_help(int i);
 int ui_bench(ui *u, int rows, int cols, int iters);
 
 #endif

@@ -160,7 +160,7 @@ void ui_draw(ui *u, int force)
 static int n_heads(const ui *u) { return u->s->model ? u->s->model->cfg.n_heads : 1; }
 static int n_layers(const ui *u) { return u->s->model ? u->s->model->cfg.n_layers : 1; }
 
-static void clamp_selection(ui *u)
+void ui_clamp_selection(ui *u)
 {
 	rs_session *s = u->s;
 	if (s->sel_pos >= s->n_ids)
@@ -185,13 +185,6 @@ void ui_follow_view(ui *u)
 		u->s->version++;
 	}
 	u->vec_scroll = 0;
-}
-
-static void select_delta(ui *u, int *field, int delta)
-{
-	*field += delta;
-	clamp_selection(u);
-	u->s->version++;
 }
 
 /* Says on the hint line that work is under way, before work that may take a
@@ -227,7 +220,7 @@ void ui_run_command(ui *u, const char *line)
 	/* a command may have changed anything: the prompt, the model, the values */
 	u->gen++;
 	u->out_scroll = 0;
-	clamp_selection(u);
+	ui_clamp_selection(u);
 	if (u->s->view_stop != before)
 		ui_follow_view(u);
 	/* the command may have changed the panes shown */
@@ -238,87 +231,6 @@ void ui_run_command(ui *u, const char *line)
 	u->out_zoom = u->s->output && !u->lay.too_small && u->lay.pane[PANE_OUTPUT].w > 0 &&
 		      !(u->s->panes & 1u << PANE_LESSON) &&
 		      draw_count_wrapped(u->s->output, u->lay.pane[PANE_OUTPUT].w) > pane_output_room(u);
-}
-
-void ui_key(ui *u, int ch)
-{
-	rs_session *s = u->s;
-	switch (ch) {
-	case KEY_RIGHT: case 'n': case ' ':
-		/* only big models take long enough for a step to need saying */
-		if (s->eng && s->view_stop >= eng_stop(s->eng) && s->model &&
-		    config_param_count(&s->model->cfg) > 100000000)
-			ui_busy(u, "computing the next stop");
-		session_step(s, 1);
-		ui_follow_view(u);
-		break;
-	case KEY_LEFT: case 'b': case KEY_BACKSPACE: case 127: case 8:
-		session_back(s, 1);
-		ui_follow_view(u);
-		break;
-	case 'L':
-		ui_busy(u, "running to the end of the layer");
-		session_run_layer(s);
-		ui_follow_view(u);
-		break;
-	case 'E': case KEY_END:
-		ui_busy(u, "running to the end of the pass");
-		session_run_all(s);
-		ui_follow_view(u);
-		break;
-	case '0': case KEY_HOME:
-		session_back(s, hook_n_stops(n_layers(u)) + 1);
-		ui_follow_view(u);
-		break;
-	case 'h': case ',': case KEY_SLEFT: select_delta(u, &s->sel_pos, -1); u->vec_scroll = 0; break;
-	case 'l': case '.': case KEY_SRIGHT: select_delta(u, &s->sel_pos, 1); u->vec_scroll = 0; break;
-	case 'k': case KEY_UP: select_delta(u, &s->sel_layer, -1); break;
-	case 'j': case KEY_DOWN: select_delta(u, &s->sel_layer, 1); break;
-	case '[': select_delta(u, &s->sel_head, -1); break;
-	case ']': select_delta(u, &s->sel_head, 1); break;
-	case 'g':
-		s->gran = (rs_gran)((s->gran + 1) % 3);
-		s->version++;
-		break;
-	case 'v': s->attn_values = !s->attn_values; s->version++; break;
-	case 'f': s->vec_full = !s->vec_full; u->vec_scroll = 0; s->version++; break;
-	case 't':
-		theme_init(&u->th, (u->th.kind + 1) % 3, u->th.utf8);
-		ui_mark_all(u);
-		break;
-	/* a lesson's text comes first: it is what a learner reads then */
-	case KEY_PPAGE:
-		if (s->vec_full)
-			u->vec_scroll -= 4;
-		else if (!pane_lesson_scroll(u, -1) && (u->out_scroll -= 3) < 0)
-			u->out_scroll = 0;
-		break;
-	case KEY_NPAGE:
-		if (s->vec_full)
-			u->vec_scroll += 4;
-		else if (!pane_lesson_scroll(u, 1))
-			u->out_scroll += 3; /* the pane clamps it */
-		break;
-	case 'u': pane_lesson_scroll(u, -1); break;
-	case 'd': pane_lesson_scroll(u, 1); break;
-	case 'o':
-		u->out_zoom = 1;
-		u->zoom_scroll = 0;
-		break;
-	case ':':
-		cmdline_open(u, NULL);
-		break;
-	case '?':
-		u->help_open = 1;
-		break;
-	case 12: /* Ctrl-L */
-		clearok(curscr, TRUE);
-		ui_mark_all(u);
-		break;
-	case 'q': case 'Q': case 3:
-		u->quit = 1;
-		break;
-	}
 }
 
 /* ------------------------------------------------------------ options */
