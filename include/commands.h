@@ -47,6 +47,11 @@ typedef struct cmd_def {
  * command leaves the session as it was or in a consistent state. */
 cmd_status cmd_exec(rs_session *s, const char *line, rs_err *err);
 
+/* As cmd_exec, but what the command prints is dropped: the session's output
+ * stays what it was. The screen's keys run commands this way, since what a
+ * key does shows in the panes, not as text. */
+cmd_status cmd_exec_quiet(rs_session *s, const char *line, rs_err *err);
+
 /* The registry, NULL-terminated by a zero entry. */
 const cmd_def *cmd_registry(void);
 const cmd_def *cmd_find(const char *name);

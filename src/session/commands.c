@@ -207,6 +207,20 @@ const char *cmd_text(int argc, char **argv, int i)
 }
 
 /* ---------------------------------------------------------------- running */
+cmd_status cmd_exec_quiet(rs_session *s, const char *line, rs_err *err)
+{
+	char *out = s->output;
+	size_t len = s->output_len, cap = s->output_cap;
+	s->output_cap = 256;
+	s->output = rs_xmalloc(s->output_cap);
+	s->output[0] = 0;
+	s->output_len = 0;
+	cmd_status st = cmd_exec(s, line, err);
+	free(s->output);
+	s->output = out, s->output_len = len, s->output_cap = cap;
+	return st;
+}
+
 cmd_status cmd_exec(rs_session *s, const char *line, rs_err *err)
 {
 	rs_err local;

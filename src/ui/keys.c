@@ -1,20 +1,41 @@
-/* keys.c - the screen's key table: each key's action, its place on the hint
- * line and its line in the help overlay, in one row, so the three cannot
- * drift apart. */
+/* keys.c - the screen's key table: each key's action, the registry command
+ * it runs, its place on the hint line and its line in the help overlay, in
+ * one row, so they cannot drift apart. A key that changes the session runs
+ * a command of the registry (quietly: its result shows in the panes), so
+ * batch mode and lessons can do whatever a key does; the keys that only
+ * move the screen (scrolling, the theme, boxes) act on the screen. */
 #include "config.h"
 #include "ui_int.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
 #include "engine.h"
 
 static int n_layers(const ui *u) { return u->s->model ? u->s->model->cfg.n_layers : 1; }
+static int n_heads(const ui *u) { return u->s->model ? u->s->model->cfg.n_heads : 1; }
 
-static void select_delta(ui *u, int *field, int delta)
+/* Runs a command for a key; a key that cannot act (no prompt) does nothing. */
+static void key_cmd(ui *u, const char *fmt, ...) RS_PRINTF(2, 3);
+static void key_cmd(ui *u, const char *fmt, ...)
 {
-	*field += delta;
+	char line[64];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	rs_err err;
+	cmd_exec_quiet(u->s, line, &err);
 	ui_clamp_selection(u);
-	u->s->version++;
+}
+
+/* A selection moved by delta and kept in 0..n-1. */
+static int moved(int v, int delta, int n)
+{
+	v += delta;
+	return v >= n ? n - 1 : v < 0 ? 0 : v;
 }
 
 /* ------------------------------------------------------------ actions */
@@ -24,69 +45,67 @@ static void k_step(ui *u, int ch)
 	/* only big models take long enough for a step to need saying */
 	if (s->eng && s->view_stop >= eng_stop(s->eng) && s->model && config_param_count(&s->model->cfg) > 100000000)
 		ui_busy(u, "computing the next stop");
-	session_step(s, 1);
+	key_cmd(u, "step");
 	ui_follow_view(u);
 }
 
 static void k_back(ui *u, int ch)
 {
-	session_back(u->s, 1);
+	key_cmd(u, "back");
 	ui_follow_view(u);
 }
 
 static void k_layer_end(ui *u, int ch)
 {
 	ui_busy(u, "running to the end of the layer");
-	session_run_layer(u->s);
+	key_cmd(u, "run layer");
 	ui_follow_view(u);
 }
 
 static void k_end(ui *u, int ch)
 {
 	ui_busy(u, "running to the end of the pass");
-	session_run_all(u->s);
+	key_cmd(u, "run all");
 	ui_follow_view(u);
 }
 
 static void k_start(ui *u, int ch)
 {
-	session_back(u->s, hook_n_stops(n_layers(u)) + 1);
+	key_cmd(u, "back %d", hook_n_stops(n_layers(u)) + 1);
 	ui_follow_view(u);
 }
 
 static void k_pos(ui *u, int ch)
 {
-	select_delta(u, &u->s->sel_pos, ch == 'h' || ch == ',' || ch == KEY_SLEFT ? -1 : 1);
+	key_cmd(u, "pos %d", moved(u->s->sel_pos, ch == 'h' || ch == ',' || ch == KEY_SLEFT ? -1 : 1, u->s->n_ids));
 	u->vec_scroll = 0;
 }
 
 static void k_layer(ui *u, int ch)
 {
-	select_delta(u, &u->s->sel_layer, ch == 'k' || ch == KEY_UP ? -1 : 1);
+	key_cmd(u, "layer %d", moved(u->s->sel_layer, ch == 'k' || ch == KEY_UP ? -1 : 1, n_layers(u)));
 }
 
 static void k_head(ui *u, int ch)
 {
-	select_delta(u, &u->s->sel_head, ch == '[' ? -1 : 1);
+	key_cmd(u, "head %d", moved(u->s->sel_head, ch == '[' ? -1 : 1, n_heads(u)));
 }
 
 static void k_gran(ui *u, int ch)
 {
-	u->s->gran = (rs_gran)((u->s->gran + 1) % 3);
-	u->s->version++;
+	static const char *const names[] = {"hook", "sublayer", "layer"};
+	key_cmd(u, "gran %s", names[(u->s->gran + 1) % 3]);
 }
 
 static void k_values(ui *u, int ch)
 {
-	u->s->attn_values = !u->s->attn_values;
-	u->s->version++;
+	key_cmd(u, "set values %s", u->s->attn_values ? "off" : "on");
 }
 
 static void k_full(ui *u, int ch)
 {
-	u->s->vec_full = !u->s->vec_full;
+	key_cmd(u, "set full %s", u->s->vec_full ? "off" : "on");
 	u->vec_scroll = 0;
-	u->s->version++;
 }
 
 static void k_theme(ui *u, int ch)
