@@ -100,6 +100,23 @@ void lens_free(lens_result *r);
 static inline int64_t lens_cell(const lens_result *r, int site, int p) { return (int64_t)site * r->n_pos + p; }
 /* Logits of n residual vectors x[n, d] read through the lens: out[n, vocab]. */
 void lens_apply(const rs_model *m, const float *x, int n, float *out);
+/* The top token of the lens and its probability at each of T positions of
+ * one site, computed over the vocabulary a slice at a time (an online
+ * softmax: running maximum, rescaled sum), so that a screen can do it in
+ * short pieces of idle time. lens_top_begin, then lens_top_step with the
+ * same x[T, d] until it returns 0; then top[p] and prob[p] hold the result. */
+typedef struct lens_top {
+	int T;
+	int64_t row;        /* the next vocabulary row */
+	float *max;         /* [T] running maximum logit */
+	double *sum;        /* [T] running sum of exp(logit - max) */
+	int32_t *top;       /* [T] running top token */
+	float *prob;        /* [T] its probability, once done */
+} lens_top;
+void lens_top_begin(lens_top *lt, int T);
+int lens_top_step(lens_top *lt, const rs_model *m, const float *x, int64_t rows);
+void lens_top_free(lens_top *lt);
+
 /* The lens logits out[vocab] of one cached site (a [T, d] hook) at position pos. */
 int lens_logits(const rs_engine *e, rs_hook site, int pos, float *out, rs_err *err);
 

@@ -11,6 +11,7 @@
 #include <curses.h>
 #include <stdint.h>
 
+#include "interp.h"
 #include "session.h"
 #include "ui.h"
 
@@ -105,10 +106,7 @@ typedef struct ui_cache {
 	ui_lens_cell *lens;     /* [n_layers * T] */
 	int lens_pending;       /* a visible lens layer is not computed yet */
 	int lens_busy;          /* the layer being computed, -1 none */
-	int64_t lens_row;       /* its next vocabulary row */
-	float *lens_max;        /* [T] running maximum logit */
-	double *lens_sum;       /* [T] running sum of exp(logit - max) */
-	int32_t *lens_arg;      /* [T] running top token */
+	lens_top lens_top;      /* its top tokens so far (interp.h) */
 } ui_cache;
 
 /* ------------------------------------------------------------------ the ui */
