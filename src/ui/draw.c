@@ -115,7 +115,7 @@ int draw_wrapped(WINDOW *w, int y, int x, int h, int width, const char *s, int s
 	return row;
 }
 
-void fmt_num(char *buf, size_t n, float v, int cw)
+void draw_fmt_num(char *buf, size_t n, float v, int cw)
 {
 	char tmp[32];
 	if (isnan(v)) {
@@ -143,11 +143,11 @@ void fmt_num(char *buf, size_t n, float v, int cw)
 	snprintf(buf, n, "%*.*s", cw, cw, tmp);
 }
 
-void fmt_sig(char *buf, size_t n, float v)
+void draw_fmt_sig(char *buf, size_t n, float v)
 {
 	float a = fabsf(v);
 	if (isnan(v) || isinf(v))
-		fmt_num(buf, n, v, 4);
+		draw_fmt_num(buf, n, v, 4);
 	else if (a >= 1e5f || (a < 1e-3f && a > 0))
 		snprintf(buf, n, "%.3e", v);
 	else

@@ -42,7 +42,7 @@ void pane_attn_draw(ui *u, WINDOW *w)
 		if (row[k] > row[best])
 			best = k;
 	char num[16];
-	fmt_num(num, sizeof num, row[best], 4);
+	draw_fmt_num(num, sizeof num, row[best], 4);
 	snprintf(info, sizeof info, "query %d looks most at key %d (%s)", q, best, num + (num[0] == ' '));
 	draw_title(u, w, title, info);
 
@@ -103,7 +103,7 @@ void pane_attn_draw(ui *u, WINDOW *w)
 			}
 			float v = act_at(a, head, r, k);
 			if (values) {
-				fmt_num(num, sizeof num, v, cw);
+				draw_fmt_num(num, sizeof num, v, cw);
 				if (u->th.colors) {
 					int lv = ui_heat_level(v, 0, 1, u->th.n_seq);
 					wattr_set(w, v > 0.5f ? A_BOLD : 0,

@@ -51,7 +51,7 @@ void pane_lens_draw(ui *u, WINDOW *w)
 			}
 			char tok[64], num[16], txt[96];
 			draw_token(u, cell->id, tok, sizeof tok);
-			fmt_num(num, sizeof num, cell->prob, 3);
+			draw_fmt_num(num, sizeof num, cell->prob, 3);
 			size_t fit = ui_text_fit(tok, cw - 5);
 			tok[fit] = 0;
 			snprintf(txt, sizeof txt, "%s %s", tok, num + (num[0] == ' '));

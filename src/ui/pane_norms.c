@@ -29,7 +29,7 @@ void pane_norms_draw(ui *u, WINDOW *w)
 	int sr = s->sel_layer + 1; /* the row after the selected layer */
 	float sv = cache_norm(u, sr, s->sel_pos);
 	char info[128], num[16];
-	fmt_num(num, sizeof num, sv, 6);
+	draw_fmt_num(num, sizeof num, sv, 6);
 	if (!isnan(sv))
 		snprintf(info, sizeof info, "|resid_post L%d, pos %d| =%s", s->sel_layer, s->sel_pos, num);
 	else
@@ -64,7 +64,7 @@ void pane_norms_draw(ui *u, WINDOW *w)
 					wprintw(w, "%*s ", cw, "");
 					continue;
 				}
-				fmt_num(num, sizeof num, v, cw);
+				draw_fmt_num(num, sizeof num, v, cw);
 				int lv = ui_heat_level(v / mx, 0, 1, u->th.n_seq ? u->th.n_seq : 1);
 				short pair = u->th.colors ? theme_pair(&u->th, u->th.seq[lv < 2 ? 2 : lv], -1) : 0;
 				wattr_set(w, (r == sr && p == s->sel_pos) ? A_REVERSE : 0, pair, NULL);
@@ -77,7 +77,7 @@ void pane_norms_draw(ui *u, WINDOW *w)
 		}
 	}
 	theme_set(&u->th, w, ROLE_DIM);
-	fmt_num(num, sizeof num, mx, 6);
+	draw_fmt_num(num, sizeof num, mx, 6);
 	draw_textf(w, H - 1, 0, W, "pos %d..%d  max%s", p0, p0 + ncols - 1, num);
 	theme_set(&u->th, w, ROLE_NORMAL);
 }

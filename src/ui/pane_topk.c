@@ -23,7 +23,7 @@ void pane_topk_draw(ui *u, WINDOW *w)
 		char tok[64], num[16];
 		draw_token(u, t->id[i], tok, sizeof tok);
 		tok[ui_text_fit(tok, 12)] = 0;
-		fmt_num(num, sizeof num, t->prob[i], 5);
+		draw_fmt_num(num, sizeof num, t->prob[i], 5);
 		int y = 1 + i;
 		theme_set(&u->th, w, ROLE_DIM);
 		draw_textf(w, y, 0, 3, "%2d", i + 1);

@@ -96,7 +96,7 @@ static void draw_full(ui *u, WINDOW *w, const vec_view *v, int y0, int H)
 			if (fabsf(x) < 9.99995f)
 				snprintf(num, sizeof num, "%7.4f", x);
 			else
-				fmt_num(num, sizeof num, x, 7);
+				draw_fmt_num(num, sizeof num, x, 7);
 			draw_text(w, y0 + r, lw + j * 8, 8, num);
 		}
 	}
@@ -185,10 +185,10 @@ void pane_vector_draw(ui *u, WINDOW *w)
 			maxabs = fabsf(x);
 	}
 	char a[24], b[24], c[24], d[24];
-	fmt_sig(a, sizeof a, (float)sqrt(ss));
-	fmt_sig(b, sizeof b, nf ? (float)(sum / nf) : 0);
-	fmt_sig(c, sizeof c, mn);
-	fmt_sig(d, sizeof d, mx);
+	draw_fmt_sig(a, sizeof a, (float)sqrt(ss));
+	draw_fmt_sig(b, sizeof b, nf ? (float)(sum / nf) : 0);
+	draw_fmt_sig(c, sizeof c, mn);
+	draw_fmt_sig(d, sizeof d, mx);
 	int x = draw_textf(w, 1, 0, W, "norm %s  mean %s  min %s  max %s", a, b, c, d);
 	theme_set(&u->th, w, ROLE_DIM);
 	if (x + 24 < W)
@@ -212,7 +212,7 @@ void pane_vector_draw(ui *u, WINDOW *w)
 	xx += draw_text(w, y, 0, W, v.is_logits ? "top: " : "top |x|: ");
 	for (int j = 0; j < k && idx[j] >= 0; j++) {
 		char item[128], tok[64], num[24];
-		fmt_sig(num, sizeof num, v.x[idx[j]]);
+		draw_fmt_sig(num, sizeof num, v.x[idx[j]]);
 		if (v.is_logits)
 			snprintf(item, sizeof item, "%s %s", draw_token(u, idx[j], tok, sizeof tok), num);
 		else

@@ -201,9 +201,9 @@ void draw_dim_text(ui *u, WINDOW *w, int y, const char *msg);
 /* A frame around w drawn with characters (the same in every terminal). */
 void draw_box(ui *u, WINDOW *w);
 /* Formats a float into exactly cw columns (e.g. ".83", "1.0", "-2.1"). */
-void fmt_num(char *buf, size_t n, float v, int cw);
+void draw_fmt_num(char *buf, size_t n, float v, int cw);
 /* About four significant digits, for statistics ("12.345", "0.0123"). */
-void fmt_sig(char *buf, size_t n, float v);
+void draw_fmt_sig(char *buf, size_t n, float v);
 
 /* Caches (cache.c). */
 void cache_sync(ui *u);
