@@ -361,38 +361,45 @@ static const float *logits_row(rs_session *s, int pos)
 	return row >= 0 ? a->data + (size_t)row * a->shape[1] : NULL;
 }
 
+/* The top next token at pos and the log normaliser of its logits (NULL: not computed). */
+static const float *next_token(rs_session *s, int pos, int *top, double *lse)
+{
+	const float *lg = logits_row(s, pos);
+	if (lg) {
+		int V = s->model->cfg.vocab;
+		*lse = vec_softmax(lg, V, NULL);
+		vec_topk(lg, V, 1, 0, top);
+	}
+	return lg;
+}
+
 void cmd_effect_begin(rs_session *s, effect_snap *e)
 {
 	memset(e, 0, sizeof *e);
 	e->pos = s->sel_pos;
-	const float *lg = s->n_ids ? logits_row(s, e->pos) : NULL;
+	int top;
+	double lse;
+	const float *lg = s->n_ids ? next_token(s, e->pos, &top, &lse) : NULL;
 	if (!lg)
 		return;
-	int V = s->model->cfg.vocab, top;
-	double *p = rs_xmalloc(sizeof(double) * (size_t)V);
-	vec_softmax_d(lg, V, p);
-	vec_topk(lg, V, 1, 0, &top);
 	e->top = top;
-	e->p_top = p[top];
+	e->p_top = exp((double)lg[top] - lse);
 	e->logit_top = lg[top];
 	e->valid = 1;
-	free(p);
 }
 
 void cmd_effect_print(rs_session *s, const effect_snap *e)
 {
-	const float *lg = e->valid && e->pos < s->n_ids ? logits_row(s, e->pos) : NULL;
+	int top;
+	double lse;
+	const float *lg = e->valid && e->pos < s->n_ids ? next_token(s, e->pos, &top, &lse) : NULL;
 	if (!lg)
 		return;
-	int V = s->model->cfg.vocab, top;
-	double *p = rs_xmalloc(sizeof(double) * (size_t)V);
-	vec_softmax_d(lg, V, p);
-	vec_topk(lg, V, 1, 0, &top);
 	char a[160], b[160];
 	session_printf(s, "next token after pos %d: %s p %.4f -> %.4f (logit %.4f -> %.4f)", e->pos,
-		       cmd_fmt_token(s, e->top, a, sizeof a), e->p_top, p[e->top], e->logit_top, lg[e->top]);
+		       cmd_fmt_token(s, e->top, a, sizeof a), e->p_top, exp((double)lg[e->top] - lse), e->logit_top,
+		       lg[e->top]);
 	if (top != e->top)
-		session_printf(s, "; now %s p %.4f", cmd_fmt_token(s, top, b, sizeof b), p[top]);
+		session_printf(s, "; now %s p %.4f", cmd_fmt_token(s, top, b, sizeof b), exp((double)lg[top] - lse));
 	session_printf(s, "\n");
-	free(p);
 }
