@@ -15,7 +15,7 @@ cd "$SRC" || exit 1
 header_layer() {
 	case $1 in
 	err | dtype | mapfile | gguf | safetensors | model | ops | kernels | hooks | engine | pool | \
-		sampler | convert | tokenizer | vec | datadir | strbuf | savefile) echo core ;;
+		sampler | convert | tokenizer | vec | datadir | strbuf | savefile | filelimits) echo core ;;
 	interp) echo interp ;;
 	session | commands) echo session ;;
 	lesson) echo lesson ;;
