@@ -107,6 +107,14 @@ int hook_parse(const char *name, int n_layers, rs_hook *out);
 int hook_parse_rel(const char *name, int n_layers, rs_hook *out);
 /* Whether a stop is a pause point at the given granularity. */
 int hook_in_gran(int kind, rs_gran g);
+/* The command line's forms as well: a full name, or "[blocks.]L.NAME" or a
+ * bare NAME, where NAME is a kind's name ("attn.hook_pattern") or short name
+ * ("pattern"); a bare NAME inside a block is in layer default_layer.
+ * Returns 0, or HOOK_EUNKNOWN, HOOK_ELAYER (*bad_layer out of range) or
+ * HOOK_ENOTBLOCK (a layer given to a hook outside the blocks; out->kind says
+ * which). */
+enum { HOOK_EUNKNOWN = -1, HOOK_ELAYER = -2, HOOK_ENOTBLOCK = -3 };
+int hook_parse_loose(const char *s, int n_layers, int default_layer, rs_hook *out, long *bad_layer);
 /* The kind a short name means ("pattern", "gate", "lnf"), or -1. */
 int hook_parse_short(const char *word);
 /* The i-th short name of the table (i from 0; NULL past the last), and its kind. */

@@ -104,6 +104,42 @@ int hook_parse_rel(const char *name, int n_layers, rs_hook *out)
 	return hook_parse(name, n_layers, out);
 }
 
+int hook_parse_loose(const char *str, int n_layers, int default_layer, rs_hook *out, long *bad_layer)
+{
+	if (hook_parse(str, n_layers, out) == 0)
+		return 0;
+	const char *rest = str;
+	int layer = default_layer, explicit_layer = 0;
+	const char *p = !strncmp(str, "blocks.", 7) ? str + 7 : str;
+	if (*p >= '0' && *p <= '9') {
+		char *end;
+		long l = strtol(p, &end, 10);
+		if (*end == '.') {
+			if (l >= n_layers) {
+				if (bad_layer)
+					*bad_layer = l;
+				return HOOK_ELAYER;
+			}
+			layer = (int)l;
+			explicit_layer = 1;
+			rest = end + 1;
+		}
+	}
+	int kind = -1;
+	for (int k = 0; k < HOOK_N_KINDS && kind < 0; k++)
+		if (!strcmp(rest, table[k].name))
+			kind = k;
+	if (kind < 0)
+		kind = hook_parse_short(rest);
+	if (kind < 0)
+		return HOOK_EUNKNOWN;
+	out->kind = kind;
+	if (!hook_is_layer_kind(kind) && explicit_layer)
+		return HOOK_ENOTBLOCK;
+	out->layer = hook_is_layer_kind(kind) ? layer : -1;
+	return 0;
+}
+
 int hook_in_gran(int kind, rs_gran g)
 {
 	if (kind < 0 || kind >= HOOK_N_KINDS)

@@ -154,41 +154,22 @@ int cmd_arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, i
 int cmd_arg_hook(const rs_session *s, const char *str, const char *name, rs_hook *out, rs_err *err)
 {
 	int L = s->model->cfg.n_layers;
-	if (hook_parse(str, L, out) == 0)
+	long l = 0;
+	rs_hook h = {0, -1};
+	switch (hook_parse_loose(str, L, s->sel_layer, &h, &l)) {
+	case 0:
+		*out = h;
 		return 0;
-	const char *rest = str;
-	int layer = s->sel_layer, explicit_layer = 0;
-	const char *p = !strncmp(str, "blocks.", 7) ? str + 7 : str;
-	if (*p >= '0' && *p <= '9') {
-		char *end;
-		long l = strtol(p, &end, 10);
-		if (*end == '.') {
-			if (l >= L) {
-				cmd_usage(err, name, "layer %ld of '%.60s' is out of range (0..%d)", l, str, L - 1);
-				return -1;
-			}
-			layer = (int)l;
-			explicit_layer = 1;
-			rest = end + 1;
-		}
-	}
-	int kind = -1;
-	for (int k = 0; k < HOOK_N_KINDS && kind < 0; k++)
-		if (!strcmp(rest, hook_kind_name(k)))
-			kind = k;
-	if (kind < 0)
-		kind = hook_parse_short(rest);
-	if (kind < 0) {
+	case HOOK_ELAYER:
+		cmd_usage(err, name, "layer %ld of '%.60s' is out of range (0..%d)", l, str, L - 1);
+		return -1;
+	case HOOK_ENOTBLOCK:
+		cmd_usage(err, name, "'%.60s': %s is not inside a block", str, hook_kind_name(h.kind));
+		return -1;
+	default:
 		cmd_usage(err, name, "no hook '%.60s' (see hooks for the names)", str);
 		return -1;
 	}
-	if (!hook_is_layer_kind(kind) && explicit_layer) {
-		cmd_usage(err, name, "'%.60s': %s is not inside a block", str, hook_kind_name(kind));
-		return -1;
-	}
-	out->kind = kind;
-	out->layer = hook_is_layer_kind(kind) ? layer : -1;
-	return 0;
 }
 
 int cmd_arg_token(const rs_session *s, const char *str, const char *name, int32_t *out, rs_err *err)
