@@ -429,6 +429,19 @@ int main(void)
 	       "in %.1f ms (\"%s\")", d.n, ms, d.n ? d.msg[0] : "");
 	lesson_free(l);
 	lesson_diags_free(&d);
+	/* and the second: a variable name with a newline in it, quoted in the JSON path */
+	write_text(path, "{\"title\": \"t\", \"vars\": {\"x\\ny\": \"(\"}, \"steps\": [{\"title\": \"s\", \"text\": \"a\"}]}");
+	d = (lesson_diags){0};
+	t0 = now_ms();
+	l = lesson_load(path, &d);
+	ms = now_ms() - t0;
+	one_line = d.n > 0;
+	for (int i = 0; i < d.n; i++)
+		one_line &= !strchr(d.msg[i], '\n') && strstr(d.msg[i], "01-multi.json") != NULL;
+	tap_ok(!l && one_line && ms < 50, "lesson with a newline in a variable's name: %d one-line diagnostics "
+	       "in %.1f ms (\"%s\")", d.n, ms, d.n ? d.msg[d.n - 1] : "");
+	lesson_free(l);
+	lesson_diags_free(&d);
 
 	snprintf(path, sizeof path, "rm -rf '%s'", dir);
 	if (system(path))

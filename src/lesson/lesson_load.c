@@ -35,9 +35,6 @@ void lesson_diag(lesson_diags *d, const char *file, const char *path, const char
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	for (char *s = msg; *s; s++) /* one line each, whatever text from the file it quotes */
-		if ((unsigned char)*s < 0x20)
-			*s = ' ';
 	if (d->n == d->cap)
 		d->msg = rs_xrealloc(d->msg, sizeof *d->msg * (size_t)(d->cap = d->cap ? 2 * d->cap : 16));
 	size_t n = strlen(file) + strlen(path) + strlen(msg) + 8;
@@ -46,6 +43,9 @@ void lesson_diag(lesson_diags *d, const char *file, const char *path, const char
 		snprintf(d->msg[d->n], n, "%s: %s: %s", file, path, msg);
 	else
 		snprintf(d->msg[d->n], n, "%s: %s", file, msg);
+	for (char *s = d->msg[d->n]; *s; s++) /* one line, whatever text (or key) from the file it quotes */
+		if ((unsigned char)*s < 0x20)
+			*s = ' ';
 	d->n++;
 }
 
