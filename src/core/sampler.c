@@ -2,6 +2,7 @@
 #include "config.h"
 #include "sampler.h"
 #include "err.h"
+#include "filelimits.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -46,7 +47,7 @@ double sampler_softmax(const float *logits, float *prob, int n)
 	return mx + log(sum);
 }
 
-static float uniform(uint64_t *st)
+RS_WRAPS static float uniform(uint64_t *st)
 {
 	uint64_t x = *st; /* xorshift64* */
 	x ^= x >> 12;
