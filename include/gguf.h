@@ -55,6 +55,7 @@ typedef struct gguf_file {
 	gguf_kv *kv;
 	gguf_tensor *tensors;
 	size_t data_offset;
+	uint32_t *by_name; /* tensor indexes sorted by name, for gguf_find_tensor */
 } gguf_file;
 
 gguf_file *gguf_open(const char *path, rs_err *err);

@@ -17,5 +17,7 @@ void rs_map_close(rs_map *m);
 
 /* Reads a whole (small) file into a NUL-terminated buffer; the caller frees. */
 char *rs_read_file(const char *path, size_t *len, rs_err *err);
+/* The same, refusing (before reading) a file of more than max bytes. */
+char *rs_read_file_max(const char *path, size_t max, size_t *len, rs_err *err);
 
 #endif

@@ -23,6 +23,7 @@ typedef struct st_file {
 	size_t size;
 	size_t n;
 	st_tensor *tensors;
+	uint32_t *by_name; /* tensor indexes sorted by name, for st_find */
 } st_file;
 
 st_file *st_open(const char *path, rs_err *err);

@@ -12,6 +12,7 @@
 
 #include "dtype.h"
 #include "err.h"
+#include "filelimits.h"
 #include "gguf.h"
 #include "tokenizer.h"
 
@@ -45,7 +46,7 @@ static void tm_byte_piece(int b, char *out)
 	}
 }
 
-static float tm_rand(uint64_t *s)
+RS_WRAPS static float tm_rand(uint64_t *s)
 {
 	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
 	return ((float)((*s >> 40) & 0xffffff) / 16777216.0f - 0.5f) * 2.0f;

@@ -4,18 +4,24 @@
  *     int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * (and optionally LLVMFuzzerInitialize) to get a program that
  *
- *     fuzz_x [--seconds S] [--seed N] [--runs N] [--max-len N] [FILE|DIR ...]
+ *     fuzz_x [--runs N] [--seed S] [--seconds T] [--max-len N] [FILE|DIR ...]
  *
  * runs the target on every seed file (a directory stands for the files in
- * it), then on random mutations of the seeds until S seconds (default 3) or
- * N runs have passed. No coverage feedback: mutants are kept at random in a
- * small pool so that mutations can stack. Output is TAP (one test), so a
- * wrapper script can put a target into `make check`.
+ * it, in name order), then on N (default 1000) random mutations of the seeds
+ * drawn from seed S (default 1). No coverage feedback: mutants are kept at
+ * random in a small pool so that mutations can stack. The inputs depend on
+ * N, S and the seed files only, never on the clock or the machine, so a run
+ * reproduces exactly: `make check` passes or fails the same everywhere.
+ * --seconds T stops early after T seconds (for exploring by hand; such a
+ * run is not reproducible). Output is TAP (one test), so a wrapper script can
+ * put a target into `make check`.
  *
  * A crash (signal, sanitizer abort) or an input taking over 10 s writes the
- * input to fuzz-crash-PID (in $FUZZ_CRASH_DIR, else the current directory);
- * run the program on that file alone to reproduce. The same sources build
- * under clang's libFuzzer, which brings its own main.
+ * input to fuzz-crash-NAME-PID (in $FUZZ_CRASH_DIR, else the current
+ * directory) and prints which input it was (seed file, or mutant K of seed S)
+ * and the command line that reruns exactly up to it; run the program on the
+ * written file alone to reproduce it directly. The same sources build under
+ * clang's libFuzzer (`make fuzz`), which brings its own main.
  */
 #include "config.h"
 
@@ -26,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +49,29 @@ typedef struct input {
 static const uint8_t *volatile cur_data;
 static volatile size_t cur_len;
 static char crash_path[4096];
+/* What is running, for the crash message: a seed file's name, or mutant
+ * cur_iter (0-based) of the run with seed cur_seed. */
+static const char *volatile cur_file;
+static volatile unsigned long long cur_iter, cur_seed;
+static char rerun_cmd[1024];
+
+/* write(2) of a string or a number, for the signal handler */
+static void say(const char *s)
+{
+	if (write(2, s, strlen(s)) < 0)
+		_exit(3);
+}
+
+static void say_num(unsigned long long v)
+{
+	char b[24];
+	int i = sizeof b;
+	b[--i] = 0;
+	do
+		b[--i] = (char)('0' + v % 10);
+	while ((v /= 10) && i > 0);
+	say(b + i);
+}
 
 static void on_crash(int sig)
 {
@@ -56,13 +86,22 @@ static void on_crash(int sig)
 		}
 		close(fd);
 	}
-	static const char msg1[] = "fuzz: crashing input written to ";
-	static const char msg2[] = "fuzz: input ran over 10 seconds; written to ";
-	const char *m = sig == SIGALRM ? msg2 : msg1;
-	size_t ml = sig == SIGALRM ? sizeof msg2 - 1 : sizeof msg1 - 1;
-	if (write(2, m, ml) < 0 || write(2, crash_path, strlen(crash_path)) < 0 ||
-	    write(2, "\n", 1) < 0)
-		_exit(3);
+	say(sig == SIGALRM ? "fuzz: input ran over 10 seconds; written to " : "fuzz: crashing input written to ");
+	say(crash_path);
+	if (cur_file) {
+		say("\nfuzz: it is the seed file ");
+		say(cur_file);
+	} else {
+		say("\nfuzz: it is mutant ");
+		say_num(cur_iter);
+		say(" (0-based) of --seed ");
+		say_num(cur_seed);
+		say("; to rerun up to it: ");
+		say(rerun_cmd);
+		say(" --runs ");
+		say_num(cur_iter + 1);
+	}
+	say("\n");
 	signal(sig == SIGALRM ? SIGABRT : sig, SIG_DFL);
 	raise(sig == SIGALRM ? SIGABRT : sig);
 }
@@ -115,28 +154,45 @@ static void add_file(input **v, size_t *n, size_t *cap, const char *path)
 	(*v)[(*n)++] = in;
 }
 
-static void add_path(input **v, size_t *n, size_t *cap, const char *path)
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Adds a file, or a directory's files in name order (readdir's order varies
+ * between file systems, and the order decides the mutants). */
+static void add_path(input **v, size_t *n, size_t *cap, char ***names, const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
+		struct dirent **e;
+		int k = scandir(path, &e, NULL, by_name);
+		for (int i = 0; i < k; i++) {
 			char p[4096];
-			snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-			if (e->d_name[0] != '.' && stat(p, &st) == 0 && S_ISREG(st.st_mode))
-				add_file(v, n, cap, p);
+			snprintf(p, sizeof p, "%s/%s", path, e[i]->d_name);
+			if (e[i]->d_name[0] != '.' && stat(p, &st) == 0 && S_ISREG(st.st_mode))
+				add_path(v, n, cap, names, p);
+			free(e[i]);
 		}
-		if (d)
-			closedir(d);
-	} else {
-		add_file(v, n, cap, path);
+		if (k >= 0)
+			free(e);
+		return;
 	}
+	add_file(v, n, cap, path);
+	*names = realloc(*names, *n * sizeof **names);
+	(*names)[*n - 1] = strdup(path);
 }
+
+static double now(void);
+
+/* The slowest input so far: its time, and which it was (for the report). */
+static double slowest;
+static char slowest_what[300];
 
 /* Runs the target on a private copy, so that reads past the end are caught. */
 static void run_one(const uint8_t *data, size_t len)
 {
+	double t0 = now();
 	uint8_t *copy = malloc(len ? len : 1);
 	memcpy(copy, data, len);
 	cur_data = copy;
@@ -144,6 +200,14 @@ static void run_one(const uint8_t *data, size_t len)
 	alarm(10);
 	LLVMFuzzerTestOneInput(copy, len);
 	alarm(0);
+	double t = now() - t0;
+	if (t > slowest) {
+		slowest = t;
+		if (cur_file)
+			snprintf(slowest_what, sizeof slowest_what, "%s", cur_file);
+		else
+			snprintf(slowest_what, sizeof slowest_what, "mutant %llu", cur_iter);
+	}
 	cur_data = NULL;
 	cur_len = 0;
 	free(copy);
@@ -225,8 +289,9 @@ static size_t mutate(uint8_t *buf, size_t len, size_t cap, const input *pool, si
 
 int main(int argc, char **argv)
 {
-	double seconds = 3;
-	unsigned long long seed = 1, runs = 0;
+	double seconds = 0;
+	unsigned long long seed = 1, runs = 1000;
+	char **names = NULL;
 	size_t max_len = 1 << 16;
 	input *pool = NULL;
 	size_t n_pool = 0, cap_pool = 0;
@@ -243,12 +308,19 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--max-len") && i + 1 < argc)
 			max_len = strtoull(argv[++i], NULL, 0);
 		else if (argv[i][0] == '-' && argv[i][1] == '-') {
-			fprintf(stderr, "usage: %s [--seconds S] [--seed N] [--runs N] [--max-len N] "
+			fprintf(stderr, "usage: %s [--runs N] [--seed S] [--seconds T] [--max-len N] "
 				"[FILE|DIR ...]\n", name);
 			return 2;
 		} else
-			add_path(&pool, &n_pool, &cap_pool, argv[i]);
+			add_path(&pool, &n_pool, &cap_pool, &names, argv[i]);
 	}
+	/* the command line that reruns this, less --runs (the handler adds it) */
+	size_t at = (size_t)snprintf(rerun_cmd, sizeof rerun_cmd, "%s --seed %llu --max-len %zu", argv[0],
+				     seed, max_len);
+	for (int i = 1; i < argc && at < sizeof rerun_cmd; i++)
+		if (argv[i][0] != '-' && !(i > 1 && argv[i - 1][0] == '-' && argv[i - 1][1] == '-'))
+			at += (size_t)snprintf(rerun_cmd + at, sizeof rerun_cmd - at, " %s", argv[i]);
+	cur_seed = seed;
 	const char *dir = getenv("FUZZ_CRASH_DIR");
 	snprintf(crash_path, sizeof crash_path, "%s/fuzz-crash-%s-%ld", dir && *dir ? dir : ".",
 		 name, (long)getpid());
@@ -261,14 +333,18 @@ int main(int argc, char **argv)
 
 	double t0 = now();
 	size_t n_seeds = n_pool;
-	for (size_t i = 0; i < n_seeds; i++)
+	for (size_t i = 0; i < n_seeds; i++) {
+		cur_file = names[i];
 		run_one(pool[i].data, pool[i].len);
+	}
+	cur_file = NULL;
 	if (n_pool == 0) { /* no seeds: start from nothing */
 		add_file(&pool, &n_pool, &cap_pool, "/dev/null");
 	}
 	uint8_t *buf = malloc(max_len + 1);
 	unsigned long long n_runs = 0;
-	while ((runs ? n_runs < runs : 1) && now() - t0 < seconds) {
+	while (n_runs < runs && (seconds <= 0 || now() - t0 < seconds)) {
+		cur_iter = n_runs;
 		/* Half the time start again from a seed, so that the pool's junk does
 		 * not crowd out well-formed inputs. */
 		const input *base = &pool[below(2) && n_seeds ? below(n_seeds) : below(n_pool)];
@@ -295,10 +371,16 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	printf("ok 1 - %s: %zu seeds and %llu mutants in %.1f s (seed %llu)\n", name, n_seeds,
-	       n_runs, now() - t0, seed);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("ok 1 - %s: %zu seeds and %llu mutants in %.1f s (seed %llu); slowest input %.1f ms (%s); "
+	       "peak RSS %ld MB\n", name, n_seeds, n_runs, now() - t0, seed, slowest * 1e3, slowest_what,
+	       ru.ru_maxrss / 1024);
 	for (size_t i = 0; i < n_pool; i++)
 		free(pool[i].data);
+	for (size_t i = 0; i < n_seeds; i++)
+		free(names[i]);
+	free(names);
 	free(pool);
 	free(buf);
 	return 0;

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs the fuzz target tests/fuzz_tok_encode over its seeds plus random mutations for
-# ${FUZZ_SECONDS:-3} seconds (TAP output from tests/fuzz_main.c).
-exec "${TOP_BUILDDIR:-.}/tests/fuzz_tok_encode" --seconds "${FUZZ_SECONDS:-3}" --seed "${FUZZ_SEED:-1}" \
+# Runs the fuzz target tests/fuzz_tok_encode over its seeds plus ${FUZZ_RUNS:-20000}
+# mutations drawn from seed ${FUZZ_SEED:-1}: a fixed set of inputs, so a
+# failure reproduces exactly (TAP output from tests/fuzz_main.c).
+exec "${TOP_BUILDDIR:-.}/tests/fuzz_tok_encode" --runs "${FUZZ_RUNS:-20000}" --seed "${FUZZ_SEED:-1}" \
 	"${TOP_SRCDIR:-.}/tests/fuzz-seeds/tok_encode"

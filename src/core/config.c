@@ -1,6 +1,7 @@
 /* config.c - Llama configuration from config.json or GGUF metadata, RoPE frequencies. */
 #include "config.h"
 #include "model.h"
+#include "filelimits.h"
 #include "gguf.h"
 #include "mapfile.h"
 
@@ -72,7 +73,7 @@ static int parse_rope(cJSON *rs, rs_config *c, const char *path, rs_err *err)
 int config_from_hf_json(const char *path, rs_config *c, rs_err *err)
 {
 	memset(c, 0, sizeof *c);
-	char *text = rs_read_file(path, NULL, err);
+	char *text = rs_read_file_max(path, 1u << 20, NULL, err); /* a config.json is a few hundred bytes */
 	if (!text)
 		return -1;
 	const char *end = NULL;
@@ -129,6 +130,22 @@ out:
 	return rc;
 }
 
+/* An integer key: dflt when absent (GGUF_REQ: an error); an error naming the
+ * key when it is not an integer in [lo, hi]. */
+#define GGUF_REQ INT64_MIN
+static int gguf_int(const gguf_file *g, const char *key, int64_t dflt, int64_t lo, int64_t hi, int *out,
+		    rs_err *err)
+{
+	int64_t v = dflt;
+	if ((dflt == GGUF_REQ || gguf_find(g, key)) && gguf_get_i64(g, key, &v, err))
+		return -1;
+	if (v < lo || v > hi)
+		return rs_fail(err, "%s: %s = %lld is out of range (%lld to %lld)", g->path, key, (long long)v,
+			       (long long)lo, (long long)hi);
+	*out = (int)v;
+	return 0;
+}
+
 int config_from_gguf(const gguf_file *g, rs_config *c, rs_err *err)
 {
 	memset(c, 0, sizeof *c);
@@ -137,33 +154,29 @@ int config_from_gguf(const gguf_file *g, rs_config *c, rs_err *err)
 		return -1;
 	if (!gguf_str_eq(arch, "llama"))
 		return rs_fail(err, "%s: general.architecture is \"%s\", not llama", g->path, rs_esc(arch.s, (long)arch.len));
-	int64_t v;
-#define GET(key, field) \
-	do { \
-		if (gguf_get_i64(g, key, &v, err)) \
-			return -1; \
-		if (v <= 0 || v > (1 << 30)) \
-			return rs_fail(err, "%s: %s = %lld is out of range", g->path, key, (long long)v); \
-		c->field = (int)v; \
-	} while (0)
-	GET("llama.block_count", n_layers);
-	GET("llama.embedding_length", d_model);
-	GET("llama.feed_forward_length", d_ff);
-	GET("llama.attention.head_count", n_heads);
-#undef GET
-	c->n_kv_heads = (int)gguf_get_i64_or(g, "llama.attention.head_count_kv", c->n_heads);
-	c->head_dim = (int)gguf_get_i64_or(g, "llama.attention.key_length",
-					   gguf_get_i64_or(g, "llama.rope.dimension_count", c->d_model / c->n_heads));
-	c->max_ctx = (int)gguf_get_i64_or(g, "llama.context_length", 2048);
+	const gguf_kv *tokens = gguf_find(g, "tokenizer.ggml.tokens");
+	const gguf_tensor *emb = gguf_find_tensor(g, "token_embd.weight");
+	int64_t vocab = tokens ? (int64_t)tokens->arr_n : emb && emb->n_dims > 1 ? emb->ne[1] : 0;
+	int dim_dflt = 0;
+	/* each within the limit table, so that no cast below wraps; config_validate
+	 * then checks them together (and the products) */
+	if (gguf_int(g, "llama.block_count", GGUF_REQ, 1, RS_MAX_LAYERS, &c->n_layers, err) ||
+	    gguf_int(g, "llama.embedding_length", GGUF_REQ, 1, RS_MAX_DIM, &c->d_model, err) ||
+	    gguf_int(g, "llama.feed_forward_length", GGUF_REQ, 1, RS_MAX_DIM, &c->d_ff, err) ||
+	    gguf_int(g, "llama.attention.head_count", GGUF_REQ, 1, RS_MAX_HEADS, &c->n_heads, err) ||
+	    gguf_int(g, "llama.attention.head_count_kv", c->n_heads, 1, RS_MAX_HEADS, &c->n_kv_heads, err) ||
+	    gguf_int(g, "llama.rope.dimension_count", c->d_model / c->n_heads, 0, RS_MAX_HEAD_DIM, &dim_dflt, err) ||
+	    gguf_int(g, "llama.attention.key_length", dim_dflt, 0, RS_MAX_HEAD_DIM, &c->head_dim, err) ||
+	    gguf_int(g, "llama.context_length", 2048, 1, RS_MAX_CTX, &c->max_ctx, err) ||
+	    gguf_int(g, "llama.vocab_size", vocab, 1, RS_MAX_VOCAB, &c->vocab, err))
+		return -1;
+	/* token ids: some writers store "none" as 0xFFFFFFFF; anything outside the limits is none */
+	int64_t bos = gguf_get_i64_or(g, "tokenizer.ggml.bos_token_id", -1);
+	int64_t eos = gguf_get_i64_or(g, "tokenizer.ggml.eos_token_id", -1);
+	c->bos_id = bos >= 0 && bos < RS_MAX_VOCAB ? (int)bos : -1;
+	c->eos_id = eos >= 0 && eos < RS_MAX_VOCAB ? (int)eos : -1;
 	c->rope_theta = gguf_get_f32_or(g, "llama.rope.freq_base", 10000.0f);
 	c->rms_eps = gguf_get_f32_or(g, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
-	const gguf_kv *tokens = gguf_find(g, "tokenizer.ggml.tokens");
-	c->vocab = (int)gguf_get_i64_or(g, "llama.vocab_size", tokens ? (int64_t)tokens->arr_n : 0);
-	const gguf_tensor *emb = gguf_find_tensor(g, "token_embd.weight");
-	if (c->vocab <= 0 && emb)
-		c->vocab = (int)emb->ne[1];
-	c->bos_id = (int)gguf_get_i64_or(g, "tokenizer.ggml.bos_token_id", -1);
-	c->eos_id = (int)gguf_get_i64_or(g, "tokenizer.ggml.eos_token_id", -1);
 	c->tied = gguf_find_tensor(g, "output.weight") == NULL;
 	gguf_str st;
 	if (gguf_find(g, "llama.rope.scaling.type") && gguf_get_str(g, "llama.rope.scaling.type", &st, NULL) == 0 &&
@@ -181,8 +194,17 @@ int config_from_gguf(const gguf_file *g, rs_config *c, rs_err *err)
 int config_validate(const rs_config *c, const char *what, rs_err *err)
 {
 	if (c->n_layers <= 0 || c->d_model <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 ||
-	    c->head_dim <= 0 || c->d_ff <= 0 || c->vocab <= 0)
-		return rs_fail(err, "%s: layers, sizes, heads and vocabulary must all be positive", what);
+	    c->head_dim <= 0 || c->d_ff <= 0 || c->vocab <= 0 || c->max_ctx <= 0)
+		return rs_fail(err, "%s: layers, sizes, heads, vocabulary and context must all be positive", what);
+	/* the limit table (filelimits.h), and the products the engine computes in int */
+	int q_dim, kv_dim;
+	if (c->n_layers > RS_MAX_LAYERS || c->d_model > RS_MAX_DIM || c->d_ff > RS_MAX_DIM ||
+	    c->n_heads > RS_MAX_HEADS || c->n_kv_heads > RS_MAX_HEADS || c->head_dim > RS_MAX_HEAD_DIM ||
+	    c->vocab > RS_MAX_VOCAB || c->max_ctx > RS_MAX_CTX || !RS_MUL_OK(c->n_heads, c->head_dim, &q_dim) ||
+	    !RS_MUL_OK(c->n_kv_heads, c->head_dim, &kv_dim) || q_dim > RS_MAX_DIM || kv_dim > RS_MAX_DIM)
+		return rs_fail(err, "%s: %d layers, hidden %d, feed-forward %d, %d heads (%d key/value) of %d, "
+			       "vocabulary %d, context %d: beyond residual's limits (filelimits.h)", what, c->n_layers,
+			       c->d_model, c->d_ff, c->n_heads, c->n_kv_heads, c->head_dim, c->vocab, c->max_ctx);
 	if (c->n_heads % c->n_kv_heads)
 		return rs_fail(err, "%s: %d attention heads is not a multiple of %d key/value heads", what,
 			       c->n_heads, c->n_kv_heads);

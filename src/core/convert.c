@@ -2,6 +2,7 @@
 #include "config.h"
 #include "convert.h"
 #include "dtype.h"
+#include "filelimits.h"
 #include "gguf.h"
 #include "tokenizer.h"
 
@@ -153,7 +154,7 @@ typedef struct rand_ctx {
 	int64_t cols;
 } rand_ctx;
 
-static double uniform01(uint64_t *s)
+RS_WRAPS static double uniform01(uint64_t *s)
 {
 	*s += 0x9e3779b97f4a7c15ull; /* splitmix64 */
 	uint64_t z = *s;

@@ -1,6 +1,7 @@
 /* gguf.c - GGUF v3 reader over an mmap, with bounds checks on every read. */
 #include "config.h"
 #include "gguf.h"
+#include "filelimits.h"
 #include "mapfile.h"
 
 #include <inttypes.h>
@@ -38,6 +39,9 @@ static int rd_str(cursor *c, gguf_str *s, const char *what)
 {
 	if (rd(c, &s->len, 8, what))
 		return -1;
+	if (s->len > RS_MAX_STRING)
+		return rs_fail(c->err, "%s: %s at offset %zu claims %" PRIu64 " bytes (the limit is %llu)",
+			       c->path, what, c->pos - 8, s->len, RS_MAX_STRING);
 	if (need(c, s->len, what))
 		return -1;
 	s->s = (const char *)c->base + c->pos;
@@ -76,6 +80,9 @@ static int read_value(cursor *c, gguf_kv *kv)
 		return -1;
 	kv->arr_type = (int)at;
 	kv->val = c->base + c->pos;
+	if (kv->arr_n > RS_MAX_ARRAY)
+		return rs_fail(c->err, "%s: array '%s' at offset %zu claims %" PRIu64 " elements (the limit is %llu)",
+			       c->path, rs_esc(kv->key.s, (long)kv->key.len), c->pos - 8, kv->arr_n, RS_MAX_ARRAY);
 	if (at == GGUF_STRING) {
 		/* each string needs at least its 8-byte length: reject absurd counts early */
 		if (kv->arr_n > (c->size - c->pos) / 8)
@@ -104,6 +111,21 @@ int gguf_str_eq(gguf_str s, const char *c)
 	return s.len == n && memcmp(s.s, c, n) == 0;
 }
 
+static int str_cmp(const char *a, size_t la, const char *b, size_t lb)
+{
+	int r = memcmp(a, b, la < lb ? la : lb);
+	return r ? r : (la > lb) - (la < lb);
+}
+
+/* Orders tensor indexes by name, then by index (the first of a repeated name wins). */
+static int by_name_cmp(const void *a, const void *b, void *ctx)
+{
+	const gguf_tensor *t = ctx;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	int r = str_cmp(t[i].name.s, (size_t)t[i].name.len, t[j].name.s, (size_t)t[j].name.len);
+	return r ? r : (i > j) - (i < j);
+}
+
 static int parse(gguf_file *g, rs_err *err)
 {
 	cursor c = {g->map, 0, g->size, g->path, err};
@@ -119,10 +141,16 @@ static int parse(gguf_file *g, rs_err *err)
 		return rs_fail(err, "%s: GGUF version %u is not supported (need 2 or 3)", g->path, g->version);
 	if (rd(&c, &g->n_tensors, 8, "the tensor count") || rd(&c, &g->n_kv, 8, "the key count"))
 		return -1;
-	/* every key or tensor info takes at least 8+4 bytes */
-	if (g->n_kv > g->size / 12 || g->n_tensors > g->size / 12)
-		return rs_fail(err, "%s: header claims %" PRIu64 " keys and %" PRIu64 " tensors, more than the file holds",
-			       g->path, g->n_kv, g->n_tensors);
+	/* a key takes at least 8+4+1 bytes (name length, type, a u8 value); a
+	 * tensor info 8+4+8+4+8 (name length, rank, one dimension, type, offset) */
+	if (g->n_kv > RS_MAX_KEYS || g->n_tensors > RS_MAX_TENSORS)
+		return rs_fail(err, "%s: header at offset 8 claims %" PRIu64 " tensors and %" PRIu64 " keys, more "
+			       "than residual allows (%u, %u)", g->path, g->n_tensors, g->n_kv, RS_MAX_TENSORS,
+			       RS_MAX_KEYS);
+	if (g->n_kv > g->size / 13 || g->n_tensors > g->size / 32)
+		return rs_fail(err, "%s: header at offset 8 claims %" PRIu64 " tensors and %" PRIu64 " keys, more "
+			       "than the file holds: truncated or corrupt (%zu bytes)", g->path, g->n_tensors,
+			       g->n_kv, g->size);
 	g->kv = rs_xcalloc(g->n_kv, sizeof *g->kv);
 	for (uint64_t i = 0; i < g->n_kv; i++) {
 		gguf_kv *kv = &g->kv[i];
@@ -133,9 +161,10 @@ static int parse(gguf_file *g, rs_err *err)
 		if (read_value(&c, kv))
 			return -1;
 	}
-	g->alignment = (uint32_t)gguf_get_i64_or(g, "general.alignment", 32);
-	if (g->alignment == 0 || (g->alignment & (g->alignment - 1)))
-		return rs_fail(err, "%s: general.alignment %u is not a power of two", g->path, g->alignment);
+	int64_t align = gguf_get_i64_or(g, "general.alignment", 32);
+	if (align <= 0 || align > 65536 || (align & (align - 1)))
+		return rs_fail(err, "%s: general.alignment %" PRId64 " is not a power of two up to 65536", g->path, align);
+	g->alignment = (uint32_t)align;
 	g->tensors = rs_xcalloc(g->n_tensors, sizeof *g->tensors);
 	for (uint64_t i = 0; i < g->n_tensors; i++) {
 		gguf_tensor *t = &g->tensors[i];
@@ -152,7 +181,7 @@ static int parse(gguf_file *g, rs_err *err)
 			uint64_t ne;
 			if (rd(&c, &ne, 8, "a tensor dimension"))
 				return -1;
-			if (ne == 0 || ne > (1ull << 40))
+			if (ne == 0 || ne > RS_MAX_TENSOR_DIM)
 				return rs_fail(err, "%s: tensor '%s' has dimension %u of size %" PRIu64, g->path,
 					       rs_esc(t->name.s, (long)t->name.len), d, ne);
 			t->ne[d] = (int64_t)ne;
@@ -167,19 +196,27 @@ static int parse(gguf_file *g, rs_err *err)
 		if (!rs_dtype_name(t->type))
 			return rs_fail(err, "%s: tensor '%s' has type %d, which residual does not support "
 				       "(F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)", g->path, rs_esc(t->name.s, (long)t->name.len), t->type);
-		int64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
-		size_t row = rs_dtype_row_bytes(t->type, t->ne[0]);
+		size_t rows, row = rs_dtype_row_bytes(t->type, t->ne[0]);
 		if (!row)
 			return rs_fail(err, "%s: tensor '%s' row of %" PRId64 " is not a whole number of %s blocks",
 				       g->path, rs_esc(t->name.s, (long)t->name.len), t->ne[0], rs_dtype_name(t->type));
-		t->nbytes = row * (size_t)rows;
+		if (!RS_MUL_OK(t->ne[1], t->ne[2], &rows) || !RS_MUL_OK(rows, t->ne[3], &rows) ||
+		    !RS_MUL_OK(row, rows, &t->nbytes))
+			return rs_fail(err, "%s: tensor '%s' of shape [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+				       "] is larger than any file", g->path, rs_esc(t->name.s, (long)t->name.len),
+				       t->ne[0], t->ne[1], t->ne[2], t->ne[3]);
 		if (t->offset > g->size || g->data_offset > g->size - t->offset ||
 		    t->nbytes > g->size - g->data_offset - t->offset)
-			return rs_fail(err, "%s: tensor '%s' (%zu bytes at offset %" PRIu64
-				       ") runs past the end of the file (%zu bytes)", g->path,
-				       rs_esc(t->name.s, (long)t->name.len), t->nbytes, g->data_offset + t->offset, g->size);
+			return rs_fail(err, "%s: tensor '%s' (%zu bytes at offset %" PRIu64 " of the data section at %zu) "
+				       "runs past the end of the file (%zu bytes)", g->path,
+				       rs_esc(t->name.s, (long)t->name.len), t->nbytes, t->offset, g->data_offset, g->size);
 		t->data = g->map + g->data_offset + t->offset;
 	}
+	/* a name index, so that a model's hundreds of lookups stay cheap however many tensors */
+	g->by_name = rs_xmalloc((g->n_tensors ? g->n_tensors : 1) * sizeof *g->by_name);
+	for (uint32_t i = 0; i < g->n_tensors; i++)
+		g->by_name[i] = i;
+	qsort_r(g->by_name, g->n_tensors, sizeof *g->by_name, by_name_cmp, g->tensors);
 	return 0;
 }
 
@@ -207,6 +244,7 @@ void gguf_close(gguf_file *g)
 		free(g->kv[i].strs);
 	free(g->kv);
 	free(g->tensors);
+	free(g->by_name);
 	rs_map m = {g->map, g->size};
 	rs_map_close(&m);
 	free(g->path);
@@ -223,9 +261,17 @@ const gguf_kv *gguf_find(const gguf_file *g, const char *key)
 
 const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name)
 {
-	for (uint64_t i = 0; i < g->n_tensors; i++)
-		if (gguf_str_eq(g->tensors[i].name, name))
-			return &g->tensors[i];
+	size_t n = strlen(name), lo = 0, hi = g->by_name ? g->n_tensors : 0;
+	while (lo < hi) { /* the first entry not below name */
+		size_t mid = lo + (hi - lo) / 2;
+		const gguf_tensor *t = &g->tensors[g->by_name[mid]];
+		if (str_cmp(t->name.s, (size_t)t->name.len, name, n) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < g->n_tensors && g->by_name && gguf_str_eq(g->tensors[g->by_name[lo]].name, name))
+		return &g->tensors[g->by_name[lo]];
 	return NULL;
 }
 
@@ -249,9 +295,11 @@ static int scalar_num(int type, const void *p, double *out, int64_t *iout)
 	case GGUF_I32: i = v.i32; d = i; break;
 	case GGUF_U64: i = (int64_t)v.u64; d = (double)v.u64; break;
 	case GGUF_I64: i = v.i64; d = (double)i; break;
-	case GGUF_F32: d = v.f32; i = (int64_t)d; break;
-	case GGUF_F64: d = v.f64; i = (int64_t)d; break;
+	case GGUF_F32: d = v.f32; break;
+	case GGUF_F64: d = v.f64; break;
 	}
+	if ((type == GGUF_F32 || type == GGUF_F64) && d > -9.2e18 && d < 9.2e18)
+		i = (int64_t)d; /* out of range or NaN: 0 (the cast would be undefined) */
 	if (out)
 		*out = d;
 	if (iout)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +47,21 @@ void rs_map_close(rs_map *m)
 
 char *rs_read_file(const char *path, size_t *len, rs_err *err)
 {
+	return rs_read_file_max(path, SIZE_MAX, len, err);
+}
+
+char *rs_read_file_max(const char *path, size_t max, size_t *len, rs_err *err)
+{
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		rs_fail(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (uint64_t)st.st_size > max) {
+		fclose(f);
+		rs_fail(err, "%s: %lld bytes, more than the %zu residual reads of such a file", path,
+			(long long)st.st_size, max);
 		return NULL;
 	}
 	size_t cap = 1 << 16, n = 0;
@@ -60,6 +73,12 @@ char *rs_read_file(const char *path, size_t *len, rs_err *err)
 		n += r;
 		if (r == 0)
 			break;
+		if (n > max) { /* grew while reading, or not a regular file */
+			fclose(f);
+			free(buf);
+			rs_fail(err, "%s: more than the %zu bytes residual reads of such a file", path, max);
+			return NULL;
+		}
 	}
 	int bad = ferror(f);
 	fclose(f);

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "model.h"
 #include "dtype.h"
+#include "filelimits.h"
 #include "gguf.h"
 #include "mapfile.h"
 #include "safetensors.h"
@@ -137,6 +138,16 @@ static int load_weights(rs_model *m, const names *n, rs_err *err)
 	const rs_config *c = &m->cfg;
 	int64_t d = c->d_model, q = (int64_t)c->n_heads * c->head_dim, kv = (int64_t)c->n_kv_heads * c->head_dim;
 	char name[128];
+	/* The files must hold the tensors the config promises (9 a layer) before
+	 * anything per layer is allocated or looked up. */
+	model_files *f = m->files;
+	size_t have = f->gguf ? (size_t)f->gguf->n_tensors : 0;
+	for (int s = 0; s < f->n_shards; s++)
+		have += f->shards[s]->n;
+	size_t want = 9 * (size_t)c->n_layers + 2 + !c->tied;
+	if (want > have)
+		return rs_fail(err, "%s: %d layers need %zu tensors but the model file holds %zu",
+			       f->gguf ? f->gguf->path : m->path, c->n_layers, want, have);
 	if (load_mat(m, n->embd, c->vocab, d, &m->tok_embd, err))
 		return -1;
 	if (c->tied) {
@@ -192,7 +203,7 @@ static int open_hf_shards(rs_model *m, const char *dir, rs_err *err)
 	snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
 	if (!file_exists(path))
 		return rs_fail(err, "%s: no model.safetensors or model.safetensors.index.json", dir);
-	char *text = rs_read_file(path, NULL, err);
+	char *text = rs_read_file_max(path, RS_MAX_JSON_BYTES, NULL, err);
 	if (!text)
 		return -1;
 	cJSON *o = cJSON_Parse(text);
@@ -213,6 +224,10 @@ static int open_hf_shards(rs_model *m, const char *dir, rs_err *err)
 		int dup = 0;
 		for (int i = 0; i < n && !dup; i++)
 			dup = !strcmp(seen[i], it->valuestring);
+		if (!dup && n == RS_MAX_SHARDS) {
+			rc = rs_fail(err, "%s: weight_map names more than %d shard files", path, RS_MAX_SHARDS);
+			break;
+		}
 		if (!dup) {
 			seen = rs_xrealloc(seen, (size_t)(n + 1) * sizeof *seen);
 			seen[n++] = it->valuestring;

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "safetensors.h"
 #include "dtype.h"
+#include "filelimits.h"
 #include "mapfile.h"
 
 #include <cJSON.h>
@@ -57,27 +58,41 @@ static int parse_tensor(st_file *f, cJSON *it, st_tensor *t, size_t data_len, rs
 	t->n_dims = cJSON_GetArraySize(shape);
 	if (t->n_dims > 8)
 		return rs_fail(err, "%s: tensor '%s' has %d dimensions", f->path, rs_esc(t->name, -1), t->n_dims);
-	uint64_t numel = 1;
+	uint64_t numel = 1, bytes;
 	for (int i = 0; i < t->n_dims; i++) {
 		cJSON *d = cJSON_GetArrayItem(shape, i);
-		if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > 1e12)
+		if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0 && d->valuedouble <= (double)RS_MAX_TENSOR_DIM) ||
+		    d->valuedouble != (double)(int64_t)d->valuedouble)
 			return rs_fail(err, "%s: tensor '%s' has a bad shape entry", f->path, rs_esc(t->name, -1));
 		t->shape[i] = (int64_t)d->valuedouble;
-		numel *= (uint64_t)t->shape[i];
+		if (!RS_MUL_OK(numel, (uint64_t)t->shape[i], &numel))
+			return rs_fail(err, "%s: tensor '%s' has more elements than any file holds", f->path,
+				       rs_esc(t->name, -1));
 	}
 	cJSON *b = cJSON_GetArrayItem(offs, 0), *e = cJSON_GetArrayItem(offs, 1);
-	if (!cJSON_IsNumber(b) || !cJSON_IsNumber(e) || b->valuedouble < 0 || e->valuedouble < b->valuedouble)
+	if (!cJSON_IsNumber(b) || !cJSON_IsNumber(e) || !(b->valuedouble >= 0) || !(e->valuedouble >= b->valuedouble))
 		return rs_fail(err, "%s: tensor '%s' has bad data_offsets", f->path, rs_esc(t->name, -1));
+	if (e->valuedouble > (double)data_len)
+		return rs_fail(err, "%s: tensor '%s' data [%.6g, %.6g) runs past the end of the file "
+			       "(data section is %zu bytes)", f->path, rs_esc(t->name, -1), b->valuedouble,
+			       e->valuedouble, data_len);
 	uint64_t begin = (uint64_t)b->valuedouble, end = (uint64_t)e->valuedouble;
-	if (end > data_len)
-		return rs_fail(err, "%s: tensor '%s' data [%" PRIu64 ", %" PRIu64 ") runs past the end of the file "
-			       "(data section is %zu bytes)", f->path, rs_esc(t->name, -1), begin, end, data_len);
-	if (end - begin != numel * elsize)
-		return rs_fail(err, "%s: tensor '%s' has %" PRIu64 " bytes but its shape and dtype %s need %" PRIu64,
-			       f->path, rs_esc(t->name, -1), end - begin, rs_esc(t->dtype_name, -1), numel * elsize);
+	if (!RS_MUL_OK(numel, (uint64_t)elsize, &bytes) || end - begin != bytes)
+		return rs_fail(err, "%s: tensor '%s' has %" PRIu64 " bytes but its shape and dtype %s need %" PRIu64
+			       " x %zu", f->path, rs_esc(t->name, -1), end - begin, rs_esc(t->dtype_name, -1), numel,
+			       elsize);
 	t->nbytes = end - begin;
 	t->data = f->map + 8 + (f->size - 8 - data_len) + begin;
 	return 0;
+}
+
+/* Orders tensor indexes by name, then by index (the first of a repeated name wins). */
+static int by_name_cmp(const void *a, const void *b, void *ctx)
+{
+	const st_tensor *t = ctx;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	int r = strcmp(t[i].name, t[j].name);
+	return r ? r : (i > j) - (i < j);
 }
 
 static int parse(st_file *f, rs_err *err)
@@ -97,9 +112,13 @@ static int parse(st_file *f, rs_err *err)
 		return rs_fail(err, "%s: the JSON header is not valid JSON", f->path);
 	}
 	size_t data_len = f->size - 8 - (size_t)hlen;
-	int n = 0;
+	size_t n = 0;
 	for (cJSON *it = root->child; it; it = it->next)
 		n += strcmp(it->string, "__metadata__") != 0;
+	if (n > RS_MAX_TENSORS) {
+		cJSON_Delete(root);
+		return rs_fail(err, "%s: the header lists %zu tensors (the limit is %u)", f->path, n, RS_MAX_TENSORS);
+	}
 	f->tensors = rs_xcalloc((size_t)n, sizeof *f->tensors);
 	int rc = 0;
 	for (cJSON *it = root->child; it && !rc; it = it->next) {
@@ -108,7 +127,14 @@ static int parse(st_file *f, rs_err *err)
 		rc = parse_tensor(f, it, &f->tensors[f->n++], data_len, err);
 	}
 	cJSON_Delete(root);
-	return rc;
+	if (rc)
+		return rc;
+	/* a name index, so that a model's hundreds of lookups stay cheap however many tensors */
+	f->by_name = rs_xmalloc((f->n ? f->n : 1) * sizeof *f->by_name);
+	for (size_t i = 0; i < f->n; i++)
+		f->by_name[i] = (uint32_t)i;
+	qsort_r(f->by_name, f->n, sizeof *f->by_name, by_name_cmp, f->tensors);
+	return 0;
 }
 
 st_file *st_open(const char *path, rs_err *err)
@@ -134,6 +160,7 @@ void st_close(st_file *f)
 	for (size_t i = 0; i < f->n; i++)
 		free(f->tensors[i].name);
 	free(f->tensors);
+	free(f->by_name);
 	rs_map m = {f->map, f->size};
 	rs_map_close(&m);
 	free(f->path);
@@ -142,9 +169,16 @@ void st_close(st_file *f)
 
 const st_tensor *st_find(const st_file *f, const char *name)
 {
-	for (size_t i = 0; i < f->n; i++)
-		if (!strcmp(f->tensors[i].name, name))
-			return &f->tensors[i];
+	size_t lo = 0, hi = f->by_name ? f->n : 0;
+	while (lo < hi) { /* the first entry not below name */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(f->tensors[f->by_name[mid]].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < f->n && f->by_name && !strcmp(f->tensors[f->by_name[lo]].name, name))
+		return &f->tensors[f->by_name[lo]];
 	return NULL;
 }
 

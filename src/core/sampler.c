@@ -2,6 +2,7 @@
 #include "config.h"
 #include "sampler.h"
 #include "err.h"
+#include "filelimits.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ int sampler_argmax(const float *logits, int n)
 	return best;
 }
 
-static float uniform(uint64_t *st)
+RS_WRAPS static float uniform(uint64_t *st)
 {
 	uint64_t x = *st; /* xorshift64* */
 	x ^= x >> 12;

@@ -2,6 +2,7 @@
  * write), and tok_load, which picks the loader for a path. */
 #include "config.h"
 #include "tok_internal.h"
+#include "filelimits.h"
 #include "gguf.h"
 
 #include <errno.h>
@@ -84,8 +85,9 @@ rs_tokenizer *tok_load_gguf(const gguf_file *g, rs_err *err)
 	if (gguf_get_arr(g, KEY("tokens"), GGUF_STRING, &tokens, err))
 		return NULL;
 	uint64_t n = tokens->arr_n;
-	if (n == 0 || n > (1u << 28)) {
-		rs_fail(err, "%s: tokenizer.ggml.tokens has %" PRIu64 " tokens", g->path, n);
+	if (n == 0 || n > RS_MAX_VOCAB) {
+		rs_fail(err, "%s: tokenizer.ggml.tokens has %" PRIu64 " tokens (1 to %d allowed)", g->path, n,
+			RS_MAX_VOCAB);
 		return NULL;
 	}
 	if (get_num_arr(g, KEY("token_type"), GGUF_I32, n, 0, &types_kv, err) ||
@@ -93,6 +95,11 @@ rs_tokenizer *tok_load_gguf(const gguf_file *g, rs_err *err)
 		return NULL;
 	if (kind == TOK_BPE && gguf_get_arr(g, KEY("merges"), GGUF_STRING, &merges_kv, err))
 		return NULL;
+	if (merges_kv && merges_kv->arr_n > RS_MAX_MERGES) {
+		rs_fail(err, "%s: tokenizer.ggml.merges has %" PRIu64 " merges (the limit is %d)", g->path,
+			merges_kv->arr_n, RS_MAX_MERGES);
+		return NULL;
+	}
 
 	rs_tokenizer *tok = NULL;
 	tok_str *pieces = rs_xmalloc(n * sizeof *pieces);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "filelimits.h"
 #include "tokenizer.h"
 
 /* One merge in the (left, right) -> (rank, result) map. */
@@ -59,7 +60,7 @@ struct rs_tokenizer {
 	int add_bos, add_space_prefix, ignore_merges;
 };
 
-static inline uint64_t tok_hash_bytes(const char *s, size_t n)
+RS_WRAPS static inline uint64_t tok_hash_bytes(const char *s, size_t n)
 {
 	uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
 	while (n >= 8) {
@@ -76,7 +77,7 @@ static inline uint64_t tok_hash_bytes(const char *s, size_t n)
 	return h ^ (h >> 29);
 }
 
-static inline uint64_t tok_hash_u64(uint64_t k)
+RS_WRAPS static inline uint64_t tok_hash_u64(uint64_t k)
 {
 	k ^= k >> 33;
 	k *= 0xFF51AFD7ED558CCDull;

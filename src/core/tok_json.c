@@ -8,47 +8,17 @@
  */
 #include "config.h"
 #include "tok_internal.h"
+#include "filelimits.h"
+#include "mapfile.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-/* Reads a whole file; NULL with a message on failure. */
-static char *read_file(const char *path, size_t *len, rs_err *err)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		rs_fail(err, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct stat st;
-	size_t cap = fstat(fileno(f), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
-	char *buf = rs_xmalloc(cap);
-	size_t n = 0, got;
-	while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap) { /* grew while reading, or a pipe */
-			cap *= 2;
-			buf = rs_xrealloc(buf, cap);
-		}
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(buf);
-		rs_fail(err, "%s: read error", path);
-		return NULL;
-	}
-	*len = n;
-	return buf;
-}
 
 static int is_int_id(const cJSON *v)
 {
-	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < (1 << 24) &&
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < RS_MAX_VOCAB &&
 	       v->valuedouble == (double)(int)v->valuedouble;
 }
 
@@ -191,6 +161,8 @@ static int read_merges(const cJSON *merges, const char *name, tok_str **out, int
 		       rs_err *err)
 {
 	int32_t n = (int32_t)cJSON_GetArraySize(merges), i = 0;
+	if (n > RS_MAX_MERGES)
+		return rs_fail(err, "%s: model.merges has %d merges (the limit is %d)", name, (int)n, RS_MAX_MERGES);
 	tok_str *m = rs_xmalloc((size_t)(n ? n : 1) * 2 * sizeof *m);
 	const cJSON *it;
 	cJSON_ArrayForEach(it, merges) {
@@ -306,7 +278,7 @@ rs_tokenizer *tok_load_json_mem(const char *buf, size_t len, const char *name, r
 rs_tokenizer *tok_load_json(const char *path, rs_err *err)
 {
 	size_t len;
-	char *buf = read_file(path, &len, err);
+	char *buf = rs_read_file_max(path, RS_MAX_JSON_BYTES, &len, err);
 	if (!buf)
 		return NULL;
 	/* tokenizer_config.json beside it names the eos token (base vs instruct). */
@@ -317,7 +289,7 @@ rs_tokenizer *tok_load_json(const char *path, rs_err *err)
 	memcpy(cfg_path, path, dlen);
 	strcpy(cfg_path + dlen, "tokenizer_config.json");
 	size_t cfg_len;
-	char *cfg_buf = read_file(cfg_path, &cfg_len, NULL);
+	char *cfg_buf = rs_read_file_max(cfg_path, RS_MAX_JSON_BYTES, &cfg_len, NULL);
 	if (cfg_buf) {
 		cJSON *cfg = cJSON_ParseWithLength(cfg_buf, cfg_len);
 		config_token(cfg, "eos_token", eos, sizeof eos);

@@ -2,6 +2,7 @@
  * predicted the first time, but a model with induction heads predicts them
  * the second time by looking back at what followed them before. */
 #include "config.h"
+#include "filelimits.h"
 #include "interp.h"
 
 #include <math.h>
@@ -9,7 +10,7 @@
 #include <string.h>
 
 /* splitmix64: a fixed generator, so a seed gives the same tokens everywhere */
-static uint64_t rep_next(uint64_t *s)
+RS_WRAPS static uint64_t rep_next(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;

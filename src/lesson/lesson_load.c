@@ -9,6 +9,7 @@
 #include "config.h"
 #include "datadir.h"
 #include "lesson.h"
+#include "filelimits.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -37,6 +38,9 @@ void lesson_diag(lesson_diags *d, const char *file, const char *path, const char
 		snprintf(d->msg[d->n], n, "%s: %s: %s", file, path, msg);
 	else
 		snprintf(d->msg[d->n], n, "%s: %s", file, msg);
+	for (char *s = d->msg[d->n]; *s; s++) /* one line, whatever text (or key) from the file it quotes */
+		if ((unsigned char)*s < 0x20)
+			*s = ' ';
 	d->n++;
 }
 
@@ -63,8 +67,23 @@ static void bad(ctx *c, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	lesson_diag(c->d, c->file, path, "%s", msg);
+	/* a broken file gets its first hundred mistakes listed, not a million */
+	if (c->errors < 100)
+		lesson_diag(c->d, c->file, path, "%s", msg);
+	else if (c->errors == 100)
+		lesson_diag(c->d, c->file, "", "more mistakes follow; fix these first");
 	c->errors++;
+}
+
+/* Whether an array or object has more entries than a lesson may (filelimits.h);
+ * reports it when so. */
+static int too_many(ctx *c, const cJSON *v, const char *path)
+{
+	int n = cJSON_GetArraySize(v);
+	if (n <= RS_MAX_LESSON_ITEMS)
+		return 0;
+	bad(c, path, "has %d entries (the limit is %d)", n, RS_MAX_LESSON_ITEMS);
+	return 1;
 }
 
 static const char *type_name(const cJSON *v)
@@ -195,6 +214,8 @@ static int parse_vars(ctx *c, const cJSON *obj, const char *key, const char *pat
 		bad(c, p, "must be an object of name: expression");
 		return 0;
 	}
+	if (too_many(c, v, p))
+		return 0;
 	int n = cJSON_GetArraySize(v), k = 0;
 	*names = rs_xcalloc((size_t)n + 1, sizeof **names);
 	*exprs = rs_xcalloc((size_t)n + 1, sizeof **exprs);
@@ -265,6 +286,8 @@ static void parse_commands(ctx *c, const cJSON *v, const char *path, lesson_step
 		bad(c, path, "must be an array of command lines");
 		return;
 	}
+	if (too_many(c, v, path))
+		return;
 	int n = cJSON_GetArraySize(v), i = 0;
 	st->commands = rs_xcalloc((size_t)n + 1, sizeof *st->commands);
 	const cJSON *it;
@@ -367,6 +390,8 @@ static void parse_question(ctx *c, const cJSON *v, const char *path, lesson_ques
 			bad(c, p, "must be an array of at least two strings");
 			return;
 		}
+		if (too_many(c, ch, p))
+			return;
 		if (q->kind != LESSON_ANS_TEXT)
 			bad(c, p, "choices go with kind 'text'");
 		q->choices = rs_xcalloc((size_t)cJSON_GetArraySize(ch), sizeof *q->choices);
@@ -421,6 +446,8 @@ static void parse_step(ctx *c, const cJSON *v, const char *path, lesson_step *st
 			bad(c, p, "must be an array of questions");
 			return;
 		}
+		if (too_many(c, qs, p))
+			return;
 		st->q = rs_xcalloc((size_t)cJSON_GetArraySize(qs) + 1, sizeof *st->q);
 		const cJSON *it;
 		cJSON_ArrayForEach(it, qs) {
@@ -457,10 +484,10 @@ static char *read_file(const char *path, size_t *len, rs_err *err)
 		n += got;
 		if (n + 1 == cap)
 			buf = rs_xrealloc(buf, cap *= 2);
-		if (n > (8u << 20)) {
+		if (n > RS_MAX_LESSON_BYTES) {
 			fclose(f);
 			free(buf);
-			rs_fail(err, "larger than 8 MiB");
+			rs_fail(err, "larger than %u bytes", RS_MAX_LESSON_BYTES);
 			return NULL;
 		}
 	}
@@ -510,7 +537,7 @@ lesson *lesson_load(const char *path, lesson_diags *d)
 		const cJSON *steps = cJSON_GetObjectItemCaseSensitive(root, "steps");
 		if (!cJSON_IsArray(steps) || !cJSON_GetArraySize(steps)) {
 			bad(&c, "$", "'steps' must be a non-empty array");
-		} else {
+		} else if (!too_many(&c, steps, "$.steps")) {
 			l->steps = rs_xcalloc((size_t)cJSON_GetArraySize(steps), sizeof *l->steps);
 			const cJSON *it;
 			cJSON_ArrayForEach(it, steps) {
