@@ -15,6 +15,7 @@
  * /tmp/residual-bench-1b-q8_0.gguf (1.3 GB) or -f16.gguf (2.5 GB).
  */
 #include "config.h"
+#include "datadir.h"
 #include "dtype.h"
 #include "gguf.h"
 #include "interp.h"
@@ -246,9 +247,10 @@ int main(int argc, char **argv)
 	       op_threads());
 	printf("%-28s %6s %5s %5s %7s %7s %8s %9s %10s %7s\n", "model", "layers", "heads", "runs", "setup", "sweep",
 	       "ms/run", "full ms", "full est s", "speedup");
-	const char *tiny = SRCDIR "/assets/residual-tiny.gguf";
-	if (access(tiny, R_OK))
-		printf("%-28s skipped: %s does not exist yet\n", "residual-tiny (built-in)", tiny);
+	char tiny_buf[4096];
+	const char *tiny = rs_data_path(NULL, "residual-tiny.gguf", "assets/residual-tiny.gguf", tiny_buf, sizeof tiny_buf);
+	if (!tiny)
+		printf("%-28s skipped: assets/residual-tiny.gguf does not exist yet\n", "residual-tiny (built-in)");
 	else
 		bench_model(tiny, "residual-tiny (built-in)", T);
 	for (int i = 0; i < n_extra; i++)

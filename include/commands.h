@@ -47,6 +47,11 @@ typedef struct cmd_def {
  * command leaves the session as it was or in a consistent state. */
 cmd_status cmd_exec(rs_session *s, const char *line, rs_err *err);
 
+/* As cmd_exec, but what the command prints is dropped: the session's output
+ * stays what it was. The screen's keys run commands this way, since what a
+ * key does shows in the panes, not as text. */
+cmd_status cmd_exec_quiet(rs_session *s, const char *line, rs_err *err);
+
 /* The registry, NULL-terminated by a zero entry. */
 const cmd_def *cmd_registry(void);
 const cmd_def *cmd_find(const char *name);
@@ -65,11 +70,11 @@ char **cmd_complete(rs_session *s, const char *line, int start, int end);
  * (0 when every command succeeded). */
 int cmd_batch(rs_session *s, const char *path, int echo);
 
-/* The `lesson` command calls this when lesson/ is built in (the commands
- * module refers to it weakly, so without lessons it says none are installed).
- * A weak reference does not pull an object out of libresidual.a: the file
- * defining it must be linked into the program (residual_SOURCES) or be pulled
- * in by a strong reference from elsewhere. */
-cmd_status lesson_command(rs_session *s, int argc, char **argv, rs_err *err);
+/* An upper layer's part of the language, handed down by the program
+ * (cli_main): commands appended to the registry (lesson/: next, prev,
+ * answer) and the handler of `lesson`. Without it the registry holds the
+ * session's commands only and `lesson` says no lessons are installed. */
+typedef cmd_status (*cmd_handler)(rs_session *s, int argc, char **argv, rs_err *err);
+void cmd_extend(const cmd_def *cmds, cmd_handler lesson);
 
 #endif

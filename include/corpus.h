@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "strbuf.h"
 
 /* Bump when any template, word list or phrasing changes: lessons refer to them. */
 #define CORPUS_TEMPLATE_VERSION 4
@@ -35,18 +36,15 @@
 
 /* ---------------------------------------------------------------- small utilities */
 
-/* A growable byte buffer, always NUL-terminated. */
-typedef struct corpus_buf {
-	char *p;
-	size_t n, cap;
-} corpus_buf;
-
-void corpus_buf_init(corpus_buf *b);
-void corpus_buf_free(corpus_buf *b);
-void corpus_buf_add(corpus_buf *b, const char *s, size_t n);
-void corpus_buf_puts(corpus_buf *b, const char *s);
-void corpus_buf_printf(corpus_buf *b, const char *fmt, ...) RS_PRINTF(2, 3);
-void corpus_buf_putc(corpus_buf *b, char c);
+/* The corpus's byte buffer is core's string builder (strbuf.h); these
+ * names stay for the corpus's tests. */
+typedef rs_strbuf corpus_buf;
+#define corpus_buf_init strbuf_init
+#define corpus_buf_free strbuf_free
+#define corpus_buf_add strbuf_add
+#define corpus_buf_puts strbuf_puts
+#define corpus_buf_printf strbuf_printf
+#define corpus_buf_putc strbuf_putc
 
 /* splitmix64: tiny, and identical on every platform (no floating point). */
 typedef struct corpus_rng {

@@ -28,6 +28,34 @@ typedef struct rs_act {
 	int64_t numel;
 } rs_act;
 
+/* Reading a cached tensor by its hook's shape class (hooks.h), so that no
+ * caller indexes [T, H, hd] or [H, T, Tk] by hand. kind is the hook's kind. */
+/* Heads of the tensor (query heads, or key/value heads for k, v, rot_k); 0 without a head axis. */
+static inline int act_n_heads(const rs_act *a, int kind)
+{
+	return hook_is_attn(kind) ? a->shape[0] : hook_has_heads(kind) ? a->shape[1] : 0;
+}
+/* Attention [H, T, Tk]: the score or weight of query q on key k in head `head`. */
+static inline float act_at(const rs_act *a, int head, int q, int k)
+{
+	return a->data[((int64_t)head * a->shape[1] + q) * a->shape[2] + k];
+}
+/* The vector at row `row` (a position; for attention, a query) in head
+ * `head` (ignored without a head axis); *n gets its length (attention: Tk). */
+static inline const float *act_row(const rs_act *a, int kind, int row, int head, int *n)
+{
+	if (hook_is_attn(kind)) {
+		*n = a->shape[2];
+		return a->data + ((int64_t)head * a->shape[1] + row) * a->shape[2];
+	}
+	if (hook_has_heads(kind)) {
+		*n = a->shape[2];
+		return a->data + ((int64_t)row * a->shape[1] + head) * a->shape[2];
+	}
+	*n = a->shape[1];
+	return a->data + (int64_t)row * a->shape[1];
+}
+
 typedef enum rs_iv_kind {
 	IV_ZERO,     /* set the selection to 0 */
 	IV_MEAN,     /* set the selection to its mean over positions */

@@ -24,6 +24,7 @@
 #include "err.h"
 #include "hooks.h"
 #include "model.h"
+#include "vec.h"
 
 struct cJSON;
 
@@ -46,10 +47,6 @@ int interp_metric_eval(const interp_metric *mt, const float *logits, int rows, i
 /* The metric on the cached logits of an engine that has run to the end. */
 int interp_metric_engine(const rs_engine *e, const interp_metric *mt, float *out, rs_err *err);
 
-/* probs[n] = softmax(logits[n]); returns log Σ exp(logits) (for log-probs). */
-double interp_softmax(const float *logits, int n, float *probs);
-/* The k largest entries of x[n], largest first, into idx[k]; returns min(k, n). */
-int interp_topk(const float *x, int n, int k, int32_t *idx);
 /* Rank of entry i of x[n]: how many entries are strictly larger (0 = top). */
 int interp_rank(const float *x, int n, int32_t i);
 /* A cached tensor, or NULL with a message naming the hook (not run / not cached). */
@@ -103,6 +100,23 @@ void lens_free(lens_result *r);
 static inline int64_t lens_cell(const lens_result *r, int site, int p) { return (int64_t)site * r->n_pos + p; }
 /* Logits of n residual vectors x[n, d] read through the lens: out[n, vocab]. */
 void lens_apply(const rs_model *m, const float *x, int n, float *out);
+/* The top token of the lens and its probability at each of T positions of
+ * one site, computed over the vocabulary a slice at a time (an online
+ * softmax: running maximum, rescaled sum), so that a screen can do it in
+ * short pieces of idle time. lens_top_begin, then lens_top_step with the
+ * same x[T, d] until it returns 0; then top[p] and prob[p] hold the result. */
+typedef struct lens_top {
+	int T;
+	int64_t row;        /* the next vocabulary row */
+	float *max;         /* [T] running maximum logit */
+	double *sum;        /* [T] running sum of exp(logit - max) */
+	int32_t *top;       /* [T] running top token */
+	float *prob;        /* [T] its probability, once done */
+} lens_top;
+void lens_top_begin(lens_top *lt, int T);
+int lens_top_step(lens_top *lt, const rs_model *m, const float *x, int64_t rows);
+void lens_top_free(lens_top *lt);
+
 /* The lens logits out[vocab] of one cached site (a [T, d] hook) at position pos. */
 int lens_logits(const rs_engine *e, rs_hook site, int pos, float *out, rs_err *err);
 

@@ -10,8 +10,9 @@
  * produce; questions carry an expression that computes their answer.
  *
  * Lessons are found in $RESIDUAL_LESSONS, then PKGDATADIR/lessons, then
- * SRCDIR/lessons. Progress lives in $XDG_STATE_HOME/residual/progress.json
- * (default ~/.local/state/residual/progress.json).
+ * the source tree's lessons/ when running from a build tree (datadir.h).
+ * Progress lives in $XDG_STATE_HOME/residual/progress.json (default
+ * ~/.local/state/residual/progress.json).
  */
 #ifndef RS_LESSON_H
 #define RS_LESSON_H
@@ -100,7 +101,7 @@ typedef struct lesson_set {
 	int n;
 } lesson_set;
 
-/* The lessons directory ($RESIDUAL_LESSONS, PKGDATADIR/lessons, SRCDIR/lessons), or NULL. */
+/* The lessons directory ($RESIDUAL_LESSONS, PKGDATADIR/lessons, the source tree's), or NULL. */
 const char *lesson_dir(void);
 /* Loads every *.json of dir (NULL: lesson_dir()). Files with mistakes are
  * left out and reported in d; NULL only when the directory cannot be read. */
@@ -163,14 +164,21 @@ lesson_progress_entry *lesson_progress_get(lesson_progress *p, const char *name,
 int lesson_progress_save(lesson_progress *p, rs_err *err);
 
 /* ---------------------------------------------------------------- the runner */
-/* The `lesson` command (commands.h) and its short forms next, prev, answer. */
+/* The `lesson` command (commands.h) and its short forms next, prev, answer,
+ * which the program hands to the registry: cmd_extend(lesson_cmds, lesson_command). */
 cmd_status lesson_command(rs_session *s, int argc, char **argv, rs_err *err);
+extern const cmd_def lesson_cmds[];
 /* Text of the lesson pane (ui.h). */
 const char *lesson_pane_text(const rs_session *s);
-/* At the screen's start: name NULL resumes the lesson in progress, or shows
- * the list when lesson 1 was never finished; "none" does nothing. Returns 0,
- * or -1 with a message (an unknown lesson). */
+/* At the screen's start: hands the lesson commands to the registry
+ * (cmd_extend, as cli_main does), then with name NULL resumes the lesson in
+ * progress, or shows the list when lesson 1 was never finished; "none" does
+ * nothing more. Returns 0, or -1 with a message (an unknown lesson). */
 int lesson_startup(rs_session *s, const char *name, rs_err *err);
+/* The words the built-in model holds as one token each (the corpus
+ * generator's, train/), handed down by the program; LESSON_REQ_BUILTIN
+ * checks the loaded vocabulary against them. Without it that check passes. */
+void lesson_set_builtin_words(const char *const *(*words)(size_t *n));
 
 /* ---------------------------------------------------------------- headless */
 typedef struct lesson_check_opts {

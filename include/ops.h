@@ -10,7 +10,11 @@
  * BLAS sgemm for f32 prefill; fused dequantize-dot kernels for small n. */
 void op_matmul(float *y, const float *x, const rs_mat *W, int n);
 
-/* scale[t] = sqrt(mean(x[t]²) + eps); y[t] = x[t] / scale[t] * w. x, y [n, d]. */
+/* RMSNorm, the one copy (the engine stops between its halves; the trainer
+ * calls op_rmsnorm): scale[t] = sqrt(mean(x[t]²) + eps); y[t] = x[t] / scale[t] * w.
+ * x, y [n, d]; scale [n] (may be NULL for op_rmsnorm). */
+void op_rms_scale(float *scale, const float *x, int n, int d, float eps);
+void op_rms_apply(float *y, const float *x, const float *scale, const float *w, int n, int d);
 void op_rmsnorm(float *y, float *scale, const float *x, const float *w, int n, int d, float eps);
 
 /* Rotates (x[i], x[i+hd/2]) of every head by pos·inv_freq[i] (Hugging Face

@@ -17,7 +17,5 @@ void sampler_init(rs_sampler *s, int vocab, float temperature, float top_p, uint
 void sampler_free(rs_sampler *s);
 int sampler_argmax(const float *logits, int n);
 int sampler_sample(rs_sampler *s, const float *logits);
-/* Softmax of logits into prob (n entries); returns log of the normaliser. */
-double sampler_softmax(const float *logits, float *prob, int n);
 
 #endif

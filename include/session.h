@@ -23,19 +23,32 @@
 
 struct rs_tokenizer;
 
-/* Panes the screen can show (bit i of rs_session.panes is pane i). */
+/* The panes the screen can show (bit i of rs_session.panes is pane i), one
+ * row each: X(id, name, other name, what it shows). The name is the one of
+ * the `pane` command and of lesson files; `highlight` takes either. How a
+ * pane is drawn is ui/'s (its pane table). */
+#define RS_PANE_TABLE(X) \
+	X(PANE_TOKENS,   "tokens",   "token",      "token strip with the selected position") \
+	X(PANE_PIPELINE, "pipeline", "pipe",       "where the engine stands: embed, per layer norm/attn/add/norm/mlp/add, unembed") \
+	X(PANE_VECTOR,   "vector",   "vec",        "vector inspector of the current hook at the selected position") \
+	X(PANE_ATTN,     "attn",     "attention",  "attention pattern of the selected layer and head") \
+	X(PANE_NORMS,    "norms",    "norm",       "residual-stream norms per layer and position") \
+	X(PANE_LENS,     "lens",     "logit-lens", "logit-lens grid: layer x position, top token and probability") \
+	X(PANE_TOPK,     "topk",     "top",        "top-k next tokens with probabilities") \
+	X(PANE_LESSON,   "lesson",   "lesson",     "lesson text") \
+	X(PANE_OUTPUT,   "output",   "out",        "output of the last command")
+
 typedef enum rs_pane {
-	PANE_TOKENS,    /* token strip with the selected position */
-	PANE_PIPELINE,  /* where the engine stands: embed, per layer norm/attn/add/norm/mlp/add, unembed */
-	PANE_VECTOR,    /* vector inspector of the current hook at the selected position */
-	PANE_ATTN,      /* attention pattern of the selected layer and head */
-	PANE_NORMS,     /* residual-stream norms per layer and position */
-	PANE_LENS,      /* logit-lens grid: layer x position, top token and probability */
-	PANE_TOPK,      /* top-k next tokens with probabilities */
-	PANE_LESSON,    /* lesson text */
-	PANE_OUTPUT,    /* output of the last command */
+#define RS_PANE_ENUM(id, name, other, what) id,
+	RS_PANE_TABLE(RS_PANE_ENUM)
+#undef RS_PANE_ENUM
 	PANE_N
 } rs_pane;
+
+/* A pane's name ("attn"), its other name ("attention"; other nonzero), or "?". */
+const char *session_pane_name(int p, int other);
+/* The pane a name means (with other, the other names too), or -1. */
+int session_pane_parse(const char *name, int other);
 
 #define SESSION_PANES_DEFAULT ((1u << PANE_TOKENS) | (1u << PANE_PIPELINE) | (1u << PANE_VECTOR) | \
 			       (1u << PANE_ATTN) | (1u << PANE_NORMS) | (1u << PANE_LENS) | \
@@ -74,9 +87,9 @@ typedef struct rs_session {
 				     * without "..", so typed commands cannot touch other files */
 	int generated;              /* tokens appended by `generate --append` (for display) */
 	char cache_filter[256];     /* the engine's cache globs ("" for all), for memory estimates */
-	/* --- added by the lesson module --- */
-	struct lesson_run *lesson;  /* the lesson runner's state (lesson/), NULL until `lesson` is used */
-	void (*lesson_free)(struct lesson_run *); /* frees it with the session */
+	/* --- owned by the layer above (lesson/ keeps its runner here) --- */
+	void *upper;                /* opaque to the session; NULL until that layer sets it */
+	void (*upper_free)(void *); /* frees it with the session */
 	/* --- set by the screen --- */
 	/* Asked after each stop a step or run computes, while more are to come:
 	 * nonzero stops the run there (Esc or Ctrl-C on a big model). NULL: never. */
@@ -94,6 +107,15 @@ typedef struct rs_session {
 	rs_hook *od_hooks;
 	int n_od;
 } rs_session;
+
+/* The options every front end (the screen, batch mode) takes to start a
+ * session: --model PATH, --tokenizer PATH, --prompt TEXT, --ids 1,2,3. */
+typedef struct session_opts {
+	const char *model, *tokenizer, *prompt, *ids;
+} session_opts;
+/* Whether argv[*i] is one of them with its value; then it is stored and *i
+ * moved past the value. An option without its value is not one. */
+int session_opt(session_opts *o, int argc, char **argv, int *i);
 
 /* Opens a model (path NULL: the built-in model) and makes an empty session. */
 rs_session *session_create(const char *model_path, rs_err *err);

@@ -252,4 +252,12 @@ int tok_chat_render(const rs_tokenizer *tok, int style, const tok_chat_msg *msgs
 		    int add_prompt, const char *date, int32_t **ids, int32_t **offsets, int *n,
 		    char **text, rs_err *err);
 
+/* Token ids written as text, the one grammar: plain ids or #ID, separated by
+ * commas or white space ("1,2,3", "#1 #2"), each an int32 (the range, a
+ * model's vocabulary, is the caller's check: "-3" parses, to be refused as
+ * out of range). Returns 0 with *ids malloc'd and *n
+ * entries (0 and NULL for none), or -1 with *bad at the first entry that is
+ * not an id and *n the entries before it. */
+int tok_parse_ids(const char *s, int32_t **ids, int *n, const char **bad);
+
 #endif

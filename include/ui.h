@@ -63,11 +63,6 @@ size_t ui_text_fit(const char *s, int cols);
 /* Heat level 0..n-1 of v in [lo, hi] (clamped); NaN gives 0. */
 int ui_heat_level(float v, float lo, float hi, int n);
 
-/* Text of the lesson pane (PANE_LESSON), from the lesson module: the screen
- * refers to it weakly, so without lessons built in the pane stays empty.
- * NULL: nothing to show. The screen redraws the pane when the text changes. */
-const char *lesson_pane_text(const rs_session *s);
-
 /* The screen. argv as given to main (ui_main skips argv[0]). */
 int ui_main(int argc, char **argv);
 

@@ -5,7 +5,7 @@
 # sources as the make-check fuzzers (tests/fuzz_*.c, one
 # LLVMFuzzerTestOneInput each); libFuzzer brings its own main.
 #
-#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="gguf st ..."] [FUZZ_JOBS=N (compiles at once)]
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="gguf st ..."] [FUZZ_SEED=1] [FUZZ_JOBS=N]
 #
 # Builds the library with clang in build-fuzz/ (in the configured build
 # directory, from the sources and flags its Makefile lists),
@@ -38,7 +38,8 @@ mkdir -p "$build/findings"
 # The library's sources and flags as the configured build has them (run from
 # its build directory); compiled again with clang and the sanitizers.
 mkvar() { printf 'p:\n\t@echo $(%s)\n' "$1" | make -s -f Makefile -f - p; }
-sources=$(mkvar libresidual_a_SOURCES)
+# (the layers below the screen: core, interp, train, session, lesson; one archive here)
+sources="$(mkvar libcore_a_SOURCES) $(mkvar libinterp_a_SOURCES) $(mkvar libtrain_a_SOURCES) $(mkvar libsession_a_SOURCES) $(mkvar liblesson_a_SOURCES)"
 mkdir -p "$build/obj"
 # the compiler's flags, in a response file (clang reads @FILE) to keep the quoting simple
 rsp="$build/cflags.rsp"
@@ -96,7 +97,7 @@ for t in $targets; do
 	log="$build/fuzz-$t.log"
 	if (cd "$build" && FUZZ_MODEL_KIND=$t FIXTURES="${FIXTURES:-$src/../shared/fixtures}" \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=$((1 - ${FUZZ_SURVEY:-0})) \
-		"$build/fuzz_$b" -max_total_time="$secs" -timeout=5 -malloc_limit_mb=256 -rss_limit_mb=2048 \
+		"$build/fuzz_$b" -max_total_time="$secs" -seed="${FUZZ_SEED:-1}" -timeout=5 -malloc_limit_mb=256 -rss_limit_mb=2048 \
 		-max_len=$max_len -print_final_stats=1 -artifact_prefix="$build/findings/$t-" \
 		"$corpus" "$(seeds "$t")") >"$log" 2>&1; then
 		status=ok

@@ -148,6 +148,58 @@ static void write_gguf(const char *path, uint64_t block_count, const gbuf *extra
 	free(b.p);
 }
 
+/* A valid Llama GGUF of n_layers tiny layers (d_model 2, one head of 2, d_ff 2,
+ * vocabulary 4): about 850 bytes a layer, so 1200 layers make a 1 MB file
+ * of over 10000 tensors. */
+static void write_many_layers(const char *path, int n_layers)
+{
+	static const char *const fmt[] = {"blk.%d.attn_norm.weight", "blk.%d.ffn_norm.weight", "blk.%d.attn_q.weight",
+					  "blk.%d.attn_k.weight", "blk.%d.attn_v.weight", "blk.%d.attn_output.weight",
+					  "blk.%d.ffn_gate.weight", "blk.%d.ffn_up.weight", "blk.%d.ffn_down.weight"};
+	int nt = 2 + 9 * n_layers;
+	gbuf b = {0};
+	put(&b, "GGUF", 4);
+	put_u32(&b, 3);
+	put_u64(&b, (uint64_t)nt);
+	put_u64(&b, 7);
+	kv_str(&b, "general.architecture", "llama");
+	kv_u32(&b, "llama.block_count", (uint32_t)n_layers);
+	kv_u32(&b, "llama.embedding_length", 2);
+	kv_u32(&b, "llama.feed_forward_length", 2);
+	kv_u32(&b, "llama.attention.head_count", 1);
+	kv_u32(&b, "llama.attention.head_count_kv", 1);
+	kv_u32(&b, "llama.vocab_size", 4);
+	uint64_t off = 0;
+	for (int i = 0; i < nt; i++) { /* every tensor's data: 32 bytes (room for 2x4 floats) */
+		char name[64];
+		int nd = 2;
+		uint64_t ne[2] = {2, 2};
+		if (i == 0)
+			snprintf(name, sizeof name, "token_embd.weight"), ne[1] = 4;
+		else if (i == 1)
+			snprintf(name, sizeof name, "output_norm.weight"), nd = 1;
+		else
+			snprintf(name, sizeof name, fmt[(i - 2) % 9], (i - 2) / 9), nd = (i - 2) % 9 < 2 ? 1 : 2;
+		put_str(&b, name);
+		put_u32(&b, (uint32_t)nd);
+		for (int d = 0; d < nd; d++)
+			put_u64(&b, ne[d]);
+		put_u32(&b, RS_F32);
+		put_u64(&b, off);
+		off += 32;
+	}
+	while (b.n % 32)
+		put(&b, "", 1);
+	for (uint64_t i = 0; i < off / 4; i++) {
+		float v = 0.5f + 0.01f * (float)(i % 5);
+		put(&b, &v, 4);
+	}
+	FILE *f = fopen(path, "wb");
+	fwrite(b.p, 1, b.n, f);
+	fclose(f);
+	free(b.p);
+}
+
 /* One refusal: the message names the file and every needle, is one line,
  * and came in under 50 ms. */
 static void refused(const char *what, int failed, double ms, const rs_err *err, const char *file,
@@ -239,6 +291,19 @@ int main(void)
 	gguf_refused("block_count 4000 (within the limit) with 1 layer's tensors", path, "4000 layers need 36002 tensors",
 		     "holds 11");
 	cli_refused("residual run on that file", path, "4000 layers need");
+
+	/* the most tensors a 1 MB file can hold that a model really uses: found
+	 * through the name index (a scan per lookup made this quadratic) */
+	snprintf(path, sizeof path, "%s/many.gguf", dir);
+	write_many_layers(path, 1200);
+	stat(path, &st);
+	t0 = now_ms();
+	m = model_load(path, &err);
+	ms = now_ms() - t0;
+	tap_ok(m && m->cfg.n_layers == 1200 && st.st_size < (1 << 20) && ms < 50,
+	       "a %lld-byte GGUF of 1200 layers (10802 tensors) loads in %.1f ms%s%s", (long long)st.st_size, ms,
+	       m ? "" : ": ", m ? "" : err.msg);
+	model_free(m);
 
 	/* a tensor whose byte size wraps size_t to exactly 0 (2^42 bytes a row x 2^22 rows):
 	 * it passed the bounds check */
@@ -427,6 +492,19 @@ int main(void)
 		one_line &= !strchr(d.msg[i], '\n') && strstr(d.msg[i], "01-multi.json") != NULL;
 	tap_ok(!l && one_line && ms < 50, "lesson with a placeholder over three lines: %d one-line diagnostics "
 	       "in %.1f ms (\"%s\")", d.n, ms, d.n ? d.msg[0] : "");
+	lesson_free(l);
+	lesson_diags_free(&d);
+	/* and the second: a variable name with a newline in it, quoted in the JSON path */
+	write_text(path, "{\"title\": \"t\", \"vars\": {\"x\\ny\": \"(\"}, \"steps\": [{\"title\": \"s\", \"text\": \"a\"}]}");
+	d = (lesson_diags){0};
+	t0 = now_ms();
+	l = lesson_load(path, &d);
+	ms = now_ms() - t0;
+	one_line = d.n > 0;
+	for (int i = 0; i < d.n; i++)
+		one_line &= !strchr(d.msg[i], '\n') && strstr(d.msg[i], "01-multi.json") != NULL;
+	tap_ok(!l && one_line && ms < 50, "lesson with a newline in a variable's name: %d one-line diagnostics "
+	       "in %.1f ms (\"%s\")", d.n, ms, d.n ? d.msg[d.n - 1] : "");
 	lesson_free(l);
 	lesson_diags_free(&d);
 

@@ -23,14 +23,17 @@ static void batch_progress(void *ctx, const char *line)
 	fprintf(stderr, "[%s]\n", line);
 }
 
-int batch_main(int argc, char **argv)
+int cli_batch_main(int argc, char **argv)
 {
-	const char *file = "-", *model = NULL, *tokenizer = NULL, *prompt = NULL, *ids = NULL;
+	const char *file = "-";
+	session_opts so = {0};
 	int echo = 0, restricted = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int has_val = i + 1 < argc;
-		if (!strcmp(a, "--batch")) {
+		if (session_opt(&so, argc, argv, &i)) {
+			continue;
+		} else if (!strcmp(a, "--batch")) {
 			if (has_val && (argv[i + 1][0] != '-' || !strcmp(argv[i + 1], "-")))
 				file = argv[++i];
 		} else if (!strcmp(a, "--echo")) {
@@ -40,14 +43,6 @@ int batch_main(int argc, char **argv)
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			return 0;
-		} else if (has_val && !strcmp(a, "--model")) {
-			model = argv[++i];
-		} else if (has_val && !strcmp(a, "--tokenizer")) {
-			tokenizer = argv[++i];
-		} else if (has_val && !strcmp(a, "--prompt")) {
-			prompt = argv[++i];
-		} else if (has_val && !strcmp(a, "--ids")) {
-			ids = argv[++i];
 		} else if (!strcmp(a, "--no-history")) {
 			/* the screen's option; harmless here */
 		} else {
@@ -56,6 +51,7 @@ int batch_main(int argc, char **argv)
 			return 2;
 		}
 	}
+	const char *model = so.model, *tokenizer = so.tokenizer, *prompt = so.prompt, *ids = so.ids;
 	rs_err err = {{0}};
 	rs_session *s = session_create(model, &err);
 	if (!s) {

@@ -7,39 +7,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
+#include "corpus.h"
+#include "lesson.h"
+#include "ui.h"
+
 typedef struct subcommand {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } subcommand;
 
-/* Weak so that each subcommand can land on its own; a missing one reports itself. */
-#define WEAK __attribute__((weak))
-WEAK int cmd_run(int, char **);
-WEAK int cmd_generate(int, char **);
-WEAK int cmd_convert(int, char **);
-WEAK int cmd_bench(int, char **);
-WEAK int cmd_tokenize(int, char **);
-WEAK int cmd_corpus(int, char **);
-WEAK int cmd_train(int, char **);
-WEAK int cmd_eval(int, char **);
-WEAK int cmd_lessons(int, char **);
-WEAK int cmd_random(int, char **);
-/* residual [options]: the screen; residual --batch: commands without curses */
-WEAK int ui_main(int, char **);
-WEAK int batch_main(int, char **);
-
+/* Every subcommand is linked in: a missing one is a link error. */
 static const subcommand subcommands[] = {
-	{"run", cmd_run, "run a prompt and dump the cached hooks to safetensors"},
-	{"generate", cmd_generate, "generate tokens (greedy or sampled)"},
-	{"tokenize", cmd_tokenize, "show token ids, pieces and byte offsets"},
-	{"convert", cmd_convert, "convert a Hugging Face folder to GGUF"},
-	{"bench", cmd_bench, "prefill and decode speed, peak memory"},
-	{"random-model", cmd_random, "write a GGUF of a named shape with random weights"},
-	{"eval", cmd_eval, "measure a model: loss, induction, IOI, facts"},
-	{"corpus", cmd_corpus, "build the training corpus of the built-in model"},
-	{"train", cmd_train, "train a model (the built-in one)"},
-	{"lessons", cmd_lessons, "list, check or export the lessons"},
+	{"run", sub_run, "run a prompt and dump the cached hooks to safetensors"},
+	{"generate", sub_generate, "generate tokens (greedy or sampled)"},
+	{"tokenize", sub_tokenize, "show token ids, pieces and byte offsets"},
+	{"convert", sub_convert, "convert a Hugging Face folder to GGUF"},
+	{"bench", sub_bench, "prefill and decode speed, peak memory"},
+	{"random-model", sub_random, "write a GGUF of a named shape with random weights"},
+	{"eval", sub_eval, "measure a model: loss, induction, IOI, facts"},
+	{"corpus", sub_corpus, "build the training corpus of the built-in model"},
+	{"train", sub_train, "train a model (the built-in one)"},
+	{"lessons", sub_lessons, "list, check or export the lessons"},
 };
 
 static void usage(FILE *f)
@@ -61,8 +51,15 @@ static void usage(FILE *f)
 		"Keys, commands and hooks: man residual (doc/residual.1), or ? and :help in the screen.\n\n"
 		"commands:\n");
 	for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-		if (subcommands[i].fn)
-			fprintf(f, "  %-13s %s\n", subcommands[i].name, subcommands[i].summary);
+		fprintf(f, "  %-13s %s\n", subcommands[i].name, subcommands[i].summary);
+}
+
+/* The layers meet here, explicitly: what an upper layer adds to a lower one
+ * is handed down before anything runs (no weak symbols). */
+static void cli_wire(void)
+{
+	cmd_extend(lesson_cmds, lesson_command); /* session <- lesson: next, prev, answer, `lesson` */
+	lesson_set_builtin_words(corpus_forced_words); /* lesson <- train: the built-in vocabulary */
 }
 
 /* --mem SIZE, for the screen, batch mode and every command: taken out of
@@ -90,6 +87,7 @@ int cli_main(int argc, char **argv)
 {
 	if (take_mem(&argc, argv))
 		return 2;
+	cli_wire();
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return 0;
@@ -102,27 +100,14 @@ int cli_main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++) {
 			if (strcmp(argv[1], subcommands[i].name))
 				continue;
-			if (!subcommands[i].fn) {
-				fprintf(stderr, "residual: command '%s' is not built in\n", argv[1]);
-				return 2;
-			}
 			return subcommands[i].fn(argc - 1, argv + 1);
 		}
 		fprintf(stderr, "residual: unknown command '%s' (see residual --help)\n", argv[1]);
 		return 2;
 	}
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--batch")) {
-			if (!batch_main) {
-				fprintf(stderr, "residual: batch mode is not built in\n");
-				return 2;
-			}
-			return batch_main(argc, argv);
-		}
-	}
-	if (!ui_main) {
-		usage(stderr);
-		return 2;
+		if (!strcmp(argv[i], "--batch"))
+			return cli_batch_main(argc, argv);
 	}
 	return ui_main(argc, argv);
 }

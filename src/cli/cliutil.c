@@ -11,33 +11,11 @@
 
 int cli_parse_ids(const char *s, int32_t **ids, int *n, rs_err *err)
 {
-	int cap = 16, k = 0;
-	int32_t *v = rs_xmalloc(sizeof(int32_t) * (size_t)cap);
-	const char *p = s;
-	while (*p) {
-		while (*p == ',' || *p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (!*p)
-			break;
-		char *end;
-		errno = 0;
-		long x = strtol(p, &end, 10);
-		if (end == p || errno || x < INT32_MIN || x > INT32_MAX ||
-		    (*end && *end != ',' && *end != ' ' && *end != '\t' && *end != '\n')) {
-			free(v);
-			return rs_fail(err, "--ids: '%.20s' is not a token id (entry %d)", p, k + 1);
-		}
-		if (k == cap)
-			v = rs_xrealloc(v, sizeof(int32_t) * (size_t)(cap *= 2));
-		v[k++] = (int32_t)x;
-		p = end;
-	}
-	if (!k) {
-		free(v);
+	const char *bad = NULL;
+	if (tok_parse_ids(s, ids, n, &bad))
+		return rs_fail(err, "--ids: '%.20s' is not a token id (entry %d)", bad, *n + 1);
+	if (!*n)
 		return rs_fail(err, "--ids: no token ids given");
-	}
-	*ids = v;
-	*n = k;
 	return 0;
 }
 

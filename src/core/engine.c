@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,18 +58,12 @@ struct rs_engine {
 };
 
 /* ---------------------------------------------------------------- shapes */
+/* Every shape follows from the hook table's shape class (hooks.h). */
 enum layout { LAY_ROWS, LAY_HEADS, LAY_ATTN };
 
 static enum layout hook_layout(int kind)
 {
-	switch (kind) {
-	case HOOK_Q: case HOOK_K: case HOOK_V: case HOOK_ROT_Q: case HOOK_ROT_K: case HOOK_Z:
-		return LAY_HEADS;
-	case HOOK_ATTN_SCORES: case HOOK_PATTERN:
-		return LAY_ATTN;
-	default:
-		return LAY_ROWS;
-	}
+	return hook_is_attn(kind) ? LAY_ATTN : hook_has_heads(kind) ? LAY_HEADS : LAY_ROWS;
 }
 
 rs_act eng_hook_shape(const rs_model *m, rs_hook h, int T, int Tk)
@@ -77,32 +72,50 @@ rs_act eng_hook_shape(const rs_model *m, rs_hook h, int T, int Tk)
 	rs_act a = {0};
 	a.n_dims = 2;
 	a.shape[0] = T;
-	switch (h.kind) {
-	case HOOK_LN1_SCALE: case HOOK_LN2_SCALE: case HOOK_LNF_SCALE:
+	switch (hook_shape(h.kind)) {
+	case HSHAPE_SCALE:
 		a.shape[1] = 1;
 		break;
-	case HOOK_Q: case HOOK_ROT_Q: case HOOK_Z:
+	case HSHAPE_Q:
 		a.n_dims = 3, a.shape[1] = c->n_heads, a.shape[2] = c->head_dim;
 		break;
-	case HOOK_K: case HOOK_V: case HOOK_ROT_K:
+	case HSHAPE_KV:
 		a.n_dims = 3, a.shape[1] = c->n_kv_heads, a.shape[2] = c->head_dim;
 		break;
-	case HOOK_ATTN_SCORES: case HOOK_PATTERN:
+	case HSHAPE_ATTN:
 		a.n_dims = 3, a.shape[0] = c->n_heads, a.shape[1] = T, a.shape[2] = Tk;
 		break;
-	case HOOK_MLP_PRE: case HOOK_MLP_PRE_LINEAR: case HOOK_MLP_POST:
+	case HSHAPE_FF:
 		a.shape[1] = c->d_ff;
 		break;
-	case HOOK_LOGITS:
+	case HSHAPE_VOCAB:
 		a.shape[1] = c->vocab;
 		break;
-	default:
+	case HSHAPE_D:
 		a.shape[1] = c->d_model;
 	}
 	a.numel = 1;
 	for (int i = 0; i < a.n_dims; i++)
 		a.numel *= a.shape[i];
 	return a;
+}
+
+/* The working buffer that holds a hook's value right after its stop: the
+ * table's buffer column (hooks.h); eng_step caches from it, so compute must
+ * leave each hook's value there. */
+static float **hook_buffer(rs_engine *e, int kind)
+{
+	static const size_t field[HBUF_N] = {
+		[HBUF_RESID] = offsetof(rs_engine, resid), [HBUF_SCALE] = offsetof(rs_engine, scale),
+		[HBUF_XN] = offsetof(rs_engine, xn), [HBUF_Q] = offsetof(rs_engine, q),
+		[HBUF_K] = offsetof(rs_engine, k), [HBUF_V] = offsetof(rs_engine, v),
+		[HBUF_ATT] = offsetof(rs_engine, att), [HBUF_Z] = offsetof(rs_engine, z),
+		[HBUF_ATTN_OUT] = offsetof(rs_engine, attn_out), [HBUF_GATE] = offsetof(rs_engine, gate),
+		[HBUF_UP] = offsetof(rs_engine, up), [HBUF_POST] = offsetof(rs_engine, post),
+		[HBUF_MLP_OUT] = offsetof(rs_engine, mlp_out), [HBUF_LOGITS] = offsetof(rs_engine, logits),
+	};
+	const rs_hook_info *hi = hook_info(kind);
+	return (float **)((char *)e + field[hi ? hi->buf : HBUF_LOGITS]);
 }
 
 /* ---------------------------------------------------------------- lifetime */
@@ -421,25 +434,6 @@ static void project(rs_engine *e, float *out, const rs_mat *W, int qk_heads)
 	}
 }
 
-static void rms_scale(float *scale, const float *x, int n, int d, float eps)
-{
-	for (int t = 0; t < n; t++) {
-		double ss = 0;
-		for (int i = 0; i < d; i++)
-			ss += (double)x[(size_t)t * d + i] * x[(size_t)t * d + i];
-		scale[t] = sqrtf((float)(ss / d) + eps);
-	}
-}
-
-static void rms_apply(float *y, const float *x, const float *scale, const float *w, int n, int d)
-{
-	for (int t = 0; t < n; t++) {
-		float inv = 1.0f / scale[t];
-		for (int i = 0; i < d; i++)
-			y[(size_t)t * d + i] = x[(size_t)t * d + i] * inv * w[i];
-	}
-}
-
 static void attention_scores(rs_engine *e, int layer)
 {
 	const rs_config *c = e->c;
@@ -496,8 +490,39 @@ static void add_rows(float *dst, const float *src, int64_t n)
 		dst[i] += src[i];
 }
 
-/* Computes the tensor of hook h for the chunk; returns a pointer to it. */
-static float *compute(rs_engine *e, rs_hook h)
+/* ---------------------------------------------------------------- the forward pass
+ * One stop per hook, in the order of the hook table (hooks.h). For the n rows
+ * x of the chunk (positions pos0 .. pos0+n-1), d = d_model, H query heads and
+ * Hkv key/value heads of hd dims, in the maths of llama2.c's run.c:
+ *
+ *   hook_embed          x = tok_embd[token]                               [n, d]
+ *   for each layer L:
+ *     hook_resid_pre    x
+ *     ln1.hook_scale    s = sqrt(mean(x^2) + eps)                          [n, 1]
+ *     ln1.hook_normalized  xn = x / s * attn_norm                          [n, d]
+ *     attn.hook_q/k/v   q = xn Wq^T, k = xn Wk^T, v = xn Wv^T   [n, H|Hkv, hd]
+ *                       (GGUF's interleaved Q/K rows are put back in the
+ *                       rotate-half order here, after the matmul: project)
+ *     attn.hook_rot_q/k q, k rotated by RoPE at their positions; k and v go
+ *                       to the KV cache
+ *     attn.hook_attn_scores  a[h,i,j] = q_h[i] . k_{h/(H/Hkv)}[j] / sqrt(hd),
+ *                       -inf for j > pos0+i (causal)                       [H, n, Tk]
+ *     attn.hook_pattern p = softmax over j of a                            [H, n, Tk]
+ *     attn.hook_z       z_h[i] = sum_j p[h,i,j] v_{h/(H/Hkv)}[j]           [n, H, hd]
+ *     hook_attn_out     o = z Wo^T                                         [n, d]
+ *     hook_resid_mid    x = x + o
+ *     ln2.hook_scale, ln2.hook_normalized   as ln1, with ffn_norm
+ *     mlp.hook_pre      g = xn Wgate^T                                     [n, ff]
+ *     mlp.hook_pre_linear  u = xn Wup^T                                    [n, ff]
+ *     mlp.hook_post     m = silu(g) * u                                    [n, ff]
+ *     hook_mlp_out      f = m Wdown^T                                      [n, d]
+ *     hook_resid_post   x = x + f
+ *   ln_final.hook_scale, ln_final.hook_normalized   as ln1, with final_norm
+ *   logits              xn Wout^T for the last row (every row when asked)  [rows, vocab]
+ *
+ * compute() does one line of this; eng_step then applies the interventions
+ * on that hook and caches the buffer the hook table names for it. */
+static void compute(rs_engine *e, rs_hook h)
 {
 	const rs_model *m = e->m;
 	const rs_config *c = e->c;
@@ -508,73 +533,72 @@ static float *compute(rs_engine *e, rs_hook h)
 	case HOOK_EMBED:
 		for (int t = 0; t < n; t++)
 			mat_row(&m->tok_embd, e->chunk[t], e->resid + (size_t)t * d);
-		return e->resid;
+		return;
 	case HOOK_RESID_PRE:
-		return e->resid;
+		return;
 	case HOOK_LN1_SCALE: case HOOK_LN2_SCALE: case HOOK_LNF_SCALE:
-		rms_scale(e->scale, e->resid, n, d, c->rms_eps);
-		return e->scale;
+		op_rms_scale(e->scale, e->resid, n, d, c->rms_eps);
+		return;
 	case HOOK_LN1_NORM:
-		rms_apply(e->xn, e->resid, e->scale, L->attn_norm, n, d);
-		return e->xn;
+		op_rms_apply(e->xn, e->resid, e->scale, L->attn_norm, n, d);
+		return;
 	case HOOK_LN2_NORM:
-		rms_apply(e->xn, e->resid, e->scale, L->ffn_norm, n, d);
-		return e->xn;
+		op_rms_apply(e->xn, e->resid, e->scale, L->ffn_norm, n, d);
+		return;
 	case HOOK_LNF_NORM:
-		rms_apply(e->xn, e->resid, e->scale, m->final_norm, n, d);
-		return e->xn;
+		op_rms_apply(e->xn, e->resid, e->scale, m->final_norm, n, d);
+		return;
 	case HOOK_Q:
 		project(e, e->q, &L->wq, c->n_heads);
-		return e->q;
+		return;
 	case HOOK_K:
 		project(e, e->k, &L->wk, c->n_kv_heads);
-		return e->k;
+		return;
 	case HOOK_V:
 		project(e, e->v, &L->wv, 0);
-		return e->v;
+		return;
 	case HOOK_ROT_Q:
 		op_rope(e->q, n, c->n_heads, c->head_dim, m->inv_freq, e->pos0);
-		return e->q;
+		return;
 	case HOOK_ROT_K:
 		op_rope(e->k, n, c->n_kv_heads, c->head_dim, m->inv_freq, e->pos0);
-		return e->k;
+		return;
 	case HOOK_ATTN_SCORES:
 		attention_scores(e, h.layer);
-		return e->att;
+		return;
 	case HOOK_PATTERN:
 		op_softmax_rows(e->att, c->n_heads * n, e->pos0 + n);
-		return e->att;
+		return;
 	case HOOK_Z:
 		attention_z(e, h.layer);
-		return e->z;
+		return;
 	case HOOK_ATTN_OUT:
 		op_matmul(e->attn_out, e->z, &L->wo, n);
-		return e->attn_out;
+		return;
 	case HOOK_RESID_MID:
 		add_rows(e->resid, e->attn_out, nd);
-		return e->resid;
+		return;
 	case HOOK_MLP_PRE:
 		op_matmul(e->gate, e->xn, &L->w_gate, n);
-		return e->gate;
+		return;
 	case HOOK_MLP_PRE_LINEAR:
 		op_matmul(e->up, e->xn, &L->w_up, n);
-		return e->up;
+		return;
 	case HOOK_MLP_POST:
 		op_swiglu(e->post, e->gate, e->up, (int64_t)n * c->d_ff);
-		return e->post;
+		return;
 	case HOOK_MLP_OUT:
 		op_matmul(e->mlp_out, e->post, &L->w_down, n);
-		return e->mlp_out;
+		return;
 	case HOOK_RESID_POST:
 		add_rows(e->resid, e->mlp_out, nd);
-		return e->resid;
+		return;
 	case HOOK_LOGITS: {
 		int rows = e->decoding ? 1 : e->logits_rows;
 		op_matmul(e->logits, e->xn + (size_t)(n - rows) * d, &m->output, rows);
-		return e->logits;
+		return;
 	}
 	}
-	return NULL;
 }
 
 /* Which weight matrix a hook reads (stream.h order), -1 for none. */
@@ -603,7 +627,8 @@ int eng_step(rs_engine *e)
 	int mat = weight_of(h.kind);
 	if (mat >= 0)
 		stream_use(e->st, stream_range(e->st, h.kind == HOOK_LOGITS ? e->c->n_layers : h.layer, mat));
-	float *x = compute(e, h);
+	compute(e, h);
+	float *x = *hook_buffer(e, h.kind);
 	rs_act sh = eng_hook_shape(e->m, h, e->n, Tk);
 	if (h.kind == HOOK_LOGITS && !e->decoding) {
 		sh.shape[0] = e->logits_rows;
@@ -706,43 +731,9 @@ const float *eng_decode(rs_engine *e, int32_t token, rs_err *err)
 }
 
 /* ---------------------------------------------------------------- resuming */
-/* The working buffer that holds a hook's value right after its stop (see compute). */
-static float **hook_buffer(rs_engine *e, int kind)
-{
-	switch (kind) {
-	case HOOK_EMBED: case HOOK_RESID_PRE: case HOOK_RESID_MID: case HOOK_RESID_POST:
-		return &e->resid;
-	case HOOK_LN1_SCALE: case HOOK_LN2_SCALE: case HOOK_LNF_SCALE:
-		return &e->scale;
-	case HOOK_LN1_NORM: case HOOK_LN2_NORM: case HOOK_LNF_NORM:
-		return &e->xn;
-	case HOOK_Q: case HOOK_ROT_Q:
-		return &e->q;
-	case HOOK_K: case HOOK_ROT_K:
-		return &e->k;
-	case HOOK_V:
-		return &e->v;
-	case HOOK_ATTN_SCORES: case HOOK_PATTERN:
-		return &e->att;
-	case HOOK_Z:
-		return &e->z;
-	case HOOK_ATTN_OUT:
-		return &e->attn_out;
-	case HOOK_MLP_PRE:
-		return &e->gate;
-	case HOOK_MLP_PRE_LINEAR:
-		return &e->up;
-	case HOOK_MLP_POST:
-		return &e->post;
-	case HOOK_MLP_OUT:
-		return &e->mlp_out;
-	default:
-		return &e->logits;
-	}
-}
-
-/* After a stop, its buffer holds exactly the cached (post-intervention) value
- * and no other buffer changed. Every buffer a layer reads it first writes,
+/* After a stop, its buffer (the hook table's buffer column) holds exactly the
+ * cached (post-intervention) value, since eng_step caches from that buffer,
+ * and no other buffer changed (compute writes one line of the pass). Every buffer a layer reads it first writes,
  * except the residual stream and the KV cache, so the state before `stop` is
  * the last cached writer of each buffer since the segment (layer, or the final
  * norm) began, the residual stream before it, and the keys and values of the

@@ -79,20 +79,34 @@ float op_dot(const float *a, const float *b, int n)
 	return kern_dot_f32(a, b, n);
 }
 
-void op_rmsnorm(float *y, float *scale, const float *x, const float *w, int n, int d, float eps)
+void op_rms_scale(float *scale, const float *x, int n, int d, float eps)
 {
 	for (int t = 0; t < n; t++) {
 		const float *xt = x + (size_t)t * d;
-		float *yt = y + (size_t)t * d;
 		double ss = 0; /* double: exact enough that the order of summation does not show */
 		for (int i = 0; i < d; i++)
 			ss += (double)xt[i] * xt[i];
-		float s = sqrtf((float)(ss / d) + eps);
+		scale[t] = sqrtf((float)(ss / d) + eps);
+	}
+}
+
+void op_rms_apply(float *y, const float *x, const float *scale, const float *w, int n, int d)
+{
+	for (int t = 0; t < n; t++) {
+		float inv = 1.0f / scale[t];
+		for (int i = 0; i < d; i++)
+			y[(size_t)t * d + i] = x[(size_t)t * d + i] * inv * w[i];
+	}
+}
+
+void op_rmsnorm(float *y, float *scale, const float *x, const float *w, int n, int d, float eps)
+{
+	for (int t = 0; t < n; t++) {
+		float s;
+		op_rms_scale(&s, x + (size_t)t * d, 1, d, eps);
 		if (scale)
 			scale[t] = s;
-		float inv = 1.0f / s;
-		for (int i = 0; i < d; i++)
-			yt[i] = xt[i] * inv * w[i];
+		op_rms_apply(y + (size_t)t * d, x + (size_t)t * d, &s, w, 1, d);
 	}
 }
 

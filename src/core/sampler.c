@@ -34,19 +34,6 @@ int sampler_argmax(const float *logits, int n)
 	return best;
 }
 
-double sampler_softmax(const float *logits, float *prob, int n)
-{
-	float mx = logits[sampler_argmax(logits, n)];
-	double sum = 0;
-	for (int i = 0; i < n; i++) {
-		prob[i] = expf(logits[i] - mx);
-		sum += prob[i];
-	}
-	for (int i = 0; i < n; i++)
-		prob[i] = (float)(prob[i] / sum);
-	return mx + log(sum);
-}
-
 RS_WRAPS static float uniform(uint64_t *st)
 {
 	uint64_t x = *st; /* xorshift64* */

@@ -58,6 +58,10 @@ static int merge_error(const tok_spec *spec, int32_t r, const pending *p, rs_err
  * batch overlap instead of queueing (this is most of the load time). */
 int tok_build_merges(rs_tokenizer *tok, const tok_spec *spec, rs_err *err)
 {
+	/* the loaders bound this already; the table's size below must not wrap */
+	if (spec->n_merges < 0 || spec->n_merges > RS_MAX_MERGES)
+		return rs_fail(err, "%s: %d merges (0 to %d allowed)", tok_src_name(spec), (int)spec->n_merges,
+			       RS_MAX_MERGES);
 	uint32_t size = 64;
 	while (size < (uint32_t)spec->n_merges + (uint32_t)spec->n_merges / 2)
 		size *= 2;

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "tok_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,5 +472,38 @@ int tok_decode(const rs_tokenizer *tok, const int32_t *ids, int n, int flags, ch
 	*out = s;
 	if (len)
 		*len = k;
+	return 0;
+}
+
+int tok_parse_ids(const char *s, int32_t **ids, int *n, const char **bad)
+{
+	int cap = 0, k = 0;
+	int32_t *v = NULL;
+	const char *p = s;
+	*ids = NULL;
+	*n = 0;
+	for (;;) {
+		p += strspn(p, ", \t\n");
+		if (!*p)
+			break;
+		const char *num = *p == '#' ? p + 1 : p;
+		char *end;
+		errno = 0;
+		int digit = (*num >= '0' && *num <= '9') || (*num == '-' && num[1] >= '0' && num[1] <= '9');
+		long x = digit ? strtol(num, &end, 10) : (end = (char *)num, 0);
+		if (end == num || errno || x < INT32_MIN || x > INT32_MAX || (*end && !strchr(", \t\n", *end))) {
+			free(v);
+			*n = k;
+			if (bad)
+				*bad = p;
+			return -1;
+		}
+		if (k == cap)
+			v = rs_xrealloc(v, sizeof *v * (size_t)(cap = cap ? cap * 2 : 16));
+		v[k++] = (int32_t)x;
+		p = end;
+	}
+	*ids = v;
+	*n = k;
 	return 0;
 }

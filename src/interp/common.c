@@ -45,40 +45,6 @@ int interp_metric_engine(const rs_engine *e, const interp_metric *mt, float *out
 	return interp_metric_eval(mt, lg->data, lg->shape[0], eng_n_tokens(e), lg->shape[1], out, err);
 }
 
-double interp_softmax(const float *logits, int n, float *probs)
-{
-	float mx = -INFINITY;
-	for (int i = 0; i < n; i++)
-		mx = logits[i] > mx ? logits[i] : mx;
-	double s = 0;
-	for (int i = 0; i < n; i++)
-		s += exp((double)logits[i] - mx);
-	double lse = mx + log(s);
-	if (probs)
-		for (int i = 0; i < n; i++)
-			probs[i] = (float)exp((double)logits[i] - lse);
-	return lse;
-}
-
-int interp_topk(const float *x, int n, int k, int32_t *idx)
-{
-	if (k > n)
-		k = n;
-	int have = 0;
-	/* insertion into a sorted window of k: vocabularies are large, k small */
-	for (int i = 0; i < n; i++) {
-		if (have == k && !(x[i] > x[idx[k - 1]]))
-			continue;
-		int j = have < k ? have++ : k - 1;
-		while (j > 0 && x[i] > x[idx[j - 1]]) {
-			idx[j] = idx[j - 1];
-			j--;
-		}
-		idx[j] = i;
-	}
-	return k;
-}
-
 int interp_rank(const float *x, int n, int32_t i)
 {
 	int r = 0;

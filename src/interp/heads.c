@@ -79,11 +79,12 @@ head_scores *heads_score(const rs_engine *e, rs_err *err)
 	s->entropy_q = rs_xmalloc(sizeof(float) * (size_t)L * H * T);
 	const int32_t *ids = eng_tokens(e);
 	for (int l = 0; l < L; l++) {
-		const float *P = eng_act(e, (rs_hook){HOOK_PATTERN, l})->data; /* [H, T, T] */
+		const rs_act *P = eng_act(e, (rs_hook){HOOK_PATTERN, l});
 		for (int h = 0; h < H; h++) {
 			float o[5];
 			int64_t at = (int64_t)l * H + h;
-			heads_score_pattern(P + (size_t)h * T * T, ids, T, o, s->entropy_q + at * T);
+			int Tk;
+			heads_score_pattern(act_row(P, HOOK_PATTERN, 0, h, &Tk), ids, T, o, s->entropy_q + at * T); /* head h's [T, T] */
 			for (int i = 0; i < 5; i++)
 				(*f[i])[at] = o[i];
 		}

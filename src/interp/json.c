@@ -116,7 +116,7 @@ cJSON *interp_dla_to_json(const dla_result *r, int top)
 		int32_t *idx = rs_xmalloc(sizeof(int32_t) * (size_t)top);
 		for (int i = 0; i < r->n; i++)
 			mag[i] = fabsf(r->comp[i].value);
-		interp_topk(mag, r->n, top, idx);
+		vec_topk(mag, r->n, top, 0, idx);
 		cut = mag[idx[top - 1]];
 		free(mag);
 		free(idx);

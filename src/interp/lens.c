@@ -111,7 +111,7 @@ static int final_logp(const rs_engine *e, const int *positions, int n_pos, float
 				return -1;
 			lens_apply(m, post->data + (size_t)p * d, 1, row);
 		}
-		double lse = interp_softmax(row, V, NULL);
+		double lse = vec_softmax(row, V, NULL);
 		for (int v = 0; v < V; v++)
 			row[v] = (float)(row[v] - lse);
 	}
@@ -176,7 +176,7 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 	for (int i = 0; i < r->n_pos; i++) {
 		int p = r->positions[i];
 		int32_t best;
-		interp_topk(flp + (size_t)i * V, V, 1, &best);
+		vec_topk(flp + (size_t)i * V, V, 1, 0, &best);
 		r->targets[i] = o->target == LENS_TARGET_TOKEN ? o->token
 			: o->target == LENS_TARGET_NEXT && p + 1 < T ? ids[p + 1] : best;
 	}
@@ -190,7 +190,7 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 		for (int i = 0; i < r->n_pos; i++) {
 			const float *l = lg + (size_t)i * V, *f = flp + (size_t)i * V, *pf = fp + (size_t)i * V;
 			int64_t cell = lens_cell(r, s, i);
-			double lse = interp_softmax(l, V, NULL), kl = 0, ent = 0;
+			double lse = vec_softmax(l, V, NULL), kl = 0, ent = 0;
 			for (int v = 0; v < V; v++) {
 				double lp = l[v] - lse, pl = exp(lp);
 				kl += pf[v] > 0 ? pf[v] * (f[v] - lp) : 0;
@@ -199,7 +199,7 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 			r->kl[cell] = (float)kl;
 			r->entropy[cell] = (float)ent;
 			int32_t *top = r->top_ids + cell * k;
-			interp_topk(l, V, k, top);
+			vec_topk(l, V, k, 0, top);
 			for (int j = 0; j < k; j++) {
 				r->top_logits[cell * k + j] = l[top[j]];
 				r->top_probs[cell * k + j] = (float)exp(l[top[j]] - lse);
@@ -222,4 +222,73 @@ fail:
 	free(lg);
 	lens_free(r);
 	return NULL;
+}
+
+/* ---------------------------------------------------------------- a slice at a time */
+#define LENS_TOP_POS 256 /* positions per lens_apply */
+
+void lens_top_begin(lens_top *lt, int T)
+{
+	if (lt->T != T || !lt->max) {
+		lens_top_free(lt);
+		lt->T = T;
+		lt->max = rs_xmalloc(sizeof *lt->max * (size_t)T);
+		lt->sum = rs_xmalloc(sizeof *lt->sum * (size_t)T);
+		lt->top = rs_xmalloc(sizeof *lt->top * (size_t)T);
+		lt->prob = rs_xmalloc(sizeof *lt->prob * (size_t)T);
+	}
+	for (int p = 0; p < T; p++) {
+		lt->max[p] = -INFINITY;
+		lt->sum[p] = 0;
+		lt->top[p] = 0;
+	}
+	lt->row = 0;
+}
+
+int lens_top_step(lens_top *lt, const rs_model *m, const float *x, int64_t rows)
+{
+	int T = lt->T, d = m->cfg.d_model;
+	int64_t r0 = lt->row, V = m->output.rows;
+	int64_t nr = V - r0 < rows ? V - r0 : rows;
+	/* the same model with its unembedding cut to rows [r0, r0+nr) */
+	rs_model part = *m;
+	part.output.data = (const char *)m->output.data + (size_t)r0 * m->output.row_bytes;
+	part.output.rows = nr;
+	int np = T < LENS_TOP_POS ? T : LENS_TOP_POS;
+	float *y = rs_xmalloc(sizeof(float) * (size_t)np * (size_t)nr);
+	for (int p0 = 0; p0 < T; p0 += np) {
+		int n = T - p0 < np ? T - p0 : np;
+		lens_apply(&part, x + (int64_t)p0 * d, n, y);
+		for (int t = 0; t < n; t++) {
+			const float *row = y + (int64_t)t * nr;
+			int p = p0 + t;
+			float mx = lt->max[p];
+			int32_t arg = lt->top[p];
+			for (int64_t i = 0; i < nr; i++)
+				if (row[i] > mx)
+					mx = row[i], arg = (int32_t)(r0 + i);
+			double sum = lt->sum[p] * exp((double)lt->max[p] - mx);
+			for (int64_t i = 0; i < nr; i++)
+				sum += exp((double)(row[i] - mx));
+			lt->max[p] = mx;
+			lt->sum[p] = sum;
+			lt->top[p] = arg;
+		}
+	}
+	free(y);
+	lt->row = r0 + nr;
+	if (lt->row < V)
+		return 1;
+	for (int p = 0; p < T; p++)
+		lt->prob[p] = (float)(1.0 / lt->sum[p]); /* exp(max - max) / sum */
+	return 0;
+}
+
+void lens_top_free(lens_top *lt)
+{
+	free(lt->max);
+	free(lt->sum);
+	free(lt->top);
+	free(lt->prob);
+	memset(lt, 0, sizeof *lt);
 }

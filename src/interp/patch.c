@@ -154,7 +154,7 @@ patch_sweep *patch_sweep_heads(patch_ctx *p, int kind, int pos, rs_err *err)
 {
 	const rs_model *m = eng_model(p->clean);
 	rs_act sh = eng_hook_shape(m, (rs_hook){kind, 0}, p->cor.T, p->cor.T);
-	if (!hook_is_layer_kind(kind) || sh.n_dims != 3) {
+	if (!hook_is_layer_kind(kind) || !hook_has_heads(kind)) {
 		rs_fail(err, "patching by head needs a hook with a head axis (z, q, k, v, pattern...), not %s",
 			hook_kind_name(kind));
 		return NULL;
@@ -163,6 +163,5 @@ patch_sweep *patch_sweep_heads(patch_ctx *p, int kind, int pos, rs_err *err)
 		rs_fail(err, "patching: position %d is outside the prompt (%d tokens)", pos, p->cor.T);
 		return NULL;
 	}
-	int attn = kind == HOOK_ATTN_SCORES || kind == HOOK_PATTERN;
-	return sweep(p, kind, 1, pos, attn ? sh.shape[0] : sh.shape[1], err);
+	return sweep(p, kind, 1, pos, act_n_heads(&sh, kind), err);
 }

@@ -75,7 +75,7 @@ rep_result *rep_run(const rs_model *m, const rep_opts *o, rs_err *err)
 	int n1 = 0, n2 = 0;
 	for (int t = 0; t + 1 < r->T; t++) {
 		const float *row = lg->data + (size_t)t * V;
-		r->loss[t] = (float)(interp_softmax(row, V, NULL) - row[r->tokens[t + 1]]);
+		r->loss[t] = (float)(vec_softmax(row, V, NULL) - row[r->tokens[t + 1]]);
 		/* the prediction at t is of token t + 1: it belongs to that token's half */
 		if (t + 1 < bos + n)
 			s1 += r->loss[t], n1++;

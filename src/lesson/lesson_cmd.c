@@ -180,6 +180,7 @@ cmd_status lesson_command(rs_session *s, int argc, char **argv, rs_err *err)
 /* ---------------------------------------------------------------- start-up */
 int lesson_startup(rs_session *s, const char *name, rs_err *err)
 {
+	cmd_extend(lesson_cmds, lesson_command); /* a front end starting lessons has their commands */
 	if (name && !strcmp(name, "none"))
 		return 0;
 	lesson_run *r = lesson_run_get(s, err);
@@ -222,8 +223,8 @@ int lesson_startup(rs_session *s, const char *name, rs_err *err)
 }
 
 /* ---------------------------------------------------------------- short forms */
-/* Added to the registry by commands.c when lessons are built in. */
-const cmd_def cmds_lesson[] = {
+/* Handed to the registry by the program (cmd_extend in cli_main). */
+const cmd_def lesson_cmds[] = {
 	{"next", "", "the lesson's next step", "Shows the next step of the lesson in progress (lesson next).",
 	 {ARG_NONE}, NULL, lesson_command, NULL, "Lessons"},
 	{"prev", "", "the lesson's previous step",

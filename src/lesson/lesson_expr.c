@@ -11,7 +11,6 @@
  * validator finds a misspelt function without a model.
  */
 #include "config.h"
-#include "corpus.h"
 #include "lesson_int.h"
 #include "convert.h"
 
@@ -555,39 +554,22 @@ int lesson_env_let(lesson_env *env, const char *name, const char *e, rs_err *err
 	return 0;
 }
 
-typedef struct sbuf {
-	char *p;
-	size_t n, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		while (b->n + n + 1 > b->cap)
-			b->cap = b->cap ? 2 * b->cap : 256;
-		b->p = rs_xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-}
-
 /* Walks a template; with env NULL only parses (dry). */
 static int walk(lesson_env *env, const char *t, char **out, rs_err *err)
 {
 	if (strnlen(t, LX_MAX_TEMPLATE + 1) > LX_MAX_TEMPLATE)
 		return rs_fail(err, "the text is longer than %d bytes", LX_MAX_TEMPLATE);
-	sbuf b = {0};
-	sb_add(&b, "", 0);
+	rs_strbuf b = {0};
+	strbuf_add(&b, "", 0);
 	const char *p = t;
 	while (*p) {
 		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-			sb_add(&b, p, 1);
+			strbuf_add(&b, p, 1);
 			p += 2;
 			continue;
 		}
 		if (*p != '{') {
-			sb_add(&b, p, 1);
+			strbuf_add(&b, p, 1);
 			p++;
 			continue;
 		}
@@ -604,7 +586,7 @@ static int walk(lesson_env *env, const char *t, char **out, rs_err *err)
 			return -1;
 		}
 		if (v)
-			sb_add(&b, v, strlen(v));
+			strbuf_add(&b, v, strlen(v));
 		free(v);
 		p++; /* the '}' */
 	}
@@ -677,6 +659,13 @@ const rs_tokenizer *lx_tokenizer(lesson_env *env, const char *which, rs_err *err
 	return env->l3;
 }
 
+static const char *const *(*builtin_words)(size_t *n);
+
+void lesson_set_builtin_words(const char *const *(*words)(size_t *n))
+{
+	builtin_words = words;
+}
+
 const char *lesson_req_missing(lesson_env *env, int req)
 {
 	rs_err e;
@@ -693,7 +682,7 @@ const char *lesson_req_missing(lesson_env *env, int req)
 			return "needs a model of Llama 3.1 405B's width: load the real one, or a slice "
 			       "(residual random-model --shape llama3.1-405b --layers 2 --type q8_0 -o /tmp/405b-2l.gguf)";
 	}
-	if (!(req & LESSON_REQ_BUILTIN))
+	if (!(req & LESSON_REQ_BUILTIN) || !builtin_words)
 		return NULL;
 	const rs_tokenizer *t = env->s->tok;
 	if (!t)
@@ -703,7 +692,7 @@ const char *lesson_req_missing(lesson_env *env, int req)
 		env->builtin_for = t;
 		env->builtin_why[0] = 0;
 		size_t n;
-		const char *const *w = corpus_forced_words(&n);
+		const char *const *w = builtin_words(&n);
 		for (size_t i = 0; i < n && !env->builtin_why[0]; i++) {
 			if (strchr(w[i] + 1, ' '))
 				continue;

@@ -238,7 +238,7 @@ static int f_neuron_top_pos(lesson_env *env, int argc, lx_val *a, lx_val *out, r
 	for (int t = 0; t < T; t++)
 		col[t] = act->data[(int64_t)t * act->shape[1] + n];
 	int32_t idx[20], ids[20];
-	k = interp_topk(col, T, k < T ? k : T, idx);
+	k = vec_topk(col, T, k < T ? k : T, 0, idx);
 	for (int i = 0; i < k; i++)
 		ids[i] = S(env)->ids[idx[i]];
 	free(col);
@@ -276,7 +276,7 @@ static int f_neuron_out(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_er
 		score[v] = (float)(sign * s);
 	}
 	int32_t idx[20];
-	int nk = interp_topk(score, V, (int)k, idx);
+	int nk = vec_topk(score, V, (int)k, 0, idx);
 	*out = lx_str_take(token_list(env, idx, nk));
 	free(u);
 	free(row);
@@ -385,7 +385,7 @@ static int f_nearest(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *
 		cs[v] = v == t || yy <= 0 || xx <= 0 ? -2.0f : (float)(dotd(x, row, d) / sqrt(xx * yy));
 	}
 	int32_t idx[20];
-	k = interp_topk(cs, V, k, idx);
+	k = vec_topk(cs, V, k, 0, idx);
 	*out = lx_str_take(token_list(env, idx, k));
 	free(x);
 	free(row);

@@ -23,15 +23,7 @@ static int get_hook(lesson_env *env, const lx_val *v, rs_hook *h, rs_err *err)
 	const char *name = NULL;
 	if (lx_arg_str(v, "the hook", &name, err))
 		return -1;
-	int L = cfg_of(env)->n_layers;
-	char buf[128];
-	long l = 0;
-	int off = 0;
-	if (sscanf(name, "blocks.%ld.%n", &l, &off) == 1 && l < 0 && l >= -L) {
-		snprintf(buf, sizeof buf, "blocks.%ld.%s", l + L, name + off);
-		name = buf;
-	}
-	if (hook_parse(name, L, h))
+	if (hook_parse_rel(name, cfg_of(env)->n_layers, h))
 		return rs_fail(err, "unknown hook '%s' (full names: blocks.0.hook_resid_post)", rs_esc(name, -1));
 	return 0;
 }
@@ -83,24 +75,18 @@ static int get_row(lesson_env *env, int argc, const lx_val *a, int hi, const flo
 	const rs_act *act = need(env, h, err);
 	if (!act)
 		return -1;
-	if (act->n_dims == 2) {
-		*x = act->data + (int64_t)p * act->shape[1];
-		*n = act->shape[1];
+	if (!hook_has_heads(h.kind)) {
+		*x = act_row(act, h.kind, p, 0, n);
 		return 0;
 	}
 	int head = 0;
-	int heads = h.kind == HOOK_ATTN_SCORES || h.kind == HOOK_PATTERN ? act->shape[0] : act->shape[1];
 	if (hi < 0 || hi >= argc)
 		return rs_fail(err, "this hook has a head axis: give the head");
-	if (get_head(env, &a[hi], heads, &head, err))
+	if (get_head(env, &a[hi], act_n_heads(act, h.kind), &head, err))
 		return -1;
-	if (h.kind == HOOK_ATTN_SCORES || h.kind == HOOK_PATTERN) {
-		*x = act->data + ((int64_t)head * act->shape[1] + p) * act->shape[2];
+	*x = act_row(act, h.kind, p, head, n);
+	if (hook_is_attn(h.kind))
 		*n = p + 1; /* the keys a query may see */
-	} else {
-		*x = act->data + ((int64_t)p * act->shape[1] + head) * act->shape[2];
-		*n = act->shape[2];
-	}
 	return 0;
 }
 
@@ -260,7 +246,7 @@ static int pattern_at(lesson_env *env, int kind, lx_val *a, lx_val *out, rs_err 
 	const rs_act *act = need(env, (rs_hook){kind, L}, err);
 	if (!act)
 		return -1;
-	*out = lx_num(act->data[((int64_t)H * act->shape[1] + q) * act->shape[2] + k]);
+	*out = lx_num(act_at(act, H, q, k));
 	return 0;
 }
 
@@ -284,9 +270,9 @@ static int f_qk(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
 	const rs_act *rq = need(env, (rs_hook){HOOK_ROT_Q, L}, err), *rk = rq ? need(env, (rs_hook){HOOK_ROT_K, L}, err) : NULL;
 	if (!rk)
 		return -1;
-	int kvh = H / (c->n_heads / c->n_kv_heads), hd = c->head_dim;
-	const float *x = rq->data + ((int64_t)q * rq->shape[1] + H) * hd;
-	const float *y = rk->data + ((int64_t)k * rk->shape[1] + kvh) * hd;
+	int kvh = H / (c->n_heads / c->n_kv_heads), hd;
+	const float *x = act_row(rq, HOOK_ROT_Q, q, H, &hd);
+	const float *y = act_row(rk, HOOK_ROT_K, k, kvh, &hd);
 	double d = 0;
 	for (int i = 0; i < hd; i++)
 		d += (double)x[i] * y[i];
@@ -303,7 +289,8 @@ static int f_attn_max(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err 
 	const rs_act *act = need(env, (rs_hook){HOOK_PATTERN, L}, err);
 	if (!act)
 		return -1;
-	const float *row = act->data + ((int64_t)H * act->shape[1] + q) * act->shape[2];
+	int Tk;
+	const float *row = act_row(act, HOOK_PATTERN, q, H, &Tk);
 	int best = 0;
 	for (int k = 1; k <= q; k++)
 		if (row[k] > row[best])
@@ -331,7 +318,7 @@ static int f_prob(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err
 	if (lx_arg_tok(env, &a[0], &t, err) || get_logits(env, argc, a, 1, &x, NULL, err))
 		return -1;
 	float *p = rs_xmalloc(sizeof *p * (size_t)V);
-	interp_softmax(x, V, p);
+	vec_softmax(x, V, p);
 	*out = lx_num(p[t]);
 	free(p);
 	return 0;
@@ -379,11 +366,11 @@ static int top_k_id(lesson_env *env, int argc, lx_val *a, int32_t *id, double *p
 	if (k < 1 || k > 100)
 		return rs_fail(err, "k must be 1 to 100");
 	int32_t idx[100];
-	interp_topk(x, V, (int)k, idx);
+	vec_topk(x, V, (int)k, 0, idx);
 	*id = idx[k - 1];
 	if (prob) {
 		float *p = rs_xmalloc(sizeof *p * (size_t)V);
-		interp_softmax(x, V, p);
+		vec_softmax(x, V, p);
 		*prob = p[*id];
 		free(p);
 	}
@@ -426,7 +413,7 @@ static int f_entropy(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *
 	if (get_logits(env, argc, a, 0, &x, NULL, err))
 		return -1;
 	float *p = rs_xmalloc(sizeof *p * (size_t)V);
-	interp_softmax(x, V, p);
+	vec_softmax(x, V, p);
 	double h = 0;
 	for (int i = 0; i < V; i++)
 		if (p[i] > 0)
@@ -448,7 +435,7 @@ static int loss_at(lesson_env *env, int p, double *out, rs_err *err)
 		return -1;
 	int V = cfg_of(env)->vocab;
 	float *pr = rs_xmalloc(sizeof *pr * (size_t)V);
-	double lse = interp_softmax(x, V, pr);
+	double lse = vec_softmax(x, V, pr);
 	*out = lse - x[s->ids[p + 1]];
 	free(pr);
 	return 0;
@@ -504,7 +491,7 @@ static int f_lens_top(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err 
 	if (lens_at(env, &a[0], &a[1], &x, err))
 		return -1;
 	int32_t id = 0;
-	interp_topk(x, cfg_of(env)->vocab, 1, &id);
+	vec_topk(x, cfg_of(env)->vocab, 1, 0, &id);
 	free(x);
 	char buf[256];
 	*out = lx_str(lx_tok_display(lx_session(env)->tok, id, buf, sizeof buf));
@@ -519,7 +506,7 @@ static int f_lens_prob(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err
 		return -1;
 	int V = cfg_of(env)->vocab;
 	float *p = rs_xmalloc(sizeof *p * (size_t)V);
-	interp_softmax(x, V, p);
+	vec_softmax(x, V, p);
 	*out = lx_num(p[t]);
 	free(p);
 	free(x);
@@ -584,7 +571,7 @@ static int metric_args(lesson_env *env, int argc, lx_val *a, int i, interp_metri
 		lx_val pos = lx_num(p);
 		if (get_logits(env, 1, &pos, 0, &x, NULL, err))
 			return -1;
-		interp_topk(x, cfg_of(env)->vocab, 1, &mt->tok);
+		vec_topk(x, cfg_of(env)->vocab, 1, 0, &mt->tok);
 	}
 	if (argc > i + 2 && lx_arg_tok(env, &a[i + 2], &mt->tok_b, err))
 		return -1;

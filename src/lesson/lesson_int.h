@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "lesson.h"
+#include "strbuf.h"
 #include "tokenizer.h"
 
 /* ---------------------------------------------------------------- values */

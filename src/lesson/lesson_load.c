@@ -7,6 +7,7 @@
  * needs a session and is the headless check's business (lesson_check.c).
  */
 #include "config.h"
+#include "datadir.h"
 #include "lesson.h"
 #include "filelimits.h"
 
@@ -20,12 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef PKGDATADIR
-#define PKGDATADIR "/usr/local/share/residual"
-#endif
-#ifndef SRCDIR
-#define SRCDIR "."
-#endif
 
 /* ---------------------------------------------------------------- diagnostics */
 void lesson_diag(lesson_diags *d, const char *file, const char *path, const char *fmt, ...)
@@ -35,9 +30,6 @@ void lesson_diag(lesson_diags *d, const char *file, const char *path, const char
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	for (char *s = msg; *s; s++) /* one line each, whatever text from the file it quotes */
-		if ((unsigned char)*s < 0x20)
-			*s = ' ';
 	if (d->n == d->cap)
 		d->msg = rs_xrealloc(d->msg, sizeof *d->msg * (size_t)(d->cap = d->cap ? 2 * d->cap : 16));
 	size_t n = strlen(file) + strlen(path) + strlen(msg) + 8;
@@ -46,6 +38,9 @@ void lesson_diag(lesson_diags *d, const char *file, const char *path, const char
 		snprintf(d->msg[d->n], n, "%s: %s: %s", file, path, msg);
 	else
 		snprintf(d->msg[d->n], n, "%s: %s", file, msg);
+	for (char *s = d->msg[d->n]; *s; s++) /* one line, whatever text (or key) from the file it quotes */
+		if ((unsigned char)*s < 0x20)
+			*s = ' ';
 	d->n++;
 }
 
@@ -247,12 +242,6 @@ static int parse_vars(ctx *c, const cJSON *obj, const char *key, const char *pat
 	return k;
 }
 
-static const char *const pane_names[PANE_N] = {
-	[PANE_TOKENS] = "tokens", [PANE_PIPELINE] = "pipeline", [PANE_VECTOR] = "vector",
-	[PANE_ATTN] = "attn", [PANE_NORMS] = "norms", [PANE_LENS] = "lens",
-	[PANE_TOPK] = "topk", [PANE_LESSON] = "lesson", [PANE_OUTPUT] = "output",
-};
-
 static unsigned parse_panes(ctx *c, const cJSON *v, const char *path)
 {
 	if (!cJSON_IsArray(v)) {
@@ -263,10 +252,7 @@ static unsigned parse_panes(ctx *c, const cJSON *v, const char *path)
 	int i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, v) {
-		int found = -1;
-		for (int p = 0; p < PANE_N && cJSON_IsString(it); p++)
-			if (!strcmp(it->valuestring, pane_names[p]))
-				found = p;
+		int found = cJSON_IsString(it) ? session_pane_parse(it->valuestring, 0) : -1;
 		if (cJSON_IsString(it) && !strcmp(it->valuestring, "default"))
 			m |= SESSION_PANES_DEFAULT;
 		else if (found < 0)
@@ -614,14 +600,7 @@ void lesson_free(lesson *l)
 /* ---------------------------------------------------------------- the set */
 const char *lesson_dir(void)
 {
-	const char *env = getenv("RESIDUAL_LESSONS");
-	if (env && *env)
-		return env;
-	static const char *const cands[] = {PKGDATADIR "/lessons", SRCDIR "/lessons"};
-	for (size_t i = 0; i < sizeof cands / sizeof *cands; i++)
-		if (access(cands[i], R_OK | X_OK) == 0)
-			return cands[i];
-	return NULL;
+	return rs_lessons_dir();
 }
 
 static int by_number(const void *a, const void *b)

@@ -17,37 +17,15 @@
 #include <string.h>
 
 /* ---------------------------------------------------------------- text */
-typedef struct tbuf {
-	char *p;
-	size_t n, cap;
-} tbuf;
-
-static void tb_add(tbuf *b, const char *s)
-{
-	size_t n = strlen(s);
-	if (b->n + n + 1 > b->cap) {
-		while (b->n + n + 1 > b->cap)
-			b->cap = b->cap ? 2 * b->cap : 1024;
-		b->p = rs_xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->n, s, n + 1);
-	b->n += n;
-}
-
-static void tb_printf(tbuf *b, const char *fmt, ...) RS_PRINTF(2, 3);
-static void tb_printf(tbuf *b, const char *fmt, ...)
-{
-	char buf[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	tb_add(b, buf);
-}
+/* the pane's text: core's string builder (strbuf.h) under the runner's short names */
+typedef rs_strbuf tbuf;
+#define tb_add strbuf_puts
+#define tb_printf strbuf_printf
 
 /* ---------------------------------------------------------------- state */
-static void run_free(struct lesson_run *r)
+static void run_free(void *p) /* the session's upper_free */
 {
+	lesson_run *r = p;
 	if (!r)
 		return;
 	lesson_set_free(r->set);
@@ -66,8 +44,8 @@ static void run_free(struct lesson_run *r)
 
 lesson_run *lesson_run_get(rs_session *s, rs_err *err)
 {
-	if (s->lesson)
-		return s->lesson;
+	if (s->upper)
+		return s->upper;
 	lesson_diags d = {0};
 	lesson_set *set = lesson_set_load(NULL, &d, err);
 	if (!set) {
@@ -82,8 +60,8 @@ lesson_run *lesson_run_get(rs_session *s, rs_err *err)
 		snprintf(r->notice, sizeof r->notice, "%d lesson file%s could not be read: %s", d.n, d.n > 1 ? "s" : "",
 			 d.msg[0]);
 	lesson_diags_free(&d);
-	s->lesson = r;
-	s->lesson_free = run_free;
+	s->upper = r;
+	s->upper_free = run_free;
 	return r;
 }
 
@@ -466,6 +444,6 @@ void lesson_run_note(lesson_run *r, const char *msg)
 
 const char *lesson_pane_text(const rs_session *s)
 {
-	const lesson_run *r = s->lesson;
+	const lesson_run *r = s->upper;
 	return r ? r->text : NULL;
 }

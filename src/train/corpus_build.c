@@ -345,8 +345,8 @@ int corpus_build(const corpus_build_opts *o, rs_err *err)
 		size_t i = N_NATURAL + (size_t)kind;
 		st[i].present = 1;
 		size_t target = budget / 1000 * (size_t)permille[i];
-		corpus_buf b;
-		corpus_buf_init(&b);
+		rs_strbuf b;
+		strbuf_init(&b);
 		for (int v = 0; v < 2; v++) {
 			corpus_rng r;
 			corpus_rng_seed(&r, o->seed, (uint64_t)(v ? 50 : 1) + (uint64_t)kind);
@@ -370,7 +370,7 @@ int corpus_build(const corpus_build_opts *o, rs_err *err)
 				}
 			}
 		}
-		corpus_buf_free(&b);
+		strbuf_free(&b);
 	}
 
 	corpus_rng r;

@@ -56,7 +56,7 @@ typedef struct gen_ctx {
  *   {place} {obj} {obj2} {animal} {adj} {feel} {food}
  *   {a obj} {a animal} ... the same with "a"/"an" before it; {A obj} capitalized
  */
-void gen_expand(corpus_buf *out, const char *t, const gen_ctx *c);
+void gen_expand(rs_strbuf *out, const char *t, const gen_ctx *c);
 /* "a" or "an" for a word. */
 const char *gen_article(const char *word);
 /* Picks a distinct name; heldout < 0: any, 0: training only, 1: held-out only. */
@@ -66,10 +66,10 @@ void gen_fill_ctx(gen_ctx *c, corpus_rng *r);
 
 /* One complete training IOI sentence (template, names, nouns from r) with its
  * answer; used standalone and inside stories. */
-void gen_ioi_sentence(corpus_buf *out, corpus_rng *r, const gen_name *a, const gen_name *b);
-void gen_story(corpus_buf *out, corpus_rng *r, int with_ioi);
-void gen_facts_doc(corpus_buf *out, corpus_rng *r);
-void gen_induct_doc(corpus_buf *out, corpus_rng *r);
-void gen_ioi_doc(corpus_buf *out, corpus_rng *r);
+void gen_ioi_sentence(rs_strbuf *out, corpus_rng *r, const gen_name *a, const gen_name *b);
+void gen_story(rs_strbuf *out, corpus_rng *r, int with_ioi);
+void gen_facts_doc(rs_strbuf *out, corpus_rng *r);
+void gen_induct_doc(rs_strbuf *out, corpus_rng *r);
+void gen_ioi_doc(rs_strbuf *out, corpus_rng *r);
 
 #endif

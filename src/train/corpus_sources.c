@@ -264,18 +264,18 @@ static int load_wordnet(const char *dir, corpus_docs *out, rs_err *err)
 		ex.doc[i - 1] = ex.doc[j];
 		ex.doc[j] = t;
 	}
-	corpus_buf doc;
-	corpus_buf_init(&doc);
+	rs_strbuf doc;
+	strbuf_init(&doc);
 	for (size_t i = 0; i < ex.n; i++) {
 		if (doc.n)
-			corpus_buf_putc(&doc, '\n');
-		corpus_buf_puts(&doc, ex.doc[i]);
+			strbuf_putc(&doc, '\n');
+		strbuf_puts(&doc, ex.doc[i]);
 		if (i % 20 == 19 || i + 1 == ex.n) {
 			corpus_docs_take(out, rs_xstrdup(doc.p));
 			doc.n = 0;
 		}
 	}
-	corpus_buf_free(&doc);
+	strbuf_free(&doc);
 	corpus_docs_free(&ex);
 	return 0;
 }

@@ -21,7 +21,7 @@ static uint32_t le32(const unsigned char *p)
 }
 
 /* Appends verse text without markup; returns 1 when a chapter starts in it. */
-static int strip_osis(const char *s, size_t n, corpus_buf *out)
+static int strip_osis(const char *s, size_t n, rs_strbuf *out)
 {
 	int chapter = 0;
 	for (size_t i = 0; i < n;) {
@@ -34,17 +34,17 @@ static int strip_osis(const char *s, size_t n, corpus_buf *out)
 			for (k = 0; k < sizeof ents / sizeof *ents; k++) {
 				size_t l = strlen(ents[k].ent);
 				if (i + l <= n && !memcmp(s + i, ents[k].ent, l)) {
-					corpus_buf_puts(out, ents[k].ch);
+					strbuf_puts(out, ents[k].ch);
 					i += l;
 					break;
 				}
 			}
 			if (k == sizeof ents / sizeof *ents)
-				corpus_buf_putc(out, s[i++]);
+				strbuf_putc(out, s[i++]);
 			continue;
 		}
 		if (s[i] != '<') {
-			corpus_buf_putc(out, s[i++]);
+			strbuf_putc(out, s[i++]);
 			continue;
 		}
 		const char *end = memchr(s + i, '>', n - i);
@@ -67,25 +67,25 @@ static int strip_osis(const char *s, size_t n, corpus_buf *out)
 			while (i + sl <= n && memcmp(s + i, skip_to, sl))
 				i++;
 			i = i + sl <= n ? i + sl : n;
-			corpus_buf_putc(out, ' ');
+			strbuf_putc(out, ' ');
 		} else if (!strncmp(tag, "<chapter", 8) && strstr(tag, "sID=")) {
 			chapter = 1;
 			out->n = 0; /* what came before the marker is book titles */
 		} else if (!strncmp(tag, "<div", 4) && strstr(tag, "sID=") &&
 			   strstr(tag, "type=\"x-p\"")) {
-			corpus_buf_puts(out, "\n\n");
+			strbuf_puts(out, "\n\n");
 		} else if (!strncmp(tag, "<l ", 3) || !strncmp(tag, "<lb", 3)) {
-			corpus_buf_putc(out, ' ');
+			strbuf_putc(out, ' ');
 		}
 	}
 	return chapter;
 }
 
 /* Cleans a chapter's raw text paragraph by paragraph into a document. */
-static void add_chapter(corpus_buf *raw, corpus_docs *out)
+static void add_chapter(rs_strbuf *raw, corpus_docs *out)
 {
-	corpus_buf doc;
-	corpus_buf_init(&doc);
+	rs_strbuf doc;
+	strbuf_init(&doc);
 	char *p = raw->p;
 	while (p && *p) {
 		char *brk = strstr(p, "\n\n");
@@ -95,15 +95,15 @@ static void add_chapter(corpus_buf *raw, corpus_docs *out)
 		size_t cl = text_clean_para(p, len);
 		if (cl) {
 			if (doc.n)
-				corpus_buf_puts(&doc, "\n\n");
-			corpus_buf_add(&doc, p, cl);
+				strbuf_puts(&doc, "\n\n");
+			strbuf_add(&doc, p, cl);
 		}
 		p[len] = save;
 		p = brk ? brk + 2 : p + len;
 	}
 	if (doc.n >= 200)
 		corpus_docs_take(out, rs_xstrdup(doc.p));
-	corpus_buf_free(&doc);
+	strbuf_free(&doc);
 	raw->n = 0;
 	if (raw->p)
 		raw->p[0] = 0;
@@ -123,9 +123,9 @@ static int load_testament(const char *dir, const char *t, corpus_docs *out, rs_e
 	unsigned char *block = NULL;
 	size_t block_n = 0;
 	uint32_t cur = UINT32_MAX;
-	corpus_buf raw, verse;
-	corpus_buf_init(&raw);
-	corpus_buf_init(&verse);
+	rs_strbuf raw, verse;
+	strbuf_init(&raw);
+	strbuf_init(&verse);
 	for (size_t e = 0; !rc && e + 10 <= nbzv; e += 10) {
 		const unsigned char *v = (const unsigned char *)bzv + e;
 		uint32_t b = le32(v), off = le32(v + 4), size = (uint32_t)v[8] | (uint32_t)v[9] << 8;
@@ -162,14 +162,14 @@ static int load_testament(const char *dir, const char *t, corpus_docs *out, rs_e
 		if (strip_osis((const char *)block + off, size, &verse))
 			add_chapter(&raw, out);
 		if (verse.n) {
-			corpus_buf_add(&raw, verse.p, verse.n);
-			corpus_buf_putc(&raw, ' ');
+			strbuf_add(&raw, verse.p, verse.n);
+			strbuf_putc(&raw, ' ');
 		}
 	}
 	if (!rc)
 		add_chapter(&raw, out);
-	corpus_buf_free(&raw);
-	corpus_buf_free(&verse);
+	strbuf_free(&raw);
+	strbuf_free(&verse);
 	free(block);
 	free(bzs);
 	free(bzv);

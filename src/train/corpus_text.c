@@ -128,7 +128,7 @@ int text_is_heading(const char *p)
 	return 0;
 }
 
-static void flush_doc(corpus_buf *doc, corpus_docs *out)
+static void flush_doc(rs_strbuf *doc, corpus_docs *out)
 {
 	if (doc->n >= 200) /* a chapter with only a line or two is a table of contents */
 		corpus_docs_take(out, rs_xstrdup(doc->p));
@@ -139,17 +139,17 @@ static void flush_doc(corpus_buf *doc, corpus_docs *out)
 
 void text_book_to_docs(const char *const *lines, size_t n, int need_heading, corpus_docs *out)
 {
-	corpus_buf para, doc;
-	corpus_buf_init(&para);
-	corpus_buf_init(&doc);
+	rs_strbuf para, doc;
+	strbuf_init(&para);
+	strbuf_init(&doc);
 	int started = !need_heading;
 	for (size_t i = 0; i <= n; i++) {
 		const char *l = i < n && lines[i] ? lines[i] : "";
 		size_t k = strspn(l, " \t");
 		if (i < n && l[k]) {
 			if (para.n)
-				corpus_buf_putc(&para, ' ');
-			corpus_buf_puts(&para, l + k);
+				strbuf_putc(&para, ' ');
+			strbuf_puts(&para, l + k);
 			continue;
 		}
 		if (!para.n)
@@ -162,14 +162,14 @@ void text_book_to_docs(const char *const *lines, size_t n, int need_heading, cor
 		} else if (started && has_lower(p) && p[0] != '[' && !strstr(p, "Gutenberg") &&
 			   !strstr(p, "etext")) {
 			if (doc.n)
-				corpus_buf_puts(&doc, "\n\n");
-			corpus_buf_puts(&doc, p);
+				strbuf_puts(&doc, "\n\n");
+			strbuf_puts(&doc, p);
 		}
 		para.n = 0;
 	}
 	flush_doc(&doc, out);
-	corpus_buf_free(&para);
-	corpus_buf_free(&doc);
+	strbuf_free(&para);
+	strbuf_free(&doc);
 }
 
 char *text_read_file(const char *path, size_t *n, rs_err *err)
@@ -179,21 +179,21 @@ char *text_read_file(const char *path, size_t *n, rs_err *err)
 		rs_fail(err, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	corpus_buf b;
-	corpus_buf_init(&b);
+	rs_strbuf b;
+	strbuf_init(&b);
 	char chunk[65536];
 	size_t k;
 	while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-		corpus_buf_add(&b, chunk, k);
+		strbuf_add(&b, chunk, k);
 	int bad = ferror(f);
 	fclose(f);
 	if (bad) {
-		corpus_buf_free(&b);
+		strbuf_free(&b);
 		rs_fail(err, "%s: read error", path);
 		return NULL;
 	}
 	if (!b.p)
-		corpus_buf_add(&b, "", 0);
+		strbuf_add(&b, "", 0);
 	*n = b.n;
 	return b.p;
 }

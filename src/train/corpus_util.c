@@ -1,4 +1,4 @@
-/* corpus_util.c - byte buffer, seeded RNG and document list for the corpus code. */
+/* corpus_util.c - seeded RNG and document list for the corpus code. */
 #include "config.h"
 #include "corpus.h"
 
@@ -6,62 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void corpus_buf_init(corpus_buf *b)
-{
-	b->p = NULL;
-	b->n = b->cap = 0;
-}
-
-void corpus_buf_free(corpus_buf *b)
-{
-	free(b->p);
-	corpus_buf_init(b);
-}
-
-static void buf_reserve(corpus_buf *b, size_t extra)
-{
-	if (b->n + extra + 1 <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->n + extra + 1)
-		cap *= 2;
-	b->p = rs_xrealloc(b->p, cap);
-	b->cap = cap;
-}
-
-void corpus_buf_add(corpus_buf *b, const char *s, size_t n)
-{
-	buf_reserve(b, n);
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-}
-
-void corpus_buf_puts(corpus_buf *b, const char *s)
-{
-	corpus_buf_add(b, s, strlen(s));
-}
-
-void corpus_buf_putc(corpus_buf *b, char c)
-{
-	corpus_buf_add(b, &c, 1);
-}
-
-void corpus_buf_printf(corpus_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (k <= 0)
-		return;
-	buf_reserve(b, (size_t)k);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->n, (size_t)k + 1, fmt, ap);
-	va_end(ap);
-	b->n += (size_t)k;
-}
 
 /* ---------------------------------------------------------------- RNG */
 

@@ -18,28 +18,28 @@ const char *const corpus_gen_kind_name[CORPUS_GEN_COUNT] = {
 /* Writes phrasing p of relation rel with subject x: "{X}", "{a X}", "{A X}",
  * and the answer y at "{Y}" (phrasings that go on after their answer; the
  * evaluation prompts never have one, so y is NULL there). */
-static void fact_text(corpus_buf *out, const gen_relation *rel, int p, const char *x, const char *y)
+static void fact_text(rs_strbuf *out, const gen_relation *rel, int p, const char *x, const char *y)
 {
 	const char *t = rel->phrasing[p];
 	while (*t) {
 		const char *open = strchr(t, '{');
 		if (!open) {
-			corpus_buf_puts(out, t);
+			strbuf_puts(out, t);
 			return;
 		}
-		corpus_buf_add(out, t, (size_t)(open - t));
+		strbuf_add(out, t, (size_t)(open - t));
 		const char *close = strchr(open, '}');
 		if (open[1] == 'Y') {
-			corpus_buf_puts(out, y);
+			strbuf_puts(out, y);
 		} else {
 			if (close - open == 4) { /* "{a X}" or "{A X}" */
 				char a[3];
 				strcpy(a, gen_article(x));
 				if (open[1] == 'A')
 					a[0] = (char)toupper((unsigned char)a[0]);
-				corpus_buf_printf(out, "%s ", a);
+				strbuf_printf(out, "%s ", a);
 			}
-			corpus_buf_puts(out, x);
+			strbuf_puts(out, x);
 		}
 		t = close + 1;
 	}
@@ -69,16 +69,16 @@ static void fact_at(size_t i, const gen_relation **rel, size_t *pair)
  * or the phrasing with the answer inside it. (Templates v2 also told a third
  * of the facts as school stories; v3 dropped them, since with them the model
  * never learned indirect objects: doc/experiments/retrain-v2.) */
-static void fact_statement(corpus_buf *out, corpus_rng *r, const gen_relation *rel, size_t pair)
+static void fact_statement(rs_strbuf *out, corpus_rng *r, const gen_relation *rel, size_t pair)
 {
 	int p = (int)corpus_rng_below(r, N_TRAIN_PHRASINGS);
 	const char *x = rel->pairs[pair][0], *y = rel->pairs[pair][1];
 	fact_text(out, rel, p, x, y);
 	if (!strstr(rel->phrasing[p], "{Y}"))
-		corpus_buf_printf(out, " %s.", y);
+		strbuf_printf(out, " %s.", y);
 }
 
-void gen_facts_doc(corpus_buf *out, corpus_rng *r)
+void gen_facts_doc(rs_strbuf *out, corpus_rng *r)
 {
 	size_t total = n_facts();
 	int n = 3 + (int)corpus_rng_below(r, 6);
@@ -90,7 +90,7 @@ void gen_facts_doc(corpus_buf *out, corpus_rng *r)
 	int same_subject = corpus_rng_pct(r, 15);
 	for (int i = 0; i < n; i++) {
 		if (i)
-			corpus_buf_puts(out, corpus_rng_pct(r, 40) ? "\n" : " ");
+			strbuf_puts(out, corpus_rng_pct(r, 40) ? "\n" : " ");
 		if (i && !same_subject)
 			fact_at(corpus_rng_below(r, (uint32_t)total), &rel, &pair);
 		fact_statement(out, r, rel, pair);
@@ -120,8 +120,8 @@ int corpus_fact_eval(uint64_t seed, int n, corpus_fact_cb cb, void *ctx)
 		}
 		total = (size_t)n;
 	}
-	corpus_buf prompt;
-	corpus_buf_init(&prompt);
+	rs_strbuf prompt;
+	strbuf_init(&prompt);
 	int rc = 0;
 	for (size_t k = 0; k < total && !rc; k++) {
 		const gen_relation *rel;
@@ -135,44 +135,44 @@ int corpus_fact_eval(uint64_t seed, int n, corpus_fact_cb cb, void *ctx)
 		corpus_fact_item it = {prompt.p, ans, rel->name, rel->pairs[pair][0], p};
 		rc = cb(&it, ctx);
 	}
-	corpus_buf_free(&prompt);
+	strbuf_free(&prompt);
 	free(order);
 	return rc;
 }
 
 /* ---------------------------------------------------------------- induction drills */
 
-static void random_span(corpus_buf *out, corpus_rng *r, int kind, int len, uint64_t *state)
+static void random_span(rs_strbuf *out, corpus_rng *r, int kind, int len, uint64_t *state)
 {
 	/* The span is drawn from a saved RNG state so that it can be replayed
 	 * exactly for the repeat. */
 	corpus_rng sr = {*state};
 	for (int i = 0; i < len; i++) {
 		if (i)
-			corpus_buf_puts(out, kind == 3 ? ", " : " ");
+			strbuf_puts(out, kind == 3 ? ", " : " ");
 		switch (kind) {
 		case 0:
 		case 3:
 			if (corpus_rng_pct(&sr, 15))
-				corpus_buf_puts(out, gen_names[corpus_rng_below(&sr, (uint32_t)gen_n_names)].name);
+				strbuf_puts(out, gen_names[corpus_rng_below(&sr, (uint32_t)gen_n_names)].name);
 			else
-				corpus_buf_puts(out, gen_easy_words[corpus_rng_below(&sr, (uint32_t)gen_n_easy_words)]);
+				strbuf_puts(out, gen_easy_words[corpus_rng_below(&sr, (uint32_t)gen_n_easy_words)]);
 			break;
 		case 1: { /* pseudo-words: close to the random-token spans of the eval */
 			int wl = 2 + (int)corpus_rng_below(&sr, 3);
 			for (int k = 0; k < wl; k++)
-				corpus_buf_putc(out, (char)('a' + corpus_rng_below(&sr, 26)));
+				strbuf_putc(out, (char)('a' + corpus_rng_below(&sr, 26)));
 			break;
 		}
 		default:
-			corpus_buf_putc(out, (char)('0' + corpus_rng_below(&sr, 10)));
+			strbuf_putc(out, (char)('0' + corpus_rng_below(&sr, 10)));
 			break;
 		}
 	}
 	(void)r;
 }
 
-void gen_induct_doc(corpus_buf *out, corpus_rng *r)
+void gen_induct_doc(rs_strbuf *out, corpus_rng *r)
 {
 	static const char *const intros[] = {
 		"", "Repeat after me: ", "Here is a list: ", "The code is ", "Remember this: ",
@@ -186,18 +186,18 @@ void gen_induct_doc(corpus_buf *out, corpus_rng *r)
 	int reps = 2 + (int)corpus_rng_below(r, 2);
 	uint64_t state = corpus_rng_next(r);
 	const char *again = agains[corpus_rng_below(r, GEN_COUNT(agains))];
-	corpus_buf_puts(out, intros[corpus_rng_below(r, GEN_COUNT(intros))]);
+	strbuf_puts(out, intros[corpus_rng_below(r, GEN_COUNT(intros))]);
 	for (int k = 0; k < reps; k++) {
 		if (k)
-			corpus_buf_puts(out, again);
+			strbuf_puts(out, again);
 		random_span(out, r, kind, len, &state);
 	}
-	corpus_buf_putc(out, '.');
+	strbuf_putc(out, '.');
 }
 
 /* ---------------------------------------------------------------- dispatch */
 
-void corpus_gen_doc(int kind, corpus_rng *r, corpus_buf *out)
+void corpus_gen_doc(int kind, corpus_rng *r, rs_strbuf *out)
 {
 	switch (kind) {
 	case CORPUS_GEN_STORY:

@@ -55,29 +55,29 @@ const char *corpus_ioi_template_text(int t)
 }
 
 /* Fills a template; io and s are the two names, abba picks the order. */
-static void ioi_fill(corpus_buf *out, int t, const gen_name *io, const gen_name *s, int abba,
+static void ioi_fill(rs_strbuf *out, int t, const gen_name *io, const gen_name *s, int abba,
 		     const char *place, const char *obj)
 {
 	const char *p = templates[t];
 	while (*p) {
 		const char *open = strchr(p, '{');
 		if (!open) {
-			corpus_buf_puts(out, p);
+			strbuf_puts(out, p);
 			return;
 		}
-		corpus_buf_add(out, p, (size_t)(open - p));
+		strbuf_add(out, p, (size_t)(open - p));
 		const char *close = strchr(open, '}');
 		size_t kn = (size_t)(close - open - 1);
 		if (kn == 1 && open[1] == 'X')
-			corpus_buf_puts(out, (abba ? io : s)->name);
+			strbuf_puts(out, (abba ? io : s)->name);
 		else if (kn == 1 && open[1] == 'Y')
-			corpus_buf_puts(out, (abba ? s : io)->name);
+			strbuf_puts(out, (abba ? s : io)->name);
 		else if (kn == 1 && open[1] == 'S')
-			corpus_buf_puts(out, s->name);
+			strbuf_puts(out, s->name);
 		else if (kn == 5 && !memcmp(open + 1, "place", 5))
-			corpus_buf_puts(out, place);
+			strbuf_puts(out, place);
 		else if (kn == 5 && !memcmp(open + 1, "a obj", 5))
-			corpus_buf_printf(out, "%s %s", gen_article(obj), obj);
+			strbuf_printf(out, "%s %s", gen_article(obj), obj);
 		p = close + 1;
 	}
 }
@@ -94,7 +94,7 @@ static const char *const follow_ups[] = {
 	" It was a good day for {A} and {B}.",
 };
 
-void gen_ioi_sentence(corpus_buf *out, corpus_rng *r, const gen_name *a, const gen_name *b)
+void gen_ioi_sentence(rs_strbuf *out, corpus_rng *r, const gen_name *a, const gen_name *b)
 {
 	/* a and b come from the story; which one is the IO is drawn here. */
 	int t = (int)corpus_rng_below(r, N_TRAIN);
@@ -105,20 +105,20 @@ void gen_ioi_sentence(corpus_buf *out, corpus_rng *r, const gen_name *a, const g
 	memset(&c, 0, sizeof c);
 	gen_fill_ctx(&c, r);
 	ioi_fill(out, t, io, s, abba, c.place, c.obj);
-	corpus_buf_printf(out, " %s.", io->name);
+	strbuf_printf(out, " %s.", io->name);
 	c.who[0] = io;
 	c.who[1] = s;
 	gen_expand(out, follow_ups[corpus_rng_below(r, GEN_COUNT(follow_ups))], &c);
 }
 
-void gen_ioi_doc(corpus_buf *out, corpus_rng *r)
+void gen_ioi_doc(rs_strbuf *out, corpus_rng *r)
 {
 	int n = 2 + (int)corpus_rng_below(r, 4);
 	for (int i = 0; i < n; i++) {
 		const gen_name *a = gen_pick_name(r, 0, NULL, 0);
 		const gen_name *b = gen_pick_name(r, 0, &a, 1);
 		if (i)
-			corpus_buf_puts(out, corpus_rng_pct(r, 50) ? "\n" : " ");
+			strbuf_puts(out, corpus_rng_pct(r, 50) ? "\n" : " ");
 		gen_ioi_sentence(out, r, a, b);
 	}
 }
@@ -129,8 +129,8 @@ int corpus_ioi_eval(uint64_t seed, int n, corpus_ioi_cb cb, void *ctx)
 {
 	corpus_rng r;
 	corpus_rng_seed(&r, seed, 0x101);
-	corpus_buf prompt;
-	corpus_buf_init(&prompt);
+	rs_strbuf prompt;
+	strbuf_init(&prompt);
 	int rc = 0;
 	for (int i = 0; i < n && !rc; i++) {
 		/* Cycle the splits and orders so that any prefix of the set is balanced. */
@@ -152,6 +152,6 @@ int corpus_ioi_eval(uint64_t seed, int n, corpus_ioi_cb cb, void *ctx)
 		corpus_ioi_item it = {prompt.p, io_tok, s_tok, t, abba, split};
 		rc = cb(&it, ctx);
 	}
-	corpus_buf_free(&prompt);
+	strbuf_free(&prompt);
 	return rc;
 }

@@ -81,15 +81,15 @@ static const char *slot_word(const char *key, const gen_ctx *c)
 	return "?";
 }
 
-void gen_expand(corpus_buf *out, const char *t, const gen_ctx *c)
+void gen_expand(rs_strbuf *out, const char *t, const gen_ctx *c)
 {
 	while (*t) {
 		const char *open = strchr(t, '{');
 		if (!open) {
-			corpus_buf_puts(out, t);
+			strbuf_puts(out, t);
 			return;
 		}
-		corpus_buf_add(out, t, (size_t)(open - t));
+		strbuf_add(out, t, (size_t)(open - t));
 		const char *close = strchr(open, '}');
 		char key[32];
 		size_t kn = (size_t)(close - open - 1);
@@ -109,9 +109,9 @@ void gen_expand(corpus_buf *out, const char *t, const gen_ctx *c)
 			strcpy(a, gen_article(w));
 			if (art == 2)
 				a[0] = (char)toupper((unsigned char)a[0]);
-			corpus_buf_printf(out, "%s ", a);
+			strbuf_printf(out, "%s ", a);
 		}
-		corpus_buf_puts(out, w);
+		strbuf_puts(out, w);
 		t = close + 1;
 	}
 }
@@ -197,7 +197,7 @@ static int uses_c(const char *t)
 	return strstr(t, "{C") != NULL;
 }
 
-void gen_story(corpus_buf *out, corpus_rng *r, int with_ioi)
+void gen_story(rs_strbuf *out, corpus_rng *r, int with_ioi)
 {
 	gen_ctx c;
 	gen_fill_ctx(&c, r);
@@ -215,7 +215,7 @@ void gen_story(corpus_buf *out, corpus_rng *r, int with_ioi)
 	unsigned char used[GEN_COUNT(events)] = {0};
 	for (int i = 0; i <= n_events; i++) {
 		if (i == ioi_at) {
-			corpus_buf_putc(out, ' ');
+			strbuf_putc(out, ' ');
 			gen_ioi_sentence(out, r, c.who[0], c.who[1]);
 		}
 		if (i == n_events)
@@ -226,11 +226,11 @@ void gen_story(corpus_buf *out, corpus_rng *r, int with_ioi)
 		while (used[e] || (!three && uses_c(events[e])));
 		used[e] = 1;
 		/* A new paragraph now and then, as in real stories. */
-		corpus_buf_puts(out, corpus_rng_pct(r, 20) ? "\n\n" : " ");
+		strbuf_puts(out, corpus_rng_pct(r, 20) ? "\n\n" : " ");
 		if (corpus_rng_pct(r, 15))
 			gen_fill_ctx(&c, r); /* the story moves on to new things */
 		gen_expand(out, events[e], &c);
 	}
-	corpus_buf_putc(out, ' ');
+	strbuf_putc(out, ' ');
 	gen_expand(out, endings[corpus_rng_below(r, GEN_COUNT(endings))], &c);
 }

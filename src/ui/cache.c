@@ -31,9 +31,7 @@ void cache_free(ui_cache *c)
 	free(c->topk);
 	free(c->norms);
 	free(c->lens);
-	free(c->lens_max);
-	free(c->lens_sum);
-	free(c->lens_arg);
+	lens_top_free(&c->lens_top);
 	memset(c, 0, sizeof *c);
 	c->lens_busy = -1;
 }
@@ -73,30 +71,14 @@ const ui_topk *cache_topk(ui *u, int pos)
 		k = 64;
 	if (t->valid && t->k >= k)
 		return t;
-	/* one pass for the maximum and the partition sum, one insertion list */
 	int V = a->shape[1];
 	const float *x = a->data + (int64_t)pos * V;
-	float mx = -INFINITY;
-	for (int i = 0; i < V; i++)
-		if (x[i] > mx)
-			mx = x[i];
-	double sum = 0;
-	int n = 0;
-	for (int i = 0; i < V; i++) {
-		sum += exp((double)(x[i] - mx));
-		if (n == k && x[i] <= t->logit[k - 1])
-			continue;
-		int j = n < k ? n++ : k - 1;
-		while (j > 0 && t->logit[j - 1] < x[i]) {
-			t->logit[j] = t->logit[j - 1];
-			t->id[j] = t->id[j - 1];
-			j--;
-		}
-		t->logit[j] = x[i];
-		t->id[j] = i;
+	int n = vec_topk(x, V, k, 0, t->id);
+	double lse = vec_softmax(x, V, NULL);
+	for (int j = 0; j < n; j++) {
+		t->logit[j] = x[t->id[j]];
+		t->prob[j] = (float)exp((double)t->logit[j] - lse);
 	}
-	for (int j = 0; j < n; j++)
-		t->prob[j] = (float)(exp((double)(t->logit[j] - mx)) / sum);
 	t->k = n;
 	t->valid = 1;
 	return t;
@@ -143,60 +125,26 @@ const ui_lens_cell *cache_lens(ui *u, int layer, int pos)
 	return cell;
 }
 
-/* The logit lens of one layer: interp's lens_apply (the residual stream
- * after the layer through the final norm and the unembedding) over a slice
- * of the vocabulary at a time, so that one piece of idle work stays short
- * (a 128k vocabulary in slices of LENS_ROWS) and a key never waits long.
- * Across slices the top token and the softmax normaliser are carried along
- * (an online softmax: running maximum and rescaled sum). */
+/* The logit lens of one layer, a slice of the vocabulary at a time
+ * (interp's lens_top), so that one piece of idle work stays short (a 128k
+ * vocabulary in slices of LENS_ROWS) and a key never waits long. */
 #define LENS_ROWS 4096
-#define LENS_POS 256
 
 static void lens_slice(ui *u)
 {
 	ui_cache *c = &u->cache;
-	const rs_model *m = u->s->model;
-	int layer = c->lens_busy, T = c->T, d = m->cfg.d_model;
+	int layer = c->lens_busy, T = c->T;
 	const rs_act *a = session_act(u->s, (rs_hook){HOOK_RESID_POST, layer});
 	if (!a) {
 		c->lens_busy = -1;
 		return;
 	}
-	int64_t r0 = c->lens_row, V = m->output.rows;
-	int64_t nr = V - r0 < LENS_ROWS ? V - r0 : LENS_ROWS;
-	/* the same model with its unembedding cut to rows [r0, r0+nr) */
-	rs_model part = *m;
-	part.output.data = (const char *)m->output.data + (size_t)r0 * m->output.row_bytes;
-	part.output.rows = nr;
-	int np = T < LENS_POS ? T : LENS_POS;
-	float *y = rs_xmalloc(sizeof(float) * (size_t)np * (size_t)nr);
-	for (int p0 = 0; p0 < T; p0 += np) {
-		int n = T - p0 < np ? T - p0 : np;
-		lens_apply(&part, a->data + (int64_t)p0 * d, n, y);
-		for (int t = 0; t < n; t++) {
-			const float *row = y + (int64_t)t * nr;
-			int p = p0 + t;
-			float mx = c->lens_max[p];
-			int32_t arg = c->lens_arg[p];
-			for (int64_t i = 0; i < nr; i++)
-				if (row[i] > mx)
-					mx = row[i], arg = (int32_t)(r0 + i);
-			double sum = c->lens_sum[p] * exp((double)c->lens_max[p] - mx);
-			for (int64_t i = 0; i < nr; i++)
-				sum += exp((double)(row[i] - mx));
-			c->lens_max[p] = mx;
-			c->lens_sum[p] = sum;
-			c->lens_arg[p] = arg;
-		}
-	}
-	free(y);
-	c->lens_row = r0 + nr;
-	if (c->lens_row < V)
+	if (lens_top_step(&c->lens_top, u->s->model, a->data, LENS_ROWS))
 		return;
 	for (int p = 0; p < T; p++) {
 		ui_lens_cell *cell = &c->lens[(size_t)layer * T + p];
-		cell->id = c->lens_arg[p];
-		cell->prob = (float)(1.0 / c->lens_sum[p]); /* exp(max - max) / sum */
+		cell->id = c->lens_top.top[p];
+		cell->prob = c->lens_top.prob[p];
 		cell->valid = 1;
 	}
 	c->lens_busy = -1;
@@ -204,18 +152,8 @@ static void lens_slice(ui *u)
 
 static void lens_begin(ui_cache *c, int layer)
 {
-	if (!c->lens_max) {
-		c->lens_max = rs_xmalloc(sizeof *c->lens_max * (size_t)c->T);
-		c->lens_sum = rs_xmalloc(sizeof *c->lens_sum * (size_t)c->T);
-		c->lens_arg = rs_xmalloc(sizeof *c->lens_arg * (size_t)c->T);
-	}
-	for (int p = 0; p < c->T; p++) {
-		c->lens_max[p] = -INFINITY;
-		c->lens_sum[p] = 0;
-		c->lens_arg[p] = 0;
-	}
+	lens_top_begin(&c->lens_top, c->T);
 	c->lens_busy = layer;
-	c->lens_row = 0;
 }
 
 int cache_idle(ui *u)

@@ -115,7 +115,7 @@ int draw_wrapped(WINDOW *w, int y, int x, int h, int width, const char *s, int s
 	return row;
 }
 
-void fmt_num(char *buf, size_t n, float v, int cw)
+void draw_fmt_num(char *buf, size_t n, float v, int cw)
 {
 	char tmp[32];
 	if (isnan(v)) {
@@ -143,11 +143,11 @@ void fmt_num(char *buf, size_t n, float v, int cw)
 	snprintf(buf, n, "%*.*s", cw, cw, tmp);
 }
 
-void fmt_sig(char *buf, size_t n, float v)
+void draw_fmt_sig(char *buf, size_t n, float v)
 {
 	float a = fabsf(v);
 	if (isnan(v) || isinf(v))
-		fmt_num(buf, n, v, 4);
+		draw_fmt_num(buf, n, v, 4);
 	else if (a >= 1e5f || (a < 1e-3f && a > 0))
 		snprintf(buf, n, "%.3e", v);
 	else
@@ -166,4 +166,50 @@ char *draw_token(ui *u, int32_t id, char *buf, size_t n)
 	if (tok_is_special(tok, id))
 		return ui_token_text(tok_piece(tok, id), strlen(tok_piece(tok, id)), u->th.utf8, buf, n);
 	return ui_token_text(bytes, len, u->th.utf8, buf, n);
+}
+
+/* First index of a window of n out of total that keeps sel in view. */
+int draw_window_start(int sel, int n, int total)
+{
+	if (total <= n)
+		return 0;
+	int s = sel - n / 2;
+	if (s < 0)
+		s = 0;
+	return s > total - n ? total - n : s;
+}
+
+/* A dim paragraph from row y: what a pane says while it has nothing to show. */
+void draw_dim_text(ui *u, WINDOW *w, int y, const char *msg)
+{
+	theme_set(&u->th, w, ROLE_DIM);
+	draw_wrapped(w, y, 0, getmaxy(w) - y, getmaxx(w), msg, 0);
+	theme_set(&u->th, w, ROLE_NORMAL);
+}
+
+/* A frame drawn with characters, not the terminal's line-drawing set, so it
+ * looks the same in every terminal (and in tmux's capture). */
+void draw_box(ui *u, WINDOW *w)
+{
+	int H = getmaxy(w), W = getmaxx(w);
+	int utf8 = u->th.utf8;
+	const char *hz = utf8 ? "\xe2\x94\x80" : "-", *vt = utf8 ? "\xe2\x94\x82" : "|";
+	const char *c[4] = {"+", "+", "+", "+"};
+	if (utf8) {
+		c[0] = "\xe2\x94\x8c", c[1] = "\xe2\x94\x90";
+		c[2] = "\xe2\x94\x94", c[3] = "\xe2\x94\x98";
+	}
+	for (int x = 1; x < W - 1; x++) {
+		mvwaddstr(w, 0, x, hz);
+		mvwaddstr(w, H - 1, x, hz);
+	}
+	for (int y = 1; y < H - 1; y++) {
+		mvwaddstr(w, y, 0, vt);
+		mvwaddstr(w, y, W - 1, vt);
+	}
+	mvwaddstr(w, 0, 0, c[0]);
+	mvwaddstr(w, 0, W - 1, c[1]);
+	mvwaddstr(w, H - 1, 0, c[2]);
+	/* the last cell of the screen: waddstr there may report an error; harmless */
+	mvwaddstr(w, H - 1, W - 1, c[3]);
 }

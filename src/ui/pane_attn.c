@@ -9,19 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* First index of a window of n out of total that keeps sel in view. */
-static int window_start(int sel, int n, int total)
-{
-	if (total <= n)
-		return 0;
-	int s = sel - n / 2;
-	if (s < 0)
-		s = 0;
-	if (s > total - n)
-		s = total - n;
-	return s;
-}
-
 void pane_attn_draw(ui *u, WINDOW *w)
 {
 	const rs_session *s = u->s;
@@ -46,17 +33,16 @@ void pane_attn_draw(ui *u, WINDOW *w)
 		theme_set(&u->th, w, ROLE_NORMAL);
 		return;
 	}
-	int T = a->shape[1], Tk = a->shape[2];
-	head %= a->shape[0];
-	const float *P = a->data + (int64_t)head * T * Tk;
+	int T = a->shape[1], Tk;
+	head %= act_n_heads(a, HOOK_PATTERN);
 	int q = s->sel_pos < T ? s->sel_pos : T - 1;
-	const float *row = P + (int64_t)q * Tk;
+	const float *row = act_row(a, HOOK_PATTERN, q, head, &Tk);
 	int best = 0;
 	for (int k = 1; k <= q && k < Tk; k++)
 		if (row[k] > row[best])
 			best = k;
 	char num[16];
-	fmt_num(num, sizeof num, row[best], 4);
+	draw_fmt_num(num, sizeof num, row[best], 4);
 	snprintf(info, sizeof info, "query %d looks most at key %d (%s)", q, best, num + (num[0] == ' '));
 	draw_title(u, w, title, info);
 
@@ -83,7 +69,7 @@ void pane_attn_draw(ui *u, WINDOW *w)
 	int nrows = avail_h * per_line;
 	if (nrows > T)
 		nrows = T;
-	int r0 = window_start(q, nrows, T);
+	int r0 = draw_window_start(q, nrows, T);
 	if (half) {
 		/* lines start at even rows; keep the selected row inside */
 		r0 &= ~1;
@@ -104,8 +90,8 @@ void pane_attn_draw(ui *u, WINDOW *w)
 		for (int j = 0; j < ncols; j++) {
 			int k = k0 + j;
 			if (half) {
-				float top = k <= r ? P[(int64_t)r * Tk + k] : NAN;
-				float bot = r + 1 < T && k <= r + 1 ? P[(int64_t)(r + 1) * Tk + k] : NAN;
+				float top = k <= r ? act_at(a, head, r, k) : NAN;
+				float bot = r + 1 < T && k <= r + 1 ? act_at(a, head, r + 1, k) : NAN;
 				theme_heat_half(&u->th, w, top, bot, cw);
 				continue;
 			}
@@ -115,9 +101,9 @@ void pane_attn_draw(ui *u, WINDOW *w)
 					waddstr(w, u->th.g->masked);
 				continue;
 			}
-			float v = P[(int64_t)r * Tk + k];
+			float v = act_at(a, head, r, k);
 			if (values) {
-				fmt_num(num, sizeof num, v, cw);
+				draw_fmt_num(num, sizeof num, v, cw);
 				if (u->th.colors) {
 					int lv = ui_heat_level(v, 0, 1, u->th.n_seq);
 					wattr_set(w, v > 0.5f ? A_BOLD : 0,

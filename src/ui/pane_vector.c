@@ -3,6 +3,7 @@
  * with its norm, mean, extremes and largest dimensions; or every number. */
 #include "config.h"
 #include "ui_int.h"
+#include "vec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -36,27 +37,26 @@ static int vec_select(const rs_session *s, vec_view *v)
 		snprintf(v->what, sizeof v->what, "pos %d: the RMS of the stream", pos);
 		return 0;
 	case HOOK_Q: case HOOK_ROT_Q: case HOOK_Z: case HOOK_K: case HOOK_V: case HOOK_ROT_K: {
-		int nh = a->shape[1], hd = a->shape[2];
+		int nh = act_n_heads(a, h.kind), hd;
 		int head = s->sel_head % c->n_heads;
 		if (nh != c->n_heads) /* key/value heads are shared by groups of query heads */
 			head = head * nh / c->n_heads;
-		v->x = a->data + ((int64_t)pos * nh + head) * hd;
+		v->x = act_row(a, h.kind, pos, head, &hd);
 		v->n = hd;
 		snprintf(v->what, sizeof v->what, "pos %d %s %d, %d dims", pos,
 			 nh != c->n_heads ? "kv head" : "head", head, hd);
 		return 0;
 	}
 	case HOOK_ATTN_SCORES: case HOOK_PATTERN: {
-		int T = a->shape[1], Tk = a->shape[2];
-		int head = s->sel_head % a->shape[0];
-		v->x = a->data + ((int64_t)head * T + pos) * Tk;
+		int Tk;
+		int head = s->sel_head % act_n_heads(a, h.kind);
+		v->x = act_row(a, h.kind, pos, head, &Tk);
 		v->n = pos + 1 < Tk ? pos + 1 : Tk; /* later keys are masked */
 		snprintf(v->what, sizeof v->what, "query %d head %d, keys 0..%d", pos, head, v->n - 1);
 		return 0;
 	}
 	default:
-		v->x = a->data + (int64_t)pos * a->shape[1];
-		v->n = a->shape[1];
+		v->x = act_row(a, h.kind, pos, 0, &v->n);
 		v->is_logits = h.kind == HOOK_LOGITS;
 		snprintf(v->what, sizeof v->what, "pos %d, %d %s", pos, v->n,
 			 v->is_logits ? "logits" : "dims");
@@ -64,21 +64,10 @@ static int vec_select(const rs_session *s, vec_view *v)
 	}
 }
 
+/* The k largest |x[i]| into idx, -1 past the last (vec_topk). */
 static void top_dims(const float *x, int n, int k, int *idx)
 {
-	int m = 0;
-	for (int i = 0; i < n; i++) {
-		float a = fabsf(x[i]);
-		if (m == k && a <= fabsf(x[idx[k - 1]]))
-			continue;
-		int j = m < k ? m++ : k - 1;
-		while (j > 0 && fabsf(x[idx[j - 1]]) < a) {
-			idx[j] = idx[j - 1];
-			j--;
-		}
-		idx[j] = i;
-	}
-	for (int j = m; j < k; j++)
+	for (int j = vec_topk(x, n, k, 1, idx); j < k; j++)
 		idx[j] = -1;
 }
 
@@ -107,7 +96,7 @@ static void draw_full(ui *u, WINDOW *w, const vec_view *v, int y0, int H)
 			if (fabsf(x) < 9.99995f)
 				snprintf(num, sizeof num, "%7.4f", x);
 			else
-				fmt_num(num, sizeof num, x, 7);
+				draw_fmt_num(num, sizeof num, x, 7);
 			draw_text(w, y0 + r, lw + j * 8, 8, num);
 		}
 	}
@@ -196,10 +185,10 @@ void pane_vector_draw(ui *u, WINDOW *w)
 			maxabs = fabsf(x);
 	}
 	char a[24], b[24], c[24], d[24];
-	fmt_sig(a, sizeof a, (float)sqrt(ss));
-	fmt_sig(b, sizeof b, nf ? (float)(sum / nf) : 0);
-	fmt_sig(c, sizeof c, mn);
-	fmt_sig(d, sizeof d, mx);
+	draw_fmt_sig(a, sizeof a, (float)sqrt(ss));
+	draw_fmt_sig(b, sizeof b, nf ? (float)(sum / nf) : 0);
+	draw_fmt_sig(c, sizeof c, mn);
+	draw_fmt_sig(d, sizeof d, mx);
 	int x = draw_textf(w, 1, 0, W, "norm %s  mean %s  min %s  max %s", a, b, c, d);
 	theme_set(&u->th, w, ROLE_DIM);
 	if (x + 24 < W)
@@ -223,7 +212,7 @@ void pane_vector_draw(ui *u, WINDOW *w)
 	xx += draw_text(w, y, 0, W, v.is_logits ? "top: " : "top |x|: ");
 	for (int j = 0; j < k && idx[j] >= 0; j++) {
 		char item[128], tok[64], num[24];
-		fmt_sig(num, sizeof num, v.x[idx[j]]);
+		draw_fmt_sig(num, sizeof num, v.x[idx[j]]);
 		if (v.is_logits)
 			snprintf(item, sizeof item, "%s %s", draw_token(u, idx[j], tok, sizeof tok), num);
 		else

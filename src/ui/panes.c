@@ -1,6 +1,6 @@
-/* panes.c - the pane table (what each pane depends on, how it is drawn),
- * the header and hint lines, the output and lesson panes, and the boxes
- * drawn over the panes: help, completions, the whole output. */
+/* panes.c - the pane table (what each pane depends on, and its drawer in
+ * its own pane_NAME.c), the header and hint lines, and the boxes drawn over
+ * the panes: help and completions. */
 #include "config.h"
 #include "ui_int.h"
 
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "lesson.h"
 
 /* Drawers in the other pane modules. */
 void pane_tokens_draw(ui *u, WINDOW *w);
@@ -17,18 +18,9 @@ void pane_attn_draw(ui *u, WINDOW *w);
 void pane_norms_draw(ui *u, WINDOW *w);
 void pane_lens_draw(ui *u, WINDOW *w);
 void pane_topk_draw(ui *u, WINDOW *w);
+void pane_output_draw(ui *u, WINDOW *w);
+void pane_lesson_draw(ui *u, WINDOW *w);
 
-static const char *lesson_text(ui *u);
-static void draw_box(ui *u, WINDOW *w);
-
-static uint64_t str_sig(uint64_t h, const char *s)
-{
-	if (!s)
-		return sig_mix(h, 0);
-	for (; *s; s++)
-		h = sig_mix(h, (unsigned char)*s);
-	return sig_mix(h, 1);
-}
 
 /* The number of stops <= view_stop of one kind in one layer (0 or 1): what a
  * pane showing that hook depends on, so stepping elsewhere leaves it alone. */
@@ -37,6 +29,96 @@ static int shown(const rs_session *s, int kind, int layer)
 	return session_act(s, (rs_hook){kind, layer}) != NULL;
 }
 
+/* What each pane depends on: a signature of it, so a pane is redrawn only
+ * when it changed. h already holds what every pane depends on. */
+static uint64_t sig_tokens(ui *u, int p, uint64_t h)
+{
+	const rs_session *s = u->s;
+	h = sig_mix(h, (uint64_t)s->sel_pos);
+	h = sig_mix(h, (uint64_t)s->n_ids);
+	for (int i = 0; i < s->n_ids; i++)
+		h = sig_mix(h, (uint32_t)s->ids[i]);
+	return h;
+}
+
+static uint64_t sig_pipeline(ui *u, int p, uint64_t h)
+{
+	h = sig_mix(h, (uint64_t)u->s->view_stop);
+	return sig_mix(h, (uint64_t)u->s->gran);
+}
+
+static uint64_t sig_vector(ui *u, int p, uint64_t h)
+{
+	const rs_session *s = u->s;
+	h = sig_mix(h, (uint64_t)s->view_stop);
+	h = sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->sel_head);
+	return sig_mix(h, (uint64_t)s->vec_full << 32 | (uint32_t)u->vec_scroll);
+}
+
+static uint64_t sig_attn(ui *u, int p, uint64_t h)
+{
+	const rs_session *s = u->s;
+	h = sig_mix(h, (uint64_t)s->sel_layer << 20 | (uint64_t)s->sel_head);
+	h = sig_mix(h, (uint64_t)s->sel_pos << 1 | (uint64_t)(s->attn_values != 0));
+	return sig_mix(h, (uint64_t)(shown(s, HOOK_PATTERN, s->sel_layer) | shown(s, HOOK_ATTN_SCORES, s->sel_layer) << 1));
+}
+
+/* norms and lens: the residual stream after each layer */
+static uint64_t sig_layers(ui *u, int p, uint64_t h)
+{
+	const rs_session *s = u->s;
+	int L = s->model ? s->model->cfg.n_layers : 0;
+	int n = shown(s, HOOK_EMBED, -1);
+	for (int l = 0; l < L; l++)
+		n += shown(s, HOOK_RESID_POST, l);
+	h = sig_mix(h, (uint64_t)n);
+	h = sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->sel_layer);
+	if (p == PANE_LENS && u->cache.lens && L > 0) {
+		/* lens cells fill in while idle */
+		int filled = 0;
+		for (int l = 0; l < L; l++)
+			filled += u->cache.lens[(size_t)l * u->cache.T].valid;
+		h = sig_mix(h, (uint64_t)filled);
+	}
+	return h;
+}
+
+static uint64_t sig_topk(ui *u, int p, uint64_t h)
+{
+	h = sig_mix(h, (uint64_t)shown(u->s, HOOK_LOGITS, -1));
+	return sig_mix(h, (uint64_t)u->s->sel_pos << 20 | (uint64_t)u->s->topk);
+}
+
+static uint64_t sig_output(ui *u, int p, uint64_t h)
+{
+	h = sig_str(h, u->s->output);
+	h = sig_str(h, u->err_line);
+	return sig_mix(h, (uint64_t)u->out_scroll);
+}
+
+static uint64_t sig_lesson(ui *u, int p, uint64_t h)
+{
+	h = sig_mix(h, (uint64_t)u->lesson_scroll);
+	return sig_str(h, lesson_pane_text(u->s));
+}
+
+/* The pane table: what each pane depends on and how it is drawn (its name
+ * is the session's, session_pane_name). */
+static const struct {
+	uint64_t (*sig)(ui *u, int p, uint64_t h);
+	void (*draw)(ui *u, WINDOW *w);
+} pane_table[PANE_N] = {
+	[PANE_TOKENS] = {sig_tokens, pane_tokens_draw},
+	[PANE_PIPELINE] = {sig_pipeline, pane_pipeline_draw},
+	[PANE_VECTOR] = {sig_vector, pane_vector_draw},
+	[PANE_ATTN] = {sig_attn, pane_attn_draw},
+	[PANE_NORMS] = {sig_layers, pane_norms_draw},
+	[PANE_LENS] = {sig_layers, pane_lens_draw},
+	[PANE_TOPK] = {sig_topk, pane_topk_draw},
+	[PANE_LESSON] = {sig_lesson, pane_lesson_draw},
+	[PANE_OUTPUT] = {sig_output, pane_output_draw},
+};
+
 uint64_t pane_sig(ui *u, int p)
 {
 	const rs_session *s = u->s;
@@ -44,247 +126,18 @@ uint64_t pane_sig(ui *u, int p)
 	uint64_t h = sig_mix(u->gen, (uint64_t)p);
 	h = sig_mix(h, (uint64_t)r->h << 32 | (uint32_t)r->w);
 	h = sig_mix(h, (uint64_t)u->th.kind << 8 | (uint64_t)u->th.colors);
-	h = str_sig(h, s->highlight);
-	int L = s->model ? s->model->cfg.n_layers : 0;
-	switch (p) {
-	case PANE_TOKENS:
-		h = sig_mix(h, (uint64_t)s->sel_pos);
-		h = sig_mix(h, (uint64_t)s->n_ids);
-		for (int i = 0; i < s->n_ids; i++)
-			h = sig_mix(h, (uint32_t)s->ids[i]);
-		return h;
-	case PANE_PIPELINE:
-		h = sig_mix(h, (uint64_t)s->view_stop);
-		return sig_mix(h, (uint64_t)s->gran);
-	case PANE_VECTOR:
-		h = sig_mix(h, (uint64_t)s->view_stop);
-		h = sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->sel_head);
-		return sig_mix(h, (uint64_t)s->vec_full << 32 | (uint32_t)u->vec_scroll);
-	case PANE_ATTN:
-		h = sig_mix(h, (uint64_t)s->sel_layer << 20 | (uint64_t)s->sel_head);
-		h = sig_mix(h, (uint64_t)s->sel_pos << 1 | (uint64_t)(s->attn_values != 0));
-		return sig_mix(h, (uint64_t)(shown(s, HOOK_PATTERN, s->sel_layer) |
-					     shown(s, HOOK_ATTN_SCORES, s->sel_layer) << 1));
-	case PANE_NORMS:
-	case PANE_LENS: {
-		int n = shown(s, HOOK_EMBED, -1);
-		for (int l = 0; l < L; l++)
-			n += shown(s, HOOK_RESID_POST, l);
-		h = sig_mix(h, (uint64_t)n);
-		h = sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->sel_layer);
-		if (p == PANE_LENS && u->cache.lens && L > 0) {
-			/* lens cells fill in while idle */
-			int filled = 0;
-			for (int l = 0; l < L; l++)
-				filled += u->cache.lens[(size_t)l * u->cache.T].valid;
-			h = sig_mix(h, (uint64_t)filled);
-		}
-		return h;
-	}
-	case PANE_TOPK:
-		h = sig_mix(h, (uint64_t)shown(s, HOOK_LOGITS, -1));
-		return sig_mix(h, (uint64_t)s->sel_pos << 20 | (uint64_t)s->topk);
-	case PANE_OUTPUT:
-		h = str_sig(h, s->output);
-		h = str_sig(h, u->err_line);
-		h = sig_mix(h, (uint64_t)u->out_scroll);
-		return h;
-	case PANE_LESSON:
-		h = sig_mix(h, (uint64_t)u->lesson_scroll);
-		return str_sig(h, lesson_text(u));
-	}
-	return 0;
+	h = sig_str(h, s->highlight);
+	return p >= 0 && p < PANE_N ? pane_table[p].sig(u, p, h) : 0;
 }
-
-/* ------------------------------------------------------------ output, lesson */
-
-/* Lines the output pane has for the command's text (after an error line). */
-int pane_output_room(ui *u)
-{
-	const ui_rect *r = &u->lay.pane[PANE_OUTPUT];
-	int room = r->h - 1;
-	if (u->err_line[0])
-		room -= draw_count_wrapped(u->err_line, r->w);
-	return room;
-}
-
-static void draw_output(ui *u, WINDOW *w)
-{
-	int W = getmaxx(w), H = getmaxy(w);
-	const char *out = u->s->output;
-	int total = out ? draw_count_wrapped(out, W) : 0, room = pane_output_room(u);
-	char info[96] = "";
-	if (total > room) {
-		if (u->out_scroll > total - room)
-			u->out_scroll = total - room;
-		/* over a lesson, PgUp and PgDn scroll the lesson's text */
-		snprintf(info, sizeof info, "lines %d-%d of %d  (o: read it all%s)", u->out_scroll + 1,
-			 u->out_scroll + room, total, u->win[PANE_LESSON] ? "" : ", PgUp PgDn");
-	}
-	draw_title(u, w, "output", info);
-	int y = 1;
-	if (u->err_line[0]) {
-		theme_set(&u->th, w, ROLE_ERROR);
-		y += draw_wrapped(w, y, 0, H - y, W, u->err_line, 0);
-		theme_set(&u->th, w, ROLE_NORMAL);
-	}
-	if (!out || !*out) {
-		if (!u->err_line[0]) {
-			theme_set(&u->th, w, ROLE_DIM);
-			draw_text(w, y, 0, W, "type : to enter a command (help lists them), ? for keys");
-			theme_set(&u->th, w, ROLE_NORMAL);
-		}
-		return;
-	}
-	draw_wrapped(w, y, 0, H - y, W, out, total > room ? u->out_scroll : 0);
-}
-
-/* The whole output in a box over the panes, for text longer than its pane. */
-void pane_draw_output_zoom(ui *u)
-{
-	int h = LINES - 3, W = COLS;
-	if (h < 3)
-		return;
-	WINDOW *win = newwin(h, W, 1, 0);
-	if (!win)
-		return;
-	werase(win);
-	theme_set(&u->th, win, ROLE_DIM);
-	draw_box(u, win);
-	const char *out = u->s->output ? u->s->output : "";
-	int total = draw_count_wrapped(out, W - 4), room = h - 2;
-	if (u->zoom_scroll > total - room)
-		u->zoom_scroll = total - room;
-	if (u->zoom_scroll < 0)
-		u->zoom_scroll = 0;
-	char title[128];
-	snprintf(title, sizeof title, " output: lines %d-%d of %d  (Up Down PgUp PgDn scroll, o closes) ",
-		 total ? u->zoom_scroll + 1 : 0, u->zoom_scroll + room < total ? u->zoom_scroll + room : total,
-		 total);
-	theme_set(&u->th, win, ROLE_TITLE);
-	draw_text(win, 0, 2, W - 4, title);
-	theme_set(&u->th, win, ROLE_NORMAL);
-	draw_wrapped(win, 1, 2, room, W - 4, out, u->zoom_scroll);
-	wnoutrefresh(win);
-	delwin(win);
-}
-
-/* The lesson module provides the text when it is built in. */
-__attribute__((weak)) const char *lesson_pane_text(const rs_session *s);
-
-static const char *lesson_text(ui *u)
-{
-	return lesson_pane_text ? lesson_pane_text(u->s) : NULL;
-}
-
-int pane_lesson_fit(ui *u)
-{
-	ui_layout L;
-	layout_compute(LINES, COLS, u->s->panes, &L);
-	int w = L.pane[PANE_LESSON].w;
-	u->lesson_lines = w > 0 ? draw_count_wrapped(lesson_text(u), w) : 0;
-	return u->lesson_lines;
-}
-
-/* What identifies the step a lesson text shows: the text up to its "Step k
- * of n" line. Answering a question re-renders the step below that line, and
- * the learner, who scrolled down to the question, keeps their place. */
-static uint64_t step_sig(const char *t)
-{
-	uint64_t h = 1;
-	for (const char *p = t; p && *p; p++) {
-		h = sig_mix(h, (unsigned char)*p);
-		if (*p == '\n' && !strncmp(p + 1, "Step ", 5)) {
-			const char *nl = strchr(p + 1, '\n');
-			for (p++; *p && p != nl; p++)
-				h = sig_mix(h, (unsigned char)*p);
-			break;
-		}
-	}
-	return h;
-}
-
-int pane_lesson_sync(ui *u)
-{
-	const char *t = lesson_text(u);
-	uint64_t sig = str_sig(1, t);
-	if (sig == u->lesson_sig)
-		return 0;
-	u->lesson_sig = sig;
-	uint64_t head = step_sig(t);
-	if (head != u->lesson_head) {
-		u->lesson_head = head;
-		u->lesson_scroll = 0;
-	}
-	const ui_rect *r = &u->lay.pane[PANE_LESSON];
-	return r->w > 0 && draw_count_wrapped(t, r->w) != u->lesson_lines;
-}
-
-/* Keeps the scroll within the text: the last line stays at the bottom. */
-static int lesson_clamp(ui *u, int total, int room)
-{
-	if (u->lesson_scroll > total - room)
-		u->lesson_scroll = total - room;
-	if (u->lesson_scroll < 0)
-		u->lesson_scroll = 0;
-	return u->lesson_scroll;
-}
-
-int pane_lesson_scroll(ui *u, int dir)
-{
-	const ui_rect *r = &u->lay.pane[PANE_LESSON];
-	if (!u->win[PANE_LESSON])
-		return 0;
-	if (r->h < 2)
-		return 1;
-	int room = r->h - 1;
-	/* a page less one line, so the line read last stays in sight */
-	u->lesson_scroll += dir * (room > 2 ? room - 1 : 1);
-	lesson_clamp(u, draw_count_wrapped(lesson_text(u), r->w), room);
-	return 1;
-}
-
-static void draw_lesson(ui *u, WINDOW *w)
-{
-	const char *t = lesson_text(u);
-	int W = getmaxx(w), room = getmaxy(w) - 1;
-	int total = t ? draw_count_wrapped(t, W) : 0;
-	int skip = lesson_clamp(u, total, room);
-	char info[96] = "";
-	if (total > room)
-		snprintf(info, sizeof info, "lines %d-%d of %d  (PgUp PgDn, u d)", skip + 1,
-			 skip + room, total);
-	draw_title(u, w, "lesson", info);
-	if (t)
-		draw_wrapped(w, 1, 0, room, W, t, skip);
-}
-
-/* Names a lesson may put in session.highlight to point at a pane. */
-static const char *const pane_names[PANE_N][2] = {
-	[PANE_TOKENS] = {"tokens", "token"}, [PANE_PIPELINE] = {"pipeline", "pipe"},
-	[PANE_VECTOR] = {"vector", "vec"},   [PANE_ATTN] = {"attention", "attn"},
-	[PANE_NORMS] = {"norms", "norm"},    [PANE_LENS] = {"lens", "logit-lens"},
-	[PANE_TOPK] = {"topk", "top"},       [PANE_LESSON] = {"lesson", "lesson"},
-	[PANE_OUTPUT] = {"output", "out"},
-};
 
 void pane_draw(ui *u, int p, WINDOW *w)
 {
 	werase(w);
 	theme_set(&u->th, w, ROLE_NORMAL);
-	switch (p) {
-	case PANE_TOKENS: pane_tokens_draw(u, w); break;
-	case PANE_PIPELINE: pane_pipeline_draw(u, w); break;
-	case PANE_VECTOR: pane_vector_draw(u, w); break;
-	case PANE_ATTN: pane_attn_draw(u, w); break;
-	case PANE_NORMS: pane_norms_draw(u, w); break;
-	case PANE_LENS: pane_lens_draw(u, w); break;
-	case PANE_TOPK: pane_topk_draw(u, w); break;
-	case PANE_OUTPUT: draw_output(u, w); break;
-	case PANE_LESSON: draw_lesson(u, w); break;
-	}
+	if (p >= 0 && p < PANE_N)
+		pane_table[p].draw(u, w);
 	const char *hl = u->s->highlight;
-	if (hl[0] && (!strcmp(hl, pane_names[p][0]) || !strcmp(hl, pane_names[p][1])))
+	if (hl[0] && session_pane_parse(hl, 1) == p) /* a lesson points at a pane by name */
 		mvwchgat(w, 0, 0, -1, u->th.attr[ROLE_SEL], u->th.pair[ROLE_SEL], NULL);
 }
 
@@ -318,30 +171,26 @@ void pane_draw_hints(ui *u, WINDOW *w)
 {
 	int W = getmaxx(w);
 	werase(w);
-	static const char *const normal[][2] = {
-		{"\xe2\x86\x92", "step"}, {"\xe2\x86\x90", "back"}, {"L", "layer end"}, {"E", "end"},
-		{"h l", "pos"}, {"j k", "layer"}, {"[ ]", "head"}, {"g", "granularity"},
-		{"v", "values"}, {"f", "full vector"}, {":", "command"}, {"?", "help"}, {"q", "quit"},
-	};
+	/* while typing a command the keys are readline's; else the key table's */
 	static const char *const cmd[][2] = {
 		{"Enter", "run"}, {"Tab", "complete"}, {"\xe2\x86\x91", "history"},
 		{"C-r", "search"}, {"Esc", "cancel"},
 	};
-	const char *const (*tab)[2] = u->cmd_active ? cmd : normal;
-	int n = u->cmd_active ? (int)(sizeof cmd / sizeof *cmd) : (int)(sizeof normal / sizeof *normal);
 	int x = 0;
 	int notice_w = u->notice[0] ? ui_text_width(u->notice) + 1 : 0;
-	for (int i = 0; i < n; i++) {
-		const char *key = tab[i][0];
+	const char *key, *what;
+	for (int i = 0; u->cmd_active ? i < (int)(sizeof cmd / sizeof *cmd) : ui_key_hint(i, &key, &what); i++) {
+		if (u->cmd_active)
+			key = cmd[i][0], what = cmd[i][1];
 		if (!u->th.utf8 && (unsigned char)key[0] >= 0x80)
 			key = !strcmp(key, "\xe2\x86\x92") ? "n" : !strcmp(key, "\xe2\x86\x90") ? "b" : "Up";
-		int need = ui_text_width(key) + 1 + ui_text_width(tab[i][1]) + 2;
+		int need = ui_text_width(key) + 1 + ui_text_width(what) + 2;
 		if (x + need > W - notice_w)
 			break;
 		theme_set(&u->th, w, ROLE_KEY);
 		x += draw_text(w, 0, x, W - x, key);
 		theme_set(&u->th, w, ROLE_DIM);
-		x += draw_textf(w, 0, x, W - x, " %s  ", tab[i][1]);
+		x += draw_textf(w, 0, x, W - x, " %s  ", what);
 	}
 	if (u->notice[0]) {
 		theme_set(&u->th, w, ROLE_ERROR);
@@ -350,59 +199,7 @@ void pane_draw_hints(ui *u, WINDOW *w)
 	theme_set(&u->th, w, ROLE_NORMAL);
 }
 
-/* ------------------------------------------------------------ help overlay */
-
-static const char *const help_lines[] = {
-	"Stepping through the forward pass",
-	"  Right  n  Space   step forward one stop (computes it the first time)",
-	"  Left   b  Bksp    step back one stop (shows exactly what was shown)",
-	"  L  /  E  End      run to the end of the layer / of the pass (logits)",
-	"  Esc  Ctrl-C       stop a run, a sweep or generate part way (E goes on)",
-	"  0  Home           back to the start",
-	"  g                 stops: every hook / every sublayer / every layer",
-	"Selecting",
-	"  h l  , .          previous / next position (token)",
-	"  k j  Up Down      previous / next layer (attention, lens, norms)",
-	"  [ ]               previous / next attention head",
-	"  v                 attention values as numbers",
-	"  f                 the whole vector as numbers (PgUp PgDn scroll)",
-	"  t                 theme: dark / light / mono",
-	"Commands and reading",
-	"  :                 commands (Tab completes, Up recalls, Ctrl-R searches)",
-	"  o                 read the whole output of the last command in a box",
-	"  u d               scroll the lesson's text a page up / down",
-	"  PgUp PgDn         the same in a lesson, else scroll the output",
-	"  Ctrl-L  redraw    ?  this help    q  Ctrl-C  quit",
-	"",
-	"Press any key to close.",
-};
-
-/* A frame drawn with characters, not the terminal's line-drawing set, so it
- * looks the same in every terminal (and in tmux's capture). */
-static void draw_box(ui *u, WINDOW *w)
-{
-	int H = getmaxy(w), W = getmaxx(w);
-	int utf8 = u->th.utf8;
-	const char *hz = utf8 ? "\xe2\x94\x80" : "-", *vt = utf8 ? "\xe2\x94\x82" : "|";
-	const char *c[4] = {"+", "+", "+", "+"};
-	if (utf8) {
-		c[0] = "\xe2\x94\x8c", c[1] = "\xe2\x94\x90";
-		c[2] = "\xe2\x94\x94", c[3] = "\xe2\x94\x98";
-	}
-	for (int x = 1; x < W - 1; x++) {
-		mvwaddstr(w, 0, x, hz);
-		mvwaddstr(w, H - 1, x, hz);
-	}
-	for (int y = 1; y < H - 1; y++) {
-		mvwaddstr(w, y, 0, vt);
-		mvwaddstr(w, y, W - 1, vt);
-	}
-	mvwaddstr(w, 0, 0, c[0]);
-	mvwaddstr(w, 0, W - 1, c[1]);
-	mvwaddstr(w, H - 1, 0, c[2]);
-	/* the last cell of the screen: waddstr there may report an error; harmless */
-	mvwaddstr(w, H - 1, W - 1, c[3]);
-}
+/* ------------------------------------------------------------ help overlay: the key table's help lines (keys.c) */
 
 /* The completion candidates, in columns, in a box above the hint line. */
 void pane_draw_matches(ui *u)
@@ -440,7 +237,9 @@ void pane_draw_matches(ui *u)
 
 void pane_draw_help(ui *u)
 {
-	int n = (int)(sizeof help_lines / sizeof *help_lines);
+	int n = 0;
+	while (ui_key_help(n))
+		n++;
 	int h = n + 2, w = 78;
 	if (h > LINES)
 		h = LINES;
@@ -455,7 +254,7 @@ void pane_draw_help(ui *u)
 	theme_set(&u->th, win, ROLE_TITLE);
 	draw_text(win, 0, 2, w - 4, " keys ");
 	for (int i = 0; i < n && i + 1 < h - 1; i++) {
-		const char *l = help_lines[i];
+		const char *l = ui_key_help(i);
 		theme_set(&u->th, win, l[0] != ' ' && l[0] ? ROLE_TITLE : ROLE_NORMAL);
 		draw_text(win, i + 1, 2, w - 4, l);
 	}

@@ -11,6 +11,7 @@
 #include <curses.h>
 #include <stdint.h>
 
+#include "interp.h"
 #include "session.h"
 #include "ui.h"
 
@@ -105,10 +106,7 @@ typedef struct ui_cache {
 	ui_lens_cell *lens;     /* [n_layers * T] */
 	int lens_pending;       /* a visible lens layer is not computed yet */
 	int lens_busy;          /* the layer being computed, -1 none */
-	int64_t lens_row;       /* its next vocabulary row */
-	float *lens_max;        /* [T] running maximum logit */
-	double *lens_sum;       /* [T] running sum of exp(logit - max) */
-	int32_t *lens_arg;      /* [T] running top token */
+	lens_top lens_top;      /* its top tokens so far (interp.h) */
 } ui_cache;
 
 /* ------------------------------------------------------------------ the ui */
@@ -153,6 +151,16 @@ static inline uint64_t sig_mix(uint64_t h, uint64_t v)
 	return h * 0xff51afd7ed558ccdull;
 }
 
+/* Mixes a string (or NULL) into a running signature. */
+static inline uint64_t sig_str(uint64_t h, const char *s)
+{
+	if (!s)
+		return sig_mix(h, 0);
+	for (; *s; s++)
+		h = sig_mix(h, (unsigned char)*s);
+	return sig_mix(h, 1);
+}
+
 /* ------------------------------------------------------------------ panes */
 
 /* Signature of what pane p draws (0 never matches: always draw). */
@@ -186,10 +194,16 @@ char *draw_token(ui *u, int32_t id, char *buf, size_t n);
 /* Lines of s word-wrapped to width w, starting at y; returns lines used. */
 int draw_wrapped(WINDOW *w, int y, int x, int h, int width, const char *s, int skip);
 int draw_count_wrapped(const char *s, int width);
+/* First index of a window of n out of total that keeps sel in view. */
+int draw_window_start(int sel, int n, int total);
+/* A dim paragraph from row y (a pane with nothing to show yet). */
+void draw_dim_text(ui *u, WINDOW *w, int y, const char *msg);
+/* A frame around w drawn with characters (the same in every terminal). */
+void draw_box(ui *u, WINDOW *w);
 /* Formats a float into exactly cw columns (e.g. ".83", "1.0", "-2.1"). */
-void fmt_num(char *buf, size_t n, float v, int cw);
+void draw_fmt_num(char *buf, size_t n, float v, int cw);
 /* About four significant digits, for statistics ("12.345", "0.0123"). */
-void fmt_sig(char *buf, size_t n, float v);
+void draw_fmt_sig(char *buf, size_t n, float v);
 
 /* Caches (cache.c). */
 void cache_sync(ui *u);
@@ -231,8 +245,14 @@ void ui_mark_all(ui *u);
 void ui_draw(ui *u, int force);
 void ui_run_command(ui *u, const char *line);
 void ui_busy(ui *u, const char *what);
-/* Handles one key outside the command line. */
+/* The position, layer and head kept within the prompt and the model. */
+void ui_clamp_selection(ui *u);
+/* The key table (keys.c): handles one key outside the command line; the
+ * i-th entry of the hint line (0 when past the last); the i-th line of the
+ * help overlay (NULL past the last). */
 void ui_key(ui *u, int ch);
+int ui_key_hint(int i, const char **key, const char **what);
+const char *ui_key_help(int i);
 int ui_bench(ui *u, int rows, int cols, int iters);
 
 #endif

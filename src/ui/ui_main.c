@@ -22,9 +22,9 @@
 
 #include "commands.h"
 #include "engine.h"
+#include "lesson.h"
+#include "tokenizer.h"
 
-/* The lesson module, when linked in (lesson.h). */
-extern int lesson_startup(rs_session *s, const char *name, rs_err *err) __attribute__((weak));
 
 #define DEFAULT_PROMPT "When Mary and John went to the store, John gave a drink to"
 
@@ -160,7 +160,7 @@ void ui_draw(ui *u, int force)
 static int n_heads(const ui *u) { return u->s->model ? u->s->model->cfg.n_heads : 1; }
 static int n_layers(const ui *u) { return u->s->model ? u->s->model->cfg.n_layers : 1; }
 
-static void clamp_selection(ui *u)
+void ui_clamp_selection(ui *u)
 {
 	rs_session *s = u->s;
 	if (s->sel_pos >= s->n_ids)
@@ -185,13 +185,6 @@ void ui_follow_view(ui *u)
 		u->s->version++;
 	}
 	u->vec_scroll = 0;
-}
-
-static void select_delta(ui *u, int *field, int delta)
-{
-	*field += delta;
-	clamp_selection(u);
-	u->s->version++;
 }
 
 /* Says on the hint line that work is under way, before work that may take a
@@ -227,7 +220,7 @@ void ui_run_command(ui *u, const char *line)
 	/* a command may have changed anything: the prompt, the model, the values */
 	u->gen++;
 	u->out_scroll = 0;
-	clamp_selection(u);
+	ui_clamp_selection(u);
 	if (u->s->view_stop != before)
 		ui_follow_view(u);
 	/* the command may have changed the panes shown */
@@ -240,114 +233,18 @@ void ui_run_command(ui *u, const char *line)
 		      draw_count_wrapped(u->s->output, u->lay.pane[PANE_OUTPUT].w) > pane_output_room(u);
 }
 
-void ui_key(ui *u, int ch)
-{
-	rs_session *s = u->s;
-	switch (ch) {
-	case KEY_RIGHT: case 'n': case ' ':
-		/* only big models take long enough for a step to need saying */
-		if (s->eng && s->view_stop >= eng_stop(s->eng) && s->model &&
-		    config_param_count(&s->model->cfg) > 100000000)
-			ui_busy(u, "computing the next stop");
-		session_step(s, 1);
-		ui_follow_view(u);
-		break;
-	case KEY_LEFT: case 'b': case KEY_BACKSPACE: case 127: case 8:
-		session_back(s, 1);
-		ui_follow_view(u);
-		break;
-	case 'L':
-		ui_busy(u, "running to the end of the layer");
-		session_run_layer(s);
-		ui_follow_view(u);
-		break;
-	case 'E': case KEY_END:
-		ui_busy(u, "running to the end of the pass");
-		session_run_all(s);
-		ui_follow_view(u);
-		break;
-	case '0': case KEY_HOME:
-		session_back(s, hook_n_stops(n_layers(u)) + 1);
-		ui_follow_view(u);
-		break;
-	case 'h': case ',': case KEY_SLEFT: select_delta(u, &s->sel_pos, -1); u->vec_scroll = 0; break;
-	case 'l': case '.': case KEY_SRIGHT: select_delta(u, &s->sel_pos, 1); u->vec_scroll = 0; break;
-	case 'k': case KEY_UP: select_delta(u, &s->sel_layer, -1); break;
-	case 'j': case KEY_DOWN: select_delta(u, &s->sel_layer, 1); break;
-	case '[': select_delta(u, &s->sel_head, -1); break;
-	case ']': select_delta(u, &s->sel_head, 1); break;
-	case 'g':
-		s->gran = (rs_gran)((s->gran + 1) % 3);
-		s->version++;
-		break;
-	case 'v': s->attn_values = !s->attn_values; s->version++; break;
-	case 'f': s->vec_full = !s->vec_full; u->vec_scroll = 0; s->version++; break;
-	case 't':
-		theme_init(&u->th, (u->th.kind + 1) % 3, u->th.utf8);
-		ui_mark_all(u);
-		break;
-	/* a lesson's text comes first: it is what a learner reads then */
-	case KEY_PPAGE:
-		if (s->vec_full)
-			u->vec_scroll -= 4;
-		else if (!pane_lesson_scroll(u, -1) && (u->out_scroll -= 3) < 0)
-			u->out_scroll = 0;
-		break;
-	case KEY_NPAGE:
-		if (s->vec_full)
-			u->vec_scroll += 4;
-		else if (!pane_lesson_scroll(u, 1))
-			u->out_scroll += 3; /* the pane clamps it */
-		break;
-	case 'u': pane_lesson_scroll(u, -1); break;
-	case 'd': pane_lesson_scroll(u, 1); break;
-	case 'o':
-		u->out_zoom = 1;
-		u->zoom_scroll = 0;
-		break;
-	case ':':
-		cmdline_open(u, NULL);
-		break;
-	case '?':
-		u->help_open = 1;
-		break;
-	case 12: /* Ctrl-L */
-		clearok(curscr, TRUE);
-		ui_mark_all(u);
-		break;
-	case 'q': case 'Q': case 3:
-		u->quit = 1;
-		break;
-	}
-}
-
 /* ------------------------------------------------------------ options */
 
 static int parse_ids(const char *arg, int32_t **ids, int *n)
 {
-	int cap = 16, k = 0;
-	int32_t *v = rs_xmalloc(sizeof *v * (size_t)cap);
-	const char *p = arg;
-	while (*p) {
-		while (*p == ',' || *p == ' ')
-			p++;
-		if (!*p)
-			break;
-		char *end;
-		errno = 0;
-		long x = strtol(p, &end, 10);
-		if (end == p || errno || x < 0 || x > INT32_MAX || (*end && *end != ',' && *end != ' ')) {
-			free(v);
-			return -1;
-		}
-		if (k == cap)
-			v = rs_xrealloc(v, sizeof *v * (size_t)(cap *= 2));
-		v[k++] = (int32_t)x;
-		p = end;
-	}
-	*ids = v;
-	*n = k;
-	return k ? 0 : (free(v), -1);
+	if (tok_parse_ids(arg, ids, n, NULL))
+		return -1;
+	for (int i = 0; i < *n; i++)
+		if ((*ids)[i] < 0)
+			*n = 0; /* no negative ids here */
+	if (!*n)
+		free(*ids);
+	return *n ? 0 : -1;
 }
 
 static void usage(FILE *f)
@@ -358,7 +255,8 @@ static void usage(FILE *f)
 }
 
 typedef struct ui_opts {
-	const char *model, *prompt, *ids, *tokenizer, *lesson;
+	const char *model, *prompt, *ids, *tokenizer; /* session_opt's */
+	const char *lesson;
 	int theme, ascii, no_history;
 	int bench, bench_rows, bench_cols;
 } ui_opts;
@@ -367,17 +265,12 @@ static int parse_opts(int argc, char **argv, ui_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->theme = -1;
+	session_opts so = {0};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--model") && val)
-			o->model = val, i++;
-		else if (!strcmp(a, "--prompt") && val)
-			o->prompt = val, i++;
-		else if (!strcmp(a, "--ids") && val)
-			o->ids = val, i++;
-		else if (!strcmp(a, "--tokenizer") && val)
-			o->tokenizer = val, i++;
+		if (session_opt(&so, argc, argv, &i))
+			continue;
 		else if (!strcmp(a, "--lesson") && val)
 			o->lesson = val, i++;
 		else if (!strcmp(a, "--theme") && val) {
@@ -401,6 +294,7 @@ static int parse_opts(int argc, char **argv, ui_opts *o)
 			return -1;
 		}
 	}
+	o->model = so.model, o->tokenizer = so.tokenizer, o->prompt = so.prompt, o->ids = so.ids;
 	return 0;
 }
 
@@ -596,7 +490,7 @@ int ui_main(int argc, char **argv)
 		return 1;
 	}
 	/* lesson/: --lesson NAME, or (a plain start) resume the lesson in progress */
-	if (lesson_startup && !o.bench && (o.lesson || (!o.prompt && !o.ids && !o.model)) &&
+	if (!o.bench && (o.lesson || (!o.prompt && !o.ids && !o.model)) &&
 	    lesson_startup(s, o.lesson, &err)) {
 		fprintf(stderr, "residual: %s\n", err.msg);
 		session_free(s);

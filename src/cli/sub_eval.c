@@ -1,4 +1,4 @@
-/* cmd_eval.c - `residual eval`: what a model has learned, measured through the
+/* sub_eval.c - `residual eval`: what a model has learned, measured through the
  * stepping engine (the forward pass the tutor shows): validation loss,
  * induction on repeated random tokens, previous-token heads, indirect objects,
  * facts with their logit lens, samples, and the time of a fully cached step. */
@@ -128,24 +128,24 @@ static int generated_val(const rs_tokenizer *tok, train_data *d, rs_err *err)
 {
 	corpus_rng r;
 	corpus_rng_seed(&r, CORPUS_DEFAULT_SEED ^ 0x5eedfaceull, 99);
-	corpus_buf b;
-	corpus_buf_init(&b);
+	rs_strbuf b;
+	strbuf_init(&b);
 	static const int mix[] = {CORPUS_GEN_STORY, CORPUS_GEN_STORY, CORPUS_GEN_STORY, CORPUS_GEN_IOI,
 				  CORPUS_GEN_FACT, CORPUS_GEN_INDUCT};
 	for (int i = 0; i < 600; i++) {
 		corpus_gen_doc(mix[i % 6], &r, &b);
-		corpus_buf_puts(&b, "\n" CORPUS_DOC_SEP "\n");
+		strbuf_puts(&b, "\n" CORPUS_DOC_SEP "\n");
 	}
 	char path[] = "/tmp/residual-eval-XXXXXX";
 	int fd = mkstemp(path);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
-		corpus_buf_free(&b);
+		strbuf_free(&b);
 		return rs_fail(err, "cannot write a temporary file for the generated validation text");
 	}
 	fwrite(b.p, 1, b.n, f);
 	fclose(f);
-	corpus_buf_free(&b);
+	strbuf_free(&b);
 	int rc = train_data_load(path, tok, 0, d, err);
 	remove(path);
 	return rc;
@@ -184,7 +184,7 @@ static int eval_val(eval *ev, const char *data, int max_windows, val_result *out
 		double l = 0;
 		for (int t = 0; t < T; t++) { /* position t predicts ids[s + t + 1] */
 			const float *row = lg->data + (size_t)t * ev->V;
-			l += interp_softmax(row, ev->V, NULL) - row[d.ids[s + t + 1]];
+			l += vec_softmax(row, ev->V, NULL) - row[d.ids[s + t + 1]];
 		}
 		loss += l / T;
 		head_scores *hs = heads_score(ev->e, ev->err);
@@ -372,7 +372,7 @@ static const char *const sample_prompts[] = {
 	"It is a truth universally acknowledged",
 };
 
-int cmd_eval(int argc, char **argv)
+int sub_eval(int argc, char **argv)
 {
 	const char *model = NULL, *data = NULL, *json_out = NULL;
 	int json = 0, n_ioi = 600, windows = 128, rep_seqs = 20, samples = 1, threads = 0;

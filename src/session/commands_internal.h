@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "commands.h"
+#include "vec.h"
 
 /* The registry is the concatenation of these tables (each ends with a zero entry). */
 extern const cmd_def cmds_session[];  /* commands_nav.c: prompt, model, panes, help, quit */
@@ -14,6 +15,7 @@ extern const cmd_def cmds_inspect[];  /* commands_inspect.c: show, norms, attn, 
 extern const cmd_def cmds_tokens[];   /* commands_tokens.c: tokenize */
 extern const cmd_def cmds_analysis[]; /* commands_analysis.c: lens, dla, heads, compare */
 extern const cmd_def cmds_exp[];      /* commands_experiments.c: ablate, patch, steer, generate, export */
+extern cmd_handler cmd_lesson_handler;  /* commands.c: set by cmd_extend, NULL without lessons */
 
 /* `help [NAME]` (commands.c, which knows the aliases). */
 cmd_status cmd_help_run(rs_session *s, int argc, char **argv, rs_err *err);
@@ -44,42 +46,39 @@ const char *cmd_take_opt(int *argc, char **argv, const char *opt, int *missing);
 int cmd_no_more_flags(int argc, char **argv, rs_err *err);
 
 /* Integers in [lo, hi]; what names the argument in the message. */
-int arg_long(const char *s, long lo, long hi, const char *name, const char *what, long *out, rs_err *err);
+int cmd_arg_long(const char *s, long lo, long hi, const char *name, const char *what, long *out, rs_err *err);
 /* An index into n things; negative values count from the end (-1 is the last). */
-int arg_index(const char *s, int n, const char *name, const char *what, int *out, rs_err *err);
-int arg_float(const char *s, const char *name, const char *what, float *out, rs_err *err);
+int cmd_arg_index(const char *s, int n, const char *name, const char *what, int *out, rs_err *err);
+int cmd_arg_float(const char *s, const char *name, const char *what, float *out, rs_err *err);
 /* Token ids: "1,2,3" or several words "1 2 3" (commas and spaces mix). */
-int arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, int *n, rs_err *err);
+int cmd_arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, int *n, rs_err *err);
 /* A hook: a full name ("blocks.2.hook_resid_mid"), a name inside the block
  * ("hook_resid_mid", "attn.hook_pattern") or a short name ("resid_mid",
  * "pattern"), with "blocks.N." or "N." in front or else the selected layer. */
-int arg_hook(const rs_session *s, const char *str, const char *name, rs_hook *out, rs_err *err);
+int cmd_arg_hook(const rs_session *s, const char *str, const char *name, rs_hook *out, rs_err *err);
 /* A token: an id ("#42" or "42"), or text that is exactly one token. */
-int arg_token(const rs_session *s, const char *str, const char *name, int32_t *out, rs_err *err);
+int cmd_arg_token(const rs_session *s, const char *str, const char *name, int32_t *out, rs_err *err);
 
 /* A prompt given as one argument: text for the tokenizer (BOS as the session
  * adds it), or token ids "1,2,3" when as_ids or the model has no tokenizer. */
-int arg_prompt(const rs_session *s, const char *str, int as_ids, const char *name, int32_t **ids, int *n,
+int cmd_arg_prompt(const rs_session *s, const char *str, int as_ids, const char *name, int32_t **ids, int *n,
 	       rs_err *err);
 
-/* Short hook names, for completion and help: the i-th alias or NULL. */
-const char *hook_alias(int i, int *kind);
-
 /* ---------------------------------------------------------------- checks */
-int need_prompt(const rs_session *s, const char *name, rs_err *err);
+int cmd_need_prompt(const rs_session *s, const char *name, rs_err *err);
 /* The hook's tensor as the learner sees it, or an error saying how to get there. */
-const rs_act *need_act(const rs_session *s, rs_hook h, const char *name, rs_err *err);
+const rs_act *cmd_need_act(const rs_session *s, rs_hook h, const char *name, rs_err *err);
 /* In restricted sessions, a path must be relative and stay below the working directory. */
-int check_path(const rs_session *s, const char *path, const char *name, rs_err *err);
+int cmd_check_path(const rs_session *s, const char *path, const char *name, rs_err *err);
 
 /* ---------------------------------------------------------------- formatting */
 /* A token for display: its text in single quotes with control bytes escaped,
  * or "#id" when there is no tokenizer. Returns buf. */
-char *fmt_token(const rs_session *s, int32_t id, char *buf, size_t n);
+char *cmd_fmt_token(const rs_session *s, int32_t id, char *buf, size_t n);
 /* Appends the "stop N/M hook [shape]" line that step, back and run-to print. */
-void print_where(rs_session *s);
+void cmd_print_where(rs_session *s);
 /* Shape as "[24, 4, 16]". */
-char *fmt_shape(const rs_act *a, char *buf, size_t n);
+char *cmd_fmt_shape(const rs_act *a, char *buf, size_t n);
 
 /* The next-token distribution at the selected position before and after an
  * experiment, so ablate, patch, steer and clear can say what they changed. */
@@ -88,12 +87,12 @@ typedef struct effect_snap {
 	int32_t top;          /* the top token before */
 	double p_top, logit_top;
 } effect_snap;
-void effect_begin(rs_session *s, effect_snap *e);
-void effect_print(rs_session *s, const effect_snap *e);
+void cmd_effect_begin(rs_session *s, effect_snap *e);
+void cmd_effect_print(rs_session *s, const effect_snap *e);
 
 /* An engine over the session's model for side runs (compare, generate, patch
  * sources), with copies of the session's interventions when with_ivs. */
-rs_engine *scratch_engine(rs_session *s, int with_ivs, rs_err *err);
+rs_engine *cmd_scratch_engine(rs_session *s, int with_ivs, rs_err *err);
 
 /* x, or 0 when it would print as -0.0000 (rounding noise in a difference). */
 static inline double clean_zero(double x)
@@ -101,9 +100,5 @@ static inline double clean_zero(double x)
 	return x > -5e-5 && x < 5e-5 ? 0.0 : x;
 }
 
-/* Softmax of n logits into p (double for the small probabilities); returns the log normaliser. */
-double softmax_d(const float *logits, double *p, int n);
-/* Indices of the k largest values of x (by value, or by |value| when absval). */
-int top_indices(const float *x, int n, int k, int absval, int *out);
 
 #endif

@@ -25,11 +25,11 @@ static int take_metric(rs_session *s, int *argc, char **argv, interp_metric *mt,
 	}
 	mt->pos = -1;
 	mt->tok = mt->tok_b = -1;
-	if (ts && arg_token(s, ts, argv[0], &mt->tok, err))
+	if (ts && cmd_arg_token(s, ts, argv[0], &mt->tok, err))
 		return -1;
-	if (vs && arg_token(s, vs, argv[0], &mt->tok_b, err))
+	if (vs && cmd_arg_token(s, vs, argv[0], &mt->tok_b, err))
 		return -1;
-	if (ps && arg_index(ps, s->n_ids, argv[0], "position", &mt->pos, err))
+	if (ps && cmd_arg_index(ps, s->n_ids, argv[0], "position", &mt->pos, err))
 		return -1;
 	return 0;
 }
@@ -37,9 +37,9 @@ static int take_metric(rs_session *s, int *argc, char **argv, interp_metric *mt,
 static void print_metric(rs_session *s, const interp_metric *mt)
 {
 	char a[160], b[160];
-	session_printf(s, "metric: logit of %s", fmt_token(s, mt->tok, a, sizeof a));
+	session_printf(s, "metric: logit of %s", cmd_fmt_token(s, mt->tok, a, sizeof a));
 	if (mt->tok_b >= 0)
-		session_printf(s, " minus logit of %s", fmt_token(s, mt->tok_b, b, sizeof b));
+		session_printf(s, " minus logit of %s", cmd_fmt_token(s, mt->tok_b, b, sizeof b));
 	session_printf(s, " at pos %d\n", interp_metric_pos(mt, s->n_ids));
 }
 
@@ -75,14 +75,14 @@ static void print_grid(rs_session *s, const float *v, int rows, int cols, const 
 /* The model's top next token at position pos (-1: the last) of a prompt. */
 static int32_t top_token(rs_session *s, const int32_t *ids, int n, int pos, rs_err *err)
 {
-	rs_engine *e = scratch_engine(s, 0, err);
+	rs_engine *e = cmd_scratch_engine(s, 0, err);
 	int32_t best = -1;
 	if (e && eng_set_prompt(e, ids, n, err) == 0) {
 		eng_set_cache_filter(e, "logits");
 		eng_run(e);
 		int t, V = s->model->cfg.vocab;
 		const rs_act *lg = eng_act(e, (rs_hook){HOOK_LOGITS, -1});
-		top_indices(lg->data + (size_t)(pos < 0 ? n - 1 : pos) * V, V, 1, 0, &t);
+		vec_topk(lg->data + (size_t)(pos < 0 ? n - 1 : pos) * V, V, 1, 0, &t);
 		best = t;
 	}
 	eng_free(e);
@@ -108,13 +108,13 @@ static cmd_status sweep_patch(rs_session *s, int argc, char **argv, rs_err *err)
 	if (from + 1 + as_ids >= argc)
 		return cmd_usage(err, argv[0], "the clean prompt is missing");
 	rs_hook h;
-	if (arg_hook(s, argv[2], argv[0], &h, err))
+	if (cmd_arg_hook(s, argv[2], argv[0], &h, err))
 		return CMD_ERROR;
-	if (ps && arg_index(ps, s->n_ids, argv[0], "position", &pos, err))
+	if (ps && cmd_arg_index(ps, s->n_ids, argv[0], "position", &pos, err))
 		return CMD_ERROR;
 	int32_t *clean;
 	int n;
-	if (arg_prompt(s, cmd_text(argc, argv, from + 1 + as_ids), as_ids, argv[0], &clean, &n, err))
+	if (cmd_arg_prompt(s, cmd_text(argc, argv, from + 1 + as_ids), as_ids, argv[0], &clean, &n, err))
 		return CMD_ERROR;
 	cmd_status st = CMD_ERROR;
 	if (n != s->n_ids) {
@@ -191,7 +191,7 @@ static cmd_status sweep_ablate(rs_session *s, int argc, char **argv, rs_err *err
 
 cmd_status cmd_sweep_run(rs_session *s, int argc, char **argv, rs_err *err)
 {
-	if (need_prompt(s, argv[0], err))
+	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	if (argc >= 2 && !strcmp(argv[1], "patch"))
 		return sweep_patch(s, argc, argv, err);

@@ -14,7 +14,7 @@
 /* Runs the session's pass to the end (the view does not move). */
 static int need_full_pass(rs_session *s, const char *name, rs_err *err)
 {
-	if (need_prompt(s, name, err))
+	if (cmd_need_prompt(s, name, err))
 		return -1;
 	if (!eng_done(s->eng)) {
 		eng_run(s->eng);
@@ -50,12 +50,12 @@ static cmd_status c_lens(rs_session *s, int argc, char **argv, rs_err *err)
 		return CMD_ERROR;
 	if (argc > 2 || (all && argc > 1))
 		return cmd_usage(err, argv[0], "give one position, or --all");
-	if (need_prompt(s, argv[0], err))
+	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	lens_opts o = {.sites = 0, .pos = all ? -1 : s->sel_pos, .top_k = all ? 1 : 3, .target = LENS_TARGET_FINAL};
-	if (argc == 2 && arg_index(argv[1], s->n_ids, argv[0], "position", &o.pos, err))
+	if (argc == 2 && cmd_arg_index(argv[1], s->n_ids, argv[0], "position", &o.pos, err))
 		return CMD_ERROR;
-	if (ts && arg_token(s, ts, argv[0], &o.token, err))
+	if (ts && cmd_arg_token(s, ts, argv[0], &o.token, err))
 		return CMD_ERROR;
 	if (ts)
 		o.target = LENS_TARGET_TOKEN;
@@ -75,7 +75,7 @@ static cmd_status c_lens(rs_session *s, int argc, char **argv, rs_err *err)
 			session_printf(s, "%-26s", hook_name(r->sites[si], hn, sizeof hn));
 			for (int p = 0; p < r->n_pos; p++) {
 				session_printf(s, " ");
-				print_cell(s, fmt_token(s, r->top_ids[lens_cell(r, si, p) * r->top_k], tb, sizeof tb), 10);
+				print_cell(s, cmd_fmt_token(s, r->top_ids[lens_cell(r, si, p) * r->top_k], tb, sizeof tb), 10);
 			}
 			session_printf(s, "\n");
 		}
@@ -83,14 +83,14 @@ static cmd_status c_lens(rs_session *s, int argc, char **argv, rs_err *err)
 		return CMD_OK;
 	}
 	int p = r->positions[0];
-	session_printf(s, "logit lens at pos %d %s; target %s (%s)\n", p, fmt_token(s, s->ids[p], tb, sizeof tb),
-		       fmt_token(s, r->targets[0], hn, sizeof hn), ts ? "given" : "the model's final top token");
+	session_printf(s, "logit lens at pos %d %s; target %s (%s)\n", p, cmd_fmt_token(s, s->ids[p], tb, sizeof tb),
+		       cmd_fmt_token(s, r->targets[0], hn, sizeof hn), ts ? "given" : "the model's final top token");
 	for (int si = 0; si < r->n_sites; si++) {
 		int64_t c = lens_cell(r, si, 0);
 		session_printf(s, "%-26s", hook_name(r->sites[si], hn, sizeof hn));
 		for (int k = 0; k < r->top_k; k++) {
 			session_printf(s, " ");
-			print_cell(s, fmt_token(s, r->top_ids[c * r->top_k + k], tb, sizeof tb), 12);
+			print_cell(s, cmd_fmt_token(s, r->top_ids[c * r->top_k + k], tb, sizeof tb), 12);
 			session_printf(s, " %.4f", r->top_probs[c * r->top_k + k]);
 		}
 		session_printf(s, " | target p %.4f rank %d | KL %.4f\n", r->target_prob[c], r->target_rank[c],
@@ -107,16 +107,16 @@ static cmd_status c_dla(rs_session *s, int argc, char **argv, rs_err *err)
 	const char *vs = cmd_take_opt(&argc, argv, "--vs", &m1), *ks = cmd_take_opt(&argc, argv, "--top", &m2);
 	if (m1 || m2)
 		return cmd_usage(err, argv[0], "--vs needs a token and --top a count");
-	if (cmd_no_more_flags(argc, argv, err) || need_prompt(s, argv[0], err))
+	if (cmd_no_more_flags(argc, argv, err) || cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	if (argc > 3)
 		return cmd_usage(err, argv[0], "too many arguments");
 	interp_metric mt = {s->sel_pos, -1, -1};
 	long top = 10;
-	if (argc >= 2 && arg_index(argv[1], s->n_ids, argv[0], "position", &mt.pos, err))
+	if (argc >= 2 && cmd_arg_index(argv[1], s->n_ids, argv[0], "position", &mt.pos, err))
 		return CMD_ERROR;
-	if ((argc == 3 && arg_token(s, argv[2], argv[0], &mt.tok, err)) ||
-	    (vs && arg_token(s, vs, argv[0], &mt.tok_b, err)) || (ks && arg_long(ks, 1, 100000, argv[0], "count", &top, err)))
+	if ((argc == 3 && cmd_arg_token(s, argv[2], argv[0], &mt.tok, err)) ||
+	    (vs && cmd_arg_token(s, vs, argv[0], &mt.tok_b, err)) || (ks && cmd_arg_long(ks, 1, 100000, argv[0], "count", &top, err)))
 		return CMD_ERROR;
 	if (need_full_pass(s, argv[0], err))
 		return CMD_ERROR;
@@ -126,7 +126,7 @@ static cmd_status c_dla(rs_session *s, int argc, char **argv, rs_err *err)
 		if (row < 0)
 			return cmd_fail(err, argv[0], "the logits of position %d are not cached: name a token", mt.pos);
 		int t;
-		top_indices(lg->data + (size_t)row * lg->shape[1], lg->shape[1], 1, 0, &t);
+		vec_topk(lg->data + (size_t)row * lg->shape[1], lg->shape[1], 1, 0, &t);
 		mt.tok = t;
 	}
 	rs_err e2;
@@ -135,16 +135,16 @@ static cmd_status c_dla(rs_session *s, int argc, char **argv, rs_err *err)
 		return cmd_fail(err, argv[0], "%s", e2.msg);
 	char ta[160], tb[160], pb[160];
 	session_printf(s, "direct logit attribution at pos %d %s: logit of %s", r->pos,
-		       fmt_token(s, s->ids[r->pos], pb, sizeof pb), fmt_token(s, r->tok, ta, sizeof ta));
+		       cmd_fmt_token(s, s->ids[r->pos], pb, sizeof pb), cmd_fmt_token(s, r->tok, ta, sizeof ta));
 	if (r->tok_b >= 0)
-		session_printf(s, " minus %s", fmt_token(s, r->tok_b, tb, sizeof tb));
+		session_printf(s, " minus %s", cmd_fmt_token(s, r->tok_b, tb, sizeof tb));
 	session_printf(s, " = %.4f\nfinal norm scale %.4f; components sum to %.4f, remainder %.4f\n", r->logit, r->scale,
 		       r->total, clean_zero(r->remainder));
 	float *v = rs_xmalloc(sizeof(float) * (size_t)r->n);
 	int *idx = rs_xmalloc(sizeof(int) * (size_t)r->n);
 	for (int i = 0; i < r->n; i++)
 		v[i] = r->comp[i].value;
-	int k = top_indices(v, r->n, (int)top, 1, idx);
+	int k = vec_topk(v, r->n, (int)top, 1, idx);
 	session_printf(s, "largest contributions (of %d):\n", r->n);
 	for (int i = 0; i < k; i++) {
 		char cn[32];
@@ -166,7 +166,7 @@ static void print_head_table(rs_session *s, const head_scores *hs, int by, int t
 	int *idx = rs_xmalloc(sizeof(int) * (size_t)n);
 	int k = n;
 	if (by >= 0)
-		k = top_indices(cols[by], n, top, 0, idx);
+		k = vec_topk(cols[by], n, top, 0, idx);
 	else
 		for (int i = 0; i < n; i++)
 			idx[i] = i;
@@ -191,7 +191,7 @@ static cmd_status c_heads(rs_session *s, int argc, char **argv, rs_err *err)
 	const char *ts = cmd_take_opt(&argc, argv, "--top", &miss);
 	if (miss)
 		return cmd_usage(err, argv[0], "--top needs a count");
-	if (cmd_no_more_flags(argc, argv, err) || need_prompt(s, argv[0], err))
+	if (cmd_no_more_flags(argc, argv, err) || cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	if (argc > 2)
 		return cmd_usage(err, argv[0], "give at most one score to sort by");
@@ -202,7 +202,7 @@ static cmd_status c_heads(rs_session *s, int argc, char **argv, rs_err *err)
 			by = j;
 	if (argc == 2 && by < 0)
 		return cmd_usage(err, argv[0], "no score '%.40s' (prev, dup, induction, first, entropy)", argv[1]);
-	if (ts && arg_long(ts, 1, 1 << 20, argv[0], "count", &top, err))
+	if (ts && cmd_arg_long(ts, 1, 1 << 20, argv[0], "count", &top, err))
 		return CMD_ERROR;
 	if (by < 0 && ts)
 		by = 2; /* --top alone: the induction heads */
@@ -234,8 +234,8 @@ static cmd_status c_repeat(rs_session *s, int argc, char **argv, rs_err *err)
 	if (argc > 2)
 		return cmd_usage(err, argv[0], "give at most one length");
 	long n = 20, seed = 1;
-	if ((argc == 2 && arg_long(argv[1], 2, 1000, argv[0], "length", &n, err)) ||
-	    (ss && arg_long(ss, 0, INT32_MAX, argv[0], "seed", &seed, err)))
+	if ((argc == 2 && cmd_arg_long(argv[1], 2, 1000, argv[0], "length", &n, err)) ||
+	    (ss && cmd_arg_long(ss, 0, INT32_MAX, argv[0], "seed", &seed, err)))
 		return CMD_ERROR;
 	rep_opts o = {.n = (int)n, .no_bos = no_bos, .seed = (uint64_t)seed};
 	rs_err e2;
@@ -271,9 +271,9 @@ static cmd_status c_compare(rs_session *s, int argc, char **argv, rs_err *err)
 	cmd_status st = CMD_ERROR;
 	char tb[160];
 	for (int k = 0; k < 2; k++) {
-		if (arg_prompt(s, argv[1 + k], as_ids, argv[0], &ids[k], &n[k], err))
+		if (cmd_arg_prompt(s, argv[1 + k], as_ids, argv[0], &ids[k], &n[k], err))
 			goto out;
-		if (!(e[k] = scratch_engine(s, 1, err)))
+		if (!(e[k] = cmd_scratch_engine(s, 1, err)))
 			goto out;
 		eng_set_cache_filter(e[k], "blocks.*.hook_resid_post,logits");
 		eng_set_logits_all(e[k], 0);
@@ -284,7 +284,7 @@ static cmd_status c_compare(rs_session *s, int argc, char **argv, rs_err *err)
 		eng_run(e[k]);
 		session_printf(s, "%c: %d tokens:", 'A' + k, n[k]);
 		for (int i = 0; i < n[k]; i++)
-			session_printf(s, " %s", fmt_token(s, ids[k][i], tb, sizeof tb));
+			session_printf(s, " %s", cmd_fmt_token(s, ids[k][i], tb, sizeof tb));
 		session_printf(s, "\n");
 	}
 	if (eng_n_interventions(s->eng))
@@ -295,14 +295,14 @@ static cmd_status c_compare(rs_session *s, int argc, char **argv, rs_err *err)
 	for (int k = 0; k < 2; k++) {
 		const float *lg = eng_last_logits(e[k]);
 		p[k] = rs_xmalloc(sizeof(double) * (size_t)c->vocab);
-		softmax_d(lg, p[k], c->vocab);
-		kk[k] = top_indices(lg, c->vocab, 5, 0, top[k]);
+		vec_softmax_d(lg, c->vocab, p[k]);
+		kk[k] = vec_topk(lg, c->vocab, 5, 0, top[k]);
 	}
 	for (int i = 0; i < kk[0] && i < kk[1]; i++) {
 		session_printf(s, "%3d  ", i + 1);
-		print_cell(s, fmt_token(s, top[0][i], tb, sizeof tb), 16);
+		print_cell(s, cmd_fmt_token(s, top[0][i], tb, sizeof tb), 16);
 		session_printf(s, " %.4f   ", p[0][top[0][i]]);
-		print_cell(s, fmt_token(s, top[1][i], tb, sizeof tb), 16);
+		print_cell(s, cmd_fmt_token(s, top[1][i], tb, sizeof tb), 16);
 		session_printf(s, " %.4f\n", p[1][top[1][i]]);
 	}
 	double tv = 0;

@@ -67,7 +67,7 @@ int cmd_no_more_flags(int argc, char **argv, rs_err *err)
 }
 
 /* ---------------------------------------------------------------- numbers */
-int arg_long(const char *s, long lo, long hi, const char *name, const char *what, long *out, rs_err *err)
+int cmd_arg_long(const char *s, long lo, long hi, const char *name, const char *what, long *out, rs_err *err)
 {
 	char *end;
 	errno = 0;
@@ -84,7 +84,7 @@ int arg_long(const char *s, long lo, long hi, const char *name, const char *what
 	return 0;
 }
 
-int arg_index(const char *s, int n, const char *name, const char *what, int *out, rs_err *err)
+int cmd_arg_index(const char *s, int n, const char *name, const char *what, int *out, rs_err *err)
 {
 	long v;
 	if (n <= 0) {
@@ -106,7 +106,7 @@ int arg_index(const char *s, int n, const char *name, const char *what, int *out
 	return 0;
 }
 
-int arg_float(const char *s, const char *name, const char *what, float *out, rs_err *err)
+int cmd_arg_float(const char *s, const char *name, const char *what, float *out, rs_err *err)
 {
 	char *end;
 	errno = 0;
@@ -119,30 +119,26 @@ int arg_float(const char *s, const char *name, const char *what, float *out, rs_
 	return 0;
 }
 
-int arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, int *n, rs_err *err)
+int cmd_arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, int *n, rs_err *err)
 {
-	int cap = 16, k = 0;
-	int32_t *v = rs_xmalloc(sizeof *v * (size_t)cap);
-	for (; i < argc; i++) {
-		const char *p = argv[i];
-		while (*p) {
-			if (*p == ',' || *p == ' ') {
-				p++;
-				continue;
-			}
-			char *end;
-			errno = 0;
-			long x = strtol(p, &end, 10);
-			if (end == p || errno || x < 0 || x > INT32_MAX || (*end && *end != ',' && *end != ' ')) {
-				free(v);
-				cmd_usage(err, name, "'%.40s' is not a list of token ids", argv[i]);
-				return -1;
-			}
-			if (k == cap)
-				v = rs_xrealloc(v, sizeof *v * (size_t)(cap *= 2));
-			v[k++] = (int32_t)x;
-			p = end;
+	int k = 0;
+	int32_t *v = NULL;
+	for (; i < argc; i++) { /* the words together are one list; no negative ids here */
+		int32_t *w = NULL;
+		int m = 0, bad = tok_parse_ids(argv[i], &w, &m, NULL) != 0;
+		for (int j = 0; !bad && j < m; j++)
+			bad = w[j] < 0;
+		if (bad) {
+			free(w);
+			free(v);
+			cmd_usage(err, name, "'%.40s' is not a list of token ids", argv[i]);
+			return -1;
 		}
+		v = rs_xrealloc(v, sizeof *v * (size_t)(k + m + 1));
+		if (m)
+			memcpy(v + k, w, sizeof *v * (size_t)m);
+		k += m;
+		free(w);
 	}
 	if (!k) {
 		free(v);
@@ -155,78 +151,34 @@ int arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, int *
 }
 
 /* ---------------------------------------------------------------- hooks */
-static const struct {
-	const char *name;
-	int kind;
-} hook_aliases[] = {
-	{"embed", HOOK_EMBED}, {"resid_pre", HOOK_RESID_PRE}, {"ln1_scale", HOOK_LN1_SCALE},
-	{"ln1", HOOK_LN1_NORM}, {"q", HOOK_Q}, {"k", HOOK_K}, {"v", HOOK_V}, {"rot_q", HOOK_ROT_Q},
-	{"rot_k", HOOK_ROT_K}, {"scores", HOOK_ATTN_SCORES}, {"attn_scores", HOOK_ATTN_SCORES},
-	{"pattern", HOOK_PATTERN}, {"z", HOOK_Z}, {"attn_out", HOOK_ATTN_OUT}, {"resid_mid", HOOK_RESID_MID},
-	{"ln2_scale", HOOK_LN2_SCALE}, {"ln2", HOOK_LN2_NORM}, {"mlp_pre", HOOK_MLP_PRE}, {"gate", HOOK_MLP_PRE},
-	{"pre", HOOK_MLP_PRE}, {"pre_linear", HOOK_MLP_PRE_LINEAR}, {"up", HOOK_MLP_PRE_LINEAR},
-	{"mlp_post", HOOK_MLP_POST}, {"post", HOOK_MLP_POST}, {"mlp_out", HOOK_MLP_OUT},
-	{"resid_post", HOOK_RESID_POST}, {"lnf_scale", HOOK_LNF_SCALE}, {"ln_final", HOOK_LNF_NORM},
-	{"lnf", HOOK_LNF_NORM}, {"logits", HOOK_LOGITS},
-};
-
-const char *hook_alias(int i, int *kind)
-{
-	if (i < 0 || i >= (int)(sizeof hook_aliases / sizeof *hook_aliases))
-		return NULL;
-	if (kind)
-		*kind = hook_aliases[i].kind;
-	return hook_aliases[i].name;
-}
-
-int arg_hook(const rs_session *s, const char *str, const char *name, rs_hook *out, rs_err *err)
+int cmd_arg_hook(const rs_session *s, const char *str, const char *name, rs_hook *out, rs_err *err)
 {
 	int L = s->model->cfg.n_layers;
-	if (hook_parse(str, L, out) == 0)
+	long l = 0;
+	rs_hook h = {0, -1};
+	switch (hook_parse_loose(str, L, s->sel_layer, &h, &l)) {
+	case 0:
+		*out = h;
 		return 0;
-	const char *rest = str;
-	int layer = s->sel_layer, explicit_layer = 0;
-	const char *p = !strncmp(str, "blocks.", 7) ? str + 7 : str;
-	if (*p >= '0' && *p <= '9') {
-		char *end;
-		long l = strtol(p, &end, 10);
-		if (*end == '.') {
-			if (l >= L) {
-				cmd_usage(err, name, "layer %ld of '%.60s' is out of range (0..%d)", l, str, L - 1);
-				return -1;
-			}
-			layer = (int)l;
-			explicit_layer = 1;
-			rest = end + 1;
-		}
-	}
-	int kind = -1;
-	for (int k = 0; k < HOOK_N_KINDS && kind < 0; k++)
-		if (!strcmp(rest, hook_kind_name(k)))
-			kind = k;
-	for (size_t i = 0; i < sizeof hook_aliases / sizeof *hook_aliases && kind < 0; i++)
-		if (!strcmp(rest, hook_aliases[i].name))
-			kind = hook_aliases[i].kind;
-	if (kind < 0) {
+	case HOOK_ELAYER:
+		cmd_usage(err, name, "layer %ld of '%.60s' is out of range (0..%d)", l, str, L - 1);
+		return -1;
+	case HOOK_ENOTBLOCK:
+		cmd_usage(err, name, "'%.60s': %s is not inside a block", str, hook_kind_name(h.kind));
+		return -1;
+	default:
 		cmd_usage(err, name, "no hook '%.60s' (see hooks for the names)", str);
 		return -1;
 	}
-	if (!hook_is_layer_kind(kind) && explicit_layer) {
-		cmd_usage(err, name, "'%.60s': %s is not inside a block", str, hook_kind_name(kind));
-		return -1;
-	}
-	out->kind = kind;
-	out->layer = hook_is_layer_kind(kind) ? layer : -1;
-	return 0;
 }
 
-int arg_token(const rs_session *s, const char *str, const char *name, int32_t *out, rs_err *err)
+int cmd_arg_token(const rs_session *s, const char *str, const char *name, int32_t *out, rs_err *err)
 {
 	int V = s->model->cfg.vocab;
 	const char *num = str[0] == '#' ? str + 1 : str;
 	if (*num && strspn(num, "0123456789") == strlen(num)) {
 		long id;
-		if (arg_long(num, 0, V - 1, name, "token id", &id, err))
+		if (cmd_arg_long(num, 0, V - 1, name, "token id", &id, err))
 			return -1;
 		*out = (int32_t)id;
 		return 0;
@@ -257,7 +209,7 @@ int arg_token(const rs_session *s, const char *str, const char *name, int32_t *o
 }
 
 /* ---------------------------------------------------------------- checks */
-int need_prompt(const rs_session *s, const char *name, rs_err *err)
+int cmd_need_prompt(const rs_session *s, const char *name, rs_err *err)
 {
 	if (s->n_ids > 0)
 		return 0;
@@ -265,10 +217,10 @@ int need_prompt(const rs_session *s, const char *name, rs_err *err)
 	return -1;
 }
 
-const rs_act *need_act(const rs_session *s, rs_hook h, const char *name, rs_err *err)
+const rs_act *cmd_need_act(const rs_session *s, rs_hook h, const char *name, rs_err *err)
 {
 	char hn[96];
-	if (need_prompt(s, name, err))
+	if (cmd_need_prompt(s, name, err))
 		return NULL;
 	hook_name(h, hn, sizeof hn);
 	if (s->view_stop < 0 || hook_stop(h, s->model->cfg.n_layers) > s->view_stop) {
@@ -284,7 +236,7 @@ const rs_act *need_act(const rs_session *s, rs_hook h, const char *name, rs_err 
 	return a;
 }
 
-int check_path(const rs_session *s, const char *path, const char *name, rs_err *err)
+int cmd_check_path(const rs_session *s, const char *path, const char *name, rs_err *err)
 {
 	if (!*path) {
 		cmd_usage(err, name, "the file name is empty");
@@ -300,7 +252,7 @@ int check_path(const rs_session *s, const char *path, const char *name, rs_err *
 }
 
 /* ---------------------------------------------------------------- formatting */
-char *fmt_token(const rs_session *s, int32_t id, char *buf, size_t n)
+char *cmd_fmt_token(const rs_session *s, int32_t id, char *buf, size_t n)
 {
 	size_t len = 0;
 	const char *b = s->tok ? tok_token_bytes(s->tok, id, &len) : NULL;
@@ -314,7 +266,7 @@ char *fmt_token(const rs_session *s, int32_t id, char *buf, size_t n)
 	return buf;
 }
 
-char *fmt_shape(const rs_act *a, char *buf, size_t n)
+char *cmd_fmt_shape(const rs_act *a, char *buf, size_t n)
 {
 	size_t o = 0;
 	o += (size_t)snprintf(buf + o, n - o, "[");
@@ -325,7 +277,7 @@ char *fmt_shape(const rs_act *a, char *buf, size_t n)
 	return buf;
 }
 
-void print_where(rs_session *s)
+void cmd_print_where(rs_session *s)
 {
 	int total = session_n_stops(s);
 	if (!s->n_ids) {
@@ -341,58 +293,16 @@ void print_where(rs_session *s)
 	hook_name(h, hn, sizeof hn);
 	rs_act shape = eng_hook_shape(s->model, h, s->n_ids, s->n_ids);
 	const rs_act *a = session_act(s, h);
-	session_printf(s, "stop %d/%d  %s  %s\n", s->view_stop, total, hn, fmt_shape(a ? a : &shape, sh, sizeof sh));
-}
-
-double softmax_d(const float *logits, double *p, int n)
-{
-	double mx = -INFINITY;
-	for (int i = 0; i < n; i++)
-		if (logits[i] > mx)
-			mx = logits[i];
-	double sum = 0;
-	for (int i = 0; i < n; i++)
-		sum += (p[i] = exp((double)logits[i] - mx));
-	for (int i = 0; i < n; i++)
-		p[i] /= sum;
-	return mx + log(sum);
-}
-
-int top_indices(const float *x, int n, int k, int absval, int *out)
-{
-	if (k > n)
-		k = n;
-	if (k <= 0)
-		return 0;
-	int m = 0;
-	for (int i = 0; i < n; i++) {
-		float v = absval ? fabsf(x[i]) : x[i];
-		if (isnan(v))
-			continue;
-		if (m == k) {
-			float last = absval ? fabsf(x[out[m - 1]]) : x[out[m - 1]];
-			if (v <= last)
-				continue;
-			m--;
-		}
-		/* insertion keeps out sorted by decreasing value, ties by lower index */
-		int j = m++;
-		while (j > 0 && (absval ? fabsf(x[out[j - 1]]) : x[out[j - 1]]) < v) {
-			out[j] = out[j - 1];
-			j--;
-		}
-		out[j] = i;
-	}
-	return m;
+	session_printf(s, "stop %d/%d  %s  %s\n", s->view_stop, total, hn, cmd_fmt_shape(a ? a : &shape, sh, sizeof sh));
 }
 
 /* ---------------------------------------------------------------- prompts and side runs */
-int arg_prompt(const rs_session *s, const char *str, int as_ids, const char *name, int32_t **ids, int *n,
+int cmd_arg_prompt(const rs_session *s, const char *str, int as_ids, const char *name, int32_t **ids, int *n,
 	       rs_err *err)
 {
 	if (as_ids || !s->tok) {
 		char *argv[2] = {(char *)str, NULL};
-		if (arg_ids(1, argv, 0, name, ids, n, err))
+		if (cmd_arg_ids(1, argv, 0, name, ids, n, err))
 			return -1;
 	} else {
 		rs_err e2;
@@ -416,7 +326,7 @@ int arg_prompt(const rs_session *s, const char *str, int as_ids, const char *nam
 	return 0;
 }
 
-rs_engine *scratch_engine(rs_session *s, int with_ivs, rs_err *err)
+rs_engine *cmd_scratch_engine(rs_session *s, int with_ivs, rs_err *err)
 {
 	rs_engine *e = eng_create(s->model, err);
 	if (!e)
@@ -435,38 +345,45 @@ static const float *logits_row(rs_session *s, int pos)
 	return row >= 0 ? a->data + (size_t)row * a->shape[1] : NULL;
 }
 
-void effect_begin(rs_session *s, effect_snap *e)
+/* The top next token at pos and the log normaliser of its logits (NULL: not computed). */
+static const float *next_token(rs_session *s, int pos, int *top, double *lse)
+{
+	const float *lg = logits_row(s, pos);
+	if (lg) {
+		int V = s->model->cfg.vocab;
+		*lse = vec_softmax(lg, V, NULL);
+		vec_topk(lg, V, 1, 0, top);
+	}
+	return lg;
+}
+
+void cmd_effect_begin(rs_session *s, effect_snap *e)
 {
 	memset(e, 0, sizeof *e);
 	e->pos = s->sel_pos;
-	const float *lg = s->n_ids ? logits_row(s, e->pos) : NULL;
+	int top;
+	double lse;
+	const float *lg = s->n_ids ? next_token(s, e->pos, &top, &lse) : NULL;
 	if (!lg)
 		return;
-	int V = s->model->cfg.vocab, top;
-	double *p = rs_xmalloc(sizeof(double) * (size_t)V);
-	softmax_d(lg, p, V);
-	top_indices(lg, V, 1, 0, &top);
 	e->top = top;
-	e->p_top = p[top];
+	e->p_top = exp((double)lg[top] - lse);
 	e->logit_top = lg[top];
 	e->valid = 1;
-	free(p);
 }
 
-void effect_print(rs_session *s, const effect_snap *e)
+void cmd_effect_print(rs_session *s, const effect_snap *e)
 {
-	const float *lg = e->valid && e->pos < s->n_ids ? logits_row(s, e->pos) : NULL;
+	int top;
+	double lse;
+	const float *lg = e->valid && e->pos < s->n_ids ? next_token(s, e->pos, &top, &lse) : NULL;
 	if (!lg)
 		return;
-	int V = s->model->cfg.vocab, top;
-	double *p = rs_xmalloc(sizeof(double) * (size_t)V);
-	softmax_d(lg, p, V);
-	top_indices(lg, V, 1, 0, &top);
 	char a[160], b[160];
 	session_printf(s, "next token after pos %d: %s p %.4f -> %.4f (logit %.4f -> %.4f)", e->pos,
-		       fmt_token(s, e->top, a, sizeof a), e->p_top, p[e->top], e->logit_top, lg[e->top]);
+		       cmd_fmt_token(s, e->top, a, sizeof a), e->p_top, exp((double)lg[e->top] - lse), e->logit_top,
+		       lg[e->top]);
 	if (top != e->top)
-		session_printf(s, "; now %s p %.4f", fmt_token(s, top, b, sizeof b), p[top]);
+		session_printf(s, "; now %s p %.4f", cmd_fmt_token(s, top, b, sizeof b), exp((double)lg[top] - lse));
 	session_printf(s, "\n");
-	free(p);
 }

@@ -1,4 +1,4 @@
-/* cmd_bench.c - residual bench: prefill and decode speed and peak memory, beside
+/* sub_bench.c - residual bench: prefill and decode speed and peak memory, beside
  * the machine's own limits measured in the same run (read bandwidth, sgemm). */
 #include "config.h"
 #include "cli.h"
@@ -105,7 +105,7 @@ static double measure_sgemm(int M, int N, int K)
 	return best;
 }
 
-int cmd_bench(int argc, char **argv)
+int sub_bench(int argc, char **argv)
 {
 	const char *model = NULL;
 	int n_prompt = 128, n_gen = 32, reps = 3, threads = 0, json = 0, reference = 1;

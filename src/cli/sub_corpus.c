@@ -1,4 +1,4 @@
-/* cmd_corpus.c - `residual corpus build|bpe`: the built-in model's training
+/* sub_corpus.c - `residual corpus build|bpe`: the built-in model's training
  * text and tokenizer (see include/corpus.h and include/bpe_train.h). */
 #include "config.h"
 #include "bpe_train.h"
@@ -128,15 +128,15 @@ static char *read_all(const char *path, size_t *n)
 		fprintf(stderr, "residual corpus bpe: %s: %s\n", path, strerror(errno));
 		return NULL;
 	}
-	corpus_buf b;
-	corpus_buf_init(&b);
+	rs_strbuf b;
+	strbuf_init(&b);
 	char chunk[1 << 16];
 	size_t k;
 	while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-		corpus_buf_add(&b, chunk, k);
+		strbuf_add(&b, chunk, k);
 	fclose(f);
 	if (!b.p)
-		corpus_buf_add(&b, "", 0);
+		strbuf_add(&b, "", 0);
 	*n = b.n;
 	return b.p;
 }
@@ -282,7 +282,7 @@ static int cmd_bpe(int argc, char **argv)
 	return bad ? 1 : 0;
 }
 
-int cmd_corpus(int argc, char **argv)
+int sub_corpus(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		FILE *f = argc < 2 ? stderr : stdout;

@@ -10,15 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* lesson/ defines it when built in; without it `lesson` says so. */
-extern cmd_status lesson_command(rs_session *s, int argc, char **argv, rs_err *err) __attribute__((weak));
-
-static const char *const pane_names[PANE_N] = {
-	[PANE_TOKENS] = "tokens", [PANE_PIPELINE] = "pipeline", [PANE_VECTOR] = "vector",
-	[PANE_ATTN] = "attn", [PANE_NORMS] = "norms", [PANE_LENS] = "lens",
-	[PANE_TOPK] = "topk", [PANE_LESSON] = "lesson", [PANE_OUTPUT] = "output",
-};
-
 static int on_off(const char *v, int *out)
 {
 	if (!strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "yes"))
@@ -33,7 +24,7 @@ static void print_tokens_line(rs_session *s)
 {
 	char tb[160];
 	for (int i = 0; i < s->n_ids; i++)
-		session_printf(s, "%s%d:%s", i ? " " : "", i, fmt_token(s, s->ids[i], tb, sizeof tb));
+		session_printf(s, "%s%d:%s", i ? " " : "", i, cmd_fmt_token(s, s->ids[i], tb, sizeof tb));
 	session_printf(s, "\n");
 }
 
@@ -65,7 +56,7 @@ static cmd_status c_prompt(rs_session *s, int argc, char **argv, rs_err *err)
 	if (as_ids) {
 		int32_t *ids;
 		int n;
-		if (arg_ids(argc, argv, 1, argv[0], &ids, &n, err))
+		if (cmd_arg_ids(argc, argv, 1, argv[0], &ids, &n, err))
 			return CMD_ERROR;
 		int rc = session_set_ids(s, ids, n, err);
 		free(ids);
@@ -176,7 +167,7 @@ static cmd_status c_load(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	if (argc != 2)
 		return cmd_usage(err, argv[0], "give one model path");
-	if (check_path(s, argv[1], argv[0], err))
+	if (cmd_check_path(s, argv[1], argv[0], err))
 		return CMD_ERROR;
 	rs_err e2;
 	int rc = session_load(s, argv[1], &e2);
@@ -219,7 +210,7 @@ static cmd_status c_set(rs_session *s, int argc, char **argv, rs_err *err)
 		}
 	} else if (!strcmp(k, "topk")) {
 		long n;
-		if (arg_long(v, 1, 100, argv[0], "topk", &n, err))
+		if (cmd_arg_long(v, 1, 100, argv[0], "topk", &n, err))
 			return CMD_ERROR;
 		s->topk = (int)n;
 	} else if (!strcmp(k, "full") || !strcmp(k, "values")) {
@@ -275,10 +266,7 @@ static cmd_status c_pane(rs_session *s, int argc, char **argv, rs_err *err)
 			s->panes = argv[1][0] == 'a' ? (1u << PANE_N) - 1 : argv[1][0] == 'n' ? 1u << PANE_OUTPUT
 											      : SESSION_PANES_DEFAULT;
 		} else {
-			int p = -1;
-			for (int i = 0; i < PANE_N; i++)
-				if (!strcmp(argv[1], pane_names[i]))
-					p = i;
+			int p = session_pane_parse(argv[1], 0);
 			if (p < 0)
 				return cmd_usage(err, argv[0], "no pane '%.40s'", argv[1]);
 			int on = !(s->panes & (1u << p));
@@ -289,7 +277,7 @@ static cmd_status c_pane(rs_session *s, int argc, char **argv, rs_err *err)
 		s->version++;
 	}
 	for (int i = 0; i < PANE_N; i++)
-		session_printf(s, "%s%s %s", i ? "  " : "", pane_names[i], s->panes & (1u << i) ? "on" : "off");
+		session_printf(s, "%s%s %s", i ? "  " : "", session_pane_name(i, 0), s->panes & (1u << i) ? "on" : "off");
 	session_printf(s, "\n");
 	return CMD_OK;
 }
@@ -311,8 +299,8 @@ static cmd_status c_highlight(rs_session *s, int argc, char **argv, rs_err *err)
 
 static cmd_status c_lesson(rs_session *s, int argc, char **argv, rs_err *err)
 {
-	if (lesson_command)
-		return lesson_command(s, argc, argv, err);
+	if (cmd_lesson_handler)
+		return cmd_lesson_handler(s, argc, argv, err);
 	session_printf(s, "no lessons are installed in this build\n");
 	return argc > 1 ? cmd_fail(err, argv[0], "no lesson '%.60s' (no lessons are installed)", argv[1]) : CMD_OK;
 }
@@ -333,7 +321,7 @@ static void print_selection(rs_session *s)
 {
 	char tb[160] = "";
 	if (s->n_ids)
-		fmt_token(s, s->ids[s->sel_pos], tb, sizeof tb);
+		cmd_fmt_token(s, s->ids[s->sel_pos], tb, sizeof tb);
 	session_printf(s, "pos %d %s  layer %d  head %d\n", s->sel_pos, tb, s->sel_layer, s->sel_head);
 }
 
@@ -341,7 +329,7 @@ static cmd_status c_where(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	if (argc > 1)
 		return cmd_usage(err, argv[0], "takes no arguments");
-	print_where(s);
+	cmd_print_where(s);
 	print_selection(s);
 	if (s->n_ids && eng_stop(s->eng) > s->view_stop)
 		session_printf(s, "computed to stop %d\n", eng_stop(s->eng));
@@ -353,16 +341,16 @@ static cmd_status step_or_back(rs_session *s, int argc, char **argv, rs_err *err
 	long n = 1;
 	if (argc > 2)
 		return cmd_usage(err, argv[0], "give at most one count");
-	if (argc == 2 && arg_long(argv[1], 1, 1000000, argv[0], "count", &n, err))
+	if (argc == 2 && cmd_arg_long(argv[1], 1, 1000000, argv[0], "count", &n, err))
 		return CMD_ERROR;
-	if (need_prompt(s, argv[0], err))
+	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	int before = s->view_stop;
 	if (dir > 0)
 		session_step(s, (int)n);
 	else
 		session_back(s, (int)n);
-	print_where(s);
+	cmd_print_where(s);
 	if (before == s->view_stop)
 		session_printf(s, "%s\n", dir > 0 ? "at the end of the pass" : "at the start of the pass");
 	return CMD_OK;
@@ -383,10 +371,10 @@ static cmd_status c_run_to(rs_session *s, int argc, char **argv, rs_err *err)
 	rs_hook h;
 	if (argc != 2)
 		return cmd_usage(err, argv[0], "give one hook");
-	if (arg_hook(s, argv[1], argv[0], &h, err) || need_prompt(s, argv[0], err))
+	if (cmd_arg_hook(s, argv[1], argv[0], &h, err) || cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	session_goto(s, h);
-	print_where(s);
+	cmd_print_where(s);
 	return CMD_OK;
 }
 
@@ -394,13 +382,13 @@ static cmd_status c_run(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "layer") && strcmp(argv[1], "all")))
 		return cmd_usage(err, argv[0], "say layer or all");
-	if (need_prompt(s, argv[0], err))
+	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	if (argc == 2 && argv[1][0] == 'l')
 		session_run_layer(s);
 	else
 		session_run_all(s);
-	print_where(s);
+	cmd_print_where(s);
 	return CMD_OK;
 }
 
@@ -410,7 +398,7 @@ static cmd_status select_cmd(rs_session *s, int argc, char **argv, rs_err *err, 
 		return cmd_usage(err, argv[0], "give one %s", what);
 	if (argc == 2) {
 		int v;
-		if (arg_index(argv[1], n, argv[0], what, &v, err))
+		if (cmd_arg_index(argv[1], n, argv[0], what, &v, err))
 			return CMD_ERROR;
 		*field = v;
 		s->version++;
@@ -431,7 +419,7 @@ static cmd_status c_head(rs_session *s, int argc, char **argv, rs_err *err)
 
 static cmd_status c_pos(rs_session *s, int argc, char **argv, rs_err *err)
 {
-	if (argc == 2 && need_prompt(s, argv[0], err))
+	if (argc == 2 && cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	return select_cmd(s, argc, argv, err, &s->sel_pos, s->n_ids, "position");
 }

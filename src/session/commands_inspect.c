@@ -14,13 +14,13 @@ static cmd_status c_tokens(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	if (argc > 1)
 		return cmd_usage(err, argv[0], "takes no arguments");
-	if (need_prompt(s, argv[0], err))
+	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	char tb[160];
 	session_printf(s, "pos     id  token\n");
 	for (int i = 0; i < s->n_ids; i++)
 		session_printf(s, "%c%3d %6d  %s\n", i == s->sel_pos ? '*' : ' ', i, (int)s->ids[i],
-			       fmt_token(s, s->ids[i], tb, sizeof tb));
+			       cmd_fmt_token(s, s->ids[i], tb, sizeof tb));
 	return CMD_OK;
 }
 
@@ -29,7 +29,7 @@ static cmd_status c_hooks(rs_session *s, int argc, char **argv, rs_err *err)
 	int L = s->model->cfg.n_layers, only = -2;
 	if (argc > 2)
 		return cmd_usage(err, argv[0], "give at most one layer");
-	if (argc == 2 && arg_index(argv[1], L, argv[0], "layer", &only, err))
+	if (argc == 2 && cmd_arg_index(argv[1], L, argv[0], "layer", &only, err))
 		return CMD_ERROR;
 	int T = s->n_ids ? s->n_ids : 1;
 	for (int t = 0; t < session_n_stops(s); t++) {
@@ -39,7 +39,7 @@ static cmd_status c_hooks(rs_session *s, int argc, char **argv, rs_err *err)
 		char hn[96], sh[64];
 		rs_act a = eng_hook_shape(s->model, h, T, T);
 		const char *mark = !s->n_ids ? "" : t == s->view_stop ? "  <- shown" : t < s->view_stop ? "  computed" : "";
-		fmt_shape(&a, sh, sizeof sh);
+		cmd_fmt_shape(&a, sh, sizeof sh);
 		if (*mark)
 			session_printf(s, "%3d  %-32s %-14s%s\n", t, hook_name(h, hn, sizeof hn), sh, mark);
 		else
@@ -61,13 +61,12 @@ static int pick_vector(rs_session *s, rs_hook h, const rs_act *a, int pos, int h
 		       rs_err *err)
 {
 	char tb[160];
-	fmt_token(s, s->ids[pos], tb, sizeof tb);
-	if (h.kind == HOOK_ATTN_SCORES || h.kind == HOOK_PATTERN) {
-		int H = a->shape[0], T = a->shape[1], Tk = a->shape[2];
+	cmd_fmt_token(s, s->ids[pos], tb, sizeof tb);
+	if (hook_is_attn(h.kind)) {
+		int H = act_n_heads(a, h.kind);
 		if (head >= H)
 			head = H - 1;
-		v->x = a->data + ((size_t)head * T + pos) * Tk;
-		v->n = Tk;
+		v->x = act_row(a, h.kind, pos, head, &v->n);
 		snprintf(v->what, sizeof v->what, "head %d query %d %s", head, pos, tb);
 		return 0;
 	}
@@ -79,11 +78,9 @@ static int pick_vector(rs_session *s, rs_hook h, const rs_act *a, int pos, int h
 			return -1;
 		}
 	}
-	if (a->n_dims == 3) {
-		int H = a->shape[1], hd = a->shape[2];
-		int g = head * H / s->model->cfg.n_heads; /* a query head's key/value head under GQA */
-		v->x = a->data + ((size_t)row * H + g) * hd;
-		v->n = hd;
+	if (hook_has_heads(h.kind)) {
+		int g = head * act_n_heads(a, h.kind) / s->model->cfg.n_heads; /* a query head's key/value head under GQA */
+		v->x = act_row(a, h.kind, row, g, &v->n);
 		snprintf(v->what, sizeof v->what, "pos %d %s head %d", pos, tb, g);
 		return 0;
 	}
@@ -112,7 +109,7 @@ static void print_stats(rs_session *s, const float *x, int n, int is_logits)
 	session_printf(s, "norm %.4f  mean %.4f  std %.4f  min %.4f  max %.4f  max|x| %.4f at %d\n", sqrt(ss), mean,
 		       sqrt(var > 0 ? var : 0), mn, mx, fabsf(x[amax]), amax);
 	int idx[8];
-	int k = top_indices(x, n, 8, !is_logits, idx);
+	int k = vec_topk(x, n, 8, !is_logits, idx);
 	session_printf(s, "top %s:", is_logits ? "entries" : "|x|");
 	for (int i = 0; i < k; i++)
 		session_printf(s, " %d:%+.4f", idx[i], x[idx[i]]);
@@ -136,7 +133,7 @@ static cmd_status c_show(rs_session *s, int argc, char **argv, rs_err *err)
 	const char *hs = cmd_take_opt(&argc, argv, "--head", &missing);
 	if (missing)
 		return cmd_usage(err, argv[0], "--head needs a head number");
-	if (cmd_no_more_flags(argc, argv, err) || need_prompt(s, argv[0], err))
+	if (cmd_no_more_flags(argc, argv, err) || cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	if (argc > 3)
 		return cmd_usage(err, argv[0], "too many arguments");
@@ -144,15 +141,15 @@ static cmd_status c_show(rs_session *s, int argc, char **argv, rs_err *err)
 	int pos = s->sel_pos, head = s->sel_head, ai = 1;
 	/* `show 3` is the current hook at position 3 */
 	if (argc >= 2 && !(argc == 2 && strspn(argv[1], "-0123456789") == strlen(argv[1])))
-		if (arg_hook(s, argv[ai++], argv[0], &h, err))
+		if (cmd_arg_hook(s, argv[ai++], argv[0], &h, err))
 			return CMD_ERROR;
-	if (ai < argc && arg_index(argv[ai], s->n_ids, argv[0], "position", &pos, err))
+	if (ai < argc && cmd_arg_index(argv[ai], s->n_ids, argv[0], "position", &pos, err))
 		return CMD_ERROR;
-	if (hs && arg_index(hs, s->model->cfg.n_heads, argv[0], "head", &head, err))
+	if (hs && cmd_arg_index(hs, s->model->cfg.n_heads, argv[0], "head", &head, err))
 		return CMD_ERROR;
 	if (h.kind == HOOK_N_KINDS)
 		return cmd_fail(err, argv[0], "nothing is computed yet (step first, or name a hook)");
-	const rs_act *a = need_act(s, h, argv[0], err);
+	const rs_act *a = cmd_need_act(s, h, argv[0], err);
 	if (!a)
 		return CMD_ERROR;
 	vec_view v;
@@ -171,7 +168,7 @@ static cmd_status c_norms(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	if (argc > 1)
 		return cmd_usage(err, argv[0], "takes no arguments");
-	if (need_prompt(s, argv[0], err))
+	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	int L = s->model->cfg.n_layers, T = s->n_ids, rows = 0;
 	session_printf(s, "L2 norm of the residual stream (rows: hooks, columns: positions)\n%-26s", "");
@@ -208,22 +205,22 @@ static cmd_status c_norms(rs_session *s, int argc, char **argv, rs_err *err)
 static cmd_status c_attn(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	int values = cmd_take_flag(&argc, argv, "--values") || s->attn_values;
-	if (cmd_no_more_flags(argc, argv, err) || need_prompt(s, argv[0], err))
+	if (cmd_no_more_flags(argc, argv, err) || cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	if (argc != 1 && argc != 3)
 		return cmd_usage(err, argv[0], "give a layer and a head, or neither");
 	int layer = s->sel_layer, head = s->sel_head;
-	if (argc == 3 && (arg_index(argv[1], s->model->cfg.n_layers, argv[0], "layer", &layer, err) ||
-			  arg_index(argv[2], s->model->cfg.n_heads, argv[0], "head", &head, err)))
+	if (argc == 3 && (cmd_arg_index(argv[1], s->model->cfg.n_layers, argv[0], "layer", &layer, err) ||
+			  cmd_arg_index(argv[2], s->model->cfg.n_heads, argv[0], "head", &head, err)))
 		return CMD_ERROR;
-	const rs_act *a = need_act(s, (rs_hook){HOOK_PATTERN, layer}, argv[0], err);
+	const rs_act *a = cmd_need_act(s, (rs_hook){HOOK_PATTERN, layer}, argv[0], err);
 	if (!a)
 		return CMD_ERROR;
-	int T = a->shape[1], Tk = a->shape[2];
+	int T = a->shape[1], Tk;
 	char tb[160], kb[160];
 	session_printf(s, "attention pattern of layer %d head %d (rows: queries, columns: keys)\n", layer, head);
 	for (int q = 0; q < T; q++) {
-		const float *p = a->data + ((size_t)head * T + q) * Tk;
+		const float *p = act_row(a, HOOK_PATTERN, q, head, &Tk);
 		if (values) {
 			session_printf(s, "%4d:", q);
 			for (int j = 0; j < Tk; j++)
@@ -232,10 +229,10 @@ static cmd_status c_attn(rs_session *s, int argc, char **argv, rs_err *err)
 			continue;
 		}
 		int idx[3];
-		int k = top_indices(p, q + 1 < Tk ? q + 1 : Tk, 3, 0, idx);
-		session_printf(s, "%4d %-14s ->", q, fmt_token(s, s->ids[q], tb, sizeof tb));
+		int k = vec_topk(p, q + 1 < Tk ? q + 1 : Tk, 3, 0, idx);
+		session_printf(s, "%4d %-14s ->", q, cmd_fmt_token(s, s->ids[q], tb, sizeof tb));
 		for (int i = 0; i < k; i++)
-			session_printf(s, "%s %d %s %.4f", i ? "," : "", idx[i], fmt_token(s, s->ids[idx[i]], kb, sizeof kb),
+			session_printf(s, "%s %d %s %.4f", i ? "," : "", idx[i], cmd_fmt_token(s, s->ids[idx[i]], kb, sizeof kb),
 				       p[idx[i]]);
 		session_printf(s, "\n");
 	}
@@ -247,15 +244,15 @@ static cmd_status c_top(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	if (argc > 3)
 		return cmd_usage(err, argv[0], "too many arguments");
-	if (need_prompt(s, argv[0], err))
+	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	long k = s->topk;
 	int pos = s->sel_pos;
-	if (argc >= 2 && arg_long(argv[1], 1, 1000, argv[0], "K", &k, err))
+	if (argc >= 2 && cmd_arg_long(argv[1], 1, 1000, argv[0], "K", &k, err))
 		return CMD_ERROR;
-	if (argc == 3 && arg_index(argv[2], s->n_ids, argv[0], "position", &pos, err))
+	if (argc == 3 && cmd_arg_index(argv[2], s->n_ids, argv[0], "position", &pos, err))
 		return CMD_ERROR;
-	const rs_act *a = need_act(s, (rs_hook){HOOK_LOGITS, -1}, argv[0], err);
+	const rs_act *a = cmd_need_act(s, (rs_hook){HOOK_LOGITS, -1}, argv[0], err);
 	if (!a)
 		return CMD_ERROR;
 	int V = a->shape[1], row = pos - (s->n_ids - a->shape[0]);
@@ -263,13 +260,13 @@ static cmd_status c_top(rs_session *s, int argc, char **argv, rs_err *err)
 		return cmd_fail(err, argv[0], "logits were computed for the last position only");
 	const float *lg = a->data + (size_t)row * V;
 	double *p = rs_xmalloc(sizeof(double) * (size_t)V);
-	softmax_d(lg, p, V);
+	vec_softmax_d(lg, V, p);
 	int *idx = rs_xmalloc(sizeof(int) * (size_t)k);
-	int n = top_indices(lg, V, (int)k, 0, idx);
+	int n = vec_topk(lg, V, (int)k, 0, idx);
 	char tb[160];
-	session_printf(s, "next token after pos %d %s:\n", pos, fmt_token(s, s->ids[pos], tb, sizeof tb));
+	session_printf(s, "next token after pos %d %s:\n", pos, cmd_fmt_token(s, s->ids[pos], tb, sizeof tb));
 	for (int i = 0; i < n; i++)
-		session_printf(s, "%3d %6d %-20s p %.4f  logit %.4f\n", i + 1, idx[i], fmt_token(s, idx[i], tb, sizeof tb),
+		session_printf(s, "%3d %6d %-20s p %.4f  logit %.4f\n", i + 1, idx[i], cmd_fmt_token(s, idx[i], tb, sizeof tb),
 			       p[idx[i]], lg[idx[i]]);
 	free(idx);
 	free(p);

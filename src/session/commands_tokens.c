@@ -95,7 +95,7 @@ static void print_table(rs_session *s, const int32_t *ids, const int32_t *offs, 
 	for (int i = 0; i < n; i++) {
 		int cols = cols_of(piece_text(tok, ids[i], pb, sizeof pb));
 		session_printf(s, "%3d  %6d  %6d  %s%*s  %s\n", i, (int)ids[i], (int)offs[i], pb,
-			       cols < pw ? pw - cols : 0, "", fmt_token(s, ids[i], tb, sizeof tb));
+			       cols < pw ? pw - cols : 0, "", cmd_fmt_token(s, ids[i], tb, sizeof tb));
 	}
 	session_printf(s, "%d token%s, %zu bytes\n", n, n == 1 ? "" : "s", text_len);
 }

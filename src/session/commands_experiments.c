@@ -7,7 +7,7 @@
 #include "stream.h"
 #include "dtype.h"
 #include "interp.h"
-#include "lesson.h"
+#include "datadir.h"
 #include "safetensors.h"
 #include "sampler.h"
 #include "tokenizer.h"
@@ -18,12 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int hook_has_heads(int kind)
-{
-	return kind == HOOK_Q || kind == HOOK_K || kind == HOOK_V || kind == HOOK_ROT_Q || kind == HOOK_ROT_K ||
-	       kind == HOOK_Z || kind == HOOK_ATTN_SCORES || kind == HOOK_PATTERN;
-}
 
 /* "blocks.0.attn.hook_z head 1 pos 3" */
 static char *fmt_selection(const rs_intervention *iv, char *buf, size_t n)
@@ -44,14 +38,14 @@ static cmd_status add_iv(rs_session *s, const rs_intervention *iv, const char *w
 {
 	char sel[160], note[400];
 	effect_snap snap;
-	effect_begin(s, &snap);
+	cmd_effect_begin(s, &snap);
 	snprintf(note, sizeof note, "%s %s", what, fmt_selection(iv, sel, sizeof sel));
 	rs_err e2;
 	int id = session_add_intervention(s, iv, note, &e2);
 	if (id < 0)
 		return cmd_usage(err, name, "%s", e2.msg);
 	session_printf(s, "#%d %s\n", id, note);
-	effect_print(s, &snap);
+	cmd_effect_print(s, &snap);
 	return CMD_OK;
 }
 
@@ -67,12 +61,12 @@ static int take_selection(rs_session *s, int *argc, char **argv, rs_intervention
 		return -1;
 	}
 	iv->pos = iv->head = iv->index = -1;
-	if (p && (need_prompt(s, argv[0], err) || arg_index(p, s->n_ids, argv[0], "position", &iv->pos, err)))
+	if (p && (cmd_need_prompt(s, argv[0], err) || cmd_arg_index(p, s->n_ids, argv[0], "position", &iv->pos, err)))
 		return -1;
-	if (h && arg_index(h, s->model->cfg.n_heads, argv[0], "head", &iv->head, err))
+	if (h && cmd_arg_index(h, s->model->cfg.n_heads, argv[0], "head", &iv->head, err))
 		return -1;
 	long v;
-	if (x && arg_long(x, 0, INT32_MAX, argv[0], "index", &v, err))
+	if (x && cmd_arg_long(x, 0, INT32_MAX, argv[0], "index", &v, err))
 		return -1;
 	if (x)
 		iv->index = (int)v;
@@ -88,10 +82,10 @@ static cmd_status ablate_over(rs_session *s, rs_intervention *iv, const char *fi
 		return cmd_usage(err, name, "--over goes with mean (the mean over the prompts of the file)");
 	if (!s->tok)
 		return cmd_usage(err, name, "--over reads prompts as text: this model has no tokenizer");
-	if (need_prompt(s, name, err) || check_path(s, file, name, err))
+	if (cmd_need_prompt(s, name, err) || cmd_check_path(s, file, name, err))
 		return CMD_ERROR;
 	char path[4096];
-	const char *dir = lesson_dir();
+	const char *dir = rs_lessons_dir();
 	snprintf(path, sizeof path, "%s", file);
 	if (access(path, R_OK) && file[0] != '/' && dir)
 		snprintf(path, sizeof path, "%s/%s", dir, file);
@@ -127,13 +121,13 @@ static cmd_status c_ablate(rs_session *s, int argc, char **argv, rs_err *err)
 	const rs_config *c = &s->model->cfg;
 	if (argc == 3) { /* L H: a head's output (its hook_z) */
 		int l, h;
-		if (arg_index(argv[1], c->n_layers, argv[0], "layer", &l, err) ||
-		    arg_index(argv[2], c->n_heads, argv[0], "head", &h, err))
+		if (cmd_arg_index(argv[1], c->n_layers, argv[0], "layer", &l, err) ||
+		    cmd_arg_index(argv[2], c->n_heads, argv[0], "head", &h, err))
 			return CMD_ERROR;
 		iv.hook = (rs_hook){HOOK_Z, l};
 		iv.head = h;
 	} else if (argc == 2) {
-		if (arg_hook(s, argv[1], argv[0], &iv.hook, err))
+		if (cmd_arg_hook(s, argv[1], argv[0], &iv.hook, err))
 			return CMD_ERROR;
 	} else if (argc == 4) {
 		return cmd_usage(err, argv[0], "'%.40s' is neither zero nor mean", argv[3]);
@@ -171,21 +165,21 @@ static cmd_status c_patch(rs_session *s, int argc, char **argv, rs_err *err)
 	for (int i = 1; i < from; i++)
 		if (!strncmp(argv[i], "--", 2))
 			return cmd_usage(err, argv[0], "unknown option '%.40s'", argv[i]);
-	if (need_prompt(s, argv[0], err))
+	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	rs_intervention iv = {.kind = IV_REPLACE, .head = -1, .pos = -1, .index = -1};
-	if (arg_hook(s, argv[1], argv[0], &iv.hook, err))
+	if (cmd_arg_hook(s, argv[1], argv[0], &iv.hook, err))
 		return CMD_ERROR;
-	if (from == 3 && arg_index(argv[2], s->n_ids, argv[0], "position", &iv.pos, err))
+	if (from == 3 && cmd_arg_index(argv[2], s->n_ids, argv[0], "position", &iv.pos, err))
 		return CMD_ERROR;
-	if (hs && arg_index(hs, s->model->cfg.n_heads, argv[0], "head", &iv.head, err))
+	if (hs && cmd_arg_index(hs, s->model->cfg.n_heads, argv[0], "head", &iv.head, err))
 		return CMD_ERROR;
 	if (iv.head >= 0 && !hook_has_heads(iv.hook.kind))
 		return cmd_usage(err, argv[0], "this hook has no heads");
 	int32_t *ids;
 	int n;
 	const char *src = cmd_text(argc, argv, from + 1 + as_ids);
-	if (arg_prompt(s, src, as_ids, argv[0], &ids, &n, err))
+	if (cmd_arg_prompt(s, src, as_ids, argv[0], &ids, &n, err))
 		return CMD_ERROR;
 	if (n != s->n_ids) {
 		free(ids);
@@ -193,7 +187,7 @@ static cmd_status c_patch(rs_session *s, int argc, char **argv, rs_err *err)
 				n, s->n_ids);
 	}
 	/* the source run is clean: no interventions */
-	rs_engine *e = scratch_engine(s, 0, err);
+	rs_engine *e = cmd_scratch_engine(s, 0, err);
 	cmd_status st = CMD_ERROR;
 	if (e && eng_set_prompt(e, ids, n, err) == 0) {
 		eng_run_to(e, iv.hook);
@@ -225,7 +219,7 @@ static float *steer_vector(rs_session *s, rs_hook h, const char *spec, int *inde
 	*index = -1;
 	if (!strncmp(spec, "dim:", 4)) {
 		long i;
-		if (arg_long(spec + 4, 0, INT32_MAX, name, "dimension", &i, err))
+		if (cmd_arg_long(spec + 4, 0, INT32_MAX, name, "dimension", &i, err))
 			return NULL;
 		*index = (int)i;
 		*n = 1;
@@ -237,13 +231,13 @@ static float *steer_vector(rs_session *s, rs_hook h, const char *spec, int *inde
 	if (!strncmp(spec, "embed:", 6) || !strncmp(spec, "unembed:", 8)) {
 		int un = spec[0] == 'u';
 		int32_t t;
-		if (arg_token(s, spec + (un ? 8 : 6), name, &t, err))
+		if (cmd_arg_token(s, spec + (un ? 8 : 6), name, &t, err))
 			return NULL;
 		float *v = rs_xmalloc(sizeof(float) * (size_t)d);
 		mat_row(un ? &m->output : &m->tok_embd, t, v);
 		*n = d;
 		char tb[160];
-		snprintf(desc, dn, "%s of %s", un ? "unembedding" : "embedding", fmt_token(s, t, tb, sizeof tb));
+		snprintf(desc, dn, "%s of %s", un ? "unembedding" : "embedding", cmd_fmt_token(s, t, tb, sizeof tb));
 		return v;
 	}
 	if (!strncmp(spec, "diff:", 5)) {
@@ -256,11 +250,11 @@ static float *steer_vector(rs_session *s, rs_hook h, const char *spec, int *inde
 		const char *b_txt = bar + 1;
 		float *v = NULL;
 		const char *txt[2] = {a_txt, b_txt};
-		rs_engine *e = scratch_engine(s, 0, err);
+		rs_engine *e = cmd_scratch_engine(s, 0, err);
 		for (int k = 0; k < 2 && e; k++) {
 			int32_t *ids;
 			int cnt;
-			if (arg_prompt(s, txt[k], 0, name, &ids, &cnt, err))
+			if (cmd_arg_prompt(s, txt[k], 0, name, &ids, &cnt, err))
 				break;
 			int rc = eng_set_prompt(e, ids, cnt, err);
 			free(ids);
@@ -301,7 +295,7 @@ static float *steer_vector(rs_session *s, rs_hook h, const char *spec, int *inde
 		float *v = NULL;
 		rs_err e2;
 		st_file *f = NULL;
-		if (check_path(s, path, name, err)) {
+		if (cmd_check_path(s, path, name, err)) {
 			free(path);
 			return NULL;
 		}
@@ -335,7 +329,7 @@ static cmd_status c_steer(rs_session *s, int argc, char **argv, rs_err *err)
 		return CMD_ERROR;
 	if (argc != 4)
 		return cmd_usage(err, argv[0], "give a hook, a vector and a scale");
-	if (arg_hook(s, argv[1], argv[0], &iv.hook, err) || arg_float(argv[3], argv[0], "scale", &iv.scale, err))
+	if (cmd_arg_hook(s, argv[1], argv[0], &iv.hook, err) || cmd_arg_float(argv[3], argv[0], "scale", &iv.scale, err))
 		return CMD_ERROR;
 	if (iv.index >= 0)
 		return cmd_usage(err, argv[0], "use dim:I to steer one dimension");
@@ -374,11 +368,11 @@ static cmd_status c_clear(rs_session *s, int argc, char **argv, rs_err *err)
 		const char *p = argv[1][0] == '#' ? argv[1] + 1 : argv[1];
 		if (!n)
 			return cmd_fail(err, argv[0], "there are no interventions");
-		if (arg_index(p, n, argv[0], "intervention", &which, err))
+		if (cmd_arg_index(p, n, argv[0], "intervention", &which, err))
 			return CMD_ERROR;
 	}
 	effect_snap snap;
-	effect_begin(s, &snap);
+	cmd_effect_begin(s, &snap);
 	if (which >= 0) {
 		session_remove_intervention(s, which);
 		session_printf(s, "removed #%d; %d left\n", which, n - 1);
@@ -387,7 +381,7 @@ static cmd_status c_clear(rs_session *s, int argc, char **argv, rs_err *err)
 		session_printf(s, "removed %d intervention%s\n", n, n == 1 ? "" : "s");
 	}
 	if (n)
-		effect_print(s, &snap);
+		cmd_effect_print(s, &snap);
 	return CMD_OK;
 }
 
@@ -400,16 +394,16 @@ static cmd_status c_generate(rs_session *s, int argc, char **argv, rs_err *err)
 	const char *ss = cmd_take_opt(&argc, argv, "--seed", &m3);
 	if (m1 || m2 || m3)
 		return cmd_usage(err, argv[0], "--temp, --top-p and --seed need a value");
-	if (cmd_no_more_flags(argc, argv, err) || need_prompt(s, argv[0], err))
+	if (cmd_no_more_flags(argc, argv, err) || cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	if (argc > 2)
 		return cmd_usage(err, argv[0], "give at most one count");
 	long n = 10, seed = 1;
 	float temp = 0, top_p = 1;
-	if (argc == 2 && arg_long(argv[1], 1, 1024, argv[0], "count", &n, err))
+	if (argc == 2 && cmd_arg_long(argv[1], 1, 1024, argv[0], "count", &n, err))
 		return CMD_ERROR;
-	if ((ts && arg_float(ts, argv[0], "temperature", &temp, err)) || (ps && arg_float(ps, argv[0], "top-p", &top_p, err)) ||
-	    (ss && arg_long(ss, 0, INT32_MAX, argv[0], "seed", &seed, err)))
+	if ((ts && cmd_arg_float(ts, argv[0], "temperature", &temp, err)) || (ps && cmd_arg_float(ps, argv[0], "top-p", &top_p, err)) ||
+	    (ss && cmd_arg_long(ss, 0, INT32_MAX, argv[0], "seed", &seed, err)))
 		return CMD_ERROR;
 	if (temp < 0 || top_p <= 0 || top_p > 1)
 		return cmd_usage(err, argv[0], "the temperature must be >= 0 and top-p in (0, 1]");
@@ -419,7 +413,7 @@ static cmd_status c_generate(rs_session *s, int argc, char **argv, rs_err *err)
 		return cmd_fail(err, argv[0], "the prompt already fills the model's context");
 	const rs_config *c = &s->model->cfg;
 	int32_t stop1 = s->tok ? tok_eos(s->tok) : c->eos_id, stop2 = s->tok ? tok_eot(s->tok) : -1;
-	rs_engine *e = scratch_engine(s, 1, err);
+	rs_engine *e = cmd_scratch_engine(s, 1, err);
 	if (!e)
 		return CMD_ERROR;
 	eng_set_cache_filter(e, "!*");
@@ -475,7 +469,7 @@ static cmd_status c_generate(rs_session *s, int argc, char **argv, rs_err *err)
 		char tb[160];
 		session_printf(s, "text:");
 		for (int i = 0; i < k; i++)
-			session_printf(s, " %s", fmt_token(s, out[s->n_ids + i], tb, sizeof tb));
+			session_printf(s, " %s", cmd_fmt_token(s, out[s->n_ids + i], tb, sizeof tb));
 		session_printf(s, "\n");
 	}
 	cmd_status st = CMD_OK;

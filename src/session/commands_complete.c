@@ -59,13 +59,13 @@ static void add_hooks(cands *c, const rs_session *s)
 	for (int t = 0; t < session_n_stops(s); t++)
 		add(c, hook_name(hook_at(t, s->model->cfg.n_layers), hn, sizeof hn));
 	const char *a;
-	for (int i = 0; (a = hook_alias(i, NULL)); i++)
+	for (int i = 0; (a = hook_short(i, NULL)); i++)
 		add(c, a);
 	/* "N.alias" once the layer number is typed */
 	if (c->plen && c->prefix[0] >= '0' && c->prefix[0] <= '9') {
 		int l = atoi(c->prefix);
 		int kind;
-		for (int i = 0; l < s->model->cfg.n_layers && (a = hook_alias(i, &kind)); i++)
+		for (int i = 0; l < s->model->cfg.n_layers && (a = hook_short(i, &kind)); i++)
 			if (hook_is_layer_kind(kind)) {
 				snprintf(hn, sizeof hn, "%d.%s", l, a);
 				add(c, hn);

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "session.h"
+#include "datadir.h"
 #include "stream.h"
 #include "tokenizer.h"
 
@@ -16,31 +17,47 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef PKGDATADIR
-#define PKGDATADIR "/usr/local/share/residual"
-#endif
-#ifndef SRCDIR
-#define SRCDIR "."
-#endif
-
 /* The activation cache grows with T² (attention scores and patterns of every
  * layer): prompts whose cache would pass this many MiB are refused. */
 #define SESSION_CACHE_MB 8192
 
+static const char *const pane_names[PANE_N][2] = {
+#define ROW(id, name, other, what) [id] = {name, other},
+	RS_PANE_TABLE(ROW)
+#undef ROW
+};
+
+const char *session_pane_name(int p, int other)
+{
+	return p >= 0 && p < PANE_N ? pane_names[p][other != 0] : "?";
+}
+
+int session_pane_parse(const char *name, int other)
+{
+	for (int p = 0; p < PANE_N; p++)
+		if (!strcmp(name, pane_names[p][0]) || (other && !strcmp(name, pane_names[p][1])))
+			return p;
+	return -1;
+}
+
+int session_opt(session_opts *o, int argc, char **argv, int *i)
+{
+	static const char *const names[] = {"--model", "--tokenizer", "--prompt", "--ids"};
+	const char **slots[] = {&o->model, &o->tokenizer, &o->prompt, &o->ids};
+	if (*i + 1 >= argc)
+		return 0;
+	for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+		if (!strcmp(argv[*i], names[k])) {
+			*slots[k] = argv[++*i];
+			return 1;
+		}
+	return 0;
+}
+
 const char *session_default_model(void)
 {
 	static char path[4096];
-	const char *env = getenv("RESIDUAL_MODEL");
-	if (env && *env)
-		return env; /* returned even when missing, so the error names it */
-	const char *cands[] = {PKGDATADIR "/residual-tiny.gguf", SRCDIR "/assets/residual-tiny.gguf"};
-	for (size_t i = 0; i < sizeof cands / sizeof *cands; i++) {
-		if (access(cands[i], R_OK) == 0) {
-			snprintf(path, sizeof path, "%s", cands[i]);
-			return path;
-		}
-	}
-	return NULL;
+	return rs_data_path("RESIDUAL_MODEL", "residual-tiny.gguf", "assets/residual-tiny.gguf", path, sizeof path);
 }
 
 static void bump(rs_session *s)
@@ -108,8 +125,8 @@ void session_free(rs_session *s)
 {
 	if (!s)
 		return;
-	if (s->lesson && s->lesson_free)
-		s->lesson_free(s->lesson);
+	if (s->upper && s->upper_free)
+		s->upper_free(s->upper);
 	free_notes(s);
 	od_clear(s);
 	eng_free(s->eng);

@@ -1,4 +1,4 @@
-/* cmd_train.c - `residual train`: trains a Llama model on a corpus of
+/* sub_train.c - `residual train`: trains a Llama model on a corpus of
  * `residual corpus build`, with the tokenizer of `residual corpus bpe`. */
 #include "config.h"
 #include "cli.h"
@@ -113,7 +113,7 @@ static char *ckpt_path_for(const char *out)
 	return p;
 }
 
-int cmd_train(int argc, char **argv)
+int sub_train(int argc, char **argv)
 {
 	const char *data = NULL, *tok_path = NULL, *out = "model.gguf", *resume = NULL, *name = "residual-tiny";
 	int layers = 4, d_model = 256, heads = 8, kv_heads = 2, d_ff = 688, ctx = 256;

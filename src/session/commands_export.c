@@ -113,7 +113,7 @@ static int expand_globs(rs_session *s, const char *in, char *out, size_t n)
 		const char *neg = item[0] == '!' ? "!" : "";
 		const char *name = item + (*neg ? 1 : 0);
 		rs_hook h;
-		if (!strpbrk(name, "*?[") && arg_hook(s, name, "export", &h, NULL) == 0)
+		if (!strpbrk(name, "*?[") && cmd_arg_hook(s, name, "export", &h, NULL) == 0)
 			name = hook_name(h, hn, sizeof hn);
 		int w = snprintf(out + o, n - o, "%s%s%s", o ? "," : "", neg, name);
 		if (w < 0 || (size_t)w >= n - o)
@@ -135,7 +135,7 @@ cmd_status cmd_export_run(rs_session *s, int argc, char **argv, rs_err *err)
 	int json = ends_with(path, ".json");
 	if (!json && !ends_with(path, ".safetensors") && !ends_with(path, ".st"))
 		return cmd_usage(err, argv[0], "the file name must end in .safetensors or .json");
-	if (check_path(s, path, argv[0], err) || need_prompt(s, argv[0], err))
+	if (cmd_check_path(s, path, argv[0], err) || cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	int *stops = rs_xmalloc(sizeof(int) * (size_t)session_n_stops(s));
 	int n = pick_stops(s, globs, stops);

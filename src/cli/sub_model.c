@@ -1,4 +1,4 @@
-/* cmd_model.c - residual run / generate / convert / random-model. */
+/* sub_model.c - residual run / generate / convert / random-model. */
 #include "config.h"
 #include "cli.h"
 #include "cliutil.h"
@@ -91,7 +91,7 @@ static int dump_cache(const rs_engine *e, const char *path, rs_err *err)
 	return rc;
 }
 
-int cmd_run(int argc, char **argv)
+int sub_run(int argc, char **argv)
 {
 	const char *model = NULL, *prompt = NULL, *ids_arg = NULL, *dump = NULL, *hooks = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -168,7 +168,7 @@ static void put_text(const char *t)
 	free(buf);
 }
 
-int cmd_generate(int argc, char **argv)
+int sub_generate(int argc, char **argv)
 {
 	const char *model = NULL, *prompt = NULL, *ids_arg = NULL;
 	int n_gen = 32, json = 0, ignore_eos = 0;
@@ -294,7 +294,7 @@ static int parse_type(const char *s)
 	     : !strcmp(s, "q8_0") ? RS_Q8_0 : -1;
 }
 
-int cmd_convert(int argc, char **argv)
+int sub_convert(int argc, char **argv)
 {
 	static const char usage[] =
 		"usage: residual convert MODEL OUT.gguf [--type f32|f16|bf16|q8_0] [--split-max-size SIZE]\n"
@@ -357,7 +357,7 @@ int cmd_convert(int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------- random-model */
-int cmd_random(int argc, char **argv)
+int sub_random(int argc, char **argv)
 {
 	static const char usage[] =
 		"usage: residual random-model --shape SHAPE -o OUT.gguf [--layers N]\n"

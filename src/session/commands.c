@@ -16,8 +16,17 @@
 static const cmd_def *const tables[] = {cmds_session, cmds_nav, cmds_inspect, cmds_tokens, cmds_analysis,
 					cmds_exp};
 static cmd_def registry[128];
-/* lesson/ adds next, prev and answer when it is linked in. */
-extern const cmd_def cmds_lesson[] __attribute__((weak));
+/* What an upper layer hands down (cmd_extend): lesson/ adds next, prev and
+ * answer, and handles `lesson`. */
+static const cmd_def *extra_cmds;
+cmd_handler cmd_lesson_handler;
+
+void cmd_extend(const cmd_def *cmds, cmd_handler lesson)
+{
+	extra_cmds = cmds;
+	cmd_lesson_handler = lesson;
+	registry[0].name = NULL; /* rebuilt on next use */
+}
 
 const cmd_def *cmd_registry(void)
 {
@@ -27,7 +36,7 @@ const cmd_def *cmd_registry(void)
 			for (const cmd_def *d = tables[t]; d->name; d++)
 				if (n + 1 < sizeof registry / sizeof *registry)
 					registry[n++] = *d;
-		for (const cmd_def *d = cmds_lesson; d && d->name; d++)
+		for (const cmd_def *d = extra_cmds; d && d->name; d++)
 			if (n + 1 < sizeof registry / sizeof *registry)
 				registry[n++] = *d;
 	}
@@ -198,6 +207,20 @@ const char *cmd_text(int argc, char **argv, int i)
 }
 
 /* ---------------------------------------------------------------- running */
+cmd_status cmd_exec_quiet(rs_session *s, const char *line, rs_err *err)
+{
+	char *out = s->output;
+	size_t len = s->output_len, cap = s->output_cap;
+	s->output_cap = 256;
+	s->output = rs_xmalloc(s->output_cap);
+	s->output[0] = 0;
+	s->output_len = 0;
+	cmd_status st = cmd_exec(s, line, err);
+	free(s->output);
+	s->output = out, s->output_len = len, s->output_cap = cap;
+	return st;
+}
+
 cmd_status cmd_exec(rs_session *s, const char *line, rs_err *err)
 {
 	rs_err local;

@@ -1,4 +1,4 @@
-/* cmd_lessons.c - `residual lessons`: list the lessons, check them headless,
+/* sub_lessons.c - `residual lessons`: list the lessons, check them headless,
  * or write their Python snippets as runnable files. */
 #include "config.h"
 #include "cli.h"
@@ -22,7 +22,7 @@ static const char usage_text[] =
 	"--python writes each lesson's Python (Hugging Face transformers) as one runnable\n"
 	"file per lesson. Lessons come from --dir, $RESIDUAL_LESSONS or the installed ones.\n";
 
-int cmd_lessons(int argc, char **argv)
+int sub_lessons(int argc, char **argv)
 {
 	lesson_check_opts o = {0};
 	int check = 0;

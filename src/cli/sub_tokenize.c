@@ -1,7 +1,8 @@
-/* cmd_tokenize.c - `residual tokenize`: token ids, pieces and byte offsets of
+/* sub_tokenize.c - `residual tokenize`: token ids, pieces and byte offsets of
  * a text, as a table or as JSON. */
 #include "config.h"
 #include "cli.h"
+#include "session.h"
 #include "tokenizer.h"
 
 #include <cjson/cJSON.h>
@@ -10,12 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef PKGDATADIR
-#define PKGDATADIR "/usr/local/share/residual"
-#endif
-#ifndef SRCDIR
-#define SRCDIR "."
-#endif
 
 static const char usage_text[] =
 	"usage: residual tokenize [--model PATH | --tokenizer PATH] [options] [TEXT...]\n"
@@ -126,22 +121,6 @@ static int print_json(const rs_tokenizer *tok, const int32_t *ids, const int32_t
 	return rc;
 }
 
-/* The built-in model, as the tutor finds it: $RESIDUAL_MODEL, then the
- * installed data, then the source tree; NULL when there is none. */
-static const char *builtin_model(void)
-{
-	static const char *const cands[] = {PKGDATADIR "/residual-tiny.gguf",
-					    PKGDATADIR "/assets/residual-tiny.gguf",
-					    SRCDIR "/assets/residual-tiny.gguf"};
-	const char *env = getenv("RESIDUAL_MODEL");
-	if (env && *env)
-		return env; /* even when missing, so that the error names it */
-	for (size_t i = 0; i < sizeof cands / sizeof *cands; i++)
-		if (access(cands[i], R_OK) == 0)
-			return cands[i];
-	return NULL;
-}
-
 /* The tokenizer the options name, or the default one. */
 static rs_tokenizer *open_tokenizer(const char *tok_path, const char *model_path, rs_err *err)
 {
@@ -149,7 +128,7 @@ static rs_tokenizer *open_tokenizer(const char *tok_path, const char *model_path
 	const char *env = getenv("RESIDUAL_TOKENIZER");
 	if (!path && env && *env)
 		path = env;
-	if (!path && !(path = builtin_model())) {
+	if (!path && !(path = session_default_model())) {
 		rs_fail(err, "no tokenizer: give --tokenizer PATH or --model PATH, or set "
 			"RESIDUAL_TOKENIZER (the built-in model assets/residual-tiny.gguf is not "
 			"installed yet)");
@@ -158,7 +137,7 @@ static rs_tokenizer *open_tokenizer(const char *tok_path, const char *model_path
 	return tok_load(path, err);
 }
 
-int cmd_tokenize(int argc, char **argv)
+int sub_tokenize(int argc, char **argv)
 {
 	const char *tok_path = NULL, *model_path = NULL, *system = NULL;
 	int chat = 0, style = TOK_CHAT_LLAMA31, bos = 0, special = 1, json = 0, i;
