@@ -81,6 +81,8 @@ typedef struct lesson_run {
 	int leaving;            /* saving on `lesson quit`: not the lesson in progress any more */
 	int saved, add_bos, topk, vec_full, attn_values, gran;
 	unsigned panes;
+	lesson *generated;      /* the lesson `explain` built (not a file: no progress kept) */
+	int executing;          /* inside a step's commands (explain run by a lesson prints only) */
 } lesson_run;
 
 /* lesson_run.c */
@@ -95,6 +97,8 @@ int lesson_run_answer(lesson_run *r, rs_session *s, const char *given, rs_err *e
 void lesson_run_save(lesson_run *r);
 /* Shows a line above the step's text until the step changes. */
 void lesson_run_note(lesson_run *r, const char *msg);
+/* lesson_explain.c: `explain [N] [--vs TOKEN] [--json]`. */
+cmd_status lesson_explain_command(rs_session *s, int argc, char **argv, rs_err *err);
 /* lesson_cmd.c: the list of lessons with each one's state, for the pane and `lessons --list`. */
 char *lesson_list_text(const lesson_set *set, lesson_env *env);
 

@@ -29,6 +29,7 @@ static void run_free(void *p) /* the session's upper_free */
 	if (!r)
 		return;
 	lesson_set_free(r->set);
+	lesson_free(r->generated);
 	lesson_env_free(r->env);
 	free(r->text);
 	free(r->body);
@@ -136,7 +137,9 @@ int lesson_run_exec(lesson_run *r, rs_session *s, int k, char **out, int *failed
 			return -1;
 		}
 		tb_printf(&b, "%s> %s\n", b.n ? "\n" : "", line);
+		r->executing++;
 		cmd_status rc = cmd_exec(s, line, err);
+		r->executing--;
 		if (s->output_len)
 			tb_add(&b, s->output);
 		free(line);
@@ -269,6 +272,8 @@ static void apply_view(lesson_run *r, rs_session *s, int k)
 
 void lesson_run_save(lesson_run *r)
 {
+	if (r->cur && r->cur == r->generated)
+		return; /* built by explain: nothing to resume */
 	char note[600];
 	lesson_progress *p = lesson_progress_load(note, sizeof note);
 	if (note[0])
