@@ -370,10 +370,41 @@ static void progress_cb(void *ctx, int done, int total, double est)
 		fprintf(stderr, "explain: ablation %d of %d\r%s", done, total, done == total ? "\n" : "");
 }
 
+/* Whether b[0..n) is whole UTF-8 (a token may hold part of a character). */
+static int utf8_ok(const unsigned char *b, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		int k = b[i] < 0x80 ? 0 : (b[i] & 0xE0) == 0xC0 ? 1 : (b[i] & 0xF0) == 0xE0 ? 2 : (b[i] & 0xF8) == 0xF0 ? 3 : -1;
+		if (k < 0 || i + (size_t)k >= n + (k == 0))
+			return 0;
+		for (int j = 1; j <= k; j++)
+			if (i + j >= n || (b[i + j] & 0xC0) != 0x80)
+				return 0;
+		i += (size_t)k + 1;
+	}
+	return 1;
+}
+
+/* A token's text for the JSON: its bytes, or \xNN escapes where they are not whole UTF-8. */
 static const char *text_of(void *ud, int32_t id)
 {
+	static char buf[1024];
 	const rs_session *s = ud;
-	return s->tok ? tok_piece(s->tok, id) : NULL;
+	size_t n = 0;
+	const char *b = s->tok ? tok_token_bytes(s->tok, id, &n) : NULL;
+	if (!b)
+		return NULL;
+	if (n < sizeof buf && utf8_ok((const unsigned char *)b, n) && !memchr(b, 0, n)) {
+		memcpy(buf, b, n);
+		buf[n] = 0;
+		return buf;
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 5 < sizeof buf; i++)
+		o += (size_t)snprintf(buf + o, sizeof buf - o, (unsigned char)b[i] >= 0x80 || !b[i] ? "\\x%02x" : "%c",
+				      (unsigned char)b[i]);
+	buf[o] = 0;
+	return buf;
 }
 
 cmd_status lesson_explain_command(rs_session *s, int argc, char **argv, rs_err *err)

@@ -257,6 +257,7 @@ static void usage(FILE *f)
 typedef struct ui_opts {
 	const char *model, *prompt, *ids, *tokenizer; /* session_opt's */
 	const char *lesson;
+	const char *run;  /* --run LINE: a command run once the screen is open (residual explain) */
 	int theme, ascii, no_history;
 	int bench, bench_rows, bench_cols;
 } ui_opts;
@@ -273,6 +274,8 @@ static int parse_opts(int argc, char **argv, ui_opts *o)
 			continue;
 		else if (!strcmp(a, "--lesson") && val)
 			o->lesson = val, i++;
+		else if (!strcmp(a, "--run") && val)
+			o->run = val, i++;
 		else if (!strcmp(a, "--theme") && val) {
 			if ((o->theme = theme_parse(val)) < 0) {
 				fprintf(stderr, "residual: --theme is dark, light or mono, not '%s'\n", val);
@@ -528,6 +531,10 @@ int ui_main(int argc, char **argv)
 		rc = ui_bench(u, o.bench_rows, o.bench_cols, 50);
 		why = "bench";
 	} else {
+		if (o.run) {
+			ui_draw(u, 1);
+			ui_run_command(u, o.run);
+		}
 		why = loop(u);
 	}
 	cmdline_free(u);
