@@ -291,7 +291,11 @@ static char *build_lesson(const rs_session *s, const explain_result *r, int chat
 	if (t0->n_comp) {
 		const explain_comp *ec = &t0->comp[0];
 		lx_name(&ec->c, nm, sizeof nm);
-		strbuf_printf(&t, " %s %s adds {dla('%s', p0, a0, b0):.3f} to its logit over {piece(b0)}", ec->c.kind == DLA_HEAD ? "Head" : "The MLP", nm, nm);
+		if (ec->c.kind == DLA_HEAD)
+			strbuf_printf(&t, " Head %s", nm);
+		else
+			strbuf_printf(&t, " The MLP of layer %d (%s)", ec->c.layer, nm);
+		strbuf_printf(&t, " adds {dla('%s', p0, a0, b0):.3f} to its logit over {piece(b0)}", nm);
 		if (isfinite(ec->zero_delta))
 			strbuf_printf(&t, "; ablating it {if(lt(ablated_prob('%s', 'zero', a0, p0), prob(a0, p0)), 'lowers', 'raises')} "
 				      "its probability from {prob(a0, p0):.4f} to {ablated_prob('%s', 'zero', a0, p0):.4f}", nm, nm);
@@ -309,8 +313,8 @@ static char *build_lesson(const rs_session *s, const explain_result *r, int chat
 				      i, i + 1, ti->copy_src, lx_name(&hc, nm, sizeof nm), ti->ind_layer, ti->ind_head, i, ti->copy_src);
 		} else if (ti->n_comp) {
 			site_words(ti->sites[ti->first_top1 >= 0 ? ti->first_top1 : ti->n_sites - 1], L, where, sizeof where);
-			strbuf_printf(&t, " {piece(a%d)} (token %d) is top-1 %s; %s adds {dla('%s', p%d, a%d, b%d):.3f} over {piece(b%d)}.",
-				      i, i + 1, where, lx_name(&ti->comp[0].c, nm, sizeof nm), nm, i, i, i, i);
+			strbuf_printf(&t, " {piece(a%d)} (token %d) is top-1 %s; its largest direct contribution over {piece(b%d)} is %s's, {dla('%s', p%d, a%d, b%d):.3f}.",
+				      i, i + 1, where, i, lx_name(&ti->comp[0].c, nm, sizeof nm), nm, i, i, i);
 		}
 	}
 	add_step(steps, "Summary", &t, &k, "tokens lens topk output", "lesson");
@@ -445,6 +449,20 @@ cmd_status lesson_explain_command(rs_session *s, int argc, char **argv, rs_err *
 	lesson_run *r = lesson_run_get(s, err);
 	if (!r)
 		return CMD_ERROR;
+	if (chat && s->prompt && s->tok) {
+		/* the prompt's text as a user turn of the chat template (ids given directly are taken as rendered) */
+		tok_chat_msg msg = {"user", s->prompt};
+		int32_t *cids = NULL;
+		int cn = 0;
+		if (tok_chat_render(s->tok, TOK_CHAT_LLAMA31, &msg, 1, 1, NULL, &cids, NULL, &cn, NULL, err)) {
+			rs_fail_prefix(err, "%s --chat", name);
+			return CMD_ERROR;
+		}
+		int bad = session_set_ids(s, cids, cn, err);
+		free(cids);
+		if (bad)
+			return CMD_ERROR;
+	}
 	explain_opts o = {.n_max = n, .stop1 = s->tok ? tok_eos(s->tok) : s->model->cfg.eos_id,
 			  .stop2 = s->tok ? tok_eot(s->tok) : -1, .vs = -1, .stop = stop_cb, .stop_ctx = s};
 	if (vs) {
@@ -499,7 +517,7 @@ cmd_status lesson_explain_command(rs_session *s, int argc, char **argv, rs_err *
 	sb all = {0};
 	char *summary = NULL;
 	int rc = walk(r, s, l, &all, &summary, err);
-	if (!rc && !nested && s->interrupt && !as_json)
+	if (!rc && !nested && !as_json)
 		rc = lesson_run_start(r, s, l, 1, err);
 	if (nested)
 		lesson_free(l);
