@@ -370,6 +370,9 @@ void explain_free(explain_result *r);
 /* The k tokens head (layer, head) raises most at pos through the unembedding
  * (its output read with the final norm's weight); returns how many. */
 int interp_head_promotes(const rs_engine *e, int layer, int head, int pos, int k, int32_t *ids, rs_err *err);
+/* The k tokens whose unembedding rows have the largest dot product with u[d]
+ * (a direction already multiplied by the final norm's weight); returns how many. */
+int interp_unembed_top(const rs_model *m, const float *u, int k, int32_t *ids);
 /* "L3H2", "L3 MLP", "embed" (the names of explain's JSON). */
 char *explain_comp_name(const dla_component *c, char *buf, size_t n);
 

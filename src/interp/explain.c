@@ -15,33 +15,17 @@
 
 char *explain_comp_name(const dla_component *c, char *buf, size_t n)
 {
-	if (c->kind == DLA_EMBED)
-		snprintf(buf, n, "embed");
-	else if (c->kind == DLA_HEAD)
-		snprintf(buf, n, "L%dH%d", c->layer, c->head);
-	else
-		snprintf(buf, n, "L%d MLP", c->layer);
+	dla_component_name(c, buf, n); /* "L3 mlp" is "L3 MLP" here */
+	char *m = strstr(buf, " mlp");
+	if (m)
+		memcpy(m, " MLP", 4);
 	return buf;
 }
 
-int interp_head_promotes(const rs_engine *e, int layer, int head, int pos, int k, int32_t *ids, rs_err *err)
+int interp_unembed_top(const rs_model *m, const float *u, int k, int32_t *ids)
 {
-	const rs_model *m = eng_model(e);
-	const rs_config *c = &m->cfg;
-	int d = c->d_model, V = c->vocab;
-	if (head < 0 || head >= c->n_heads)
-		return rs_fail(err, "head %d does not exist (0..%d)", head, c->n_heads - 1);
-	if (pos < 0 || pos >= eng_n_tokens(e))
-		return rs_fail(err, "position %d is outside the prompt", pos);
-	float *o = rs_xmalloc(sizeof *o * (size_t)c->n_heads * d);
-	if (interp_head_outputs(e, layer, pos, o, err)) {
-		free(o);
-		return -1;
-	}
-	float *u = o + (size_t)head * d, *row = rs_xmalloc(sizeof *row * (size_t)d);
-	for (int i = 0; i < d; i++)
-		u[i] *= m->final_norm[i];
-	float *score = rs_xmalloc(sizeof *score * (size_t)V);
+	int d = m->cfg.d_model, V = m->cfg.vocab;
+	float *row = rs_xmalloc(sizeof *row * (size_t)d), *score = rs_xmalloc(sizeof *score * (size_t)V);
 	for (int v = 0; v < V; v++) {
 		mat_row(&m->output, v, row);
 		double s = 0;
@@ -52,6 +36,27 @@ int interp_head_promotes(const rs_engine *e, int layer, int head, int pos, int k
 	int got = vec_topk(score, V, k, 0, ids);
 	free(score);
 	free(row);
+	return got;
+}
+
+int interp_head_promotes(const rs_engine *e, int layer, int head, int pos, int k, int32_t *ids, rs_err *err)
+{
+	const rs_model *m = eng_model(e);
+	const rs_config *c = &m->cfg;
+	int d = c->d_model;
+	if (head < 0 || head >= c->n_heads)
+		return rs_fail(err, "head %d does not exist (0..%d)", head, c->n_heads - 1);
+	if (pos < 0 || pos >= eng_n_tokens(e))
+		return rs_fail(err, "position %d is outside the prompt", pos);
+	float *o = rs_xmalloc(sizeof *o * (size_t)c->n_heads * d);
+	if (interp_head_outputs(e, layer, pos, o, err)) {
+		free(o);
+		return -1;
+	}
+	float *u = o + (size_t)head * d;
+	for (int i = 0; i < d; i++)
+		u[i] *= m->final_norm[i];
+	int got = interp_unembed_top(m, u, k, ids);
 	free(o);
 	return got;
 }

@@ -261,26 +261,17 @@ static int f_neuron_out(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_er
 		return rs_fail(err, "k: at most 20 tokens (negative: the tokens lowered most)");
 	int sign = k < 0 ? -1 : 1;
 	k *= sign;
-	int d = C(env)->d_model, V = C(env)->vocab, ff = C(env)->d_ff;
-	float *u = rs_xmalloc(sizeof *u * (size_t)d), *row = rs_xmalloc(sizeof *row * (size_t)(ff > d ? ff : d));
+	int d = C(env)->d_model, ff = C(env)->d_ff;
+	float *u = rs_xmalloc(sizeof *u * (size_t)d), *row = rs_xmalloc(sizeof *row * (size_t)ff);
 	for (int i = 0; i < d; i++) {
 		mat_row(&m->layers[L].w_down, i, row);
-		u[i] = row[n] * m->final_norm[i];
-	}
-	float *score = rs_xmalloc(sizeof *score * (size_t)V);
-	for (int v = 0; v < V; v++) {
-		mat_row(&m->output, v, row);
-		double s = 0;
-		for (int i = 0; i < d; i++)
-			s += (double)row[i] * u[i];
-		score[v] = (float)(sign * s);
+		u[i] = sign * row[n] * m->final_norm[i];
 	}
 	int32_t idx[20];
-	int nk = vec_topk(score, V, (int)k, 0, idx);
+	int nk = interp_unembed_top(m, u, (int)k, idx);
 	*out = lx_str_take(token_list(env, idx, nk));
 	free(u);
 	free(row);
-	free(score);
 	return 0;
 }
 
@@ -442,13 +433,19 @@ static int ablation_args(lesson_env *env, int argc, lx_val *a, int pos_at, inter
 	return 0;
 }
 
-static int f_ablated(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+static int ablated_run(lesson_env *env, int argc, lx_val *a, int pos_at, abl_result *r, rs_err *err)
 {
 	interp_metric mt;
 	abl_target t;
+	if (ablation_args(env, argc, a, pos_at, &mt, &t, err))
+		return -1;
+	return abl_run(S(env)->model, S(env)->ids, S(env)->n_ids, &t, 1, &mt, r, err);
+}
+
+static int f_ablated(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+{
 	abl_result r;
-	if (ablation_args(env, argc, a, 4, &mt, &t, err) ||
-	    abl_run(S(env)->model, S(env)->ids, S(env)->n_ids, &t, 1, &mt, &r, err))
+	if (ablated_run(env, argc, a, 4, &r, err))
 		return -1;
 	*out = lx_num(r.ablated);
 	return 0;
@@ -456,11 +453,8 @@ static int f_ablated(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *
 
 static int f_ablated_prob(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
 {
-	interp_metric mt;
-	abl_target t;
 	abl_result r;
-	if (ablation_args(env, argc, a, 3, &mt, &t, err) ||
-	    abl_run(S(env)->model, S(env)->ids, S(env)->n_ids, &t, 1, &mt, &r, err))
+	if (ablated_run(env, argc, a, 3, &r, err))
 		return -1;
 	*out = lx_num(r.p_ablated);
 	return 0;
