@@ -362,16 +362,18 @@ typedef struct prog {
 
 static int stop_cb(void *ctx) { return session_should_stop(ctx); }
 
+/* After the first ablation rerun (timed): how long the rest will take; then
+ * how far they are. Said only when the checks take more than a moment. */
 static void progress_cb(void *ctx, int done, int total, double est)
 {
 	prog *p = ctx;
-	if (done == 1 && !p->said && est > 2.0) {
+	if (done == 1 && est > 2.0) {
 		p->said = 1;
-		fprintf(stderr, "explain: one ablation rerun took %.1f s; the %d checks left take about %.0f s (Esc stops)\n",
-			est / (total - done), total - done, est);
+		session_progress(p->s, "explain: one ablation rerun took %.1f s; the %d checks left take about %.0f s (Esc stops)",
+				 est / (total - done), total - done, est);
+	} else if (p->said) {
+		session_progress(p->s, "explain: ablation check %d of %d, about %.0f s left", done, total, est);
 	}
-	if (p->said)
-		fprintf(stderr, "explain: ablation %d of %d\r%s", done, total, done == total ? "\n" : "");
 }
 
 /* Whether b[0..n) is whole UTF-8 (a token may hold part of a character). */
@@ -494,6 +496,20 @@ cmd_status lesson_explain_command(rs_session *s, int argc, char **argv, rs_err *
 		snprintf(err->msg, sizeof err->msg, "%s: --vs names the answer itself", name);
 		explain_free(res);
 		return CMD_ERROR;
+	}
+	/* the walk's ablation placeholders read these measurements instead of rerunning them */
+	for (int i = 0; i < res->n_answer; i++) {
+		const explain_tok *t = &res->tok[i];
+		interp_metric mt = {t->pos, t->id, t->vs};
+		for (int j = 0; j < t->n_comp; j++) {
+			const explain_comp *ec = &t->comp[j];
+			for (int mean = 0; mean < 2; mean++) {
+				abl_target at = {ec->c.kind == DLA_HEAD ? ABL_HEAD : ABL_MLP, ec->c.layer, ec->c.head, -1, mean};
+				float dl = mean ? ec->mean_delta : ec->zero_delta;
+				abl_result ar = {t->logit_diff, t->logit_diff + dl, dl, t->p, mean ? ec->p_mean : ec->p_zero};
+				lx_abl_memo_put(r->env, s->model, res->ids, res->n_ids - 1, &at, &mt, &ar);
+			}
+		}
 	}
 	char *json = build_lesson(s, res, chat, vs != NULL);
 	lesson_diags d = {0};

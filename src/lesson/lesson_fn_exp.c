@@ -437,9 +437,20 @@ static int ablated_run(lesson_env *env, int argc, lx_val *a, int pos_at, abl_res
 {
 	interp_metric mt;
 	abl_target t;
+	rs_session *s = S(env);
 	if (ablation_args(env, argc, a, pos_at, &mt, &t, err))
 		return -1;
-	return abl_run(S(env)->model, S(env)->ids, S(env)->n_ids, &t, 1, &mt, r, err);
+	if (mt.pos < 0)
+		mt.pos = s->n_ids - 1;
+	const abl_result *m = lx_abl_memo_get(env, s->model, s->ids, s->n_ids, &t, &mt, pos_at == 3);
+	if (m) {
+		*r = *m;
+		return 0;
+	}
+	if (abl_run(s->model, s->ids, s->n_ids, &t, 1, &mt, r, err))
+		return -1;
+	lx_abl_memo_put(env, s->model, s->ids, s->n_ids, &t, &mt, r);
+	return 0;
 }
 
 static int f_ablated(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)

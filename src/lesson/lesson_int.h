@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "interp.h"
 #include "lesson.h"
 #include "strbuf.h"
 #include "tokenizer.h"
@@ -50,6 +51,25 @@ int lx_arg_str(const lx_val *v, const char *what, const char **out, rs_err *err)
 int lx_arg_pos(lesson_env *env, const lx_val *v, int *out, rs_err *err);
 /* A token: a number is an id, text must be exactly one token. */
 int lx_arg_tok(lesson_env *env, const lx_val *v, int32_t *out, rs_err *err);
+
+/* Ablation results kept by the environment, so that a step shown again (or
+ * the placeholders of `explain`, whose measurements put them here) does not
+ * rerun the model: the key is the model, the prompt's ids, the target and the
+ * metric (any_b: any second token, for a probability, which does not depend
+ * on it). abl_run runs on the clean model, so interventions are no part of it. */
+#define LX_ABL_MEMO 64
+typedef struct lx_abl_memo {
+	const rs_model *m;
+	int32_t *ids;
+	int n;
+	abl_target t;
+	interp_metric mt;
+	abl_result r;
+} lx_abl_memo;
+const abl_result *lx_abl_memo_get(lesson_env *env, const rs_model *m, const int32_t *ids, int n, const abl_target *t,
+				  const interp_metric *mt, int any_b);
+void lx_abl_memo_put(lesson_env *env, const rs_model *m, const int32_t *ids, int n, const abl_target *t,
+		     const interp_metric *mt, const abl_result *r);
 
 /* The session the placeholders read. */
 rs_session *lx_session(lesson_env *env);

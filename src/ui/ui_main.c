@@ -205,6 +205,12 @@ void ui_busy(ui *u, const char *what)
 	u->sig_hints = 0;
 }
 
+/* The session's progress lines (session_progress) on the hint line. */
+static void ui_progress(void *ctx, const char *line)
+{
+	ui_busy(ctx, line);
+}
+
 void ui_run_command(ui *u, const char *line)
 {
 	rs_err err;
@@ -524,6 +530,7 @@ int ui_main(int argc, char **argv)
 	if (!o.bench) {
 		s->interrupt = ui_interrupt;
 		s->interrupt_ctx = u;
+		s->progress = ui_progress;
 	}
 	const char *why;
 	int rc = 0;
