@@ -230,15 +230,17 @@ static char *build_lesson(const rs_session *s, const explain_result *r, int chat
 
 	/* 5. the causal check */
 	strbuf_printf(&k, "pos %d\n", t0->pos);
-	for (int j = 0; j < t0->n_comp; j++) {
-		ablate_cmd(&k, &t0->comp[j].c, "zero");
-		strbuf_printf(&k, "clear all\n");
-		ablate_cmd(&k, &t0->comp[j].c, "mean");
+	/* the first component by hand, so the output pane shows the command (each ablation
+	 * reruns the model, and a step shown again replays its commands: one is enough) */
+	if (t0->n_comp) {
+		ablate_cmd(&k, &t0->comp[0].c, "zero");
 		strbuf_printf(&k, "clear all\n");
 	}
 	strbuf_printf(&t, "Attribution says what a part writes; ablation asks what changes without it. Each part is set "
 		      "to zero (or to its mean over the positions), at every position, and everything after it is "
-		      "recomputed. The logit difference is {logit_diff(a0, b0, p0):.3f} without ablation.\n\n");
+		      "recomputed. The logit difference is {logit_diff(a0, b0, p0):.3f} without ablation. The output pane "
+		      "shows the first one done by hand (ablate, then clear all): its effect line is the probability's "
+		      "change.\n\n");
 	for (int j = 0; j < t0->n_comp; j++)
 		ablation_text(&t, &t0->comp[j], 0, L);
 	add_step(steps, "Token 1: the causal check (ablation)", &t, &k, "topk output", "output");
