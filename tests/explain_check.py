@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""explain_check.py - checks `residual explain --json` against the individual
-commands run by hand in one batch session (TAP lines on stdout).
+"""explain_check.py - checks `explain --json` against the individual commands
+run by hand afterwards in the same batch session (TAP lines on stdout); the
+subcommand `residual explain --json` must print the same JSON.
 
 usage: explain_check.py RESIDUAL LABEL [explain options...] (PROMPT | --ids IDS) [:: LABEL ...]
 (each case between '::' runs in turn; one TAP plan for all)
 
 1. the JSON has the documented shape (prompt_tokens, answer[...], summary);
-2. every number of the answer equals what `lens`, `dla`, `ablate` and `attn`
-   print on the session holding the prompt and the answer;
+2. every number of the answer equals what `lens`, `dla`, `ablate`, `attn` and
+   `heads` print in the session explain left (the prompt and the answer);
 3. the attributions add up: the embedding, the listed components and the
    rest give the logit difference, and so do all of `dla`'s lines;
 4. the ablation deltas equal `ablate` by hand followed by `dla` and `lens`;
@@ -168,23 +169,76 @@ def main():
         check_case(residual, g[0], g[1:])
 
 
+def explain_line(args):
+    """The session's start (prompt) and the explain command for explain's options."""
+    prompt, line, i = None, ["explain"], 0
+    words = []
+    while i < len(args):
+        a = args[i]
+        if a == "-n":
+            line.insert(1, args[i + 1])
+            i += 2
+        elif a == "--vs":
+            line += ["--vs", "'%s'" % args[i + 1].replace("'", "'\\''")]
+            i += 2
+        elif a == "--ids":
+            prompt = "prompt --ids " + args[i + 1]
+            i += 2
+        elif a == "--model":
+            i += 2
+        elif a == "--chat":
+            line.append("--chat")
+            i += 1
+        else:
+            words.append(a)
+            i += 1
+    if prompt is None:
+        prompt = "prompt " + " ".join(words)
+    return prompt, " ".join(line + ["--json"])
+
+
+def first_json(out):
+    """The JSON object explain printed at the start of a batch session's output."""
+    start = out.index("{")
+    depth, instr, esc = 0, False, False
+    for k in range(start, len(out)):
+        ch = out[k]
+        if instr:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                instr = False
+        elif ch == '"':
+            instr = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return json.loads(out[start:k + 1]), out[k + 1:]
+    raise ValueError("no whole JSON object")
+
+
 def check_case(residual, label, args):
     model = args[args.index("--model") + 1] if "--model" in args else None
     rc, out, err = run([residual, "explain", "--json"] + args)
-    if not ok(rc == 0, "%s: explain --json runs (%s)" % (label, err.strip()[:200])):
+    if not ok(rc == 0, "%s: residual explain --json runs (%s)" % (label, err.strip()[:200])):
         return
     try:
-        d = json.loads(out)
+        d0 = json.loads(out)
     except ValueError as e:
         ok(False, "%s: the output is JSON (%s)" % (label, e))
         return
-    errs = check_shape(d)
+    errs = check_shape(d0)
     ok(not errs, "%s: the JSON has explain's shape%s" % (label, ": " + "; ".join(errs[:5]) if errs else ""))
     if errs:
         return
-    ids = [t["id"] for t in d["prompt_tokens"]] + [a["id"] for a in d["answer"]]
-    lines = ["prompt --ids " + ",".join(str(i) for i in ids[:-1]), "run all"]
-    for i, a in enumerate(d["answer"]):
+    # the same session: explain, then the commands by hand on the prompt it leaves
+    prompt, line = explain_line(args)
+    lines = [prompt, line, "echo ==start==", "run all"]
+    for i, a in enumerate(d0["answer"]):
         p, t, vs = a["pos"], a["id"], a["vs"]["id"]
         lines += ["echo ==lens%d==" % i, "lens %d --target %d" % (p, t),
                   "echo ==dla%d==" % i, "dla %d %d --vs %d --top 100000" % (p, t, vs)]
@@ -197,11 +251,19 @@ def check_case(residual, label, args):
                 lines += ["echo ==attn%d_%d==" % (i, j), "attn %s %s" % m.groups()]
         if a.get("copied"):
             m = re.fullmatch(r"L(\d+)H(\d+)", a["copied"]["head"])
-            lines += ["echo ==copy%d==" % i, "attn %s %s" % m.groups()]
+            lines += ["echo ==copy%d==" % i, "attn %s %s" % m.groups(),
+                      "echo ==heads%d==" % i, "heads induction --top 100000"]
     bargs = [residual, "--batch", "-"] + (["--model", model] if model else [])
     rc, bout, berr = run(bargs, "\n".join(lines) + "\n")
-    if not ok(rc == 0, "%s: the same numbers by hand in a batch session (%s)" % (label, berr.strip()[:200])):
+    if not ok(rc == 0, "%s: explain and the same numbers by hand in one batch session (%s)" % (label, berr.strip()[:200])):
         return
+    try:
+        d, rest = first_json(bout[bout.index("\n") + 1:])  # after the prompt's line
+    except ValueError as e:
+        ok(False, "%s: explain --json in batch mode prints JSON (%s)" % (label, e))
+        return
+    ok(d == d0, "%s: the command in a session gives the subcommand's JSON" % label)
+    bout = rest
     secs = sections(bout)
     values = []  # every number the commands printed, for the summary
     for i, a in enumerate(d["answer"]):
@@ -243,6 +305,13 @@ def check_case(residual, label, args):
             att = parse_attn(secs.get("copy%d" % i, []), a["pos"])
             values += list(att.values())
             ok(near(att.get(a["copied"]["from_pos"]), a["copied"]["attn"], 6e-5), "%s: the copying head's attention equals `attn`" % w)
+            hm = re.fullmatch(r"L(\d+)H(\d+)", a["copied"]["head"])
+            ind = None
+            for hl in secs.get("heads%d" % i, []):
+                f = hl.split()
+                if len(f) == 7 and f[0] == hm.group(1) and f[1] == hm.group(2):
+                    ind = float(f[4])
+            ok(near(ind, a["copied"]["induction"], 6e-5), "%s: the copying head's induction score equals `heads` (%s)" % (w, ind))
     # the summary states numbers of these commands only
     values = [v for v in values if v is not None]
     missing = []
