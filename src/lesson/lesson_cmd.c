@@ -243,6 +243,6 @@ const cmd_def lesson_cmds[] = {
 	 "ablation disagree, why); for later tokens, whether they are copied from the prompt and by which head; a "
 	 "summary from the measurements. The session's prompt becomes the prompt and the answer. --json prints the "
 	 "measurements as JSON. Esc stops the ablation checks on a big model.",
-	 {ARG_NUMBER, ARG_WORD}, NULL, lesson_explain_command, "--vs --json --chat", "Experiments"},
+	 {ARG_NUMBER}, NULL, lesson_explain_command, "--vs --json --chat", "Explaining an answer"},
 	{NULL, NULL, NULL, NULL, {ARG_NONE}, NULL, NULL, NULL, NULL},
 };

@@ -473,8 +473,11 @@ cmd_status lesson_explain_command(rs_session *s, int argc, char **argv, rs_err *
 		lx_val v = lx_str(vs);
 		int32_t id;
 		/* a number is an id, else text that is one token (as the placeholders take them) */
-		if (vs[0] == '#')
-			v = (lx_val){LX_NUM, atof(vs + 1), NULL};
+		const char *num = vs[0] == '#' ? vs + 1 : vs;
+		if (*num && strspn(num, "0123456789") == strlen(num)) {
+			lx_val_free(&v);
+			v = lx_num(atof(num));
+		}
 		int bad = lx_arg_tok(r->env, &v, &id, err);
 		lx_val_free(&v);
 		if (bad) {
