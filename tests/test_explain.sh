@@ -60,6 +60,13 @@ result $(( $? == 0 )) "no placeholder is left unexpanded"
 grep -q 'The model saw 10 tokens' "$TMP/b.out"
 result $? "the generated lesson is open (lesson text shows its first step)"
 
+# without lessons installed explain still opens its walk
+printf 'prompt Everyone in France knows that their capital is\nexplain 1\nlesson step 7\nnext\nlesson text\n' |
+	RESIDUAL_LESSONS=$TMP/none "$RESIDUAL" --batch - >"$TMP/n.out" 2>"$TMP/n.err"
+rc=$?
+[ $rc -eq 0 ] && grep -q 'end of the walk' "$TMP/n.out"
+result $? "without lessons installed explain walks to its end page"
+
 # mistakes are refused with a message
 printf 'explain\n' | "$RESIDUAL" --batch - >/dev/null 2>"$TMP/e1"
 grep -q 'no prompt yet' "$TMP/e1"

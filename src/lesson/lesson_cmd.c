@@ -97,7 +97,8 @@ static cmd_status step_by(lesson_run *r, rs_session *s, int delta, const char *n
 		for (int i = 0; i + 1 < r->set->n; i++)
 			if (r->set->l[i] == r->cur)
 				return lesson_run_start(r, s, r->set->l[i + 1], 0, err) ? CMD_ERROR : CMD_OK;
-		return fail(err, name, "that was the last lesson");
+		return fail(err, name, r->cur == r->generated ? "that was the end of the walk (:explain walks through another answer)"
+							     : "that was the last lesson");
 	}
 	return lesson_run_goto(r, s, k, err) ? CMD_ERROR : CMD_OK;
 }

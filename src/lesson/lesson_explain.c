@@ -450,7 +450,7 @@ cmd_status lesson_explain_command(rs_session *s, int argc, char **argv, rs_err *
 		snprintf(err->msg, sizeof err->msg, "%s: there is no prompt yet (prompt TEXT, then explain)", name);
 		return CMD_ERROR;
 	}
-	lesson_run *r = lesson_run_get(s, err);
+	lesson_run *r = lesson_run_get_any(s, err);
 	if (!r)
 		return CMD_ERROR;
 	if (chat && s->prompt && s->tok) {

@@ -43,12 +43,16 @@ static void run_free(void *p) /* the session's upper_free */
 	free(r);
 }
 
-lesson_run *lesson_run_get(rs_session *s, rs_err *err)
+static lesson_run *run_get(rs_session *s, int without_lessons, rs_err *err)
 {
 	if (s->upper)
 		return s->upper;
 	lesson_diags d = {0};
 	lesson_set *set = lesson_set_load(NULL, &d, err);
+	if (!set && without_lessons) {
+		set = rs_xcalloc(1, sizeof *set); /* none installed: a runner for explain's lesson only */
+		err->msg[0] = 0;
+	}
 	if (!set) {
 		lesson_diags_free(&d);
 		return NULL;
@@ -65,6 +69,10 @@ lesson_run *lesson_run_get(rs_session *s, rs_err *err)
 	s->upper_free = run_free;
 	return r;
 }
+
+lesson_run *lesson_run_get(rs_session *s, rs_err *err) { return run_get(s, 0, err); }
+
+lesson_run *lesson_run_get_any(rs_session *s, rs_err *err) { return run_get(s, 1, err); }
 
 static void save_settings(lesson_run *r, rs_session *s)
 {
@@ -222,7 +230,17 @@ static void render(lesson_run *r, int k)
 		tb_printf(&b, "(%s)\n\n", r->notice);
 	if (r->once[0])
 		tb_printf(&b, "%s\n\n", r->once);
-	tb_printf(&b, "Lesson %d: %s\n", l->number, l->title);
+	if (l == r->generated)
+		tb_printf(&b, "%s\n", l->title); /* explain's: no number, no place in the list */
+	else
+		tb_printf(&b, "Lesson %d: %s\n", l->number, l->title);
+	if (k >= l->n_steps && l == r->generated) {
+		tb_printf(&b, "\nYou have reached the end of the walk. prompt TEXT and then :explain walk through "
+			   "another answer; :lesson lists the lessons.\n");
+		free(r->text);
+		r->text = b.p;
+		return;
+	}
 	if (k >= l->n_steps) {
 		tb_printf(&b, "\nYou have reached the end of this lesson.\n");
 		int next = -1;
