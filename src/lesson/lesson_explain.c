@@ -117,12 +117,14 @@ static void ablation_text(sb *t, const explain_comp *ec, int i, int n_layers)
 	if (!isfinite(ec->zero_delta))
 		return;
 	if (disagrees(ec)) {
-		strbuf_printf(t, "  Here attribution and ablation disagree: removing %s does not take away just the {dla('%s', p%d, a%d, b%d):.3f} it writes directly. ",
-			      nm, nm, i, i, i);
-		strbuf_printf(t, "Without it the final norm's scale changes (attribution kept it frozen)%s.\n",
-			      ec->c.layer < n_layers - 1 ? ", and the later layers, which read its output, respond: they can make up for it or build on it" : "");
+		strbuf_printf(t, "  Here attribution and ablation disagree, by {abs(ablated('%s', 'zero', %s) - logit_diff(a%d, b%d, p%d) + "
+			      "dla('%s', p%d, a%d, b%d)):.3f}: removing %s does not just take away what it writes directly. ",
+			      nm, m3, i, i, i, nm, i, i, i, nm);
+		strbuf_printf(t, "Attribution froze the final norm's scale at {value('ln_final.hook_scale', p%d, 0):.3f}; ablation "
+			      "recomputes it%s.\n", i,
+			      ec->c.layer < n_layers - 1 ? ", and the later layers, which read its output, recompute too: they can make up for it or build on it" : "");
 	} else {
-		strbuf_printf(t, "  Here zero ablation agrees with the attribution: the change is close to minus what %s writes directly.\n", nm);
+		strbuf_printf(t, "  Here zero ablation agrees with the attribution: the change is within a quarter of minus what %s writes directly.\n", nm);
 	}
 }
 
@@ -304,8 +306,8 @@ static char *build_lesson(const rs_session *s, const explain_result *r, int chat
 		strbuf_printf(&t, ".");
 		if (disagrees(ec))
 			strbuf_printf(&t, " Its ablation effect ({ablated('%s', 'zero', a0, b0, p0) - logit_diff(a0, b0, p0):.3f}) is not "
-				      "minus its attribution: the final norm rescales%s.", nm,
-				      ec->c.layer < L - 1 ? " and later layers respond" : "");
+				      "minus its attribution: ablation recomputes the final norm's scale%s, which attribution freezes.", nm,
+				      ec->c.layer < L - 1 ? " and the later layers" : "");
 	}
 	for (int i = 1; i < r->n_answer; i++) {
 		const explain_tok *ti = &r->tok[i];
@@ -335,6 +337,7 @@ static int walk(lesson_run *r, rs_session *s, lesson *l, sb *all, char **summary
 	lesson *was = r->cur;
 	int rc = 0;
 	r->cur = l;
+	session_clear_interventions(s); /* the answer and its measurements are the clean model's */
 	for (int i = 0; i < l->n_vars && !rc; i++)
 		rc = lesson_env_let(r->env, l->var_name[i], l->var_expr[i], err);
 	for (int k = 0; k < l->n_steps && !rc; k++) {
@@ -450,6 +453,7 @@ cmd_status lesson_explain_command(rs_session *s, int argc, char **argv, rs_err *
 		snprintf(err->msg, sizeof err->msg, "%s: there is no prompt yet (prompt TEXT, then explain)", name);
 		return CMD_ERROR;
 	}
+	int n_iv = eng_n_interventions(s->eng);
 	lesson_run *r = lesson_run_get_any(s, err);
 	if (!r)
 		return CMD_ERROR;
@@ -557,6 +561,9 @@ cmd_status lesson_explain_command(rs_session *s, int argc, char **argv, rs_err *
 		free(txt);
 		cJSON_Delete(j);
 	} else if (!s->interrupt || nested) {
+		if (n_iv)
+			session_printf(s, "(explain cleared the %d intervention%s in effect: it explains the model as it is)\n\n",
+				       n_iv, n_iv > 1 ? "s" : "");
 		session_printf(s, "%s", all.p ? all.p : "");
 	} else {
 		session_printf(s, "%s\n\n(the walk is in the lesson pane: :next steps through it)\n", summary ? summary : "");
