@@ -309,6 +309,21 @@ static char *build_lesson(const rs_session *s, const explain_result *r, int chat
 				      "minus its attribution: ablation recomputes the final norm's scale%s, which attribution freezes.", nm,
 				      ec->c.layer < L - 1 ? " and the later layers" : "");
 	}
+	/* the first head among them, when the first was not one */
+	for (int j = 1; j < t0->n_comp && t0->comp[0].c.kind != DLA_HEAD; j++) {
+		const explain_comp *ec = &t0->comp[j];
+		if (ec->c.kind != DLA_HEAD || !ec->n_att)
+			continue;
+		lx_name(&ec->c, nm, sizeof nm);
+		strbuf_printf(&t, " Head %s, attending {attn(%d, %d, p0, %d):.3f} to position %d ({token(%d)}), adds "
+			      "{dla('%s', p0, a0, b0):.3f}", nm, ec->c.layer, ec->c.head, ec->att_pos[0], ec->att_pos[0],
+			      ec->att_pos[0], nm);
+		if (isfinite(ec->zero_delta))
+			strbuf_printf(&t, "; ablating it {if(lt(ablated_prob('%s', 'zero', a0, p0), prob(a0, p0)), 'lowers', 'raises')} "
+				      "its probability to {ablated_prob('%s', 'zero', a0, p0):.4f}", nm, nm);
+		strbuf_printf(&t, ".");
+		break;
+	}
 	for (int i = 1; i < r->n_answer; i++) {
 		const explain_tok *ti = &r->tok[i];
 		if (ti->copy_src >= 0) {
