@@ -256,7 +256,7 @@ static int parse_ids(const char *arg, int32_t **ids, int *n)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: residual [--model PATH] [--tokenizer PATH] [--prompt TEXT | --ids 1,2,3] [--lesson NAME]\n"
-		   "                [--theme dark|light|mono] [--ascii] [--no-history]\n"
+		   "                [--theme dark|light|mono] [--ascii] [--no-history] [--run COMMAND]\n"
 		   "                [--bench-redraw [ROWSxCOLS]]\n");
 }
 
