@@ -20,7 +20,8 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 
 set -- builtin-capital -n 4 "Everyone in France knows that their capital is" \
 	:: builtin-ioi -n 3 --vs ' John' "When Mary and John went to the store, John gave a drink to" \
-	:: builtin-copy -n 4 "The cat sat on the mat. The cat sat on"
+	:: builtin-copy -n 4 "The cat sat on the mat. The cat sat on" \
+	:: builtin-chat --chat -n 2 "What is the capital of France?"
 H=$FIXTURES/hf-golden
 if [ -d "$H" ]; then
 	for c in v1_llama3_gqa v2_llama32_tied v3_llama2_mha; do
@@ -45,6 +46,11 @@ result() { # result STATUS DESCRIPTION
 }
 [ -s "$TMP/py.err" ] && sed 's/^/# /' "$TMP/py.err"
 result $(( py_rc != 0 && failed == 0 )) "explain_check.py ended cleanly"
+
+# --chat: the chat template's special tokens are what the model saw
+"$RESIDUAL" explain --print --chat -n 1 "What is the capital of France?" >"$TMP/c.out" 2>&1
+grep -q "<|start_header_id|>" "$TMP/c.out" && grep -q "The chat template wrapped your question" "$TMP/c.out"
+result $? "--chat: the walk lists the template's special tokens and says so"
 
 # the command in batch mode: every step's text, then the summary
 printf 'prompt Everyone in France knows that their capital is\nexplain 2\nlesson text\n' >"$TMP/b.cmd"
