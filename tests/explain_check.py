@@ -242,7 +242,7 @@ def check_case(residual, label, args):
         p, t, vs = a["pos"], a["id"], a["vs"]["id"]
         lines += ["echo ==lens%d==" % i, "lens %d --target %d" % (p, t),
                   "echo ==dla%d==" % i, "dla %d %d --vs %d --top 100000" % (p, t, vs)]
-        for j, c in enumerate(a["components"]):
+        for j, c in enumerate(x for x in a["components"] if x["name"] != "embed"):
             for mode in ("zero", "mean"):
                 lines += ["echo ==abl%d_%d_%s==" % (i, j, mode), ablate_cmd(c["name"], mode),
                           "dla %d %d --vs %d --top 1" % (p, t, vs), "lens %d --target %d" % (p, t), "clear all"]
@@ -280,11 +280,14 @@ def check_case(residual, label, args):
         ok(near(metric, a["logit_diff"], 6e-5), "%s: logit_diff equals `dla` (%s vs %s)" % (w, metric, a["logit_diff"]))
         ok(comps and near(sum(comps.values()), metric, 1e-4 * len(comps) + 1e-4),
            "%s: every component and the embedding sum to the logit difference (frozen scale)" % w)
-        total = a["embed"] + a["dla_rest"] + sum(c["dla"] for c in a["components"])
+        comp_list = [c for c in a["components"] if c["name"] != "embed"]
+        emb = [c for c in a["components"] if c["name"] == "embed"]
+        ok(len(emb) == 1 and near(emb[0]["dla"], a["embed"], 1e-6), "%s: the embedding is listed as a component" % w)
+        total = a["dla_rest"] + sum(c["dla"] for c in a["components"])
         ok(near(total, a["logit_diff"], 1e-3), "%s: embed + components + rest = logit_diff (%.5f vs %.5f)" % (w, total, a["logit_diff"]))
         ok(near(comps.get("embed"), a["embed"], 6e-5), "%s: the embedding's attribution equals `dla`" % w)
         values += [metric, final] + list(comps.values())
-        for j, c in enumerate(a["components"]):
+        for j, c in enumerate(comp_list):
             cw = "%s, %s" % (w, c["name"])
             ok(near(comps.get(cmd_name(c["name"])), c["dla"], 6e-5), "%s: dla equals `dla`" % cw)
             for mode in ("zero", "mean"):

@@ -320,6 +320,14 @@ cJSON *interp_explain_to_json(const explain_result *r, interp_tok_text text, voi
 				cJSON_AddItemToArray(pr, id_text(ec->prom[j], text, ud));
 			cJSON_AddItemToArray(comps, c);
 		}
+		/* the embedding last: with the components and dla_rest it makes up logit_diff */
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", "embed");
+		add_num(e, "dla", t->embed);
+		cJSON_AddNullToObject(e, "ablate_zero_delta");
+		cJSON_AddNullToObject(e, "ablate_mean_delta");
+		cJSON_AddArrayToObject(e, "attends");
+		cJSON_AddItemToArray(comps, e);
 		if (t->copy_src >= 0) {
 			cJSON *cp = cJSON_AddObjectToObject(a, "copied");
 			cJSON_AddNumberToObject(cp, "from_pos", t->copy_src);
