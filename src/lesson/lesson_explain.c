@@ -128,6 +128,24 @@ static void ablation_text(sb *t, const explain_comp *ec, int i, int n_layers)
 	}
 }
 
+/* Whether answer token i is copied from the prompt, and the head attending to the copy. */
+static void copy_text(sb *t, const explain_tok *ti, int i)
+{
+	char nm[32];
+	if (ti->copy_src >= 0) {
+		dla_component hc = {DLA_HEAD, ti->ind_layer, ti->ind_head, 0};
+		lx_name(&hc, nm, sizeof nm);
+		strbuf_printf(t, "\nCopied: {piece(a%d)} stands at position %d after {token(%d)}, the same token as here: the "
+			      "model can repeat what followed it before. The head attending most from here to position %d is %s, "
+			      "with weight {attn(%d, %d, p%d, %d):.3f}; its induction score on this prompt is "
+			      "{head_score('induction', %d, %d):.3f}.",
+			      i, ti->copy_src, ti->copy_src - 1, ti->copy_src, nm, ti->ind_layer, ti->ind_head, i,
+			      ti->copy_src, ti->ind_layer, ti->ind_head);
+	} else {
+		strbuf_printf(t, "\nNot a copy: {piece(a%d)} never follows {token(p%d)} earlier in the text.", i, i);
+	}
+}
+
 static char *build_lesson(const rs_session *s, const explain_result *r, int chat, int vs_given)
 {
 	const rs_config *c = &s->model->cfg;
@@ -189,6 +207,8 @@ static char *build_lesson(const rs_session *s, const explain_result *r, int chat
 		strbuf_printf(&t, "  %-26s rank {lens_rank('%s', a0, p0)}, p {lens_prob('%s', a0, p0):.4f}\n", hn, hn, hn);
 	}
 	strbuf_printf(&t, "\nIt is first among the top 5 at {lens_first(a0, p0, 5)} and first top-1 at {lens_first(a0, p0)}.");
+	strbuf_printf(&t, "\n");
+	copy_text(&t, t0, 0);
 	add_step(steps, "Token 1: when does the answer appear?", &t, &k, "lens output", "lens");
 
 	/* 3. direct logit attribution */
@@ -266,18 +286,7 @@ static char *build_lesson(const rs_session *s, const explain_result *r, int chat
 			strbuf_printf(&t, ". Zero-ablating %s changes the difference by {ablated('%s', 'zero', a%d, b%d, p%d) - "
 				      "logit_diff(a%d, b%d, p%d):.3f}.\n", nm, nm, i, i, i, i, i, i);
 		}
-		if (ti->copy_src >= 0) {
-			dla_component hc = {DLA_HEAD, ti->ind_layer, ti->ind_head, 0};
-			lx_name(&hc, nm, sizeof nm);
-			strbuf_printf(&t, "\nCopied: {piece(a%d)} stands at position %d after {token(%d)}, the same token as here: the "
-				      "model can repeat what followed it before. The head attending most from here to position %d is %s, "
-				      "with weight {attn(%d, %d, p%d, %d):.3f}; its induction score on this prompt is "
-				      "{head_score('induction', %d, %d):.3f}.",
-				      i, ti->copy_src, ti->copy_src - 1, ti->copy_src, nm, ti->ind_layer, ti->ind_head, i,
-				      ti->copy_src, ti->ind_layer, ti->ind_head);
-		} else {
-			strbuf_printf(&t, "\nNot a copy: {piece(a%d)} never follows {token(p%d)} earlier in the text.", i, i);
-		}
+		copy_text(&t, ti, i);
 		char title[64];
 		snprintf(title, sizeof title, "Token %d of the answer", i + 1);
 		add_step(steps, title, &t, &k, "lens topk output", "lens");
@@ -308,6 +317,11 @@ static char *build_lesson(const rs_session *s, const explain_result *r, int chat
 			strbuf_printf(&t, " Its ablation effect ({ablated('%s', 'zero', a0, b0, p0) - logit_diff(a0, b0, p0):.3f}) is not "
 				      "minus its attribution: ablation recomputes the final norm's scale%s, which attribution freezes.", nm,
 				      ec->c.layer < L - 1 ? " and the later layers" : "");
+	}
+	if (t0->copy_src >= 0) {
+		dla_component hc = {DLA_HEAD, t0->ind_layer, t0->ind_head, 0};
+		strbuf_printf(&t, " It is copied from position %d; head %s attends {attn(%d, %d, p0, %d):.3f} to it.", t0->copy_src,
+			      lx_name(&hc, nm, sizeof nm), t0->ind_layer, t0->ind_head, t0->copy_src);
 	}
 	/* the first head among them, when the first was not one */
 	for (int j = 1; j < t0->n_comp && t0->comp[0].c.kind != DLA_HEAD; j++) {
