@@ -415,10 +415,10 @@ static int utf8_ok(const unsigned char *b, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		int k = b[i] < 0x80 ? 0 : (b[i] & 0xE0) == 0xC0 ? 1 : (b[i] & 0xF0) == 0xE0 ? 2 : (b[i] & 0xF8) == 0xF0 ? 3 : -1;
-		if (k < 0 || i + (size_t)k >= n + (k == 0))
+		if (k < 0 || i + (size_t)k >= n)
 			return 0;
 		for (int j = 1; j <= k; j++)
-			if (i + j >= n || (b[i + j] & 0xC0) != 0x80)
+			if ((b[i + j] & 0xC0) != 0x80)
 				return 0;
 		i += (size_t)k + 1;
 	}
