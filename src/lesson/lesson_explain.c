@@ -198,7 +198,7 @@ static char *build_lesson(const rs_session *s, const explain_result *r, int chat
 	/* 2. the logit lens of the first token */
 	strbuf_printf(&k, "pos %d\nlens %d --target %d\n", t0->pos, t0->pos, t0->id);
 	strbuf_printf(&t, "At position %d ({token(p0)}) the model gives {piece(a0)} probability {prob(a0, p0):.4f}; ", t0->pos);
-	strbuf_printf(&t, "%s {piece(b0)} has {prob(b0, p0):.4f}.\n\n", vs_given ? "the token you compare it with," : "the runner-up,");
+	strbuf_printf(&t, "%s {piece(b0)}, has {prob(b0, p0):.4f}.\n\n", vs_given ? "the token you compare it with," : "the runner-up,");
 	strbuf_printf(&t, "The logit lens reads the residual stream at each point through the final norm and the "
 		      "unembedding, as if the model stopped there. The rank (from 1) and probability of {piece(a0)}:\n");
 	for (int i = 0; i < t0->n_sites; i++) {
