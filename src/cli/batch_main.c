@@ -17,12 +17,6 @@ static void usage(FILE *f)
 		   "commands (residual --batch with 'help' as input lists them).\n");
 }
 
-static void batch_progress(void *ctx, const char *line)
-{
-	(void)ctx;
-	fprintf(stderr, "[%s]\n", line);
-}
-
 int cli_batch_main(int argc, char **argv)
 {
 	const char *file = "-";
@@ -59,7 +53,6 @@ int cli_batch_main(int argc, char **argv)
 		return 2;
 	}
 	s->restricted = restricted;
-	s->progress = batch_progress; /* a pass stepped from disk: a line per layer on stderr */
 	if (tokenizer && session_set_tokenizer(s, tokenizer, &err)) {
 		fprintf(stderr, "residual: %s\n", err.msg);
 		session_free(s);

@@ -330,7 +330,7 @@ int session_should_stop(rs_session *s)
 static void progress(rs_session *s, int *last_layer)
 {
 	rs_stream *st = eng_stream(s->eng);
-	if (!s->progress || !stream_active(st))
+	if (!stream_active(st))
 		return;
 	rs_stream_stats ss;
 	stream_stats(st, &ss);
@@ -345,7 +345,20 @@ static void progress(rs_session *s, int *last_layer)
 	if (ss.used > 0 && ss.seconds > 1 && ss.pass_bytes > ss.used)
 		snprintf(line + k, sizeof line - (size_t)k, ", about %s left",
 			 rs_format_secs(ss.seconds * (double)(ss.pass_bytes - ss.used) / (double)ss.used, rd, sizeof rd));
-	s->progress(s->progress_ctx, line);
+	session_progress(s, "%s", line);
+}
+
+void session_progress(rs_session *s, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (s->progress)
+		s->progress(s->interrupt_ctx, line);
+	else
+		fprintf(stderr, "%s\n", line);
 }
 
 /* Makes sure the engine has computed stop t, and shows it. */
