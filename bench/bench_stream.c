@@ -93,7 +93,7 @@ static int run(const char *path, uint64_t budget, int T, int drop, const char *o
 	lr[cur] += ss.disk_read - rl;
 	char b[32], a[32], r[32];
 	printf("  budget %s (%s), page cache %s\n",
-	       budget == UINT64_MAX ? "unlimited" : rs_format_size((double)budget, b, sizeof b),
+	       rs_format_budget(budget, b, sizeof b),
 	       ss.active ? "stepped from disk" : "weights fit: plain mmap",
 	       dropped ? "dropped before the run" : "NOT dropped (not root, or --no-drop)");
 	for (int l = 0; l <= L; l++)
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
 	double ds = disk_speed(path, drop);
 	if (ds > 0)
 		printf("disk: %s/s reading 2 GB of the file sequentially (page cache dropped)\n", rs_format_size(ds, a, sizeof a));
-	printf("run 1: memory budget %s\n", rs_format_size((double)budget, a, sizeof a));
+	printf("run 1: memory budget %s\n", rs_format_budget(budget, a, sizeof a));
 	int rc = in_child(path, budget, T, drop, "/tmp/bench_stream_logits_budget.bin");
 	printf("run 2: memory budget unlimited\n");
 	rc = rc || in_child(path, UINT64_MAX, T, drop, "/tmp/bench_stream_logits_unlimited.bin");

@@ -27,6 +27,8 @@
 int rs_parse_size(const char *s, uint64_t *out);
 /* "243 GB", "3.4 GB", "512 MB" (powers of 1000, as disks are sold). */
 char *rs_format_size(double bytes, char *buf, size_t n);
+/* A budget as given (powers of 1024): "4 GiB", "64 KiB", "unlimited". */
+char *rs_format_budget(uint64_t b, char *buf, size_t n);
 /* "0.4 s", "80 s", "12 min". */
 char *rs_format_secs(double t, char *buf, size_t n);
 /* Physical memory in bytes (0 when unknown). */

@@ -44,7 +44,7 @@ static void stream_notice(rs_engine *e, const char *cmd)
 	char a[32], b[32], t[32];
 	fprintf(stderr, "residual %s: the weights pass the %s memory budget (--mem): stepped from disk, each pass "
 		"(the prompt, then each token) reads %s, about %s at 3 GB/s\n", cmd,
-		rs_format_size((double)ss.budget, b, sizeof b), rs_format_size((double)ss.pass_bytes, a, sizeof a),
+		rs_format_budget(ss.budget, b, sizeof b), rs_format_size((double)ss.pass_bytes, a, sizeof a),
 		rs_format_secs((double)ss.pass_bytes / 3e9, t, sizeof t));
 }
 

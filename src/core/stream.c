@@ -63,6 +63,19 @@ char *rs_format_size(double b, char *buf, size_t n)
 	return buf;
 }
 
+char *rs_format_budget(uint64_t b, char *buf, size_t n)
+{
+	if (b == UINT64_MAX)
+		snprintf(buf, n, "unlimited");
+	else if (b >= (uint64_t)1 << 30)
+		snprintf(buf, n, "%.3g GiB", (double)b / (1 << 30));
+	else if (b >= (uint64_t)1 << 20)
+		snprintf(buf, n, "%.3g MiB", (double)b / (1 << 20));
+	else
+		snprintf(buf, n, "%.3g KiB", (double)b / 1024);
+	return buf;
+}
+
 char *rs_format_secs(double t, char *buf, size_t n)
 {
 	if (t < 10)

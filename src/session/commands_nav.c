@@ -110,17 +110,14 @@ static void print_model(rs_session *s, int full)
 		char a[32], b[32], r[32];
 		rs_format_size((double)model_weight_bytes(m), a, sizeof a);
 		uint64_t budget = stream_budget(st);
-		if (budget == UINT64_MAX)
-			snprintf(b, sizeof b, "unlimited");
-		else
-			rs_format_size((double)budget, b, sizeof b);
+		rs_format_budget(budget, b, sizeof b);
 		if (stream_active(st)) {
 			rs_stream_stats ss;
 			stream_stats(st, &ss);
 			char p[32];
 			session_printf(s, "memory budget %s (set mem): the weights (%s) pass it, so they are stepped from "
 				       "disk, read ahead up to %s and dropped once used; each pass (each token) reads %s",
-				       b, a, rs_format_size((double)budget / 2, r, sizeof r),
+				       b, a, rs_format_budget(budget / 2, r, sizeof r),
 				       rs_format_size((double)ss.pass_bytes, p, sizeof p));
 			if (ss.disk_rate > 0)
 			{

@@ -234,7 +234,7 @@ int session_stream_note(const rs_session *s, char *buf, size_t n)
 	stream_stats(st, &ss);
 	char a[32], b[32], r[32], t[32];
 	rs_format_size((double)ss.pass_bytes, a, sizeof a);
-	rs_format_size((double)ss.budget, b, sizeof b);
+	rs_format_budget(ss.budget, b, sizeof b);
 	if (ss.disk_rate > 0)
 		snprintf(buf, n, "the weights pass the %s memory budget: this pass reads %s from disk; at the %s/s "
 			 "the last pass read, about %s a pass (each decoded or generated token is a pass too)", b, a,
