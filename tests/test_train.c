@@ -707,6 +707,39 @@ static void test_loop(const char *tmpdir)
 	tap_ok(!rc && !memcmp(m1->params, m4->params, sizeof(float) * (size_t)m1->n_params),
 	       "resume: 2 steps + checkpoint + 1 step == 3 steps");
 
+	/* a header that promises more than the file holds is refused before the
+	 * model is allocated: the file cut after 200 bytes, and a whole file
+	 * whose header claims 200 layers (n_layers sits after the magic and version) */
+	{
+		char bad[1100];
+		snprintf(bad, sizeof bad, "%s/bad.ckpt", tmpdir);
+		FILE *in = fopen(ckpt, "rb"), *o = fopen(bad, "wb");
+		char buf[200];
+		size_t got = in ? fread(buf, 1, sizeof buf, in) : 0;
+		if (o)
+			fwrite(buf, 1, got, o), fclose(o);
+		train_model *mb = NULL;
+		train_state sb;
+		rs_err eb = {{0}};
+		int r1 = train_ckpt_load(bad, &mb, &sb, &eb);
+		tap_ok(r1 && !mb && strstr(eb.msg, "promises") && strstr(eb.msg, bad), "a cut checkpoint: %s", eb.msg);
+		o = fopen(bad, "wb");
+		rewind(in);
+		int32_t layers = 200;
+		for (long at = 0; o && (got = fread(buf, 1, sizeof buf, in)) > 0; at += (long)got) {
+			if (at == 0)
+				memcpy(buf + 12, &layers, 4);
+			fwrite(buf, 1, got, o);
+		}
+		if (o)
+			fclose(o);
+		if (in)
+			fclose(in);
+		int r2 = train_ckpt_load(bad, &mb, &sb, &eb);
+		tap_ok(r2 && !mb && strstr(eb.msg, "promises"), "a checkpoint claiming 200 layers: %s", eb.msg);
+		remove(bad);
+	}
+
 	/* a run with no steps left still writes its checkpoint: an export */
 	char ckpt2[1024];
 	snprintf(ckpt2, sizeof ckpt2, "%s/t2.ckpt", tmpdir);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---------------------------------------------------------------- checkpoints
  * A little-endian file of our own: an 8-byte magic, a fixed header of the
@@ -95,6 +96,17 @@ int train_ckpt_load(const char *path, train_model **out, train_state *st, rs_err
 	if (train_config_check(&c, err)) {
 		fclose(f);
 		return rs_fail_prefix(err, "%s", path);
+	}
+	/* the header's config and parameter count must agree with each other and
+	 * with the file's size before the model (three copies of it) is allocated */
+	struct stat sb;
+	uint64_t want = (uint64_t)config_param_count(&c), room;
+	if (fstat(fileno(f), &sb) || sb.st_size < (off_t)sizeof h ||
+	    (room = ((uint64_t)sb.st_size - sizeof h) / (3 * sizeof(float))) < want || h.n_params != want) {
+		fclose(f);
+		return rs_fail(err, "%s: the header promises %llu parameters (its config: %llu) but the file holds at most %llu",
+			       path, (unsigned long long)h.n_params, (unsigned long long)want,
+			       (unsigned long long)(sb.st_size > (off_t)sizeof h ? ((uint64_t)sb.st_size - sizeof h) / 12 : 0));
 	}
 	train_model *m = train_model_create(&c);
 	size_t n = (size_t)m->n_params;
