@@ -17,6 +17,7 @@ int sub_train(int argc, char **argv);
 int sub_eval(int argc, char **argv);
 int sub_lessons(int argc, char **argv);
 int sub_random(int argc, char **argv);
+int sub_explain(int argc, char **argv);
 
 /* Batch mode (the command language without the screen): argv as given to
  * main. The screen is ui_main (ui.h). */

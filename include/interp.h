@@ -222,6 +222,8 @@ typedef struct abl_result {
 	float base;     /* the metric without ablation */
 	float ablated;  /* with all the targets ablated at once */
 	float delta;    /* ablated - base */
+	float p_base;   /* the probability of the metric's token at its position, without ablation */
+	float p_ablated;/* ... and with the targets ablated */
 } abl_result;
 
 int abl_run(const rs_model *m, const int32_t *ids, int n, const abl_target *t, int n_t,
@@ -302,6 +304,78 @@ patch_sweep *patch_sweep_pos(patch_ctx *p, int kind, rs_err *err);
 patch_sweep *patch_sweep_heads(patch_ctx *p, int kind, int pos, rs_err *err);
 void patch_sweep_free(patch_sweep *s);
 
+/* ---------------------------------------------------------------- explain (explain.c) */
+/* "How did the model arrive at its answer": greedy generation, then for each
+ * answer token the logit lens trajectory, direct logit attribution against a
+ * runner-up, the top components' attention and writes, their zero and mean
+ * ablation, and for later tokens whether they are copied from the prompt.
+ * Everything composes the analyses above; nothing is worded here. */
+#define EXPLAIN_MAX_ATT 3
+typedef struct explain_comp {
+	dla_component c;        /* kind, layer, head, value: attribution to the logit difference */
+	float dla_answer;       /* the answer token's logit alone (heads and MLPs: the answer direction) */
+	float zero_delta, mean_delta; /* change of the logit difference, ablated at every position */
+	float p_zero, p_mean;   /* the answer's probability when ablated */
+	int n_att;              /* heads: the most attended keys of the answer's position */
+	int att_pos[EXPLAIN_MAX_ATT];
+	float att_w[EXPLAIN_MAX_ATT];
+	int n_prom;             /* heads: the tokens its output raises most through the unembedding */
+	int32_t prom[EXPLAIN_MAX_ATT];
+} explain_comp;
+
+typedef struct explain_tok {
+	int pos;                /* the position whose logits predict it */
+	int32_t id, vs;         /* the answer token and its runner-up */
+	float p, p_vs, logit_diff;
+	float embed;            /* the embedding's attribution */
+	float rest;             /* what the components not listed add (comp + embed + rest = logit_diff) */
+	float scale;            /* the final norm's scale, frozen */
+	int n_sites;
+	rs_hook *sites;         /* the lens' points (resid_pre, resid_mid of each layer, last resid_post) */
+	int *rank;              /* [n_sites] from 1 */
+	float *prob;            /* [n_sites] */
+	int first_top1, first_top5; /* site index, -1: never */
+	int n_comp;
+	explain_comp *comp;     /* by |attribution|, largest first */
+	int copy_src;           /* an earlier position holding the token after the same token as here, or -1 */
+	int ind_layer, ind_head;/* with copy_src: the head attending most from pos to copy_src */
+	float ind_attn, ind_score; /* that attention; the head's induction score on this prompt */
+} explain_tok;
+
+typedef struct explain_opts {
+	int n_max;              /* answer tokens, 0: 16 */
+	int32_t stop1, stop2;   /* end tokens (-1: none) */
+	int32_t vs;             /* the first token's runner-up, -1: the second most likely */
+	int n_comp_first;       /* components examined for the first token; 0: 3 */
+	int n_comp_later;       /* for each later one; 0: 2 */
+	int (*stop)(void *);    /* asked between reruns: nonzero stops (the result says how far) */
+	void *stop_ctx;
+	void (*progress)(void *, int done, int total, double est_seconds);
+	void *progress_ctx;
+} explain_opts;
+
+typedef struct explain_result {
+	int n_prompt, n_ids;    /* ids = prompt, then the answer (n_ids = n_prompt + n_answer) */
+	int32_t *ids;
+	int n_answer;
+	int ended;              /* the answer stopped at an end token (not counted in n_answer) */
+	explain_tok *tok;       /* [n_answer] */
+	double rerun_seconds;   /* one ablation rerun, timed */
+	int stopped;            /* interrupted: tokens from n_done on have no ablation numbers */
+	int n_done;
+} explain_result;
+
+explain_result *explain_run(const rs_model *m, const int32_t *prompt, int n, const explain_opts *o, rs_err *err);
+void explain_free(explain_result *r);
+/* The k tokens head (layer, head) raises most at pos through the unembedding
+ * (its output read with the final norm's weight); returns how many. */
+int interp_head_promotes(const rs_engine *e, int layer, int head, int pos, int k, int32_t *ids, rs_err *err);
+/* The k tokens whose unembedding rows have the largest dot product with u[d]
+ * (a direction already multiplied by the final norm's weight); returns how many. */
+int interp_unembed_top(const rs_model *m, const float *u, int k, int32_t *ids);
+/* "L3H2", "L3 MLP", "embed" (the names of explain's JSON). */
+char *explain_comp_name(const dla_component *c, char *buf, size_t n);
+
 /* ---------------------------------------------------------------- JSON (json.c) */
 /* Optional token text for the JSON ("tok": id always, "text" when this gives one). */
 typedef const char *(*interp_tok_text)(void *ud, int32_t id);
@@ -317,5 +391,7 @@ struct cJSON *interp_patch_sweep_to_json(const patch_sweep *s, const interp_metr
 /* One patch_one result: the hook (NULL: none), head, position and metric. */
 struct cJSON *interp_patch_to_json(const patch_ctx *p, const rs_hook *h, int head, int pos, float metric,
 				   const interp_metric *mt);
+/* explain's shape: prompt_tokens, answer (lens, components...); the caller adds the summary. */
+struct cJSON *interp_explain_to_json(const explain_result *r, interp_tok_text text, void *ud);
 
 #endif

@@ -92,6 +92,9 @@ typedef struct lesson {
 
 /* Reads and validates one file; NULL with every mistake in d. */
 lesson *lesson_load(const char *path, lesson_diags *d);
+/* The same from JSON text in memory (a lesson built on the fly: `explain`);
+ * path names it ("00-explain.json") in messages and gives its name. */
+lesson *lesson_load_text(const char *path, const char *text, lesson_diags *d);
 void lesson_free(lesson *l);
 
 typedef struct lesson_set {

@@ -95,6 +95,9 @@ typedef struct rs_session {
 	 * nonzero stops the run there (Esc or Ctrl-C on a big model). NULL: never. */
 	int (*interrupt)(void *ctx);
 	void *interrupt_ctx;
+	/* Shows one line on how a long job goes ("ablation 3 of 12"), with
+	 * interrupt_ctx; NULL: session_progress writes it to stderr. */
+	void (*progress)(void *ctx, const char *line);
 	int interrupted;            /* the last move stopped early, at view_stop */
 } rs_session;
 
@@ -143,6 +146,8 @@ int session_rerun(rs_session *s, rs_err *err);
  * without one): stepping asks it between stops, sweeps between cells,
  * generation between tokens. */
 int session_should_stop(rs_session *s);
+/* Says how a long job goes: the screen's hint line (s->progress), else a line on stderr. */
+void session_progress(rs_session *s, const char *fmt, ...) RS_PRINTF(2, 3);
 
 /* The hook shown (view_stop), as a hook. kind HOOK_N_KINDS before the first stop. */
 rs_hook session_hook(const rs_session *s);

@@ -28,6 +28,7 @@ static const subcommand subcommands[] = {
 	{"corpus", sub_corpus, "build the training corpus of the built-in model"},
 	{"train", sub_train, "train a model (the built-in one)"},
 	{"lessons", sub_lessons, "list, check or export the lessons"},
+	{"explain", sub_explain, "how the model arrived at its answer, step by step, measured"},
 };
 
 static void usage(FILE *f)

@@ -13,7 +13,7 @@
 /* The engine intervention that ablates a target. A head is ablated through
  * its hook_z: its output z_h·W_Oᵀ is linear in z_h, so zero (or mean) z_h
  * gives a zero (or mean) output. */
-static int abl_intervention(const rs_config *c, const abl_target *t, rs_intervention *iv, rs_err *err)
+int abl_intervention(const rs_config *c, const abl_target *t, rs_intervention *iv, rs_err *err)
 {
 	static const int kinds[] = {[ABL_HEAD] = HOOK_Z, [ABL_NEURON] = HOOK_MLP_POST, [ABL_ATTN] = HOOK_ATTN_OUT,
 				    [ABL_MLP] = HOOK_MLP_OUT};
@@ -53,6 +53,8 @@ int abl_run(const rs_model *m, const int32_t *ids, int n, const abl_target *t, i
 	if (rerun_init(&r, m, ids, n, mt, err) == 0 && rerun_with(&r, iv, n_t, &out->ablated, err) == 0) {
 		out->base = r.base_metric;
 		out->delta = out->ablated - out->base;
+		out->p_base = rerun_prob(r.base, mt);
+		out->p_ablated = rerun_prob(r.work, mt);
 		rc = 0;
 	}
 	rerun_done(&r);

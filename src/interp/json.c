@@ -250,3 +250,98 @@ cJSON *interp_patch_to_json(const patch_ctx *p, const rs_hook *h, int head, int 
 	add_num(o, "normalised", patch_normalise(p, metric));
 	return o;
 }
+
+/* {"id": id, "text": "..."} (explain's form) */
+static cJSON *id_text(int32_t id, interp_tok_text text, void *ud)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", id);
+	const char *s = text ? text(ud, id) : NULL;
+	cJSON_AddStringToObject(o, "text", s ? s : "");
+	return o;
+}
+
+static cJSON *hook_or_null(const explain_tok *t, int site)
+{
+	char name[96];
+	return site < 0 ? cJSON_CreateNull() : cJSON_CreateString(hook_name(t->sites[site], name, sizeof name));
+}
+
+cJSON *interp_explain_to_json(const explain_result *r, interp_tok_text text, void *ud)
+{
+	cJSON *o = cJSON_CreateObject(), *pt = cJSON_AddArrayToObject(o, "prompt_tokens");
+	for (int i = 0; i < r->n_prompt; i++)
+		cJSON_AddItemToArray(pt, id_text(r->ids[i], text, ud));
+	cJSON *ans = cJSON_AddArrayToObject(o, "answer");
+	for (int i = 0; i < r->n_answer; i++) {
+		const explain_tok *t = &r->tok[i];
+		cJSON *a = id_text(t->id, text, ud);
+		cJSON_AddNumberToObject(a, "pos", t->pos);
+		add_num(a, "p", t->p);
+		cJSON *vs = id_text(t->vs, text, ud);
+		add_num(vs, "p", t->p_vs);
+		cJSON_AddItemToObject(a, "vs", vs);
+		add_num(a, "logit_diff", t->logit_diff);
+		cJSON *lens = cJSON_AddArrayToObject(a, "lens");
+		for (int k = 0; k < t->n_sites; k++) {
+			char name[96];
+			cJSON *c = cJSON_CreateObject();
+			cJSON_AddStringToObject(c, "hook", hook_name(t->sites[k], name, sizeof name));
+			cJSON_AddNumberToObject(c, "rank", t->rank[k]);
+			add_num(c, "p", t->prob[k]);
+			cJSON_AddItemToArray(lens, c);
+		}
+		cJSON_AddItemToObject(a, "first_top1", hook_or_null(t, t->first_top1));
+		cJSON_AddItemToObject(a, "first_top5", hook_or_null(t, t->first_top5));
+		add_num(a, "embed", t->embed);
+		add_num(a, "dla_rest", t->rest);
+		add_num(a, "scale", t->scale);
+		cJSON *comps = cJSON_AddArrayToObject(a, "components");
+		for (int k = 0; k < t->n_comp; k++) {
+			const explain_comp *ec = &t->comp[k];
+			char name[32];
+			cJSON *c = cJSON_CreateObject();
+			cJSON_AddStringToObject(c, "name", explain_comp_name(&ec->c, name, sizeof name));
+			add_num(c, "dla", ec->c.value);
+			add_num(c, "dla_answer", ec->dla_answer);
+			add_num(c, "ablate_zero_delta", ec->zero_delta);
+			add_num(c, "ablate_mean_delta", ec->mean_delta);
+			add_num(c, "p_zero", ec->p_zero);
+			add_num(c, "p_mean", ec->p_mean);
+			cJSON *at = cJSON_AddArrayToObject(c, "attends");
+			for (int j = 0; j < ec->n_att; j++) {
+				cJSON *w = cJSON_CreateObject();
+				cJSON_AddNumberToObject(w, "pos", ec->att_pos[j]);
+				add_num(w, "w", ec->att_w[j]);
+				cJSON_AddItemToArray(at, w);
+			}
+			cJSON *pr = cJSON_AddArrayToObject(c, "promotes");
+			for (int j = 0; j < ec->n_prom; j++)
+				cJSON_AddItemToArray(pr, id_text(ec->prom[j], text, ud));
+			cJSON_AddItemToArray(comps, c);
+		}
+		/* the embedding last: with the components and dla_rest it makes up logit_diff */
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", "embed");
+		add_num(e, "dla", t->embed);
+		cJSON_AddNullToObject(e, "ablate_zero_delta");
+		cJSON_AddNullToObject(e, "ablate_mean_delta");
+		cJSON_AddArrayToObject(e, "attends");
+		cJSON_AddItemToArray(comps, e);
+		if (t->copy_src >= 0) {
+			cJSON *cp = cJSON_AddObjectToObject(a, "copied");
+			cJSON_AddNumberToObject(cp, "from_pos", t->copy_src);
+			char name[32];
+			dla_component hc = {DLA_HEAD, t->ind_layer, t->ind_head, 0};
+			cJSON_AddStringToObject(cp, "head", explain_comp_name(&hc, name, sizeof name));
+			add_num(cp, "attn", t->ind_attn);
+			add_num(cp, "induction", t->ind_score);
+		} else {
+			cJSON_AddNullToObject(a, "copied");
+		}
+		cJSON_AddItemToArray(ans, a);
+	}
+	cJSON_AddBoolToObject(o, "ended", r->ended);
+	cJSON_AddBoolToObject(o, "stopped", r->stopped);
+	return o;
+}

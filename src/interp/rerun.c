@@ -2,6 +2,7 @@
 #include "config.h"
 #include "rerun.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -67,4 +68,15 @@ int rerun_with(interp_rerun *r, const rs_intervention *iv, int n_iv, float *metr
 		return -1;
 	eng_run(r->work);
 	return interp_metric_engine(r->work, &r->mt, metric, err);
+}
+
+float rerun_prob(const rs_engine *e, const interp_metric *mt)
+{
+	const rs_act *lg = eng_act(e, (rs_hook){HOOK_LOGITS, -1});
+	int T = eng_n_tokens(e), V = (int)lg->shape[1], p = interp_metric_pos(mt, T);
+	float *pr = rs_xmalloc(sizeof *pr * (size_t)V);
+	vec_softmax(lg->data + (size_t)(lg->shape[0] == T ? p : 0) * V, V, pr);
+	float out = pr[mt->tok];
+	free(pr);
+	return out;
 }

@@ -26,5 +26,9 @@ void rerun_set_full(interp_rerun *r, int full);
  * they touch (n_iv 0: from the start); *metric gets the rerun's metric. */
 int rerun_with(interp_rerun *r, const rs_intervention *iv, int n_iv, float *metric, rs_err *err);
 double rerun_clock(void);
+/* The probability of the metric's token at its position in an engine's cached logits. */
+float rerun_prob(const rs_engine *e, const interp_metric *mt);
+/* ablate.c: the engine intervention that ablates a target. */
+int abl_intervention(const rs_config *c, const abl_target *t, rs_intervention *iv, rs_err *err);
 
 #endif

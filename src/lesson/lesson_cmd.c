@@ -97,7 +97,8 @@ static cmd_status step_by(lesson_run *r, rs_session *s, int delta, const char *n
 		for (int i = 0; i + 1 < r->set->n; i++)
 			if (r->set->l[i] == r->cur)
 				return lesson_run_start(r, s, r->set->l[i + 1], 0, err) ? CMD_ERROR : CMD_OK;
-		return fail(err, name, "that was the last lesson");
+		return fail(err, name, r->cur == r->generated ? "that was the end of the walk (:explain walks through another answer)"
+							     : "that was the last lesson");
 	}
 	return lesson_run_goto(r, s, k, err) ? CMD_ERROR : CMD_OK;
 }
@@ -234,5 +235,15 @@ const cmd_def lesson_cmds[] = {
 	 "Checks TEXT against the answer the model computes (lesson reveal shows it). Heads are written L2H1, "
 	 "tokens as their text.",
 	 {ARG_TEXT}, NULL, lesson_command, NULL, NULL},
+	{"explain", "[N] [--vs TOKEN] [--json]", "how the model arrived at its answer, step by step, measured",
+	 "Generates the model's answer to the prompt (greedy, N tokens, default: to the end token or 16), then walks "
+	 "through how it arose as a lesson built on the fly, every number live: the tokens the model saw; the logit "
+	 "lens of the first answer token (its rank and probability at each point of the residual stream); direct "
+	 "logit attribution against a runner-up (--vs TOKEN, default the second most likely token); where the top "
+	 "heads attend and what they write; zero and mean ablation of the top components (and where attribution and "
+	 "ablation disagree, why); for later tokens, whether they are copied from the prompt and by which head; a "
+	 "summary from the measurements. The session's prompt becomes the prompt and the answer. --json prints the "
+	 "measurements as JSON. Esc stops the ablation checks on a big model.",
+	 {ARG_NUMBER}, NULL, lesson_explain_command, "--vs --json --chat", "Explaining an answer"},
 	{NULL, NULL, NULL, NULL, {ARG_NONE}, NULL, NULL, NULL, NULL},
 };

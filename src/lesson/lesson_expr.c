@@ -122,6 +122,8 @@ struct lesson_env {
 	char l3_why[300];
 	const rs_tokenizer *builtin_for; /* the tokenizer the built-in check ran on */
 	char builtin_why[200];
+	lx_abl_memo memo[LX_ABL_MEMO]; /* ablation results (lx_abl_memo_get), a ring */
+	int memo_next;
 };
 
 lesson_env *lesson_env_create(rs_session *s)
@@ -147,12 +149,49 @@ void lesson_env_free(lesson_env *env)
 	lesson_env_clear_vars(env);
 	free(env->name);
 	free(env->val);
+	for (int i = 0; i < LX_ABL_MEMO; i++)
+		free(env->memo[i].ids);
 	if (env->l3)
 		tok_free(env->l3);
 	free(env);
 }
 
 rs_session *lx_session(lesson_env *env) { return env->s; }
+
+/* ---------------------------------------------------------------- ablation memo */
+static int memo_match(const lx_abl_memo *e, const rs_model *m, const int32_t *ids, int n, const abl_target *t,
+		      const interp_metric *mt, int any_b)
+{
+	return e->ids && e->m == m && e->n == n && !memcmp(e->ids, ids, sizeof *ids * (size_t)n) &&
+	       e->t.site == t->site && e->t.layer == t->layer && e->t.index == t->index && e->t.pos == t->pos &&
+	       e->t.mean == t->mean && e->mt.pos == mt->pos && e->mt.tok == mt->tok && (any_b || e->mt.tok_b == mt->tok_b);
+}
+
+const abl_result *lx_abl_memo_get(lesson_env *env, const rs_model *m, const int32_t *ids, int n, const abl_target *t,
+				  const interp_metric *mt, int any_b)
+{
+	for (int i = 0; i < LX_ABL_MEMO; i++)
+		if (memo_match(&env->memo[i], m, ids, n, t, mt, any_b))
+			return &env->memo[i].r;
+	return NULL;
+}
+
+void lx_abl_memo_put(lesson_env *env, const rs_model *m, const int32_t *ids, int n, const abl_target *t,
+		     const interp_metric *mt, const abl_result *r)
+{
+	if (lx_abl_memo_get(env, m, ids, n, t, mt, 0))
+		return;
+	lx_abl_memo *e = &env->memo[env->memo_next];
+	env->memo_next = (env->memo_next + 1) % LX_ABL_MEMO;
+	free(e->ids);
+	e->ids = rs_xmalloc(sizeof *ids * (size_t)(n > 0 ? n : 1));
+	memcpy(e->ids, ids, sizeof *ids * (size_t)n);
+	e->n = n;
+	e->m = m;
+	e->t = *t;
+	e->mt = *mt;
+	e->r = *r;
+}
 
 static const lx_val *get_var(lesson_env *env, const char *name)
 {

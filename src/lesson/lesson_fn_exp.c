@@ -261,26 +261,17 @@ static int f_neuron_out(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_er
 		return rs_fail(err, "k: at most 20 tokens (negative: the tokens lowered most)");
 	int sign = k < 0 ? -1 : 1;
 	k *= sign;
-	int d = C(env)->d_model, V = C(env)->vocab, ff = C(env)->d_ff;
-	float *u = rs_xmalloc(sizeof *u * (size_t)d), *row = rs_xmalloc(sizeof *row * (size_t)(ff > d ? ff : d));
+	int d = C(env)->d_model, ff = C(env)->d_ff;
+	float *u = rs_xmalloc(sizeof *u * (size_t)d), *row = rs_xmalloc(sizeof *row * (size_t)ff);
 	for (int i = 0; i < d; i++) {
 		mat_row(&m->layers[L].w_down, i, row);
-		u[i] = row[n] * m->final_norm[i];
-	}
-	float *score = rs_xmalloc(sizeof *score * (size_t)V);
-	for (int v = 0; v < V; v++) {
-		mat_row(&m->output, v, row);
-		double s = 0;
-		for (int i = 0; i < d; i++)
-			s += (double)row[i] * u[i];
-		score[v] = (float)(sign * s);
+		u[i] = sign * row[n] * m->final_norm[i];
 	}
 	int32_t idx[20];
-	int nk = vec_topk(score, V, (int)k, 0, idx);
+	int nk = interp_unembed_top(m, u, (int)k, idx);
 	*out = lx_str_take(token_list(env, idx, nk));
 	free(u);
 	free(row);
-	free(score);
 	return 0;
 }
 
@@ -413,9 +404,98 @@ static int f_norm_weight(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_e
 	return 0;
 }
 
+/* ablated(component, mode, tok [, tok_b [, pos]]): the metric (tok's logit, or
+ * its difference from tok_b's) at pos (default the last) when the component
+ * ('L2H1' or 'L3 mlp') is ablated at every position, mode 'zero' or 'mean',
+ * on the session's prompt and the clean model; ablated_prob(component, mode,
+ * tok [, pos]): tok's probability there. The numbers of `ablate` followed by
+ * `dla` or `top`. */
+static int ablation_args(lesson_env *env, int argc, lx_val *a, int pos_at, interp_metric *mt, abl_target *t,
+			 rs_err *err)
+{
+	const char *comp = NULL, *mode = NULL;
+	int l = 0, h = 0;
+	if (lx_arg_str(&a[0], "the component", &comp, err) || lx_arg_str(&a[1], "the mode", &mode, err))
+		return -1;
+	if (lx_parse_component(comp, &l, &h) || l < 0 || l >= C(env)->n_layers || h >= C(env)->n_heads)
+		return rs_fail(err, "'%s' is not a head (L2H1) or an MLP (L3 mlp) of this model", rs_esc(comp, -1));
+	if (strcmp(mode, "zero") && strcmp(mode, "mean"))
+		return rs_fail(err, "the mode is 'zero' or 'mean', not '%s'", rs_esc(mode, -1));
+	*t = (abl_target){h >= 0 ? ABL_HEAD : ABL_MLP, l, h, -1, !strcmp(mode, "mean")};
+	mt->pos = -1;
+	mt->tok_b = -1;
+	if (lx_arg_tok(env, &a[2], &mt->tok, err))
+		return -1;
+	if (pos_at > 3 && argc > 3 && lx_arg_tok(env, &a[3], &mt->tok_b, err))
+		return -1;
+	if (argc > pos_at && lx_arg_pos(env, &a[pos_at], &mt->pos, err))
+		return -1;
+	return 0;
+}
+
+static int ablated_run(lesson_env *env, int argc, lx_val *a, int pos_at, abl_result *r, rs_err *err)
+{
+	interp_metric mt;
+	abl_target t;
+	rs_session *s = S(env);
+	if (ablation_args(env, argc, a, pos_at, &mt, &t, err))
+		return -1;
+	if (mt.pos < 0)
+		mt.pos = s->n_ids - 1;
+	const abl_result *m = lx_abl_memo_get(env, s->model, s->ids, s->n_ids, &t, &mt, pos_at == 3);
+	if (m) {
+		*r = *m;
+		return 0;
+	}
+	if (abl_run(s->model, s->ids, s->n_ids, &t, 1, &mt, r, err))
+		return -1;
+	lx_abl_memo_put(env, s->model, s->ids, s->n_ids, &t, &mt, r);
+	return 0;
+}
+
+static int f_ablated(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+{
+	abl_result r;
+	if (ablated_run(env, argc, a, 4, &r, err))
+		return -1;
+	*out = lx_num(r.ablated);
+	return 0;
+}
+
+static int f_ablated_prob(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+{
+	abl_result r;
+	if (ablated_run(env, argc, a, 3, &r, err))
+		return -1;
+	*out = lx_num(r.p_ablated);
+	return 0;
+}
+
+/* head_out(L, H, k [, pos]): the k tokens head H of layer L raises most at pos
+ * (default the last) through the unembedding: what the head writes there. */
+static int f_head_out(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+{
+	int L = 0, H = 0, p = S(env)->n_ids - 1;
+	long k = 0;
+	if (layer_arg(env, &a[0], &L, err) || index_arg(&a[1], "head", C(env)->n_heads, &H, err) ||
+	    lx_arg_int(&a[2], "k", &k, err) || (argc > 3 && lx_arg_pos(env, &a[3], &p, err)))
+		return -1;
+	if (k < 1 || k > 20)
+		return rs_fail(err, "k: 1 to 20 tokens");
+	if (!S(env)->eng)
+		return rs_fail(err, "no prompt has run");
+	int32_t ids[20];
+	int n = interp_head_promotes(S(env)->eng, L, H, p, (int)k, ids, err);
+	if (n < 0)
+		return -1;
+	*out = lx_str_take(token_list(env, ids, n));
+	return 0;
+}
+
 const lx_func lx_funcs_exp[] = {
 	{"norm_weight", 3, 3, f_norm_weight},
-	{"ablate_delta", 3, 4, f_ablate_delta}, {"patch_head", 2, 3, f_patch_head},
+	{"ablate_delta", 3, 4, f_ablate_delta}, {"ablated", 3, 5, f_ablated}, {"ablated_prob", 3, 4, f_ablated_prob},
+	{"head_out", 3, 4, f_head_out}, {"patch_head", 2, 3, f_patch_head},
 	{"patch_value", 4, 5, f_patch_value}, {"patch_resid", 4, 5, f_patch_resid},
 	{"patch_metric", 3, 4, f_patch_metric},
 	{"top_neuron", 2, 2, f_top_neuron}, {"neuron", 3, 3, f_neuron},

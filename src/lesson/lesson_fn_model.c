@@ -524,14 +524,16 @@ static int f_lens_rank(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err
 	return 0;
 }
 
-/* lens_first(token [, pos]): the first point of the residual stream (resid_pre
- * and resid_mid of each layer, then the last resid_post) whose lens ranks the
- * token first; "never" when none does. */
+/* lens_first(token [, pos [, k]]): the first point of the residual stream
+ * (resid_pre and resid_mid of each layer, then the last resid_post) whose lens
+ * ranks the token first (k: among its top k); "never" when none does. */
 static int f_lens_first(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
 {
 	int32_t t = 0;
 	int p = lx_session(env)->n_ids - 1, L = cfg_of(env)->n_layers, V = cfg_of(env)->vocab;
-	if (lx_arg_tok(env, &a[0], &t, err) || (argc > 1 && lx_arg_pos(env, &a[1], &p, err)))
+	long k = 1;
+	if (lx_arg_tok(env, &a[0], &t, err) || (argc > 1 && lx_arg_pos(env, &a[1], &p, err)) ||
+	    (argc > 2 && lx_arg_int(&a[2], "k", &k, err)))
 		return -1;
 	float *x = rs_xmalloc(sizeof *x * (size_t)V);
 	for (int i = 0; i <= 2 * L; i++) {
@@ -541,7 +543,7 @@ static int f_lens_first(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_er
 			free(x);
 			return -1;
 		}
-		if (interp_rank(x, V, t) == 0) {
+		if (interp_rank(x, V, t) < k) {
 			char name[96];
 			*out = lx_str(hook_name(h, name, sizeof name));
 			free(x);
@@ -747,7 +749,7 @@ const lx_func lx_funcs_model[] = {
 	{"top_prob", 1, 2, f_top_prob}, {"entropy", 0, 1, f_entropy}, {"loss", 1, 1, f_loss},
 	{"mean_loss", 2, 2, f_mean_loss},
 	{"lens_top", 2, 2, f_lens_top}, {"lens_prob", 3, 3, f_lens_prob}, {"lens_rank", 3, 3, f_lens_rank},
-	{"lens_first", 1, 2, f_lens_first},
+	{"lens_first", 1, 3, f_lens_first},
 	{"dla_top", 1, 4, f_dla_top}, {"dla_top_head", 1, 4, f_dla_top_head}, {"dla", 1, 4, f_dla},
 	{"best_head", 1, 1, f_best_head}, {"head_score", 3, 3, f_head_score},
 	{"layer", 1, 1, f_layer}, {"head", 1, 1, f_head},

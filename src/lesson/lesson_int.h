@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "interp.h"
 #include "lesson.h"
 #include "strbuf.h"
 #include "tokenizer.h"
@@ -51,6 +52,25 @@ int lx_arg_pos(lesson_env *env, const lx_val *v, int *out, rs_err *err);
 /* A token: a number is an id, text must be exactly one token. */
 int lx_arg_tok(lesson_env *env, const lx_val *v, int32_t *out, rs_err *err);
 
+/* Ablation results kept by the environment, so that a step shown again (or
+ * the placeholders of `explain`, whose measurements put them here) does not
+ * rerun the model: the key is the model, the prompt's ids, the target and the
+ * metric (any_b: any second token, for a probability, which does not depend
+ * on it). abl_run runs on the clean model, so interventions are no part of it. */
+#define LX_ABL_MEMO 64
+typedef struct lx_abl_memo {
+	const rs_model *m;
+	int32_t *ids;
+	int n;
+	abl_target t;
+	interp_metric mt;
+	abl_result r;
+} lx_abl_memo;
+const abl_result *lx_abl_memo_get(lesson_env *env, const rs_model *m, const int32_t *ids, int n, const abl_target *t,
+				  const interp_metric *mt, int any_b);
+void lx_abl_memo_put(lesson_env *env, const rs_model *m, const int32_t *ids, int n, const abl_target *t,
+		     const interp_metric *mt, const abl_result *r);
+
 /* The session the placeholders read. */
 rs_session *lx_session(lesson_env *env);
 /* A tokenizer by name: "model" (the session's) or "llama3" (a Llama 3 one:
@@ -81,10 +101,14 @@ typedef struct lesson_run {
 	int leaving;            /* saving on `lesson quit`: not the lesson in progress any more */
 	int saved, add_bos, topk, vec_full, attn_values, gran;
 	unsigned panes;
+	lesson *generated;      /* the lesson `explain` built (not a file: no progress kept) */
+	int executing;          /* inside a step's commands (explain run by a lesson prints only) */
 } lesson_run;
 
 /* lesson_run.c */
 lesson_run *lesson_run_get(rs_session *s, rs_err *err);
+/* The same, with no lessons installed too (an empty set): for explain's lesson. */
+lesson_run *lesson_run_get_any(rs_session *s, rs_err *err);
 int lesson_run_reset(lesson_run *r, rs_session *s, rs_err *err);
 int lesson_run_exec(lesson_run *r, rs_session *s, int k, char **out, int *failed_cmd, rs_err *err);
 int lesson_run_expect(lesson_run *r, int k, int qi, char **out, rs_err *err);
@@ -95,6 +119,8 @@ int lesson_run_answer(lesson_run *r, rs_session *s, const char *given, rs_err *e
 void lesson_run_save(lesson_run *r);
 /* Shows a line above the step's text until the step changes. */
 void lesson_run_note(lesson_run *r, const char *msg);
+/* lesson_explain.c: `explain [N] [--vs TOKEN] [--json]`. */
+cmd_status lesson_explain_command(rs_session *s, int argc, char **argv, rs_err *err);
 /* lesson_cmd.c: the list of lessons with each one's state, for the pane and `lessons --list`. */
 char *lesson_list_text(const lesson_set *set, lesson_env *env);
 

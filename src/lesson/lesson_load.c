@@ -506,6 +506,13 @@ lesson *lesson_load(const char *path, lesson_diags *d)
 		lesson_diag(d, path, "", "cannot read: %s", err.msg);
 		return NULL;
 	}
+	lesson *l = lesson_load_text(path, buf, d);
+	free(buf);
+	return l;
+}
+
+lesson *lesson_load_text(const char *path, const char *buf, lesson_diags *d)
+{
 	ctx c = {path, d, 0};
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithOpts(buf, &end, 1);
@@ -515,10 +522,8 @@ lesson *lesson_load(const char *path, lesson_diags *d)
 		for (const char *p = buf; end && p < end; p++)
 			line += *p == '\n';
 		lesson_diag(d, path, "$", "not valid JSON (near line %d)", line);
-		free(buf);
 		return NULL;
 	}
-	free(buf);
 	lesson *l = rs_xcalloc(1, sizeof *l);
 	l->path = rs_xstrdup(path);
 	l->name = base_name(path);

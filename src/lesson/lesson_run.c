@@ -29,6 +29,7 @@ static void run_free(void *p) /* the session's upper_free */
 	if (!r)
 		return;
 	lesson_set_free(r->set);
+	lesson_free(r->generated);
 	lesson_env_free(r->env);
 	free(r->text);
 	free(r->body);
@@ -42,12 +43,16 @@ static void run_free(void *p) /* the session's upper_free */
 	free(r);
 }
 
-lesson_run *lesson_run_get(rs_session *s, rs_err *err)
+static lesson_run *run_get(rs_session *s, int without_lessons, rs_err *err)
 {
 	if (s->upper)
 		return s->upper;
 	lesson_diags d = {0};
 	lesson_set *set = lesson_set_load(NULL, &d, err);
+	if (!set && without_lessons) {
+		set = rs_xcalloc(1, sizeof *set); /* none installed: a runner for explain's lesson only */
+		err->msg[0] = 0;
+	}
 	if (!set) {
 		lesson_diags_free(&d);
 		return NULL;
@@ -64,6 +69,10 @@ lesson_run *lesson_run_get(rs_session *s, rs_err *err)
 	s->upper_free = run_free;
 	return r;
 }
+
+lesson_run *lesson_run_get(rs_session *s, rs_err *err) { return run_get(s, 0, err); }
+
+lesson_run *lesson_run_get_any(rs_session *s, rs_err *err) { return run_get(s, 1, err); }
 
 static void save_settings(lesson_run *r, rs_session *s)
 {
@@ -136,7 +145,9 @@ int lesson_run_exec(lesson_run *r, rs_session *s, int k, char **out, int *failed
 			return -1;
 		}
 		tb_printf(&b, "%s> %s\n", b.n ? "\n" : "", line);
+		r->executing++;
 		cmd_status rc = cmd_exec(s, line, err);
+		r->executing--;
 		if (s->output_len)
 			tb_add(&b, s->output);
 		free(line);
@@ -219,7 +230,17 @@ static void render(lesson_run *r, int k)
 		tb_printf(&b, "(%s)\n\n", r->notice);
 	if (r->once[0])
 		tb_printf(&b, "%s\n\n", r->once);
-	tb_printf(&b, "Lesson %d: %s\n", l->number, l->title);
+	if (l == r->generated)
+		tb_printf(&b, "%s\n", l->title); /* explain's: no number, no place in the list */
+	else
+		tb_printf(&b, "Lesson %d: %s\n", l->number, l->title);
+	if (k >= l->n_steps && l == r->generated) {
+		tb_printf(&b, "\nYou have reached the end of the walk. prompt TEXT and then :explain walk through "
+			   "another answer; :lesson lists the lessons.\n");
+		free(r->text);
+		r->text = b.p;
+		return;
+	}
 	if (k >= l->n_steps) {
 		tb_printf(&b, "\nYou have reached the end of this lesson.\n");
 		int next = -1;
@@ -269,6 +290,8 @@ static void apply_view(lesson_run *r, rs_session *s, int k)
 
 void lesson_run_save(lesson_run *r)
 {
+	if (r->cur && r->cur == r->generated)
+		return; /* built by explain: nothing to resume */
 	char note[600];
 	lesson_progress *p = lesson_progress_load(note, sizeof note);
 	if (note[0])

@@ -253,6 +253,19 @@ int session_should_stop(rs_session *s)
 	return s->interrupt && s->interrupt(s->interrupt_ctx);
 }
 
+void session_progress(rs_session *s, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (s->progress)
+		s->progress(s->interrupt_ctx, line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
 /* Makes sure the engine has computed stop t, and shows it. */
 static int show_stop(rs_session *s, int t)
 {

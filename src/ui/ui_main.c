@@ -205,6 +205,12 @@ void ui_busy(ui *u, const char *what)
 	u->sig_hints = 0;
 }
 
+/* The session's progress lines (session_progress) on the hint line. */
+static void ui_progress(void *ctx, const char *line)
+{
+	ui_busy(ctx, line);
+}
+
 void ui_run_command(ui *u, const char *line)
 {
 	rs_err err;
@@ -250,13 +256,14 @@ static int parse_ids(const char *arg, int32_t **ids, int *n)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: residual [--model PATH] [--tokenizer PATH] [--prompt TEXT | --ids 1,2,3] [--lesson NAME]\n"
-		   "                [--theme dark|light|mono] [--ascii] [--no-history]\n"
+		   "                [--theme dark|light|mono] [--ascii] [--no-history] [--run COMMAND]\n"
 		   "                [--bench-redraw [ROWSxCOLS]]\n");
 }
 
 typedef struct ui_opts {
 	const char *model, *prompt, *ids, *tokenizer; /* session_opt's */
 	const char *lesson;
+	const char *run;  /* --run LINE: a command run once the screen is open (residual explain) */
 	int theme, ascii, no_history;
 	int bench, bench_rows, bench_cols;
 } ui_opts;
@@ -273,6 +280,8 @@ static int parse_opts(int argc, char **argv, ui_opts *o)
 			continue;
 		else if (!strcmp(a, "--lesson") && val)
 			o->lesson = val, i++;
+		else if (!strcmp(a, "--run") && val)
+			o->run = val, i++;
 		else if (!strcmp(a, "--theme") && val) {
 			if ((o->theme = theme_parse(val)) < 0) {
 				fprintf(stderr, "residual: --theme is dark, light or mono, not '%s'\n", val);
@@ -521,6 +530,7 @@ int ui_main(int argc, char **argv)
 	if (!o.bench) {
 		s->interrupt = ui_interrupt;
 		s->interrupt_ctx = u;
+		s->progress = ui_progress;
 	}
 	const char *why;
 	int rc = 0;
@@ -528,6 +538,10 @@ int ui_main(int argc, char **argv)
 		rc = ui_bench(u, o.bench_rows, o.bench_cols, 50);
 		why = "bench";
 	} else {
+		if (o.run) {
+			ui_draw(u, 1);
+			ui_run_command(u, o.run);
+		}
 		why = loop(u);
 	}
 	cmdline_free(u);
