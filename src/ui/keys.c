@@ -145,6 +145,8 @@ static void k_help(ui *u, int ch)
 	u->help_open = 1;
 }
 
+/* Ctrl-L: the terminal is cleared and everything drawn again from the
+ * state, whatever the terminal or curses believed was there */
 static void k_redraw(ui *u, int ch)
 {
 	clearok(curscr, TRUE);

@@ -121,6 +121,8 @@ typedef struct ui {
 	uint64_t sig[PANE_N];
 	WINDOW *header, *hints, *cmd;
 	uint64_t sig_header, sig_hints;
+	int base_dirty;         /* the cells between the panes must be cleared */
+	int overlay_shown;      /* a box was drawn over the panes last time */
 	uint64_t gen;           /* bumped when a command may have changed any data */
 	int vec_scroll;         /* first row of the full-vector view */
 	int out_scroll;         /* first line shown of a long output */

@@ -47,10 +47,14 @@ static void ui_trace(const char *fmt, ...)
 
 /* ------------------------------------------------------------ windows */
 
+/* Everything is drawn again from the state: every pane, the header and
+ * hint lines, and the screen under them (the gap columns between panes
+ * belong to no pane; a box drawn over them must not outlive it). */
 void ui_mark_all(ui *u)
 {
 	memset(u->sig, 0, sizeof u->sig);
 	u->sig_header = u->sig_hints = 0;
+	u->base_dirty = 1;
 }
 
 static void free_windows(ui *u)
@@ -115,6 +119,18 @@ void ui_draw(ui *u, int force)
 	}
 	if (pane_lesson_sync(u))
 		ui_layout_windows(u);
+	/* a box over the panes (output, help, completions) closed since the last
+	 * draw: what it covered is drawn again, gaps included */
+	int overlay = u->out_zoom || u->help_open || (u->matches && u->cmd_active);
+	if (u->overlay_shown && !overlay)
+		ui_mark_all(u);
+	u->overlay_shown = overlay;
+	if (u->base_dirty) {
+		werase(stdscr);
+		touchwin(stdscr);
+		wnoutrefresh(stdscr);
+		u->base_dirty = 0;
+	}
 	for (int p = 0; p < PANE_N; p++) {
 		if (!u->win[p])
 			continue;
@@ -435,10 +451,7 @@ static const char *loop(ui *u)
 		if (u->out_zoom && zoom_key(u, ch))
 			continue;
 		if (u->help_open) {
-			u->help_open = 0;
-			ui_mark_all(u);
-			touchwin(stdscr);
-			wnoutrefresh(stdscr);
+			u->help_open = 0; /* ui_draw draws what it covered */
 			continue;
 		}
 		if (u->cmd_active)
