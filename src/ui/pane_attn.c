@@ -13,7 +13,7 @@ void pane_attn_draw(ui *u, WINDOW *w)
 {
 	const rs_session *s = u->s;
 	int W = getmaxx(w), H = getmaxy(w);
-	char title[64], info[160];
+	char title[64], info[320];
 	if (!s->model)
 		return;
 	const rs_config *c = &s->model->cfg;
@@ -43,7 +43,11 @@ void pane_attn_draw(ui *u, WINDOW *w)
 			best = k;
 	char num[16];
 	draw_fmt_num(num, sizeof num, row[best], 4);
-	snprintf(info, sizeof info, "query %d looks most at key %d (%s)", q, best, num + (num[0] == ' '));
+	const char *wt = num + (num[0] == ' ');
+	snprintf(info, sizeof info,
+		 "query %d looks most at key %d (weight %s)\nquery %d looks most at key %d (%s)\n"
+		 "query %d: most at key %d (%s)\nq%d: most at key %d (%s)\nq%d: key %d %s",
+		 q, best, wt, q, best, wt, q, best, wt, q, best, wt, q, best, wt);
 	draw_title(u, w, title, info);
 
 	char lab[16];
@@ -63,8 +67,10 @@ void pane_attn_draw(ui *u, WINDOW *w)
 	int ncols = avail_w / (cw + gap);
 	if (ncols > Tk)
 		ncols = Tk;
-	/* two query rows per line with half blocks when rows are short */
-	int half = !values && theme_half_ok(&u->th) && T > avail_h;
+	/* one query row a line, glyph and colour both carrying the weight (two
+	 * rows a line in half blocks would be colour alone); a window of rows
+	 * that holds the selected query when they do not all fit */
+	int half = 0;
 	int per_line = half ? 2 : 1;
 	int nrows = avail_h * per_line;
 	if (nrows > T)
@@ -119,13 +125,25 @@ void pane_attn_draw(ui *u, WINDOW *w)
 			}
 		}
 	}
-	/* the key axis: first and last key shown, and the legend */
+	/* the axes: which query rows and key columns are shown, and the legend */
 	theme_set(&u->th, w, ROLE_DIM);
 	const ui_glyphs *g = u->th.g;
-	if (values)
-		draw_textf(w, H - 1, 0, W, "key cols %d..%d  (v: heatmap)", k0, k0 + ncols - 1);
+	int r1 = r0 + nrows - 1 < T - 1 ? r0 + nrows - 1 : T - 1;
+	char rows[64], forms[512];
+	if (r0 == 0 && r1 == T - 1)
+		snprintf(rows, sizeof rows, "all %d queries", T);
 	else
-		draw_textf(w, H - 1, 0, W, "key cols %d..%d  %s low %s%s high  (v: values)", k0,
-			   k0 + ncols - 1, g->shade[0], g->shade[g->n_shade / 2], g->shade[g->n_shade - 1]);
+		snprintf(rows, sizeof rows, "queries %d..%d of 0..%d", r0, r1, T - 1);
+	if (values)
+		snprintf(forms, sizeof forms, "%s, keys %d..%d  (v: heatmap)\n%s, keys %d..%d\n%s", rows, k0,
+			 k0 + ncols - 1, rows, k0, k0 + ncols - 1, rows);
+	else
+		snprintf(forms, sizeof forms,
+			 "%s, keys %d..%d  %s low %s%s high  (v: values)\n%s, keys %d..%d  %s low %s high\n"
+			 "%s, keys %d..%d\n%s",
+			 rows, k0, k0 + ncols - 1, g->shade[0], g->shade[g->n_shade / 2], g->shade[g->n_shade - 1],
+			 rows, k0, k0 + ncols - 1, g->shade[0], g->shade[g->n_shade - 1], rows, k0, k0 + ncols - 1,
+			 rows);
+	draw_forms(w, H - 1, 0, W, forms);
 	theme_set(&u->th, w, ROLE_NORMAL);
 }

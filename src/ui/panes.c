@@ -157,14 +157,41 @@ void pane_draw_header(ui *u, WINDOW *w)
 		name = slash + 1;
 	char vis[200]; /* the name comes from the file: shown, never obeyed */
 	name = rs_visible(name, strlen(name), u->th.utf8 ? RS_VIS_UTF8 : 0, vis, sizeof vis);
-	char stop[96] = "before hook_embed";
+	char stop[96] = "before hook_embed", full[96];
 	if (s->view_stop >= 0)
-		hook_name(session_hook(s), stop, sizeof stop);
+		draw_hook_short(hook_name(session_hook(s), full, sizeof full), stop, sizeof stop);
 	static const char *gname[] = {"hook", "sublayer", "layer"};
 	const char *bar = u->th.g->vbar;
-	/* most important first: a narrow terminal cuts the end */
-	draw_textf(w, 0, 0, W, " %s %s layer %d head %d pos %d %s steps: %s %s %s %s residual", stop, bar,
-		   s->sel_layer, s->sel_head, s->sel_pos, bar, gname[s->gran % 3], bar, name, bar);
+	/* fields by importance, each whole or not at all: what is shown, the
+	 * selection, the interventions in effect, the step size, the model */
+	char f[5][256];
+	int nf = 0;
+	snprintf(f[nf++], sizeof f[0], " %s ", stop);
+	snprintf(f[nf++], sizeof f[0], " layer %d head %d pos %d ", s->sel_layer, s->sel_head, s->sel_pos);
+	int niv = s->eng ? eng_n_interventions(s->eng) : 0;
+	if (niv) {
+		char first[160];
+		snprintf(first, sizeof first, "%s", session_iv_note(s, 0));
+		snprintf(f[nf], sizeof f[0], " %d intervention%s: %s%s (i lists) ", niv, niv > 1 ? "s" : "", first,
+			 niv > 1 ? ", ..." : "");
+		if (ui_text_width(f[nf]) > W / 2)
+			snprintf(f[nf], sizeof f[0], " %d intervention%s (i lists) ", niv, niv > 1 ? "s" : "");
+		nf++;
+	}
+	snprintf(f[nf++], sizeof f[0], " steps: %s ", gname[s->gran % 3]);
+	snprintf(f[nf++], sizeof f[0], " %s ", name);
+	int x = 0;
+	for (int i = 0; i < nf; i++) {
+		int need = ui_text_width(f[i]) + (i ? ui_text_width(bar) : 0);
+		if (x + need > W) {
+			if (i < 2)
+				ui_trace("header field dropped: %s", f[i]);
+			continue;
+		}
+		if (i)
+			x += draw_text(w, 0, x, W - x, bar);
+		x += draw_text(w, 0, x, W - x, f[i]);
+	}
 }
 
 void pane_draw_hints(ui *u, WINDOW *w)

@@ -186,7 +186,15 @@ int pane_lesson_sync(ui *u);
 int pane_lesson_scroll(ui *u, int dir);
 
 /* Shared drawing helpers (draw.c). */
+/* info: forms from long to short, one a line; the first that fits whole */
 void draw_title(ui *u, WINDOW *w, const char *title, const char *info);
+/* The first of forms (one a line, long to short) that fits whole in maxw;
+ * its width, or -1 (nothing drawn, and the trace says so). */
+int draw_forms(WINDOW *w, int y, int x, int maxw, const char *forms);
+/* A hook name without "blocks." and "hook_" (the screen's short form). */
+char *draw_hook_short(const char *name, char *buf, size_t n);
+/* RESIDUAL_UI_TRACE=file: a line per event (ui_main.c). */
+void ui_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes s at (y, x) clipped to maxw columns; returns the columns used. */
 int draw_text(WINDOW *w, int y, int x, int maxw, const char *s);
 int draw_textf(WINDOW *w, int y, int x, int maxw, const char *fmt, ...)

@@ -32,8 +32,7 @@ static FILE *trace_f;
 
 /* RESIDUAL_UI_TRACE=file: a line per life event, for tests that cannot see
  * the terminal any more (a dropped SSH connection). */
-static void ui_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void ui_trace(const char *fmt, ...)
+void ui_trace(const char *fmt, ...)
 {
 	if (!trace_f)
 		return;
