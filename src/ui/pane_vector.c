@@ -150,7 +150,7 @@ void pane_vector_draw(ui *u, WINDOW *w)
 	const rs_session *s = u->s;
 	int W = getmaxx(w), H = getmaxy(w);
 	vec_view v;
-	char name[96], info[512];
+	char name[96], info[1024];
 	if (vec_select(s, &v)) {
 		draw_title(u, w, "vector", NULL);
 		theme_set(&u->th, w, ROLE_DIM);
