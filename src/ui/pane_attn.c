@@ -129,21 +129,19 @@ void pane_attn_draw(ui *u, WINDOW *w)
 	theme_set(&u->th, w, ROLE_DIM);
 	const ui_glyphs *g = u->th.g;
 	int r1 = r0 + nrows - 1 < T - 1 ? r0 + nrows - 1 : T - 1;
-	char rows[64], forms[512];
+	char rows[64], legend[64], forms[768];
 	if (r0 == 0 && r1 == T - 1)
 		snprintf(rows, sizeof rows, "all %d queries", T);
 	else
-		snprintf(rows, sizeof rows, "queries %d..%d of 0..%d", r0, r1, T - 1);
+		snprintf(rows, sizeof rows, "queries %d..%d", r0, r1);
+	snprintf(legend, sizeof legend, "%s low %s%s high  ", g->shade[0], g->shade[g->n_shade / 2],
+		 g->shade[g->n_shade - 1]);
+	const char *other = values ? "(v: heatmap)" : "(v: values)";
 	if (values)
-		snprintf(forms, sizeof forms, "%s, keys %d..%d  (v: heatmap)\n%s, keys %d..%d\n%s", rows, k0,
-			 k0 + ncols - 1, rows, k0, k0 + ncols - 1, rows);
-	else
-		snprintf(forms, sizeof forms,
-			 "%s, keys %d..%d  %s low %s%s high  (v: values)\n%s, keys %d..%d  %s low %s high\n"
-			 "%s, keys %d..%d\n%s",
-			 rows, k0, k0 + ncols - 1, g->shade[0], g->shade[g->n_shade / 2], g->shade[g->n_shade - 1],
-			 rows, k0, k0 + ncols - 1, g->shade[0], g->shade[g->n_shade - 1], rows, k0, k0 + ncols - 1,
-			 rows);
+		legend[0] = 0;
+	snprintf(forms, sizeof forms, "%s of %d, keys %d..%d  %s%s\n%s, keys %d..%d  %s%s\n%s, keys %d..%d  %s\n%s, keys %d..%d",
+		 rows, T, k0, k0 + ncols - 1, legend, other, rows, k0, k0 + ncols - 1, legend, other, rows, k0,
+		 k0 + ncols - 1, other, rows, k0, k0 + ncols - 1);
 	draw_forms(w, H - 1, 0, W, forms);
 	theme_set(&u->th, w, ROLE_NORMAL);
 }

@@ -159,14 +159,14 @@ void pane_draw_header(ui *u, WINDOW *w)
 	name = rs_visible(name, strlen(name), u->th.utf8 ? RS_VIS_UTF8 : 0, vis, sizeof vis);
 	char stop[96] = "before hook_embed", full[96];
 	if (s->view_stop >= 0)
-		draw_hook_short(hook_name(session_hook(s), full, sizeof full), stop, sizeof stop);
+		hook_name(session_hook(s), full, sizeof full);
 	static const char *gname[] = {"hook", "sublayer", "layer"};
 	const char *bar = u->th.g->vbar;
 	/* fields by importance, each whole or not at all: what is shown, the
 	 * selection, the interventions in effect, the step size, the model */
 	char f[5][256];
 	int nf = 0;
-	snprintf(f[nf++], sizeof f[0], " %s ", stop);
+	snprintf(f[nf++], sizeof f[0], " %s ", s->view_stop >= 0 ? full : stop);
 	snprintf(f[nf++], sizeof f[0], " layer %d head %d pos %d ", s->sel_layer, s->sel_head, s->sel_pos);
 	int niv = s->eng ? eng_n_interventions(s->eng) : 0;
 	if (niv) {
@@ -180,6 +180,9 @@ void pane_draw_header(ui *u, WINDOW *w)
 	}
 	snprintf(f[nf++], sizeof f[0], " steps: %s ", gname[s->gran % 3]);
 	snprintf(f[nf++], sizeof f[0], " %s ", name);
+	/* the hook's full name when it and the selection fit, else its short form */
+	if (s->view_stop >= 0 && ui_text_width(f[0]) + ui_text_width(f[1]) + ui_text_width(f[nf - 2]) + 2 > W)
+		snprintf(f[0], sizeof f[0], " %s ", draw_hook_short(full, stop, sizeof stop));
 	int x = 0;
 	for (int i = 0; i < nf; i++) {
 		int need = ui_text_width(f[i]) + (i ? ui_text_width(bar) : 0);
