@@ -170,18 +170,26 @@ static void print_head_table(rs_session *s, const head_scores *hs, int by, int t
 	else
 		for (int i = 0; i < n; i++)
 			idx[i] = i;
+	/* how many queries each column's mean rests on; fewer than 5: marked "?" */
+	int nq[5] = {hs->n_q, hs->n_rep, hs->n_rep, hs->n_q, hs->n_q};
 	session_printf(s, "layer head     prev      dup  induction    first  entropy\n");
+	session_printf(s, "  queries  %7d  %7d  %9d  %7d  %7d\n", nq[0], nq[1], nq[2], nq[3], nq[4]);
+	int few = 0;
 	for (int i = 0; i < k; i++) {
 		int c = idx[i];
 		session_printf(s, "%5d %4d", c / hs->n_heads, c % hs->n_heads);
 		for (int j = 0; j < 5; j++) {
 			if (isnan(cols[j][c]))
 				session_printf(s, " %*s", j == 2 ? 10 : 8, "-");
+			else if (nq[j] < 5)
+				session_printf(s, " %*.4f?", j == 2 ? 9 : 7, cols[j][c]), few = 1;
 			else
 				session_printf(s, " %*.4f", j == 2 ? 10 : 8, cols[j][c]);
 		}
 		session_printf(s, "\n");
 	}
+	if (few)
+		session_printf(s, "?: the mean rests on fewer than 5 queries; a longer or repeated prompt gives a surer score\n");
 	free(idx);
 }
 

@@ -148,7 +148,10 @@ static cmd_status sweep_patch(rs_session *s, int argc, char **argv, rs_err *err)
 				  "normalised: 0 = corrupted, 1 = clean\n",
 			       sw->clean, sw->corrupt, hook_kind_name(h.kind));
 		print_stopped(s, sw->done, sw->rows, sw->cols);
-		print_grid(s, sw->norm, sw->rows, sw->cols, "layer", heads ? "h" : "p");
+		/* columns: query heads, kv heads (k, v, rot_k) or positions */
+		session_printf(s, "rows: layers; columns: %s\n",
+			       !heads ? "positions (p)" : cmd_hook_kv(h.kind) ? "kv heads (kv)" : "query heads (h)");
+		print_grid(s, sw->norm, sw->rows, sw->cols, "layer", !heads ? "p" : cmd_hook_kv(h.kind) ? "kv" : "h");
 		patch_sweep_free(sw);
 		st = CMD_OK;
 	}
