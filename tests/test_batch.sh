@@ -242,9 +242,10 @@ for cmd in "$SRC"/tests/batch/*.cmd; do
 	want=$(sed -n 's/^# status: *//p' "$cmd" | head -n 1)
 	case $model in
 	tiny) model=$TMP/tiny.gguf ;;
+	builtin) model= ;; # the built-in model (assets/residual-tiny.gguf)
 	*) model=$FIXTURES/hf-golden/$model ;;
 	esac
-	(cd "$TMP" && "$RESIDUAL" --batch "$cmd" --echo --model "$model" > "$TMP/$name.out" 2>&1)
+	(cd "$TMP" && "$RESIDUAL" --batch "$cmd" --echo ${model:+--model "$model"} > "$TMP/$name.out" 2>&1)
 	status=$?
 	sed "s|$SRC/tests/batch/||g; s|$TMP|TMP|g; s|$FIXTURES|FIXTURES|g" "$TMP/$name.out" > "$TMP/$name.got"
 	if diff -u "$SRC/tests/batch/$name.out" "$TMP/$name.got" > "$TMP/$name.diff" && [ "$status" = "${want:-0}" ]; then
