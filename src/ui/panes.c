@@ -265,29 +265,83 @@ void pane_draw_matches(ui *u)
 	delwin(win);
 }
 
-void pane_draw_help(ui *u)
+/* The help's lines: the key table's (keys.c), then what the screen's
+ * glyphs and names mean, in the glyphs of this terminal. */
+static int help_lines(ui *u, char lines[][160], int max)
 {
 	int n = 0;
-	while (ui_key_help(n))
-		n++;
-	int h = n + 2, w = 78;
-	if (h > LINES)
-		h = LINES;
+	for (const char *l; n < max && (l = ui_key_help(n)) && strcmp(l, "Press any key to close."); n++)
+		snprintf(lines[n], 160, "%s", l);
+	if (n && !lines[n - 1][0])
+		n--;
+	const ui_glyphs *g = u->th.g;
+	char seq[64] = "", neg[48] = "", pos[48] = "";
+	for (int i = 0; i < g->n_shade; i++)
+		strcat(seq, g->shade[i]);
+	for (int i = g->n_div - 1; i >= 1; i--)
+		strcat(neg, g->neg[i]), strcat(neg, " ");
+	for (int i = 1; i < g->n_div; i++)
+		strcat(pos, " "), strcat(pos, g->pos[i]);
+	const char *extra[] = {
+		"",
+		"Reading the screen",
+		NULL, NULL,
+		"  hook row: * marks the stops of the step size (g); the rest are passed over",
+		"  names: blocks. and hook_ are left out where room is short:",
+		"         0.ln1.normalized is blocks.0.ln1.hook_normalized",
+		"  heads: --head is a query head; k, v and rot_k show kv heads (--kv-head)",
+	};
+	char l1[160], l2[160];
+	snprintf(l1, sizeof l1, "  %s  low to high: attention weights, norms (lowest %s, highest %s)", seq, g->shade[0],
+		 g->shade[g->n_shade - 1]);
+	snprintf(l2, sizeof l2, "  %s%s%s  negative to positive: the vector's entries by size", neg, g->pos[0], pos);
+	extra[2] = l1;
+	extra[3] = l2;
+	for (size_t i = 0; i < sizeof extra / sizeof *extra && n < max; i++)
+		snprintf(lines[n++], 160, "%s", extra[i]);
+	return n;
+}
+
+/* Pages of the help that fit above the command line; Space shows the next. */
+int pane_help_pages(ui *u)
+{
+	char lines[64][160];
+	int n = help_lines(u, lines, 64), rows = LINES - 1 - 2 - 1; /* borders, the last line's hint */
+	return rows > 0 ? (n + rows - 1) / rows : 1;
+}
+
+void pane_draw_help(ui *u)
+{
+	char lines[64][160];
+	int n = help_lines(u, lines, 64);
+	int rows = LINES - 1 - 2 - 1, pages = rows > 0 ? (n + rows - 1) / rows : 1;
+	if (rows < 1)
+		return;
+	if (u->help_page >= pages)
+		u->help_page = pages - 1;
+	int first = u->help_page * rows, shown = n - first < rows ? n - first : rows;
+	int h = shown + 3, w = 80; /* the command line stays below the box */
 	if (w > COLS)
 		w = COLS;
-	WINDOW *win = newwin(h, w, (LINES - h) / 2, (COLS - w) / 2);
+	WINDOW *win = newwin(h, w, (LINES - 1 - h) / 2, (COLS - w) / 2);
 	if (!win)
 		return;
 	werase(win);
 	theme_set(&u->th, win, ROLE_NORMAL);
 	draw_box(u, win);
+	char title[64];
+	snprintf(title, sizeof title, pages > 1 ? " keys and glyphs (%d/%d) " : " keys and glyphs ", u->help_page + 1,
+		 pages);
 	theme_set(&u->th, win, ROLE_TITLE);
-	draw_text(win, 0, 2, w - 4, " keys ");
-	for (int i = 0; i < n && i + 1 < h - 1; i++) {
-		const char *l = ui_key_help(i);
+	draw_text(win, 0, 2, w - 4, title);
+	for (int i = 0; i < shown; i++) {
+		const char *l = lines[first + i];
 		theme_set(&u->th, win, l[0] != ' ' && l[0] ? ROLE_TITLE : ROLE_NORMAL);
 		draw_text(win, i + 1, 2, w - 4, l);
 	}
+	theme_set(&u->th, win, ROLE_DIM);
+	draw_text(win, h - 2, 2, w - 4,
+		  u->help_page + 1 < pages ? "Space: the next page; any other key closes." : "Press any key to close.");
 	theme_set(&u->th, win, ROLE_NORMAL);
 	wnoutrefresh(win);
 	delwin(win);

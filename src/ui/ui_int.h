@@ -133,6 +133,7 @@ typedef struct ui {
 	int out_zoom;           /* the whole output in a box over the panes */
 	int zoom_scroll;
 	int help_open;
+	int help_page;          /* the help's page shown (Space turns) */
 	int cmd_active;
 	int quit;
 	char err_line[512];     /* the last command's error, shown in the output pane */
@@ -172,6 +173,7 @@ void pane_draw(ui *u, int p, WINDOW *w);
 void pane_draw_header(ui *u, WINDOW *w);
 void pane_draw_hints(ui *u, WINDOW *w);
 void pane_draw_help(ui *u);
+int pane_help_pages(ui *u);
 void pane_draw_matches(ui *u);
 void pane_draw_output_zoom(ui *u);
 int pane_output_room(ui *u);

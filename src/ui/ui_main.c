@@ -95,13 +95,14 @@ void ui_layout_windows(ui *u)
 static void draw_too_small(ui *u)
 {
 	werase(stdscr);
-	char a[128], b[128];
-	snprintf(a, sizeof a, "Terminal too small: %dx%d.", COLS, LINES);
-	snprintf(b, sizeof b, "residual needs at least %dx%d. Resize, or press q to quit.",
-		 UI_MIN_COLS, UI_MIN_ROWS);
-	int y = LINES / 2 - 1;
-	mvwaddnstr(stdscr, y < 0 ? 0 : y, 0, a, COLS);
-	mvwaddnstr(stdscr, y + 1 < LINES ? y + 1 : 0, 0, b, COLS);
+	char msg[256];
+	snprintf(msg, sizeof msg,
+		 "Terminal too small: %dx%d.\nresidual needs at least %dx%d. Resize, or press q to quit.", COLS,
+		 LINES, UI_MIN_COLS, UI_MIN_ROWS);
+	/* wrapped at word boundaries, never cut */
+	int n = draw_count_wrapped(msg, COLS);
+	int y = (LINES - n) / 2;
+	draw_wrapped(stdscr, y < 0 ? 0 : y, 0, LINES, COLS, msg, 0);
 	wnoutrefresh(stdscr);
 	if (u->cmd)
 		wnoutrefresh(u->cmd);
@@ -450,7 +451,14 @@ static const char *loop(ui *u)
 		if (u->out_zoom && zoom_key(u, ch))
 			continue;
 		if (u->help_open) {
-			u->help_open = 0; /* ui_draw draws what it covered */
+			/* Space turns the page; any other key closes (ui_draw draws what it covered) */
+			if ((ch == ' ' || ch == KEY_NPAGE) && u->help_page + 1 < pane_help_pages(u)) {
+				u->help_page++;
+				u->base_dirty = 1;
+				ui_mark_all(u);
+			} else {
+				u->help_open = 0;
+			}
 			continue;
 		}
 		if (u->cmd_active)
