@@ -70,6 +70,7 @@ typedef struct lesson_step {
 	unsigned panes;     /* rs_pane bits; PANE_LESSON is always added */
 	int has_panes;
 	char *highlight;    /* NULL: none */
+	int output_view;    /* "output": 0 as usual, 1 "tall", 2 "box" (rs_session.output_view) */
 	char **let_name, **let_expr; /* variables set after the commands, in order */
 	int n_let;
 	lesson_question *q;

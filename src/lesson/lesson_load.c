@@ -384,7 +384,7 @@ static void parse_question(ctx *c, const cJSON *v, const char *path, lesson_ques
 }
 
 static const char *const step_keys[] = {"title", "text", "python", "commands", "panes", "highlight",
-					"let", "questions", "requires", NULL};
+					"output", "let", "questions", "requires", NULL};
 
 static void parse_step(ctx *c, const cJSON *v, const char *path, lesson_step *st)
 {
@@ -397,6 +397,14 @@ static void parse_step(ctx *c, const cJSON *v, const char *path, lesson_step *st
 	st->text = get_text(c, v, "text", path, 1);
 	st->python = get_text(c, v, "python", path, 0);
 	st->highlight = get_str(c, v, "highlight", path, 0);
+	char *ov = get_str(c, v, "output", path, 0);
+	if (ov && !strcmp(ov, "tall"))
+		st->output_view = 1;
+	else if (ov && !strcmp(ov, "box"))
+		st->output_view = 2;
+	else if (ov)
+		bad(c, path, "'output' is tall (the output pane shows all of its text) or box (it opens in the box)");
+	free(ov);
 	st->requires = parse_requires(c, v, path);
 	char p[300];
 	if (st->text) {

@@ -273,6 +273,9 @@ static void apply_view(lesson_run *r, rs_session *s, int k)
 	const lesson_step *st = k < r->cur->n_steps ? &r->cur->steps[k] : NULL;
 	s->panes = (st && st->has_panes ? st->panes : SESSION_PANES_DEFAULT) | 1u << PANE_LESSON;
 	snprintf(s->highlight, sizeof s->highlight, "%s", st && st->highlight ? st->highlight : "");
+	s->output_view = st ? st->output_view : 0;
+	if (s->output_view == 2)
+		s->output_view_gen++;
 	s->version++;
 }
 
@@ -403,6 +406,7 @@ void lesson_run_leave(lesson_run *r, rs_session *s)
 	r->saved = 0;
 	s->panes &= ~(1u << PANE_LESSON);
 	s->highlight[0] = 0;
+	s->output_view = 0;
 	r->cur = NULL;
 	clear_expected(r);
 	free(r->text);

@@ -131,6 +131,7 @@ typedef struct ui {
 	uint64_t lesson_sig;    /* the text last seen, and the step it shows: */
 	uint64_t lesson_head;   /* a new step scrolls back to the top */
 	int out_zoom;           /* the whole output in a box over the panes */
+	unsigned seen_view_gen; /* the lesson's last request for the box, done */
 	int zoom_scroll;
 	int help_open;
 	int help_page;          /* the help's page shown (Space turns) */

@@ -75,7 +75,15 @@ static WINDOW *make_win(ui_rect r)
 void ui_layout_windows(ui *u)
 {
 	free_windows(u);
-	layout_compute_lesson(LINES, COLS, u->s->panes, pane_lesson_fit(u), &u->lay);
+	/* a lesson step may ask for the output pane tall: its text at the pane's width */
+	int out_lines = 0;
+	if (u->s->output_view == 1 && u->s->output) {
+		ui_layout first;
+		layout_compute(LINES, COLS, u->s->panes, &first);
+		if (first.pane[PANE_OUTPUT].w > 0)
+			out_lines = draw_count_wrapped(u->s->output, first.pane[PANE_OUTPUT].w);
+	}
+	layout_compute_view(LINES, COLS, u->s->panes, pane_lesson_fit(u), out_lines, &u->lay);
 	for (int p = 0; p < PANE_N; p++)
 		u->win[p] = make_win(u->lay.pane[p]);
 	u->header = make_win(u->lay.header);
@@ -119,6 +127,14 @@ void ui_draw(ui *u, int force)
 	}
 	if (pane_lesson_sync(u))
 		ui_layout_windows(u);
+	/* a lesson step asks for its output in the box */
+	if (u->s->output_view_gen != u->seen_view_gen) {
+		u->seen_view_gen = u->s->output_view_gen;
+		if (u->s->output_view == 2 && u->s->output && u->s->output[0]) {
+			u->out_zoom = 1;
+			u->zoom_scroll = 0;
+		}
+	}
 	/* a box over the panes (output, help, completions) closed since the last
 	 * draw: what it covered is drawn again, gaps included */
 	int overlay = u->out_zoom || u->help_open || (u->matches && u->cmd_active);
