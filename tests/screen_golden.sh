@@ -16,6 +16,7 @@
 # Regenerate after a deliberate change of the screen, and read the diff:
 #   tests/screen_golden.sh --update      (from the build tree; TOP_SRCDIR
 #                                         names the source tree when apart)
+: "${TOP_BUILDDIR:=$(pwd)}"
 . "${TOP_SRCDIR:-.}/tests/screen_lib.sh"
 need_tmux
 GOLD=${TOP_SRCDIR:-.}/tests/golden/screens

@@ -527,7 +527,7 @@ const cmd_def cmds_exp[] = {
 	 "run's (patching) or the model's top token (ablation). Both run on the clean model, without the "
 	 "session's interventions.",
 	 A(ARG_WORD, ARG_HOOK, ARG_WORD, ARG_TEXT), "patch ablate heads attn mlp zero mean from", cmd_sweep_run,
-	 "--heads --pos --metric --vs --at", NULL},
+	 "--heads --pos --metric --vs --at --values", NULL},
 	{"interventions", "", "list the interventions in effect",
 	 "Each has a number (for clear N) and says what it does.", A(ARG_NONE), NULL, c_interventions, NULL, NULL},
 	{"clear", "[N|all]", "remove one intervention, or all",

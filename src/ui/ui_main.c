@@ -89,6 +89,7 @@ void ui_layout_windows(ui *u)
 	u->header = make_win(u->lay.header);
 	u->hints = make_win(u->lay.hints);
 	/* the command line always exists: keys are read through it */
+	u->s->out_cols = COLS - 4; /* the output box's width: wider grids print as heatmaps */
 	u->cmd = u->lay.too_small ? newwin(1, COLS > 0 ? COLS : 1, LINES > 1 ? LINES - 1 : 0, 0)
 				  : make_win(u->lay.cmdline);
 	keypad(u->cmd, TRUE);
