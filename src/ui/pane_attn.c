@@ -139,8 +139,13 @@ void pane_attn_draw(ui *u, WINDOW *w)
 	const char *other = values ? "(v: heatmap)" : "(v: values)";
 	if (values)
 		legend[0] = 0;
-	snprintf(forms, sizeof forms, "%s of %d, keys %d..%d  %s%s\n%s, keys %d..%d  %s%s\n%s, keys %d..%d  %s\n%s, keys %d..%d",
-		 rows, T, k0, k0 + ncols - 1, legend, other, rows, k0, k0 + ncols - 1, legend, other, rows, k0,
+	char rows_long[96];
+	if (r0 == 0 && r1 == T - 1)
+		snprintf(rows_long, sizeof rows_long, "%s", rows);
+	else
+		snprintf(rows_long, sizeof rows_long, "%s of 0..%d", rows, T - 1);
+	snprintf(forms, sizeof forms, "%s, keys %d..%d  %s%s\n%s, keys %d..%d  %s%s\n%s, keys %d..%d  %s\n%s, keys %d..%d",
+		 rows_long, k0, k0 + ncols - 1, legend, other, rows, k0, k0 + ncols - 1, legend, other, rows, k0,
 		 k0 + ncols - 1, other, rows, k0, k0 + ncols - 1);
 	draw_forms(w, H - 1, 0, W, forms);
 	theme_set(&u->th, w, ROLE_NORMAL);

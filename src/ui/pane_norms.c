@@ -82,8 +82,10 @@ void pane_norms_draw(ui *u, WINDOW *w)
 	}
 	theme_set(&u->th, w, ROLE_DIM);
 	draw_fmt_num(num, sizeof num, mx, 6);
-	char forms[256];
-	snprintf(forms, sizeof forms, "pos %d..%d  max %s\npos %d..%d max %s\np%d..%d max %s", p0,
+	char forms[384];
+	const ui_glyphs *g = u->th.g;
+	snprintf(forms, sizeof forms, "pos %d..%d  %s 0 .. %s max %s\npos %d..%d  max %s\npos %d..%d max %s\np%d..%d max %s",
+		 p0, p0 + ncols - 1, g->shade[0], g->shade[g->n_shade - 1], num + strspn(num, " "), p0,
 		 p0 + ncols - 1, num + strspn(num, " "), p0, p0 + ncols - 1, num + strspn(num, " "), p0,
 		 p0 + ncols - 1, num + strspn(num, " "));
 	draw_forms(w, H - 1, 0, W, forms);

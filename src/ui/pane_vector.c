@@ -220,6 +220,17 @@ void pane_vector_draw(ui *u, WINDOW *w)
 	top_dims(v.x, v.n, k, idx);
 	int top_rows = H >= 8 ? 2 : H >= 5 ? 1 : 0;
 	int y0 = 1 + stat_rows, body = H - y0 - top_rows;
+	/* the scale's legend, when the bar keeps a few rows without it */
+	if (!s->vec_full && body >= 6) {
+		const ui_glyphs *g = u->th.g;
+		char leg[160];
+		snprintf(leg, sizeof leg, "%s %s %s negative  %s 0  %s %s %s positive  (by |x| / max|x|)", g->neg[3], g->neg[2],
+			 g->neg[1], g->pos[0], g->pos[1], g->pos[2], g->pos[3]);
+		body--;
+		theme_set(&u->th, w, ROLE_DIM);
+		draw_forms(w, y0 + body, 0, W, leg);
+		theme_set(&u->th, w, ROLE_NORMAL);
+	}
 	if (s->vec_full)
 		draw_full(u, w, &v, y0, y0 + body);
 	else
