@@ -170,12 +170,35 @@ void pane_draw_header(ui *u, WINDOW *w)
 	snprintf(f[nf++], sizeof f[0], " layer %d head %d pos %d ", s->sel_layer, s->sel_head, s->sel_pos);
 	int niv = s->eng ? eng_n_interventions(s->eng) : 0;
 	if (niv) {
-		char first[160];
-		snprintf(first, sizeof first, "%s", session_iv_note(s, 0));
-		snprintf(f[nf], sizeof f[0], " %d intervention%s: %s%s (i lists) ", niv, niv > 1 ? "s" : "", first,
-			 niv > 1 ? ", ..." : "");
-		if (ui_text_width(f[nf]) > W / 2)
-			snprintf(f[nf], sizeof f[0], " %d intervention%s (i lists) ", niv, niv > 1 ? "s" : "");
+		/* "2 interventions: zero 3.attn.z h2, patch 1.resid_pre": each in
+		 * short, as many as fit in half the line, then "..." */
+		int o = snprintf(f[nf], sizeof f[0], " %d intervention%s:", niv, niv > 1 ? "s" : "");
+		/* what the stop and the selection leave */
+		int budget = W - ui_text_width(f[0]) - ui_text_width(f[1]) - 2 * ui_text_width(bar);
+		for (int i = 0; i < niv; i++) {
+			const rs_intervention *iv = eng_intervention(s->eng, i);
+			const char *note = session_iv_note(s, i);
+			const char *kind = iv->kind == IV_ZERO ? "zero" : iv->kind == IV_MEAN ? "mean" : iv->kind == IV_ADD ? "steer"
+					   : note && !strncmp(note, "mean", 4) ? "mean" : "patch";
+			char hn[96], sh[96], item[160];
+			draw_hook_short(hook_name(iv->hook, hn, sizeof hn), sh, sizeof sh);
+			int n;
+			if (iv->hook.kind == HOOK_Z && iv->head >= 0) /* a head's output: L3H2 */
+				n = snprintf(item, sizeof item, "%s L%dH%d %s", i ? "," : "", iv->hook.layer, iv->head, kind);
+			else
+				n = snprintf(item, sizeof item, "%s %s %s", i ? "," : "", kind, sh);
+			if (iv->head >= 0 && iv->hook.kind != HOOK_Z)
+				n += snprintf(item + n, sizeof item - (size_t)n, " %s%d",
+					      hook_shape(iv->hook.kind) == HSHAPE_KV ? "kv" : "h", iv->head);
+			if (iv->pos >= 0)
+				snprintf(item + n, sizeof item - (size_t)n, " p%d", iv->pos);
+			if (o + ui_text_width(item) + (i + 1 < niv ? 10 : 5) > budget) {
+				snprintf(f[nf] + o, sizeof f[0] - (size_t)o, "%s ...", i ? "," : "");
+				break;
+			}
+			o += snprintf(f[nf] + o, sizeof f[0] - (size_t)o, "%s", item);
+		}
+		snprintf(f[nf] + strlen(f[nf]), sizeof f[0] - strlen(f[nf]), " (i) ");
 		nf++;
 	}
 	snprintf(f[nf++], sizeof f[0], " steps: %s ", gname[s->gran % 3]);
