@@ -40,9 +40,37 @@ static void print_cell(rs_session *s, const char *text, int w)
 }
 
 /* ---------------------------------------------------------------- lens */
+/* A grid of values in [0, 1] as a heatmap, 2 characters a cell, in the
+ * screen's ASCII sequential scale: for grids wider than the screen's output. */
+static void print_heat01(rs_session *s, const float *v, int rows, int cols, const char *const *row_names,
+			 const char *row_title)
+{
+	static const char ramp[] = ".:-=+*#%@";
+	int lw = (int)strlen(row_title);
+	for (int r = 0; r < rows; r++)
+		if ((int)strlen(row_names[r]) > lw)
+			lw = (int)strlen(row_names[r]);
+	session_printf(s, "%-*s ", lw, row_title);
+	for (int c = 0; c < cols; c += 5)
+		session_printf(s, "%-10d", c);
+	session_printf(s, "\n");
+	for (int r = 0; r < rows; r++) {
+		session_printf(s, "%-*s ", lw, row_names[r]);
+		for (int c = 0; c < cols; c++) {
+			float x = v[(size_t)r * cols + c];
+			int lv = isnan(x) ? -1 : (int)(x * 8.999f);
+			char g = lv < 0 ? ' ' : ramp[lv > 8 ? 8 : lv];
+			session_printf(s, "%c%c", g, g);
+		}
+		session_printf(s, "\n");
+	}
+	session_printf(s, "scale: . 0 : - = + * # %% @ 1\n");
+}
+
 static cmd_status c_lens(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	int all = cmd_take_flag(&argc, argv, "--all"), miss;
+	int values = cmd_take_flag(&argc, argv, "--values");
 	const char *ts = cmd_take_opt(&argc, argv, "--target", &miss);
 	if (miss)
 		return cmd_usage(err, argv[0], "--target needs a token");
@@ -66,6 +94,28 @@ static cmd_status c_lens(rs_session *s, int argc, char **argv, rs_err *err)
 	if (!r)
 		return cmd_fail(err, argv[0], "%s", e2.msg);
 	char tb[160], hn[96];
+	if (all && s->out_cols > 0 && !values && 26 + r->n_pos * 11 > s->out_cols) {
+		/* wider than the screen: the top token's probability as a heatmap */
+		float *g = rs_xmalloc(sizeof(float) * (size_t)r->n_sites * r->n_pos);
+		char **names = rs_xcalloc((size_t)r->n_sites, sizeof *names);
+		char nb[96];
+		for (int si = 0; si < r->n_sites; si++) {
+			names[si] = rs_xstrdup(hook_name(r->sites[si], hn, sizeof hn));
+			if (!strncmp(names[si], "blocks.", 7)) /* the screen's short form */
+				snprintf(nb, sizeof nb, "%s", names[si] + 7), free(names[si]), names[si] = rs_xstrdup(nb);
+			for (int p = 0; p < r->n_pos; p++)
+				g[(size_t)si * r->n_pos + p] = r->top_probs[lens_cell(r, si, p) * r->top_k];
+		}
+		session_printf(s, "logit lens: the top token's probability per site (rows) and position (columns); "
+				  "lens --all --values prints the tokens\n");
+		print_heat01(s, g, r->n_sites, r->n_pos, (const char *const *)names, "site");
+		for (int si = 0; si < r->n_sites; si++)
+			free(names[si]);
+		free(names);
+		free(g);
+		lens_free(r);
+		return CMD_OK;
+	}
 	if (all) {
 		session_printf(s, "logit lens: top token per site (rows) and position (columns)\n%-26s", "");
 		for (int p = 0; p < r->n_pos; p++)
@@ -350,13 +400,14 @@ out:
 #define A(...) {__VA_ARGS__}
 
 const cmd_def cmds_analysis[] = {
-	{"lens", "[POS] [--target TOKEN] | --all", "logit lens: what each layer would predict",
+	{"lens", "[POS] [--target TOKEN] | --all [--values]", "logit lens: what each layer would predict",
 	 "Reads the residual stream before and after each attention layer (and after the last layer) through the "
 	 "final norm and the unembedding, at POS (default: the selected position): the top tokens with their "
 	 "probabilities, the probability and rank of the target (default: the model's final prediction) and the "
-	 "KL divergence from the final distribution. --all shows the top token for every position. Runs the pass "
+	 "KL divergence from the final distribution. --all shows the top token for every position (on a screen "
+	 "too narrow for that table, a heatmap of its probability; --values prints the tokens). Runs the pass "
 	 "to the end if needed.",
-	 A(ARG_POS), NULL, c_lens, "--all --target", "Analyses"},
+	 A(ARG_POS), NULL, c_lens, "--all --target --values", "Analyses"},
 	{"dla", "[POS] [TOKEN] [--vs TOKEN] [--top N]", "direct logit attribution to heads and MLPs",
 	 "Splits the logit of TOKEN (default: the model's prediction) at POS into the embedding, every head and "
 	 "every MLP, with the final norm's scale frozen; --vs TOKEN attributes the logit difference. Shows the "
