@@ -516,13 +516,15 @@ const cmd_def cmds_exp[] = {
 	 "last position of prompt A minus that of prompt B) or file:PATH[:NAME] (an F32 tensor of a safetensors "
 	 "file).",
 	 A(ARG_HOOK, ARG_WORD, ARG_NUMBER), "dim: embed: unembed: diff: file:", c_steer, "--pos --head --kv-head", NULL},
-	{"sweep", "patch HOOK [--heads [--pos P]] from PROMPT | ablate heads|attn|mlp [zero|mean]",
+	{"sweep", "patch HOOK [--heads [--pos P]] from PROMPT | ablate heads|attn|mlp [zero|mean] [--values]",
 	 "patch or ablate every layer and position (or head) in turn",
 	 "sweep patch reruns this prompt (the corrupted one) once per layer and position with HOOK (resid_pre, "
 	 "attn_out, mlp_out...) taken from the clean run of PROMPT (the same length), or once per layer and head "
-	 "with --heads (z, q, k, v, pattern; at every position or --pos P). The grid shows how much of the clean "
+	 "with --heads (z, q, k, v, pattern; at every position or --pos P; its columns are query heads h, or kv heads "
+	 "kv for k and v). The grid shows how much of the clean "
 	 "metric comes back: 0 as corrupted, 1 as clean. sweep ablate ablates each head, attention layer or MLP "
-	 "in turn and shows how the metric changes. The metric is the logit of --metric TOKEN (minus that of "
+	 "in turn and shows how the metric changes. On a screen too narrow for the grid it prints as a heatmap; "
+	 "--values prints the numbers. The metric is the logit of --metric TOKEN (minus that of "
 	 "--vs TOKEN) at --at POS (default the last); by default the clean run's top token against the corrupted "
 	 "run's (patching) or the model's top token (ablation). Both run on the clean model, without the "
 	 "session's interventions.",
