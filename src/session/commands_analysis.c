@@ -243,9 +243,51 @@ static void print_head_table(rs_session *s, const head_scores *hs, int by, int t
 	free(idx);
 }
 
+/* The scores as layer x head heatmaps, side by side as the screen's width
+ * allows: for a screen, where the table of every head is long. */
+static void print_head_heat(rs_session *s, const head_scores *hs)
+{
+	static const char ramp[] = ".:-=+*#%@";
+	const float *cols[5] = {hs->prev, hs->dup, hs->induction, hs->first, hs->entropy};
+	int nq[5] = {hs->n_q, hs->n_rep, hs->n_rep, hs->n_q, hs->n_q};
+	int L = hs->n_layers, H = hs->n_heads;
+	int gw = H * 2 > 9 ? H * 2 : 9, per = (s->out_cols - 4) / (gw + 2);
+	if (per < 1)
+		per = 1;
+	float emax = hs->T > 1 ? logf((float)hs->T) : 1;
+	for (int j0 = 0; j0 < 5; j0 += per) {
+		int j1 = j0 + per < 5 ? j0 + per : 5;
+		session_printf(s, "    ");
+		for (int j = j0; j < j1; j++)
+			session_printf(s, "%-*s  ", gw, score_names[j]);
+		session_printf(s, "\n");
+		for (int l = 0; l < L; l++) {
+			session_printf(s, "L%-3d", l);
+			for (int j = j0; j < j1; j++) {
+				for (int h = 0; h < H; h++) {
+					float x = cols[j][(size_t)l * H + h];
+					if (j == 4)
+						x /= emax;
+					int lv = isnan(x) ? -1 : (int)(x * 8.999f);
+					char g = lv < 0 ? ' ' : ramp[lv > 8 ? 8 : lv < 0 ? 0 : lv];
+					session_printf(s, "%c%c", g, g);
+				}
+				session_printf(s, "%*s  ", gw - H * 2, "");
+			}
+			session_printf(s, "\n");
+		}
+	}
+	session_printf(s, "layer (rows) x head (columns, 2 characters each); scale: . 0 : - = + * # %% @ 1 (entropy: @ = "
+			  "ln %d = %.2f nats)\n", hs->T, emax);
+	session_printf(s, "queries each rests on: prev, first, entropy %d; dup, induction %d%s\n", nq[0], nq[1],
+		       nq[1] < 5 ? " (fewer than 5: unsure)" : "");
+	session_printf(s, "heads --values prints the numbers; heads SCORE --top N the best heads\n");
+}
+
 static cmd_status c_heads(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	int miss;
+	int values = cmd_take_flag(&argc, argv, "--values");
 	const char *ts = cmd_take_opt(&argc, argv, "--top", &miss);
 	if (miss)
 		return cmd_usage(err, argv[0], "--top needs a count");
@@ -273,7 +315,10 @@ static cmd_status c_heads(rs_session *s, int argc, char **argv, rs_err *err)
 	session_printf(s, "head scores on this prompt (%d tokens): mean attention to the previous token, to earlier "
 			  "copies of the token (dup), to the token after them (induction), to position 0; entropy in nats\n",
 		       hs->T);
-	print_head_table(s, hs, by, (int)top);
+	if (by < 0 && !values && s->out_cols > 0)
+		print_head_heat(s, hs);
+	else
+		print_head_table(s, hs, by, (int)top);
 	if (isnan(hs->dup[0]))
 		session_printf(s, "no token repeats in this prompt, so dup and induction are undefined (try repeat)\n");
 	heads_free(hs);
@@ -413,11 +458,12 @@ const cmd_def cmds_analysis[] = {
 	 "every MLP, with the final norm's scale frozen; --vs TOKEN attributes the logit difference. Shows the "
 	 "N (default 10) largest contributions by magnitude.",
 	 A(ARG_POS, ARG_TOKEN), NULL, c_dla, "--vs --top", NULL},
-	{"heads", "[prev|dup|induction|first|entropy] [--top N]", "score every head: previous-token, induction...",
+	{"heads", "[prev|dup|induction|first|entropy] [--top N] [--values]", "score every head: previous-token, induction...",
 	 "From this prompt's attention patterns: mean attention to the previous token, to earlier copies of the "
 	 "current token (duplicate-token heads), to the tokens after those copies (induction heads), to position "
-	 "0, and the mean entropy. Name a score to sort by it.",
-	 A(ARG_WORD), "prev dup induction first entropy", c_heads, "--top", NULL},
+	 "0, and the mean entropy, with how many queries each mean rests on (? marks fewer than 5). Name a score "
+	 "to sort by it. On the screen, without a score, layer x head heatmaps; --values prints the table.",
+	 A(ARG_WORD), "prev dup induction first entropy", c_heads, "--top --values", NULL},
 	{"repeat", "[N] [--seed S] [--no-bos] [--use]", "repeated random tokens: the induction test",
 	 "Runs BOS and N (default 20) random tokens twice: a model with induction heads predicts the second half "
 	 "far better. Shows the loss on each half and the heads with the highest induction scores. --use makes "
