@@ -99,5 +99,11 @@ for size in 80x24 100x30 160x48; do
 	ok $? "$size: lesson 01's first step with its output"
 	quit $l
 done
+# too small: the notice wraps, never cut
+run small 40x12 "--prompt '$PROMPT'"
+wait_for small 'Terminal too small' && wait_for small 'press q to quit\.'
+ok $? "40x12: the too-small notice is whole"
+quit small
+
 [ "$UPDATE" = 1 ] && echo "# wrote $GOLD"
 finish
