@@ -1,6 +1,6 @@
 /* pane_attn.c - the attention pattern of the selected layer and head:
  * query rows, key columns, the causal triangle left blank. As a heatmap
- * (one row per line, or two with half blocks when rows are short) or, on
+ * (one query row a line, glyph and colour both carrying the weight) or, on
  * request, as numbers. The selected position's row is marked. */
 #include "config.h"
 #include "ui_int.h"
@@ -70,37 +70,21 @@ void pane_attn_draw(ui *u, WINDOW *w)
 	/* one query row a line, glyph and colour both carrying the weight (two
 	 * rows a line in half blocks would be colour alone); a window of rows
 	 * that holds the selected query when they do not all fit */
-	int half = 0;
-	int per_line = half ? 2 : 1;
-	int nrows = avail_h * per_line;
-	if (nrows > T)
-		nrows = T;
+	int nrows = avail_h < T ? avail_h : T;
 	int r0 = draw_window_start(q, nrows, T);
-	if (half) {
-		/* lines start at even rows; keep the selected row inside */
-		r0 &= ~1;
-		if (q >= r0 + nrows)
-			r0 += 2;
-	}
 	int k0 = q >= ncols ? q - ncols + 1 : 0;
 
-	for (int line = 0; line * per_line < nrows && 1 + line < H - 1; line++) {
-		int r = r0 + line * per_line;
+	for (int line = 0; line < nrows && 1 + line < H - 1; line++) {
+		int r = r0 + line;
 		if (r >= T)
 			break;
 		int y = 1 + line;
-		int sel = r == q || (half && r + 1 == q);
+		int sel = r == q;
 		theme_set(&u->th, w, sel ? ROLE_SEL : ROLE_DIM);
 		draw_textf(w, y, 0, lw, "%*d%s", lw - 1, r, sel ? ">" : " ");
 		wmove(w, y, lw);
 		for (int j = 0; j < ncols; j++) {
 			int k = k0 + j;
-			if (half) {
-				float top = k <= r ? act_at(a, head, r, k) : NAN;
-				float bot = r + 1 < T && k <= r + 1 ? act_at(a, head, r + 1, k) : NAN;
-				theme_heat_half(&u->th, w, top, bot, cw);
-				continue;
-			}
 			if (k > r) { /* the causal mask: a query never sees later keys */
 				wattr_set(w, 0, 0, NULL);
 				for (int i = 0; i < cw + gap; i++)

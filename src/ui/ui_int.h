@@ -42,7 +42,6 @@ typedef struct ui_glyphs {
 	int n_div;
 	const char *masked;     /* a causally masked attention cell */
 	const char *none;       /* a value not computed yet */
-	const char *half;       /* upper half block, NULL when not available */
 	const char *bar[9];     /* horizontal bar eighths ([8] full) */
 	const char *arrow;      /* between pipeline stages */
 	const char *ellipsis;
@@ -72,10 +71,6 @@ short theme_pair(const ui_theme *t, int fg, int bg);
 /* Draws one heat cell of width cw at the cursor: v in [0,1] (sequential) or
  * [-1,1] (diverging); glyph and colour both carry the level. */
 void theme_heat(const ui_theme *t, WINDOW *w, float v, int diverging, int cw);
-/* Two values in one cell with the upper half block (fg top, bg bottom);
- * a NaN half is drawn empty. Only when theme_half_ok. */
-void theme_heat_half(const ui_theme *t, WINDOW *w, float top, float bottom, int cw);
-int theme_half_ok(const ui_theme *t);
 int theme_parse(const char *name);
 const char *theme_name(int kind);
 
