@@ -98,6 +98,10 @@ for size in 80x24 100x30 160x48; do
 	wait_for $l 'lesson' && wait_for $l 'tokens:|[0-9]+ tokens' && golden $l $size-lesson
 	ok $? "$size: lesson 01's first step with its output"
 	quit $l
+	if [ "$size" = 80x24 ]; then
+		! grep -q -E 'dropped' "$WORK/trace-$l"
+		ok $? "$size: nothing dropped or cut on the lesson's screen either"
+	fi
 done
 # too small: the notice wraps, never cut
 run small 40x12 "--prompt '$PROMPT'"

@@ -166,8 +166,11 @@ static cmd_status c_show(rs_session *s, int argc, char **argv, rs_err *err)
 	vec_view v;
 	if (pick_vector(s, h, a, pos, head, &v, argv[0], err))
 		return CMD_ERROR;
-	char hn[96];
-	session_printf(s, "%s %s  [%d]\n", hook_name(h, hn, sizeof hn), v.what, v.n);
+	char hn[96], via[64] = "";
+	int qh;
+	if (hs && cmd_hook_kv(h.kind) && !cmd_arg_index(hs, s->model->cfg.n_heads, argv[0], "head", &qh, err))
+		snprintf(via, sizeof via, " (read by query head %d)", qh); /* --head on a kv hook */
+	session_printf(s, "%s %s%s  [%d]\n", hook_name(h, hn, sizeof hn), v.what, via, v.n);
 	print_stats(s, v.x, v.n, h.kind == HOOK_LOGITS);
 	if (full)
 		print_full(s, v.x, v.n);
