@@ -40,8 +40,11 @@ void pane_tokens_draw(ui *u, WINDOW *w)
 			used += cw;
 			first--;
 		}
-		if (first <= 1)
-			pin = 0, first = first == 1 && w0 <= half - used + w0 ? 0 : first;
+		/* the pinned token is next to the window: no gap to mark */
+		if (first == 1 && pin)
+			first = 0;
+		if (first == 0)
+			pin = 0;
 	}
 	int x = 0;
 	const ui_glyphs *g = u->th.g;
