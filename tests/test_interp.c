@@ -110,9 +110,9 @@ static void check_queries(const rs_model *m, const char *label, const int32_t *i
 	for (int t = 0; ok && t < T; t++) {
 		int64_t cell = lens_cell(lr, lr->n_sites - 1, t);
 		kl_last = fabsf(lr->kl[cell]) > kl_last ? fabsf(lr->kl[cell]) : kl_last;
-		ok &= lr->target_rank[cell] == 0 && lr->top_ids[cell * lr->top_k] == lr->targets[t];
+		ok &= lr->target_rank[cell] == 1 && lr->top_ids[cell * lr->top_k] == lr->targets[t];
 		for (int s = 0; s < lr->n_sites; s++)
-			ok &= lr->kl[lens_cell(lr, s, t)] >= -1e-5f && lr->target_rank[lens_cell(lr, s, t)] >= 0;
+			ok &= lr->kl[lens_cell(lr, s, t)] >= -1e-5f && lr->target_rank[lens_cell(lr, s, t)] >= 1;
 	}
 	tap_ok(ok && kl_last < 1e-5f, "%s: lens grid %d sites × %d positions; last site KL %.1e, rank 0", label,
 	       lr ? lr->n_sites : 0, T, kl_last);

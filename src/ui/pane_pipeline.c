@@ -147,8 +147,9 @@ void pane_pipeline_draw(ui *u, WINDOW *w)
 		int need = 0;
 		for (int t = start; t <= s->view_stop && t <= b; t++) {
 			rs_hook hk = hook_at(t, L);
-			const char *kn = hook_kind_name(hk.kind);
-			need += ui_text_width(kn) + 1;
+			char kn[64];
+			draw_hook_short(hook_kind_name(hk.kind), kn, sizeof kn);
+			need += ui_text_width(kn) + 2;
 		}
 		if (need < W - x - 10 || start >= s->view_stop || start >= b)
 			break;
@@ -156,14 +157,29 @@ void pane_pipeline_draw(ui *u, WINDOW *w)
 	}
 	if (start > a)
 		x += draw_text(w, y, x, W - x, u->th.g->ellipsis);
+	/* each hook whole or not at all; "*" marks the stops of the step size */
+	int marks = s->gran != GRAN_HOOK;
+	const char *legend = "(* = a stop)";
 	for (int t = start; t <= b && x < W; t++) {
 		rs_hook hk = hook_at(t, L);
 		int st = range_state(s, t, t);
-		if (st == 0 && !hook_in_gran(hk.kind, s->gran))
-			st = 0;
-		x += put_state(u, w, y, x, W, st, hook_kind_name(hk.kind));
-		if (hook_in_gran(hk.kind, s->gran) && s->gran != GRAN_HOOK)
+		char kn[64];
+		draw_hook_short(hook_kind_name(hk.kind), kn, sizeof kn);
+		int star = hook_in_gran(hk.kind, s->gran) && marks;
+		int need = ui_text_width(kn) + star + (t < b ? 2 : 0);
+		if (x + need > W - (t < b ? 0 : 0)) {
+			put_state(u, w, y, x < W ? x : W - 1, W, 0, u->th.g->ellipsis);
+			x = W;
+			break;
+		}
+		x += put_state(u, w, y, x, W, st, kn);
+		if (star)
 			x += draw_text(w, y, x, W - x, "*");
 		x += draw_text(w, y, x, W - x, " ");
+	}
+	if (marks && x + ui_text_width(legend) + 1 <= W) {
+		theme_set(&u->th, w, ROLE_DIM);
+		draw_text(w, y, x + 1, W - x - 1, legend);
+		theme_set(&u->th, w, ROLE_NORMAL);
 	}
 }
