@@ -19,10 +19,10 @@ for size in 80x24 160x48; do
 	wait_for $s 'before hook_embed'
 	ok $? "$size: the screen opens before the first stop"
 
-	# stops: hook_embed, resid_pre, ln1 scale/normalized, q, k, v, rot_q, rot_k, scores, pattern
-	keys $s $(repeat 30 l) $(repeat 11 n)
+	# stops: hook_embed, resid_pre, ln1 scale/normalized/out, q, k, v, rot_q, rot_k, scores, pattern
+	keys $s $(repeat 30 l) $(repeat 12 n)
 	wait_for $s 'blocks\.0\.attn\.hook_pattern . layer 0 head 0'
-	ok $? "$size: eleven steps reach blocks.0.attn.hook_pattern"
+	ok $? "$size: twelve steps reach blocks.0.attn.hook_pattern"
 	capture $s | grep -q 'attention L0 H0'
 	ok $? "$size: the attention pane shows layer 0 head 0"
 
@@ -69,7 +69,7 @@ done
 s=resize
 start $s 80 24 "$RUN"
 wait_for $s 'before hook_embed'
-keys $s $(repeat 30 l) $(repeat 11 n)
+keys $s $(repeat 30 l) $(repeat 12 n)
 $TM resize-window -t $s -x 100 -y 30
 keys $s v
 $TM resize-window -t $s -x 120 -y 40

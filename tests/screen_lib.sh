@@ -75,7 +75,10 @@ keys() { # keys NAME KEY...
 }
 
 capture() { $TM capture-pane -p -t "$1" 2>/dev/null; }
-capture_e() { $TM capture-pane -p -e -t "$1" 2>/dev/null; }
+# With the colours; a colour reset after a line's last character is dropped:
+# it shows nothing, and tmux adds it or not depending on whether the blank
+# cells after it were cleared or overwritten with spaces (ncurses picks either).
+capture_e() { $TM capture-pane -p -e -t "$1" 2>/dev/null | sed 's/\(\x1b\[[0-9;]*m\)*$//'; }
 
 # wait_for NAME REGEX [SECONDS]: polls the pane until a line matches and
 # the screen has settled (a redraw may reach tmux in several pieces).

@@ -43,6 +43,7 @@ static void check_resume(const rs_model *m, const char *label, const int32_t *id
 	memcpy(ref, eng_act(a, (rs_hook){HOOK_LOGITS, -1})->data, sizeof(float) * (size_t)T * V);
 	int stops[] = {0, 1, hook_stop((rs_hook){HOOK_Z, L / 2}, L), hook_stop((rs_hook){HOOK_MLP_POST, L - 1}, L),
 		       hook_stop((rs_hook){HOOK_RESID_PRE, L - 1}, L), hook_stop((rs_hook){HOOK_LNF_NORM, -1}, L),
+		       hook_stop((rs_hook){HOOK_LNF_OUT, -1}, L), hook_stop((rs_hook){HOOK_LN1_OUT, L - 1}, L),
 		       hook_n_stops(L) - 1};
 	int same = 1, ok = 1;
 	for (size_t i = 0; i < sizeof stops / sizeof *stops; i++) {

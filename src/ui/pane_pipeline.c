@@ -14,11 +14,11 @@ static const char *const stage_name[6] = {"norm", "attn", "add", "norm", "mlp", 
 static int stage_of(int kind)
 {
 	switch (kind) {
-	case HOOK_RESID_PRE: case HOOK_LN1_SCALE: case HOOK_LN1_NORM:
+	case HOOK_RESID_PRE: case HOOK_LN1_SCALE: case HOOK_LN1_NORM: case HOOK_LN1_OUT:
 		return 0;
 	case HOOK_RESID_MID:
 		return 2;
-	case HOOK_LN2_SCALE: case HOOK_LN2_NORM:
+	case HOOK_LN2_SCALE: case HOOK_LN2_NORM: case HOOK_LN2_OUT:
 		return 3;
 	case HOOK_MLP_PRE: case HOOK_MLP_PRE_LINEAR: case HOOK_MLP_POST: case HOOK_MLP_OUT:
 		return 4;
@@ -123,10 +123,10 @@ void pane_pipeline_draw(ui *u, WINDOW *w)
 		x += draw_text(w, y, x, W - x, "] ");
 	}
 	x += draw_text(w, y, x, W - x, " ");
-	int f = hook_stop((rs_hook){HOOK_LNF_SCALE, -1}, L);
-	x += put_state(u, w, y, x, W, range_state(s, f, f + 1), "final norm");
+	int f = hook_stop((rs_hook){HOOK_LNF_SCALE, -1}, L), lg = hook_stop((rs_hook){HOOK_LOGITS, -1}, L);
+	x += put_state(u, w, y, x, W, range_state(s, f, lg - 1), "final norm");
 	x += draw_text(w, y, x, W - x, " ");
-	put_state(u, w, y, x, W, range_state(s, f + 2, f + 2), "unembed");
+	put_state(u, w, y, x, W, range_state(s, lg, lg), "unembed");
 	if (y + 1 >= H)
 		return;
 	/* detail: the hooks of the current layer (or the global ones) */
@@ -139,7 +139,7 @@ void pane_pipeline_draw(ui *u, WINDOW *w)
 		x += draw_textf(w, y, x, W - x, "blocks.%d: ", cur.layer);
 	} else {
 		a = cur.kind == HOOK_EMBED || s->view_stop < 0 ? 0 : f;
-		b = a == 0 ? 0 : f + 2;
+		b = a == 0 ? 0 : lg;
 	}
 	/* start far enough left that the current hook is in view */
 	int start = a;
