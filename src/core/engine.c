@@ -491,7 +491,8 @@ static void add_rows(float *dst, const float *src, int64_t n)
  *   for each layer L:
  *     hook_resid_pre    x
  *     ln1.hook_scale    s = sqrt(mean(x^2) + eps)                          [n, 1]
- *     ln1.hook_normalized  xn = x / s * attn_norm                          [n, d]
+ *     ln1.hook_normalized  xn = x / s (TransformerLens's value)             [n, d]
+ *     ln1.hook_out      xn = xn * attn_norm (what the projections read)      [n, d]
  *     attn.hook_q/k/v   q = xn Wq^T, k = xn Wk^T, v = xn Wv^T   [n, H|Hkv, hd]
  *                       (GGUF's interleaved Q/K rows are put back in the
  *                       rotate-half order here, after the matmul: project)
@@ -503,13 +504,14 @@ static void add_rows(float *dst, const float *src, int64_t n)
  *     attn.hook_z       z_h[i] = sum_j p[h,i,j] v_{h/(H/Hkv)}[j]           [n, H, hd]
  *     hook_attn_out     o = z Wo^T                                         [n, d]
  *     hook_resid_mid    x = x + o
- *     ln2.hook_scale, ln2.hook_normalized   as ln1, with ffn_norm
+ *     ln2.hook_scale, ln2.hook_normalized, ln2.hook_out   as ln1, with ffn_norm
  *     mlp.hook_pre      g = xn Wgate^T                                     [n, ff]
  *     mlp.hook_pre_linear  u = xn Wup^T                                    [n, ff]
  *     mlp.hook_post     m = silu(g) * u                                    [n, ff]
  *     hook_mlp_out      f = m Wdown^T                                      [n, d]
  *     hook_resid_post   x = x + f
- *   ln_final.hook_scale, ln_final.hook_normalized   as ln1, with final_norm
+ *   ln_final.hook_scale, ln_final.hook_normalized, ln_final.hook_out   as ln1,
+ *                       with final_norm
  *   logits              xn Wout^T for the last row (every row when asked)  [rows, vocab]
  *
  * compute() does one line of this; eng_step then applies the interventions
@@ -531,14 +533,17 @@ static void compute(rs_engine *e, rs_hook h)
 	case HOOK_LN1_SCALE: case HOOK_LN2_SCALE: case HOOK_LNF_SCALE:
 		op_rms_scale(e->scale, e->resid, n, d, c->rms_eps);
 		return;
-	case HOOK_LN1_NORM:
-		op_rms_apply(e->xn, e->resid, e->scale, L->attn_norm, n, d);
+	case HOOK_LN1_NORM: case HOOK_LN2_NORM: case HOOK_LNF_NORM:
+		op_rms_normalize(e->xn, e->resid, e->scale, n, d);
 		return;
-	case HOOK_LN2_NORM:
-		op_rms_apply(e->xn, e->resid, e->scale, L->ffn_norm, n, d);
+	case HOOK_LN1_OUT:
+		op_rms_weight(e->xn, L->attn_norm, n, d);
 		return;
-	case HOOK_LNF_NORM:
-		op_rms_apply(e->xn, e->resid, e->scale, m->final_norm, n, d);
+	case HOOK_LN2_OUT:
+		op_rms_weight(e->xn, L->ffn_norm, n, d);
+		return;
+	case HOOK_LNF_OUT:
+		op_rms_weight(e->xn, m->final_norm, n, d);
 		return;
 	case HOOK_Q:
 		project(e, e->q, &L->wq, c->n_heads);

@@ -99,6 +99,22 @@ void op_rms_apply(float *y, const float *x, const float *scale, const float *w, 
 	}
 }
 
+void op_rms_normalize(float *y, const float *x, const float *scale, int n, int d)
+{
+	for (int t = 0; t < n; t++) {
+		float inv = 1.0f / scale[t];
+		for (int i = 0; i < d; i++)
+			y[(size_t)t * d + i] = x[(size_t)t * d + i] * inv;
+	}
+}
+
+void op_rms_weight(float *y, const float *w, int n, int d)
+{
+	for (int t = 0; t < n; t++)
+		for (int i = 0; i < d; i++)
+			y[(size_t)t * d + i] *= w[i];
+}
+
 void op_rmsnorm(float *y, float *scale, const float *x, const float *w, int n, int d, float eps)
 {
 	for (int t = 0; t < n; t++) {
