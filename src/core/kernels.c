@@ -129,6 +129,145 @@ AVX2 static float dot_q8_0_avx2(const uint8_t *w, const float *x, int n)
 	return hsum(_mm256_add_ps(a, b));
 }
 
+/* ---- the 4-, 5- and 6-bit types
+ * A (super-)block is read as byte codes q (0..63) and, per group of 16 or 32
+ * elements, a scale ds and an offset dm, so that element i is w = ds·q - dm.
+ * Every product ds·q is exact in f32 (at most 11 + 8 + 6 bits), so
+ * fmsub(ds, q, dm) rounds once, as rs_dequant_row's ds·q - dm does: the
+ * weights are bit-identical to the dequantized rows (Q4_0 and Q6_K: dm = 8d
+ * or 32ds, and ds·(q - 8) or ds·(q - 32) is itself exact, so nothing rounds). */
+AVX2 static inline float half_x(const uint8_t *p)
+{
+	uint16_t h;
+	memcpy(&h, p, 2);
+	return _cvtsh_ss(h);
+}
+
+/* The eight 6-bit scales and mins of a Q4_K/Q5_K super-block (bytes 4..15),
+ * times d and dmin. */
+AVX2 static inline void k_scales8(const uint8_t *p, float *ds, float *dm)
+{
+	uint32_t u0, u1, u2;
+	memcpy(&u0, p + 4, 4);
+	memcpy(&u1, p + 8, 4);
+	memcpy(&u2, p + 12, 4);
+	uint64_t sc = (uint64_t)(u0 & 0x3f3f3f3f) | (uint64_t)((u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030)) << 32;
+	uint64_t m = (uint64_t)(u1 & 0x3f3f3f3f) | (uint64_t)(((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030)) << 32;
+	__m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sc)));
+	__m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)m)));
+	_mm256_storeu_ps(ds, _mm256_mul_ps(_mm256_set1_ps(half_x(p)), scf));
+	_mm256_storeu_ps(dm, _mm256_mul_ps(_mm256_set1_ps(half_x(p + 2)), mf));
+}
+
+/* Q6_K: sixteen int8 scales times d, and 32 times that. */
+AVX2 static inline void q6_scales16(const uint8_t *p, float *ds, float *dm)
+{
+	__m256 d = _mm256_set1_ps(half_x(p + 208)), k32 = _mm256_set1_ps(32.0f);
+	for (int h = 0; h < 2; h++) {
+		__m256 v = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 192 + 8 * h)))));
+		_mm256_storeu_ps(ds + 8 * h, v);
+		_mm256_storeu_ps(dm + 8 * h, _mm256_mul_ps(k32, v));
+	}
+}
+
+AVX2 static inline __m256i ld32(const uint8_t *p)
+{
+	return _mm256_loadu_si256((const __m256i *)p);
+}
+
+/* Byte codes of a Q6_K super-block in element order (256-bit byte operations). */
+AVX2 static inline void q6_codes(const uint8_t *p, uint8_t *q)
+{
+	const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+	for (int nn = 0; nn < 2; nn++) {
+		__m256i a = ld32(p + 64 * nn), b = ld32(p + 64 * nn + 32), h = ld32(p + 128 + 32 * nn);
+		__m256i *o = (__m256i *)(q + 128 * nn);
+		_mm256_storeu_si256(o, _mm256_or_si256(_mm256_and_si256(a, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30)));
+		_mm256_storeu_si256(o + 1, _mm256_or_si256(_mm256_and_si256(b, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30)));
+		_mm256_storeu_si256(o + 2, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), m4), _mm256_and_si256(h, m30)));
+		_mm256_storeu_si256(o + 3, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4),
+							   _mm256_and_si256(_mm256_srli_epi16(h, 2), m30)));
+	}
+}
+
+/* Byte codes of a Q4_K/Q5_K super-block: element 64c + 32h + l is nibble h of
+ * qs[32c + l], plus (Q5_K) bit 2c+h of qh[l] as bit 4. */
+AVX2 static inline void q45_codes(const uint8_t *p, int five, uint8_t *q)
+{
+	const __m256i m4 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
+	const uint8_t *qs = five ? p + 48 : p + 16;
+	__m256i qh = five ? ld32(p + 16) : _mm256_setzero_si256();
+	for (int c = 0; c < 4; c++) {
+		__m256i v = ld32(qs + 32 * c);
+		__m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+		if (five) {
+			__m256i b0 = _mm256_set1_epi8((char)(1 << (2 * c))), b1 = _mm256_set1_epi8((char)(2 << (2 * c)));
+			lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), m16));
+			hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), m16));
+		}
+		_mm256_storeu_si256((__m256i *)(q + 64 * c), lo);
+		_mm256_storeu_si256((__m256i *)(q + 64 * c + 32), hi);
+	}
+}
+
+AVX2 static inline __m256 u8x8(const uint8_t *p)
+{
+	return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+}
+
+/* Σ w·x over 256 codes in groups of g, w = fmsub(ds, q, dm), eight at a time. */
+AVX2 static inline void codes_dot_avx2(const uint8_t *q, const float *ds, const float *dm, int g, const float *x,
+				      __m256 *acc)
+{
+	for (int k = 0; k < 256 / g; k++) {
+		__m256 s = _mm256_broadcast_ss(ds + k), m = _mm256_broadcast_ss(dm + k);
+		for (int i = k * g; i < (k + 1) * g; i += 16) {
+			acc[0] = _mm256_fmadd_ps(_mm256_fmsub_ps(s, u8x8(q + i), m), _mm256_loadu_ps(x + i), acc[0]);
+			acc[1] = _mm256_fmadd_ps(_mm256_fmsub_ps(s, u8x8(q + i + 8), m), _mm256_loadu_ps(x + i + 8), acc[1]);
+		}
+	}
+}
+
+AVX2 static float dot_kq_avx2(int type, const uint8_t *w, const float *x, int n)
+{
+	size_t bb = rs_dtype_row_bytes(type, 256);
+	__m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+	uint8_t q[256];
+	float ds[16], dm[16];
+	for (int b = 0; b < n / 256; b++, w += bb, x += 256) {
+		if (type == RS_Q6_K) {
+			q6_scales16(w, ds, dm);
+			q6_codes(w, q);
+			codes_dot_avx2(q, ds, dm, 16, x, acc);
+		} else {
+			k_scales8(w, ds, dm);
+			q45_codes(w, type == RS_Q5_K, q);
+			codes_dot_avx2(q, ds, dm, 32, x, acc);
+		}
+	}
+	return hsum(_mm256_add_ps(acc[0], acc[1]));
+}
+
+/* Q4_0: [d][16 bytes], w = d·(q - 8) = fmsub(d, q, 8d) exactly. */
+AVX2 static float dot_q4_0_avx2(const uint8_t *w, const float *x, int n)
+{
+	__m256 a = _mm256_setzero_ps(), b = a, c = a, e = a;
+	const __m256i m4 = _mm256_set1_epi32(15);
+	for (int k = 0; k < n / 32; k++, w += 18, x += 32) {
+		float d = half_x(w);
+		__m256 dv = _mm256_set1_ps(d), d8 = _mm256_set1_ps(8.0f * d);
+		__m256i v0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + 2)));
+		__m256i v1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + 10)));
+		__m256 l0 = _mm256_cvtepi32_ps(_mm256_and_si256(v0, m4)), l1 = _mm256_cvtepi32_ps(_mm256_and_si256(v1, m4));
+		__m256 h0 = _mm256_cvtepi32_ps(_mm256_srli_epi32(v0, 4)), h1 = _mm256_cvtepi32_ps(_mm256_srli_epi32(v1, 4));
+		a = _mm256_fmadd_ps(_mm256_fmsub_ps(dv, l0, d8), _mm256_loadu_ps(x), a);
+		b = _mm256_fmadd_ps(_mm256_fmsub_ps(dv, l1, d8), _mm256_loadu_ps(x + 8), b);
+		c = _mm256_fmadd_ps(_mm256_fmsub_ps(dv, h0, d8), _mm256_loadu_ps(x + 16), c);
+		e = _mm256_fmadd_ps(_mm256_fmsub_ps(dv, h1, d8), _mm256_loadu_ps(x + 24), e);
+	}
+	return hsum(_mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, e)));
+}
+
 AVX2 static float dot_row_avx2(int type, const void *row, const float *x, int n)
 {
 	switch (type) {
@@ -136,15 +275,8 @@ AVX2 static float dot_row_avx2(int type, const void *row, const float *x, int n)
 	case RS_F16: return dot_f16_avx2(row, x, n);
 	case RS_BF16: return dot_bf16_avx2(row, x, n);
 	case RS_Q8_0: return dot_q8_0_avx2(row, x, n);
-	default: { /* the other quantized types: dequantize 256 at a time, then dot */
-		float buf[256], s = 0;
-		for (int c = 0; c < n; c += 256) {
-			int m = n - c < 256 ? n - c : 256;
-			rs_dequant_row(type, (const uint8_t *)row + rs_dtype_row_bytes(type, c), buf, m);
-			s += dot_f32_avx2(buf, x + c, m);
-		}
-		return s;
-	}
+	case RS_Q4_0: return dot_q4_0_avx2(row, x, n);
+	default: return dot_kq_avx2(type, row, x, n);
 	}
 }
 
@@ -244,6 +376,116 @@ AVX512 static float dot_q8_0_avx512(const uint8_t *w, const float *x, int n)
 	return _mm512_reduce_add_ps(_mm512_add_ps(a, b));
 }
 
+AVX512 static inline __m512 u8x16(const uint8_t *p)
+{
+	return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+
+/* Q4_K: the sixteen weights a sub-block can hold, fmsub(ds, j, dm) for j < 16,
+ * fill one register; vpermps picks each element's by its nibble (it reads
+ * only the index's low four bits). Q5_K: 32 values in two registers, vpermt2ps. */
+AVX512 static float dot_q4_k_avx512(const uint8_t *w, const float *x, int n)
+{
+	__m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+	const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	float ds[8], dm[8];
+	for (int b = 0; b < n / 256; b++, w += 144, x += 256) {
+		k_scales8(w, ds, dm);
+		const uint8_t *qs = w + 16;
+		for (int c = 0; c < 4; c++) {
+			__m512 t0 = _mm512_fmsub_ps(_mm512_set1_ps(ds[2 * c]), iota, _mm512_set1_ps(dm[2 * c]));
+			__m512 t1 = _mm512_fmsub_ps(_mm512_set1_ps(ds[2 * c + 1]), iota, _mm512_set1_ps(dm[2 * c + 1]));
+			__m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qs + 32 * c)));
+			__m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qs + 32 * c + 16)));
+			const float *xc = x + 64 * c;
+			a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v0, t0), _mm512_loadu_ps(xc), a0);
+			a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v1, t0), _mm512_loadu_ps(xc + 16), a1);
+			a2 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), t1), _mm512_loadu_ps(xc + 32), a2);
+			a3 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), t1), _mm512_loadu_ps(xc + 48), a3);
+		}
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+AVX512 static float dot_q5_k_avx512(const uint8_t *w, const float *x, int n)
+{
+	__m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+	const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	const __m512 iota16 = _mm512_add_ps(iota, _mm512_set1_ps(16.0f));
+	const __m512i m16 = _mm512_set1_epi32(16);
+	float ds[8], dm[8];
+	for (int b = 0; b < n / 256; b++, w += 176, x += 256) {
+		k_scales8(w, ds, dm);
+		const uint8_t *qs = w + 48;
+		/* qh[l] << 4: bit 2c+h of it is the fifth bit of sub-block 2c+h */
+		__m512i h0 = _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + 16))), 4);
+		__m512i h1 = _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + 32))), 4);
+		for (int c = 0; c < 4; c++) {
+			__m512 s0 = _mm512_set1_ps(ds[2 * c]), m0 = _mm512_set1_ps(dm[2 * c]);
+			__m512 s1 = _mm512_set1_ps(ds[2 * c + 1]), m1 = _mm512_set1_ps(dm[2 * c + 1]);
+			__m512 t0 = _mm512_fmsub_ps(s0, iota, m0), u0 = _mm512_fmsub_ps(s0, iota16, m0);
+			__m512 t1 = _mm512_fmsub_ps(s1, iota, m1), u1 = _mm512_fmsub_ps(s1, iota16, m1);
+			__m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qs + 32 * c)));
+			__m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qs + 32 * c + 16)));
+			/* index = the nibble in bits 0-3, the fifth bit in bit 4 (0xD8: m16 ? B : A) */
+			__m512i i0 = _mm512_ternarylogic_epi32(v0, _mm512_srli_epi32(h0, 2 * c), m16, 0xD8);
+			__m512i i1 = _mm512_ternarylogic_epi32(v1, _mm512_srli_epi32(h1, 2 * c), m16, 0xD8);
+			__m512i j0 = _mm512_ternarylogic_epi32(_mm512_srli_epi32(v0, 4), _mm512_srli_epi32(h0, 2 * c + 1), m16, 0xD8);
+			__m512i j1 = _mm512_ternarylogic_epi32(_mm512_srli_epi32(v1, 4), _mm512_srli_epi32(h1, 2 * c + 1), m16, 0xD8);
+			const float *xc = x + 64 * c;
+			a0 = _mm512_fmadd_ps(_mm512_permutex2var_ps(t0, i0, u0), _mm512_loadu_ps(xc), a0);
+			a1 = _mm512_fmadd_ps(_mm512_permutex2var_ps(t0, i1, u0), _mm512_loadu_ps(xc + 16), a1);
+			a2 = _mm512_fmadd_ps(_mm512_permutex2var_ps(t1, j0, u1), _mm512_loadu_ps(xc + 32), a2);
+			a3 = _mm512_fmadd_ps(_mm512_permutex2var_ps(t1, j1, u1), _mm512_loadu_ps(xc + 48), a3);
+		}
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+/* Q6_K: byte codes as in the AVX2 tier, then sixteen at a time. */
+AVX512 static float dot_q6_k_avx512(const uint8_t *w, const float *x, int n)
+{
+	__m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+	uint8_t q[256];
+	float ds[16], dm[16];
+	for (int b = 0; b < n / 256; b++, w += 210, x += 256) {
+		__m512 d = _mm512_set1_ps(half_x(w + 208));
+		__m512 s = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 192)))));
+		_mm512_storeu_ps(ds, s);
+		_mm512_storeu_ps(dm, _mm512_mul_ps(_mm512_set1_ps(32.0f), s));
+		q6_codes(w, q);
+		for (int g = 0; g < 16; g++)
+			acc[g & 3] = _mm512_fmadd_ps(_mm512_fmsub_ps(_mm512_set1_ps(ds[g]), u8x16(q + 16 * g), _mm512_set1_ps(dm[g])),
+						     _mm512_loadu_ps(x + 16 * g), acc[g & 3]);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
+/* Q4_0: the sixteen values d·(j - 8) in one register, as Q4_K. */
+AVX512 static float dot_q4_0_avx512(const uint8_t *w, const float *x, int n)
+{
+	__m512 a = _mm512_setzero_ps(), b = a, c = a, e = a;
+	const __m512 iota8 = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
+	int nb = n / 32, k = 0;
+	for (; k + 2 <= nb; k += 2, w += 36, x += 64) {
+		__m512 t0 = _mm512_mul_ps(_mm512_set1_ps(half_x(w)), iota8);
+		__m512 t1 = _mm512_mul_ps(_mm512_set1_ps(half_x(w + 18)), iota8);
+		__m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + 2)));
+		__m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + 20)));
+		a = _mm512_fmadd_ps(_mm512_permutexvar_ps(v0, t0), _mm512_loadu_ps(x), a);
+		b = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), t0), _mm512_loadu_ps(x + 16), b);
+		c = _mm512_fmadd_ps(_mm512_permutexvar_ps(v1, t1), _mm512_loadu_ps(x + 32), c);
+		e = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), t1), _mm512_loadu_ps(x + 48), e);
+	}
+	if (k < nb) {
+		__m512 t0 = _mm512_mul_ps(_mm512_set1_ps(half_x(w)), iota8);
+		__m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + 2)));
+		a = _mm512_fmadd_ps(_mm512_permutexvar_ps(v0, t0), _mm512_loadu_ps(x), a);
+		b = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), t0), _mm512_loadu_ps(x + 16), b);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, e)));
+}
+
 AVX512 static float dot_row_avx512(int type, const void *row, const float *x, int n)
 {
 	switch (type) {
@@ -251,15 +493,10 @@ AVX512 static float dot_row_avx512(int type, const void *row, const float *x, in
 	case RS_F16: return dot_f16_avx512(row, x, n);
 	case RS_BF16: return dot_bf16_avx512(row, x, n);
 	case RS_Q8_0: return dot_q8_0_avx512(row, x, n);
-	default: {
-		float buf[256], s = 0;
-		for (int c = 0; c < n; c += 256) {
-			int m = n - c < 256 ? n - c : 256;
-			rs_dequant_row(type, (const uint8_t *)row + rs_dtype_row_bytes(type, c), buf, m);
-			s += dot_f32_avx512(buf, x + c, m);
-		}
-		return s;
-	}
+	case RS_Q4_0: return dot_q4_0_avx512(row, x, n);
+	case RS_Q4_K: return dot_q4_k_avx512(row, x, n);
+	case RS_Q5_K: return dot_q5_k_avx512(row, x, n);
+	default: return dot_q6_k_avx512(row, x, n);
 	}
 }
 

@@ -1,0 +1,103 @@
+/* bench_kernels - the decode kernels alone: kern_matvec (one token) over a
+ * matrix of each weight type, as GB/s of weights read, in the tier this
+ * process runs (RESIDUAL_SIMD lowers it) and with the threads of
+ * RESIDUAL_THREADS (default: all). Two sizes: one far larger than any cache
+ * (memory bound) and one that stays in L2 (the kernel's own speed; also per
+ * second of CPU time, which a busy machine disturbs less: run it with one thread).
+ *
+ *   bench/bench_kernels [MB_OF_WEIGHTS (default 1024)] */
+#include "config.h"
+#include "dtype.h"
+#include "kernels.h"
+#include "ops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double clk(clockid_t c)
+{
+	struct timespec t;
+	clock_gettime(c, &t);
+	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static uint64_t rng = 88172645463325252ull;
+static uint8_t byte(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint8_t)(rng >> 24);
+}
+
+/* Random blocks with f16 scales near 0.01 (finite, no subnormals). */
+static void fill(uint8_t *w, size_t bytes, int type)
+{
+	for (size_t i = 0; i < bytes; i++)
+		w[i] = byte();
+	if (type == RS_F32) {
+		float *f = (float *)w;
+		for (size_t i = 0; i < bytes / 4; i++)
+			f[i] = (float)(w[i * 4] - 128) / 128.0f;
+		return;
+	}
+	if (type == RS_F16 || type == RS_BF16) {
+		uint16_t *h = (uint16_t *)w;
+		for (size_t i = 0; i < bytes / 2; i++)
+			h[i] = (uint16_t)((h[i] & 0x83ff) | (type == RS_F16 ? 0x2000 : 0x3c00));
+		return;
+	}
+	size_t bb = rs_dtype_row_bytes(type, rs_dtype_block(type));
+	for (size_t b = 0; b + bb <= bytes; b += bb) {
+		uint8_t *p = w + b;
+		size_t at0 = type == RS_Q6_K ? 208 : 0;
+		p[at0 + 1] = 0x20 | (p[at0 + 1] & 3);
+		if (type == RS_Q4_K || type == RS_Q5_K)
+			p[3] = 0x20 | (p[3] & 3);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	double mb = argc > 1 ? atof(argv[1]) : 1024;
+	static const int types[] = {RS_F32, RS_F16, RS_BF16, RS_Q8_0, RS_Q4_0, RS_Q4_K, RS_Q5_K, RS_Q6_K};
+	const int cols = 2048;
+	printf("tier %s, %d threads; GB/s of weights, one token (best of 5)\n", kern_tier_name(kern_tier_in_use()),
+	       op_threads());
+	printf("%-6s %12s %12s %16s\n", "type", "memory", "L2 (1 MB)", "L2 per CPU-s");
+	float *x = malloc(sizeof(float) * cols);
+	for (int i = 0; i < cols; i++)
+		x[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+	for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
+		int type = types[ti];
+		size_t rb = rs_dtype_row_bytes(type, cols);
+		double gbs[3];
+		for (int sz = 0; sz < 2; sz++) {
+			int64_t rows = (int64_t)((sz ? 1.0 : mb) * 1e6 / rb);
+			uint8_t *w = malloc(rb * rows);
+			float *y = malloc(sizeof(float) * rows);
+			fill(w, rb * rows, type);
+			rs_mat m = {w, type, rows, cols, rb};
+			int reps = sz ? 200 : 1;
+			double best = 1e30, best_cpu = 1e30;
+			for (int r = 0; r < 5; r++) {
+				double t0 = clk(CLOCK_MONOTONIC), c0 = clk(CLOCK_PROCESS_CPUTIME_ID);
+				for (int k = 0; k < reps; k++)
+					kern_matvec(y, x, &m, 1);
+				double t = (clk(CLOCK_MONOTONIC) - t0) / reps, c = (clk(CLOCK_PROCESS_CPUTIME_ID) - c0) / reps;
+				best = t < best ? t : best;
+				best_cpu = c < best_cpu ? c : best_cpu;
+			}
+			gbs[sz] = rb * rows / best / 1e9;
+			if (sz)
+				gbs[2] = rb * rows / best_cpu / 1e9;
+			free(w);
+			free(y);
+		}
+		printf("%-6s %12.1f %12.1f %16.1f\n", rs_dtype_name(type), gbs[0], gbs[1], gbs[2]);
+	}
+	free(x);
+	return 0;
+}
