@@ -98,9 +98,7 @@ DEF_DOT(dot_bf16_avx2, uint16_t, LOAD8_BF16, rs_bf16_to_f32)
 
 AVX2 static inline __m256 i8x8(const int8_t *p)
 {
-	__m128i v;
-	memcpy(&v, p, 8);
-	return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v));
+	return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
 }
 
 /* One block of 32: d · Σ q·x, added into acc. */
@@ -130,12 +128,12 @@ AVX2 static float dot_q8_0_avx2(const uint8_t *w, const float *x, int n)
 }
 
 /* ---- the 4-, 5- and 6-bit types
- * A (super-)block is read as byte codes q (0..63) and, per group of 16 or 32
- * elements, a scale ds and an offset dm, so that element i is w = ds·q - dm.
- * Every product ds·q is exact in f32 (at most 11 + 8 + 6 bits), so
- * fmsub(ds, q, dm) rounds once, as rs_dequant_row's ds·q - dm does: the
- * weights are bit-identical to the dequantized rows (Q4_0 and Q6_K: dm = 8d
- * or 32ds, and ds·(q - 8) or ds·(q - 32) is itself exact, so nothing rounds). */
+ * Q4_K and Q5_K: a super-block is read as byte codes q (0..31) and, per
+ * sub-block of 32, a scale ds and a min dm, so that element i is w = ds·q - dm.
+ * The product ds·q is exact in f32 (at most 11 + 6 + 5 bits), so
+ * fmsub(ds, q, dm) rounds once, as rs_dequant_row's ds·q - dm does. Q4_0 and
+ * Q6_K: signed codes q - 8 or q - 32 and w = ds·q, one exact product. Either
+ * way the weights are bit-identical to the dequantized rows. */
 AVX2 static inline float half_x(const uint8_t *p)
 {
 	uint16_t h;
@@ -159,15 +157,13 @@ AVX2 static inline void k_scales8(const uint8_t *p, float *ds, float *dm)
 	_mm256_storeu_ps(dm, _mm256_mul_ps(_mm256_set1_ps(half_x(p + 2)), mf));
 }
 
-/* Q6_K: sixteen int8 scales times d, and 32 times that. */
-AVX2 static inline void q6_scales16(const uint8_t *p, float *ds, float *dm)
+/* Q6_K: sixteen int8 scales times d. */
+AVX2 static inline void q6_scales16(const uint8_t *p, float *ds)
 {
-	__m256 d = _mm256_set1_ps(half_x(p + 208)), k32 = _mm256_set1_ps(32.0f);
-	for (int h = 0; h < 2; h++) {
-		__m256 v = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 192 + 8 * h)))));
-		_mm256_storeu_ps(ds + 8 * h, v);
-		_mm256_storeu_ps(dm + 8 * h, _mm256_mul_ps(k32, v));
-	}
+	__m256 d = _mm256_set1_ps(half_x(p + 208));
+	for (int h = 0; h < 2; h++)
+		_mm256_storeu_ps(ds + 8 * h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
+								 _mm_loadl_epi64((const __m128i *)(p + 192 + 8 * h))))));
 }
 
 AVX2 static inline __m256i ld32(const uint8_t *p)
@@ -175,18 +171,20 @@ AVX2 static inline __m256i ld32(const uint8_t *p)
 	return _mm256_loadu_si256((const __m256i *)p);
 }
 
-/* Byte codes of a Q6_K super-block in element order (256-bit byte operations). */
-AVX2 static inline void q6_codes(const uint8_t *p, uint8_t *q)
+/* Signed codes q - 32 of a Q6_K super-block in element order (256-bit byte
+ * operations): w = ds·(q - 32), one exact product, even the sign of a zero
+ * as rs_dequant_row's. */
+AVX2 static inline void q6_codes(const uint8_t *p, int8_t *q)
 {
-	const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+	const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
 	for (int nn = 0; nn < 2; nn++) {
 		__m256i a = ld32(p + 64 * nn), b = ld32(p + 64 * nn + 32), h = ld32(p + 128 + 32 * nn);
 		__m256i *o = (__m256i *)(q + 128 * nn);
-		_mm256_storeu_si256(o, _mm256_or_si256(_mm256_and_si256(a, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30)));
-		_mm256_storeu_si256(o + 1, _mm256_or_si256(_mm256_and_si256(b, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30)));
-		_mm256_storeu_si256(o + 2, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), m4), _mm256_and_si256(h, m30)));
-		_mm256_storeu_si256(o + 3, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4),
-							   _mm256_and_si256(_mm256_srli_epi16(h, 2), m30)));
+		_mm256_storeu_si256(o, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(a, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30)), k32));
+		_mm256_storeu_si256(o + 1, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(b, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30)), k32));
+		_mm256_storeu_si256(o + 2, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), m4), _mm256_and_si256(h, m30)), k32));
+		_mm256_storeu_si256(o + 3, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4),
+							   _mm256_and_si256(_mm256_srli_epi16(h, 2), m30)), k32));
 	}
 }
 
@@ -215,6 +213,16 @@ AVX2 static inline __m256 u8x8(const uint8_t *p)
 	return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
 }
 
+/* Σ w·x over one Q6_K super-block of signed codes, w = ds·q. */
+AVX2 static inline void q6_dot_avx2(const int8_t *q, const float *ds, const float *x, __m256 *acc)
+{
+	for (int k = 0; k < 16; k++) {
+		__m256 s = _mm256_broadcast_ss(ds + k);
+		acc[0] = _mm256_fmadd_ps(_mm256_mul_ps(s, i8x8(q + 16 * k)), _mm256_loadu_ps(x + 16 * k), acc[0]);
+		acc[1] = _mm256_fmadd_ps(_mm256_mul_ps(s, i8x8(q + 16 * k + 8)), _mm256_loadu_ps(x + 16 * k + 8), acc[1]);
+	}
+}
+
 /* Σ w·x over 256 codes in groups of g, w = fmsub(ds, q, dm), eight at a time. */
 AVX2 static inline void codes_dot_avx2(const uint8_t *q, const float *ds, const float *dm, int g, const float *x,
 				      __m256 *acc)
@@ -236,9 +244,9 @@ AVX2 static float dot_kq_avx2(int type, const uint8_t *w, const float *x, int n)
 	float ds[16], dm[16];
 	for (int b = 0; b < n / 256; b++, w += bb, x += 256) {
 		if (type == RS_Q6_K) {
-			q6_scales16(w, ds, dm);
-			q6_codes(w, q);
-			codes_dot_avx2(q, ds, dm, 16, x, acc);
+			q6_scales16(w, ds);
+			q6_codes(w, (int8_t *)q);
+			q6_dot_avx2((const int8_t *)q, ds, x, acc);
 		} else {
 			k_scales8(w, ds, dm);
 			q45_codes(w, type == RS_Q5_K, q);
@@ -248,24 +256,71 @@ AVX2 static float dot_kq_avx2(int type, const uint8_t *w, const float *x, int n)
 	return hsum(_mm256_add_ps(acc[0], acc[1]));
 }
 
-/* Q4_0: [d][16 bytes], w = d·(q - 8) = fmsub(d, q, 8d) exactly. */
+/* Q4_0: [d][16 bytes], w = d·(q - 8), one exact product. */
 AVX2 static float dot_q4_0_avx2(const uint8_t *w, const float *x, int n)
 {
 	__m256 a = _mm256_setzero_ps(), b = a, c = a, e = a;
-	const __m256i m4 = _mm256_set1_epi32(15);
+	const __m256i m4 = _mm256_set1_epi32(15), k8 = _mm256_set1_epi32(8);
 	for (int k = 0; k < n / 32; k++, w += 18, x += 32) {
-		float d = half_x(w);
-		__m256 dv = _mm256_set1_ps(d), d8 = _mm256_set1_ps(8.0f * d);
+		__m256 dv = _mm256_set1_ps(half_x(w));
 		__m256i v0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + 2)));
 		__m256i v1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + 10)));
-		__m256 l0 = _mm256_cvtepi32_ps(_mm256_and_si256(v0, m4)), l1 = _mm256_cvtepi32_ps(_mm256_and_si256(v1, m4));
-		__m256 h0 = _mm256_cvtepi32_ps(_mm256_srli_epi32(v0, 4)), h1 = _mm256_cvtepi32_ps(_mm256_srli_epi32(v1, 4));
-		a = _mm256_fmadd_ps(_mm256_fmsub_ps(dv, l0, d8), _mm256_loadu_ps(x), a);
-		b = _mm256_fmadd_ps(_mm256_fmsub_ps(dv, l1, d8), _mm256_loadu_ps(x + 8), b);
-		c = _mm256_fmadd_ps(_mm256_fmsub_ps(dv, h0, d8), _mm256_loadu_ps(x + 16), c);
-		e = _mm256_fmadd_ps(_mm256_fmsub_ps(dv, h1, d8), _mm256_loadu_ps(x + 24), e);
+		__m256 l0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(v0, m4), k8));
+		__m256 l1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(v1, m4), k8));
+		__m256 h0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(v0, 4), k8));
+		__m256 h1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(v1, 4), k8));
+		a = _mm256_fmadd_ps(_mm256_mul_ps(dv, l0), _mm256_loadu_ps(x), a);
+		b = _mm256_fmadd_ps(_mm256_mul_ps(dv, l1), _mm256_loadu_ps(x + 8), b);
+		c = _mm256_fmadd_ps(_mm256_mul_ps(dv, h0), _mm256_loadu_ps(x + 16), c);
+		e = _mm256_fmadd_ps(_mm256_mul_ps(dv, h1), _mm256_loadu_ps(x + 24), e);
 	}
 	return hsum(_mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, e)));
+}
+
+/* The 4-, 5- and 6-bit types as f32 (bit-identical to rs_dequant_row); VL is
+ * 8 (this tier) or 16 (AVX-512 passes its own store). */
+typedef void (*store_fn)(float *dst, const uint8_t *q, float ds, float dm, int len, int sgn);
+
+/* sgn: the codes are signed and w = ds·q */
+AVX2 static void store8(float *dst, const uint8_t *q, float ds, float dm, int len, int sgn)
+{
+	__m256 s = _mm256_set1_ps(ds), m = _mm256_set1_ps(dm);
+	if (sgn)
+		for (int i = 0; i < len; i += 8)
+			_mm256_storeu_ps(dst + i, _mm256_mul_ps(s, i8x8((const int8_t *)q + i)));
+	else
+		for (int i = 0; i < len; i += 8)
+			_mm256_storeu_ps(dst + i, _mm256_fmsub_ps(s, u8x8(q + i), m));
+}
+
+AVX2 static inline void dequant_codes(int type, const uint8_t *w, float *dst, int64_t n, store_fn st)
+{
+	uint8_t q[256];
+	float ds[16], dm[16];
+	if (type == RS_Q4_0) {
+		for (int64_t b = 0; b < n / 32; b++, w += 18, dst += 32) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(w + 2)), m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(8);
+			_mm_storeu_si128((__m128i *)q, _mm_sub_epi8(_mm_and_si128(v, m4), k8));
+			_mm_storeu_si128((__m128i *)(q + 16), _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), k8));
+			st(dst, q, half_x(w), 0.0f, 32, 1);
+		}
+		return;
+	}
+	size_t bb = rs_dtype_row_bytes(type, 256);
+	for (int64_t b = 0; b < n / 256; b++, w += bb, dst += 256) {
+		int g = 32;
+		if (type == RS_Q6_K) {
+			q6_scales16(w, ds);
+			q6_codes(w, (int8_t *)q);
+			memset(dm, 0, sizeof dm);
+			g = 16;
+		} else {
+			k_scales8(w, ds, dm);
+			q45_codes(w, type == RS_Q5_K, q);
+		}
+		for (int k = 0; k < 256 / g; k++)
+			st(dst + k * g, q + k * g, ds[k], dm[k], g, g == 16);
+	}
 }
 
 AVX2 static float dot_row_avx2(int type, const void *row, const float *x, int n)
@@ -446,16 +501,14 @@ AVX512 static float dot_q5_k_avx512(const uint8_t *w, const float *x, int n)
 AVX512 static float dot_q6_k_avx512(const uint8_t *w, const float *x, int n)
 {
 	__m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-	uint8_t q[256];
-	float ds[16], dm[16];
+	int8_t q[256];
+	float ds[16];
 	for (int b = 0; b < n / 256; b++, w += 210, x += 256) {
 		__m512 d = _mm512_set1_ps(half_x(w + 208));
-		__m512 s = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 192)))));
-		_mm512_storeu_ps(ds, s);
-		_mm512_storeu_ps(dm, _mm512_mul_ps(_mm512_set1_ps(32.0f), s));
+		_mm512_storeu_ps(ds, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 192))))));
 		q6_codes(w, q);
 		for (int g = 0; g < 16; g++)
-			acc[g & 3] = _mm512_fmadd_ps(_mm512_fmsub_ps(_mm512_set1_ps(ds[g]), u8x16(q + 16 * g), _mm512_set1_ps(dm[g])),
+			acc[g & 3] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(ds[g]), i8x16(q + 16 * g)),
 						     _mm512_loadu_ps(x + 16 * g), acc[g & 3]);
 	}
 	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
@@ -500,6 +553,17 @@ AVX512 static float dot_row_avx512(int type, const void *row, const float *x, in
 	}
 }
 
+AVX512 static void store16(float *dst, const uint8_t *q, float ds, float dm, int len, int sgn)
+{
+	__m512 s = _mm512_set1_ps(ds), m = _mm512_set1_ps(dm);
+	if (sgn)
+		for (int i = 0; i < len; i += 16)
+			_mm512_storeu_ps(dst + i, _mm512_mul_ps(s, i8x16((const int8_t *)q + i)));
+	else
+		for (int i = 0; i < len; i += 16)
+			_mm512_storeu_ps(dst + i, _mm512_fmsub_ps(s, u8x16(q + i), m));
+}
+
 /* Dequantized rows are bit-identical in every tier: the conversions are exact. */
 AVX512 static int dequant_avx512(int type, const void *row, float *dst, int64_t n)
 {
@@ -518,6 +582,10 @@ AVX512 static int dequant_avx512(int type, const void *row, float *dst, int64_t 
 			_mm512_storeu_ps(dst + i, bf16x16(w + i));
 		for (; i < n; i++)
 			dst[i] = rs_bf16_to_f32(w[i]);
+		return 1;
+	}
+	if (type == RS_Q4_0 || type == RS_Q4_K || type == RS_Q5_K || type == RS_Q6_K) {
+		dequant_codes(type, row, dst, n, store16);
 		return 1;
 	}
 	if (type == RS_Q8_0) {
@@ -663,6 +731,7 @@ AVX2 static int dequant_avx2(int type, const void *row, float *dst, int64_t n)
 	case RS_F16: dequant_f16_avx2(row, dst, n); return 1;
 	case RS_BF16: dequant_bf16_avx2(row, dst, n); return 1;
 	case RS_Q8_0: dequant_q8_0_avx2(row, dst, n); return 1;
+	case RS_Q4_0: case RS_Q4_K: case RS_Q5_K: case RS_Q6_K: dequant_codes(type, row, dst, n, store8); return 1;
 	default: return 0;
 	}
 }
