@@ -99,5 +99,40 @@ int main(int argc, char **argv)
 		printf("%-6s %12.1f %12.1f %16.1f\n", rs_dtype_name(type), gbs[0], gbs[1], gbs[2]);
 	}
 	free(x);
+	/* prefill: kern_matmul (own) against OpenBLAS on the f32 tiles, at 1B shapes */
+	printf("\nprefill matmul, 128 tokens (GFLOP/s, best of 3; per CPU-s beside)\n");
+	printf("%-6s %6s %6s %14s %14s %14s\n", "type", "rows", "cols", "own", "own/CPU-s", "OpenBLAS");
+	static const int gtypes[] = {RS_F32, RS_F16, RS_Q8_0, RS_Q4_K, RS_Q6_K};
+	static const int shapes[][2] = {{2048, 2048}, {8192, 2048}, {2048, 8192}};
+	const int n = 128;
+	for (size_t ti = 0; ti < sizeof gtypes / sizeof *gtypes; ti++)
+		for (int si = 0; si < 3; si++) {
+			int type = gtypes[ti], rows = shapes[si][0], k = shapes[si][1];
+			size_t rb = rs_dtype_row_bytes(type, k);
+			uint8_t *w = malloc(rb * rows);
+			fill(w, rb * rows, type);
+			float *xx = malloc(sizeof(float) * n * k), *y = malloc(sizeof(float) * n * rows);
+			for (int i = 0; i < n * k; i++)
+				xx[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+			rs_mat m = {w, type, rows, k, rb};
+			double g[3] = {0, 0, 0};
+			for (int mode = 0; mode < 2; mode++) {
+				setenv("RESIDUAL_GEMM", mode ? "openblas" : "own", 1);
+				kern_gemm_reread_env();
+				for (int r = 0; r < 3; r++) {
+					double t0 = clk(CLOCK_MONOTONIC), c0 = clk(CLOCK_PROCESS_CPUTIME_ID);
+					op_matmul(y, xx, &m, n);
+					double t = clk(CLOCK_MONOTONIC) - t0, c = clk(CLOCK_PROCESS_CPUTIME_ID) - c0;
+					double f = 2.0 * n * rows * k / 1e9;
+					g[mode ? 2 : 0] = f / t > g[mode ? 2 : 0] ? f / t : g[mode ? 2 : 0];
+					if (!mode)
+						g[1] = f / c > g[1] ? f / c : g[1];
+				}
+			}
+			printf("%-6s %6d %6d %14.1f %14.1f %14.1f\n", rs_dtype_name(type), rows, k, g[0], g[1], g[2]);
+			free(w);
+			free(xx);
+			free(y);
+		}
 	return 0;
 }

@@ -12,6 +12,13 @@
 float kern_dot_f32(const float *a, const float *b, int n);
 /* y[t, r] = Σ_c W[r, c]·x[t, c] for t < n (n small): each row is read once. */
 void kern_matvec(float *y, const float *x, const rs_mat *W, int n);
+/* y[t, r] = Σ_c W[r, c]·x[t, c] for t < n (prefill): panels of W dequantized
+ * into cache-resident f32 and multiplied with the SIMD tier's micro-kernel.
+ * Returns 0, computing nothing, in the scalar tier or when $RESIDUAL_GEMM is
+ * "openblas" (then the caller uses BLAS). */
+int kern_matmul(float *y, const float *x, const rs_mat *W, int n);
+/* Reads $RESIDUAL_GEMM again at the next kern_matmul (for benchmarks). */
+void kern_gemm_reread_env(void);
 /* Rows r0 .. r0+nr-1 of W as f32 into dst [nr, cols]. */
 void kern_dequant_rows(const rs_mat *W, int64_t r0, int64_t nr, float *dst);
 typedef enum kern_tier { KERN_SCALAR, KERN_AVX2, KERN_AVX512, KERN_N_TIERS } kern_tier;

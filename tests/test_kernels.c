@@ -179,7 +179,9 @@ int main(void)
 	check_quant_matmul(RS_Q5_K);
 	check_quant_matmul(RS_Q6_K);
 	static const int types[] = {RS_F32, RS_F16, RS_BF16, RS_Q8_0};
-	const int rows = 67, cols = 352, n = 5; /* 352 = 5·64 + 32: every loop of every tier */
+	/* 352 = 5·64 + 32: every loop of every tier; 67 rows = two panels of 32 and
+	 * 3 (four of 16 and 3 in AVX2); 29 tokens = 2·12 + 5 (4·6 + 5) in kern_matmul */
+	const int rows = 67, cols = 352, n = 29;
 	float *src = malloc(sizeof(float) * rows * cols), *x = malloc(sizeof(float) * n * cols);
 	for (int i = 0; i < rows * cols; i++)
 		src[i] = frand() * 0.5f;
@@ -199,7 +201,8 @@ int main(void)
 		tap_ok(memcmp(ref, got, sizeof(float) * rows * cols) == 0, "%s: dequantized rows bit-identical",
 		       rs_dtype_name(type));
 		float *y = malloc(sizeof(float) * n * rows);
-		for (int nn = 1; nn <= n; nn += n - 1) { /* n = 1 (matvec) and n = 5 (tiled sgemm) */
+		static const int ns[] = {1, 5, 29}; /* matvec; kern_matmul (or BLAS) with partial and full tiles */
+		for (int ni = 0, nn = 1; ni < 3; nn = ns[++ni % 3]) {
 			op_matmul(y, x, &m, nn);
 			double worst, ratio = matmul_worst(y, x, ref, nn, rows, cols, &worst);
 			tap_ok(ratio <= 1, "%s: matmul of %d token(s) = double-precision sum (max diff %.1e, %.1e of the bound)",
@@ -209,6 +212,16 @@ int main(void)
 		free(ref);
 		free(got);
 		free(w);
+	}
+	{ /* kern_matmul with a k that is no multiple of 8 (the transposition's tail) */
+		const int r2 = 19, c2 = 77, n2 = 13;
+		rs_mat m = {src, RS_F32, r2, c2, sizeof(float) * c2};
+		float *y = malloc(sizeof(float) * n2 * r2);
+		op_matmul(y, x, &m, n2);
+		double worst, ratio = matmul_worst(y, x, src, n2, r2, c2, &worst);
+		tap_ok(ratio <= 1, "F32: matmul of %d tokens, %d columns = double-precision sum (max diff %.1e, %.1e of the bound)",
+		       n2, c2, worst, ratio);
+		free(y);
 	}
 	/* a length that leaves a scalar tail in every tier */
 	double exact = 0, abs_sum = 0;

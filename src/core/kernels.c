@@ -759,3 +759,221 @@ void kern_dequant_rows(const rs_mat *W, int64_t r0, int64_t nr, float *dst)
 	dequant_job j = {W, r0, dst, kern_tier_in_use()};
 	pool_for(nr, 65536 / W->cols + 1, dequant_rows, &j);
 }
+
+/* ---------------------------------------------------------------- prefill */
+/* y[t, r] = Σ_k x[t, k]·W[r, k] for many tokens, without BLAS: W is taken a
+ * panel of PW rows at a time (32 in AVX-512, 16 in AVX2), dequantized with the
+ * kernels above and transposed into B[k][PW], so that one vector holds a k of
+ * PW rows; the micro-kernel multiplies MR tokens by that panel for KC values
+ * of k at a time, B's slice staying in L1, each token's x[t, k] broadcast.
+ * Every y is a plain sum of K products in k order (f32, one FMA each). */
+#define GEMM_KC 256
+
+#if HAVE_X86
+/* dst[c][r] = src[r][c], 8 x 8 (rows of src ss apart, of dst ds apart). */
+AVX2 static inline void tr8x8(const float *src, int64_t ss, float *dst, int64_t ds)
+{
+	__m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ss), r2 = _mm256_loadu_ps(src + 2 * ss),
+	       r3 = _mm256_loadu_ps(src + 3 * ss), r4 = _mm256_loadu_ps(src + 4 * ss), r5 = _mm256_loadu_ps(src + 5 * ss),
+	       r6 = _mm256_loadu_ps(src + 6 * ss), r7 = _mm256_loadu_ps(src + 7 * ss);
+	__m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+	       t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+	       t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+	__m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+	       u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+	       u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+	       u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+	_mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+	_mm256_storeu_ps(dst + ds, _mm256_permute2f128_ps(u1, u5, 0x20));
+	_mm256_storeu_ps(dst + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
+	_mm256_storeu_ps(dst + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
+	_mm256_storeu_ps(dst + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
+	_mm256_storeu_ps(dst + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
+	_mm256_storeu_ps(dst + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
+	_mm256_storeu_ps(dst + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+/* B[k][pw] = rows r0 .. r0+nr-1 of W (zeros past nr), via tmp [pw][K]. */
+AVX2 static void pack_panel(kern_tier t, const rs_mat *W, int64_t r0, int nr, int pw, float *tmp, float *B)
+{
+	int64_t K = W->cols;
+	const float *src = tmp;
+	if (W->type == RS_F32 && nr == pw) {
+		src = (const float *)W->data + r0 * K;
+	} else {
+		for (int i = 0; i < pw; i++) {
+			float *d = tmp + i * K;
+			const void *row = (const uint8_t *)W->data + (size_t)(r0 + i) * W->row_bytes;
+			if (i >= nr)
+				memset(d, 0, sizeof(float) * (size_t)K);
+			else if (!(t == KERN_AVX512 ? dequant_avx512(W->type, row, d, K) : dequant_avx2(W->type, row, d, K)))
+				rs_dequant_row(W->type, row, d, K);
+		}
+	}
+	int64_t k = 0;
+	for (; k + 8 <= K; k += 8)
+		for (int i = 0; i < pw; i += 8)
+			tr8x8(src + i * K + k, K, B + k * pw + i, pw);
+	for (; k < K; k++)
+		for (int i = 0; i < pw; i++)
+			B[k * pw + i] = src[i * K + k];
+}
+
+/* AVX-512: MR = 12 tokens by 32 rows, 24 accumulators. mt is a constant in
+ * each caller (the switch below), so the loops over t unroll away. */
+#define MR512 12
+__attribute__((always_inline)) AVX512 static inline void mk512(int mt, const float *x, int64_t K, const float *B,
+							       int64_t k0, int64_t kc, float *y, int64_t ldy,
+							       __mmask16 m0, __mmask16 m1, int first)
+{
+	__m512 c0[MR512], c1[MR512];
+#pragma GCC unroll 12
+	for (int t = 0; t < MR512; t++)
+		if (t < mt) {
+			c0[t] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m0, y + t * ldy);
+			c1[t] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m1, y + t * ldy + 16);
+		}
+	const float *xk = x + k0;
+	for (int64_t k = 0; k < kc; k++, xk++) {
+		__m512 b0 = _mm512_loadu_ps(B + (k0 + k) * 32), b1 = _mm512_loadu_ps(B + (k0 + k) * 32 + 16);
+#pragma GCC unroll 12
+		for (int t = 0; t < MR512; t++)
+			if (t < mt) {
+				__m512 a = _mm512_set1_ps(xk[t * K]);
+				c0[t] = _mm512_fmadd_ps(a, b0, c0[t]);
+				c1[t] = _mm512_fmadd_ps(a, b1, c1[t]);
+			}
+	}
+#pragma GCC unroll 12
+	for (int t = 0; t < MR512; t++)
+		if (t < mt) {
+			_mm512_mask_storeu_ps(y + t * ldy, m0, c0[t]);
+			_mm512_mask_storeu_ps(y + t * ldy + 16, m1, c1[t]);
+		}
+}
+
+AVX512 static void panel512(const float *x, int n, int64_t K, const float *B, float *y, int64_t ldy, int nr)
+{
+	__mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
+	__mmask16 m1 = (__mmask16)(nr >= 32 ? 0xffff : nr <= 16 ? 0 : (1u << (nr - 16)) - 1);
+	for (int64_t k0 = 0; k0 < K; k0 += GEMM_KC) {
+		int64_t kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+		for (int t0 = 0; t0 < n; t0 += MR512) {
+			const float *xt = x + (size_t)t0 * K;
+			float *yt = y + (size_t)t0 * ldy;
+			int first = k0 == 0;
+			switch (n - t0 < MR512 ? n - t0 : MR512) {
+#define MK(m) case m: mk512(m, xt, K, B, k0, kc, yt, ldy, m0, m1, first); break;
+			MK(1) MK(2) MK(3) MK(4) MK(5) MK(6) MK(7) MK(8) MK(9) MK(10) MK(11) MK(12)
+#undef MK
+			}
+		}
+	}
+}
+
+/* AVX2: MR = 6 tokens by 16 rows, 12 accumulators. */
+#define MR256 6
+__attribute__((always_inline)) AVX2 static inline void mk256(int mt, const float *x, int64_t K, const float *B,
+							     int64_t k0, int64_t kc, float *y, int64_t ldy,
+							     __m256i m0, __m256i m1, int first)
+{
+	__m256 c0[MR256], c1[MR256];
+#pragma GCC unroll 6
+	for (int t = 0; t < MR256; t++)
+		if (t < mt) {
+			c0[t] = first ? _mm256_setzero_ps() : _mm256_maskload_ps(y + t * ldy, m0);
+			c1[t] = first ? _mm256_setzero_ps() : _mm256_maskload_ps(y + t * ldy + 8, m1);
+		}
+	const float *xk = x + k0;
+	for (int64_t k = 0; k < kc; k++, xk++) {
+		__m256 b0 = _mm256_loadu_ps(B + (k0 + k) * 16), b1 = _mm256_loadu_ps(B + (k0 + k) * 16 + 8);
+#pragma GCC unroll 6
+		for (int t = 0; t < MR256; t++)
+			if (t < mt) {
+				__m256 a = _mm256_broadcast_ss(xk + t * K);
+				c0[t] = _mm256_fmadd_ps(a, b0, c0[t]);
+				c1[t] = _mm256_fmadd_ps(a, b1, c1[t]);
+			}
+	}
+#pragma GCC unroll 6
+	for (int t = 0; t < MR256; t++)
+		if (t < mt) {
+			_mm256_maskstore_ps(y + t * ldy, m0, c0[t]);
+			_mm256_maskstore_ps(y + t * ldy + 8, m1, c1[t]);
+		}
+}
+
+AVX2 static void panel256(const float *x, int n, int64_t K, const float *B, float *y, int64_t ldy, int nr)
+{
+	const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	__m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane);
+	__m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lane);
+	for (int64_t k0 = 0; k0 < K; k0 += GEMM_KC) {
+		int64_t kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+		for (int t0 = 0; t0 < n; t0 += MR256) {
+			const float *xt = x + (size_t)t0 * K;
+			float *yt = y + (size_t)t0 * ldy;
+			int first = k0 == 0;
+			switch (n - t0 < MR256 ? n - t0 : MR256) {
+#define MK(m) case m: mk256(m, xt, K, B, k0, kc, yt, ldy, m0, m1, first); break;
+			MK(1) MK(2) MK(3) MK(4) MK(5) MK(6)
+#undef MK
+			}
+		}
+	}
+}
+
+typedef struct gemm_job {
+	float *y;
+	const float *x;
+	const rs_mat *W;
+	int n, pw;
+	kern_tier tier;
+} gemm_job;
+
+static void gemm_panels(void *ctx, int64_t p0, int64_t p1)
+{
+	const gemm_job *j = ctx;
+	const rs_mat *W = j->W;
+	int64_t K = W->cols;
+	float *tmp = malloc(sizeof(float) * (size_t)(2 * j->pw * K));
+	if (!tmp)
+		abort();
+	float *B = tmp + j->pw * K;
+	for (int64_t p = p0; p < p1; p++) {
+		int64_t r0 = p * j->pw;
+		int nr = (int)(W->rows - r0 < j->pw ? W->rows - r0 : j->pw);
+		pack_panel(j->tier, W, r0, nr, j->pw, tmp, B);
+		if (j->tier == KERN_AVX512)
+			panel512(j->x, j->n, K, B, j->y + r0, W->rows, nr);
+		else
+			panel256(j->x, j->n, K, B, j->y + r0, W->rows, nr);
+	}
+	free(tmp);
+}
+#endif
+
+static int gemm_blas = -1;
+
+void kern_gemm_reread_env(void)
+{
+	gemm_blas = -1;
+}
+
+int kern_matmul(float *y, const float *x, const rs_mat *W, int n)
+{
+	if (gemm_blas < 0) { /* a benign race: every thread computes the same value */
+		const char *e = getenv("RESIDUAL_GEMM");
+		gemm_blas = e && !strcmp(e, "openblas");
+	}
+#if HAVE_X86
+	kern_tier t = kern_tier_in_use();
+	if (t == KERN_SCALAR || gemm_blas || !rs_dtype_name(W->type))
+		return 0;
+	gemm_job j = {y, x, W, n, t == KERN_AVX512 ? 32 : 16, t};
+	pool_for((W->rows + j.pw - 1) / j.pw, 1, gemm_panels, &j);
+	return 1;
+#else
+	return 0;
+#endif
+}

@@ -57,6 +57,8 @@ static void matmul_tiled(float *y, const float *x, const rs_mat *W, int n)
 void op_matmul(float *y, const float *x, const rs_mat *W, int n)
 {
 	op_threads();
+	if (n > 4 && kern_matmul(y, x, W, n))
+		return;
 	if (W->type == RS_F32 && n >= 2) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)W->rows, (int)W->cols, 1.0f, x,
 			    (int)W->cols, W->data, (int)W->cols, 0.0f, y, (int)W->rows);
