@@ -19,11 +19,14 @@
 
 static const char usage[] =
 	"usage: residual bench --model PATH [-p PROMPT_TOKENS] [-n DECODE_TOKENS] [-r REPS]\n"
-	"                      [--threads N] [--no-reference] [--json]\n"
+	"                      [--threads N] [--step N] [--no-reference] [--json]\n"
 	"Prefill of PROMPT_TOKENS random tokens (default 128; logits of the last one only, as\n"
 	"llama-bench), then DECODE_TOKENS greedy decode steps (default 32), REPS times (default 3;\n"
 	"medians reported), and peak RSS. Beside them, the same run measures this machine's read\n"
-	"bandwidth and sgemm speed, and reports each figure as a share of that limit.\n";
+	"bandwidth and sgemm speed, and reports each figure as a share of that limit.\n"
+	"--step N: also the time of an N-token prompt through every hook with all of them\n"
+	"cached and the logits of every position, as the tutor runs it (median of REPS; 0: skip;\n"
+	"default 64).\n";
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -108,7 +111,7 @@ static double measure_sgemm(int M, int N, int K)
 int cmd_bench(int argc, char **argv)
 {
 	const char *model = NULL;
-	int n_prompt = 128, n_gen = 32, reps = 3, threads = 0, json = 0, reference = 1;
+	int n_prompt = 128, n_gen = 32, reps = 3, threads = 0, json = 0, reference = 1, n_step = 64;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -119,7 +122,7 @@ int cmd_bench(int argc, char **argv)
 		} else if (!strcmp(a, "--no-reference")) {
 			reference = 0;
 		} else if (!strcmp(a, "--model") || !strcmp(a, "-p") || !strcmp(a, "-n") || !strcmp(a, "-r") ||
-			   !strcmp(a, "--threads")) {
+			   !strcmp(a, "--threads") || !strcmp(a, "--step")) {
 			if (!(v = cli_value(argc, argv, &i, "bench")))
 				return 2;
 			if (!strcmp(a, "--model")) {
@@ -127,11 +130,16 @@ int cmd_bench(int argc, char **argv)
 				continue;
 			}
 			int x = atoi(v);
-			if (x < 1 && strcmp(a, "-n")) {
+			if (x < 1 && strcmp(a, "-n") && strcmp(a, "--step")) {
 				fprintf(stderr, "residual bench: %s must be at least 1\n", a);
 				return 2;
 			}
-			*(!strcmp(a, "-p") ? &n_prompt : !strcmp(a, "-n") ? &n_gen : !strcmp(a, "-r") ? &reps : &threads) = x;
+			if (x < 0) {
+				fprintf(stderr, "residual bench: %s must not be negative\n", a);
+				return 2;
+			}
+			*(!strcmp(a, "-p") ? &n_prompt : !strcmp(a, "-n") ? &n_gen : !strcmp(a, "-r") ? &reps :
+			  !strcmp(a, "--step") ? &n_step : &threads) = x;
 		} else {
 			fprintf(stderr, "residual bench: unknown option '%s'\n%s", a, usage);
 			return 2;
@@ -175,6 +183,23 @@ int cmd_bench(int argc, char **argv)
 			ok = (lg = eng_decode(e, sampler_argmax(lg, c->vocab), &err)) != NULL;
 		tg[r] = n_gen ? n_gen / (cli_now() - t0) : 0;
 	}
+	/* the tutor's run: every hook cached, the logits of every position */
+	double *st = rs_xmalloc(sizeof(double) * (size_t)reps), st_med = 0;
+	if (ok && n_step > 0) {
+		int32_t *sid = rs_xmalloc(sizeof(int32_t) * (size_t)n_step);
+		for (int i = 0; i < n_step; i++)
+			sid[i] = ids[i % n_prompt];
+		eng_set_cache_filter(e, "*");
+		eng_set_logits_all(e, 1);
+		for (int r = 0; r < reps && ok; r++) {
+			t0 = cli_now();
+			ok = eng_set_prompt(e, sid, n_step, &err) == 0;
+			eng_run(e);
+			st[r] = (cli_now() - t0) * 1e3;
+		}
+		st_med = median(st, reps);
+		free(sid);
+	}
 	if (!ok) {
 		fprintf(stderr, "residual bench: %s\n", err.msg);
 		return 1;
@@ -199,6 +224,10 @@ int cmd_bench(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "decode_tokens", n_gen);
 		cJSON_AddNumberToObject(o, "decode_tok_s", tg_med);
 		cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
+		if (n_step > 0) {
+			cJSON_AddNumberToObject(o, "step_tokens", n_step);
+			cJSON_AddNumberToObject(o, "step_ms", st_med);
+		}
 		cJSON_AddNumberToObject(o, "decode_gb_s", dec_gbs);
 		cJSON_AddNumberToObject(o, "prefill_gflop_s", pre_gflops);
 		cJSON_AddNumberToObject(o, "ref_read_gb_s", bw);
@@ -220,10 +249,14 @@ int cmd_bench(int argc, char **argv)
 		if (bw > 0)
 			printf("; read bandwidth %.1f GB/s, ratio %.2f", bw, dec_gbs / bw);
 		printf(")\n");
+		if (n_step > 0)
+			printf("step       %d tokens through every hook, all cached, logits of every position: %.1f ms\n",
+			       n_step, st_med);
 		printf("peak RSS   %.0f MB\n", rss);
 	}
 	free(pp);
 	free(tg);
+	free(st);
 	free(ids);
 	eng_free(e);
 	model_free(m);
