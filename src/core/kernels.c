@@ -8,6 +8,7 @@
 #include "pool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -711,6 +712,8 @@ typedef struct matvec_job {
 	const rs_mat *W;
 	int n;
 	kern_tier tier;
+	int64_t chunk, n_chunks;
+	atomic_int_fast64_t next;
 } matvec_job;
 
 static float dot_row(kern_tier t, int type, const void *row, const float *x, int n)
@@ -736,12 +739,35 @@ static void matvec_rows(void *ctx, int64_t r0, int64_t r1)
 	}
 }
 
+/* Each thread takes the next chunk of rows until none is left: an even split
+ * when the threads run alike, and when the machine is shared a thread that
+ * starts late (or is preempted) does less, instead of the others waiting for it. */
+static void matvec_chunks(void *ctx, int64_t a, int64_t b)
+{
+	matvec_job *j = ctx;
+	int64_t c;
+	while ((c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->n_chunks) {
+		int64_t r0 = c * j->chunk, r1 = r0 + j->chunk < j->W->rows ? r0 + j->chunk : j->W->rows;
+		matvec_rows(j, r0, r1);
+	}
+}
+
 void kern_matvec(float *y, const float *x, const rs_mat *W, int n)
 {
-	matvec_job j = {y, x, W, n, kern_tier_in_use()};
+	matvec_job j = {.y = y, .x = x, .W = W, .n = n, .tier = kern_tier_in_use()};
 	/* at least ~256K weights per thread: below that, waking a thread costs more
 	 * than it saves (measured on the built-in model's 192-wide matrices) */
-	pool_for(W->rows, 262144 / W->cols + 1, matvec_rows, &j);
+	int64_t min_rows = 262144 / W->cols + 1;
+	int threads = pool_threads();
+	if (threads < 2 || W->rows < 2 * min_rows) {
+		matvec_rows(&j, 0, W->rows);
+		return;
+	}
+	/* four chunks per thread, each at least min_rows (long runs keep the prefetch useful) */
+	j.chunk = W->rows / (4 * threads) > min_rows ? W->rows / (4 * threads) : min_rows;
+	j.n_chunks = (W->rows + j.chunk - 1) / j.chunk;
+	atomic_init(&j.next, 0);
+	pool_for(threads, 1, matvec_chunks, &j);
 }
 
 typedef struct dequant_job {
@@ -956,18 +982,21 @@ typedef struct gemm_job {
 	const rs_mat *W;
 	int n, pw;
 	kern_tier tier;
+	int64_t n_panels;
+	atomic_int_fast64_t next;
 } gemm_job;
 
-static void gemm_panels(void *ctx, int64_t p0, int64_t p1)
+/* Each thread takes the next panel until none is left (as matvec_chunks). */
+static void gemm_panels(void *ctx, int64_t a, int64_t b)
 {
-	const gemm_job *j = ctx;
+	gemm_job *j = ctx;
 	const rs_mat *W = j->W;
-	int64_t K = W->cols;
+	int64_t K = W->cols, p;
 	float *tmp = malloc(sizeof(float) * (size_t)(2 * j->pw * K));
 	if (!tmp)
 		abort();
 	float *B = tmp + j->pw * K;
-	for (int64_t p = p0; p < p1; p++) {
+	while ((p = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->n_panels) {
 		int64_t r0 = p * j->pw;
 		int nr = (int)(W->rows - r0 < j->pw ? W->rows - r0 : j->pw);
 		pack_panel(j->tier, W, r0, nr, j->pw, tmp, B);
@@ -997,8 +1026,11 @@ int kern_matmul(float *y, const float *x, const rs_mat *W, int n)
 	kern_tier t = kern_tier_in_use();
 	if (t == KERN_SCALAR || gemm_blas || !rs_dtype_name(W->type))
 		return 0;
-	gemm_job j = {y, x, W, n, t == KERN_AVX512 ? 32 : 16, t};
-	pool_for((W->rows + j.pw - 1) / j.pw, 1, gemm_panels, &j);
+	gemm_job j = {.y = y, .x = x, .W = W, .n = n, .pw = t == KERN_AVX512 ? 32 : 16, .tier = t};
+	j.n_panels = (W->rows + j.pw - 1) / j.pw;
+	atomic_init(&j.next, 0);
+	int threads = pool_threads();
+	pool_for(threads < j.n_panels ? threads : j.n_panels, 1, gemm_panels, &j);
 	return 1;
 #else
 	return 0;
