@@ -612,7 +612,40 @@ AVX512 static int dequant_avx512(int type, const void *row, float *dst, int64_t 
 			dst[i] = rs_bf16_to_f32(w[i]);
 		return 1;
 	}
-	if (type == RS_Q4_0 || type == RS_Q4_K || type == RS_Q5_K || type == RS_Q6_K) {
+	if (type == RS_Q4_K) { /* as dot_q4_k_avx512: each sub-block's 16 values, picked by nibble */
+		const uint8_t *w = row;
+		const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+		float ds[8], dm[8];
+		for (int64_t b = 0; b < n / 256; b++, w += 144, dst += 256) {
+			k_scales8(w, ds, dm);
+			for (int c = 0; c < 4; c++) {
+				__m512 t0 = _mm512_fmsub_ps(_mm512_set1_ps(ds[2 * c]), iota, _mm512_set1_ps(dm[2 * c]));
+				__m512 t1 = _mm512_fmsub_ps(_mm512_set1_ps(ds[2 * c + 1]), iota, _mm512_set1_ps(dm[2 * c + 1]));
+				__m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + 16 + 32 * c)));
+				__m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + 32 + 32 * c)));
+				_mm512_storeu_ps(dst + 64 * c, _mm512_permutexvar_ps(v0, t0));
+				_mm512_storeu_ps(dst + 64 * c + 16, _mm512_permutexvar_ps(v1, t0));
+				_mm512_storeu_ps(dst + 64 * c + 32, _mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), t1));
+				_mm512_storeu_ps(dst + 64 * c + 48, _mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), t1));
+			}
+		}
+		return 1;
+	}
+	if (type == RS_Q6_K) {
+		const uint8_t *w = row;
+		int8_t q[256];
+		for (int64_t b = 0; b < n / 256; b++, w += 210, dst += 256) {
+			__m512 s = _mm512_mul_ps(_mm512_set1_ps(half_x(w + 208)),
+						 _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 192)))));
+			float ds[16];
+			_mm512_storeu_ps(ds, s);
+			q6_codes(w, q);
+			for (int g = 0; g < 16; g++)
+				_mm512_storeu_ps(dst + 16 * g, _mm512_mul_ps(_mm512_set1_ps(ds[g]), i8x16(q + 16 * g)));
+		}
+		return 1;
+	}
+	if (type == RS_Q4_0 || type == RS_Q5_K) {
 		dequant_codes(type, row, dst, n, store16);
 		return 1;
 	}
@@ -846,30 +879,40 @@ AVX2 static inline void tr8x8(const float *src, int64_t ss, float *dst, int64_t 
 	_mm256_storeu_ps(dst + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
-/* B[k][pw] = rows r0 .. r0+nr-1 of W (zeros past nr), via tmp [pw][K]. */
+/* B[k][pw] = rows r0 .. r0+nr-1 of W (zeros past nr): 256 values of k at a
+ * time are dequantized into tmp [pw][256] and transposed from there, so both
+ * steps stay in L1 (dequantizing whole rows first and transposing from L2 took
+ * twice as long). */
+#define PACK_KB 256
 AVX2 static void pack_panel(kern_tier t, const rs_mat *W, int64_t r0, int nr, int pw, float *tmp, float *B)
 {
 	int64_t K = W->cols;
-	const float *src = tmp;
-	if (W->type == RS_F32 && nr == pw) {
-		src = (const float *)W->data + r0 * K;
-	} else {
-		for (int i = 0; i < pw; i++) {
-			float *d = tmp + i * K;
-			const void *row = (const uint8_t *)W->data + (size_t)(r0 + i) * W->row_bytes;
-			if (i >= nr)
-				memset(d, 0, sizeof(float) * (size_t)K);
-			else if (!(t == KERN_AVX512 ? dequant_avx512(W->type, row, d, K) : dequant_avx2(W->type, row, d, K)))
-				rs_dequant_row(W->type, row, d, K);
+	for (int64_t k0 = 0; k0 < K; k0 += PACK_KB) {
+		int64_t kb = K - k0 < PACK_KB ? K - k0 : PACK_KB, ss = PACK_KB;
+		const float *src = tmp;
+		if (W->type == RS_F32 && nr == pw) {
+			src = (const float *)W->data + r0 * K + k0;
+			ss = K;
+		} else {
+			size_t off = rs_dtype_row_bytes(W->type, k0);
+			for (int i = 0; i < pw; i++) {
+				float *d = tmp + i * PACK_KB;
+				const void *row = (const uint8_t *)W->data + (size_t)(r0 + i) * W->row_bytes + off;
+				if (i >= nr)
+					memset(d, 0, sizeof(float) * (size_t)kb);
+				else if (!(t == KERN_AVX512 ? dequant_avx512(W->type, row, d, kb) : dequant_avx2(W->type, row, d, kb)))
+					rs_dequant_row(W->type, row, d, kb);
+			}
 		}
+		float *b = B + k0 * pw;
+		int64_t k = 0;
+		for (; k + 8 <= kb; k += 8)
+			for (int i = 0; i < pw; i += 8)
+				tr8x8(src + i * ss + k, ss, b + k * pw + i, pw);
+		for (; k < kb; k++)
+			for (int i = 0; i < pw; i++)
+				b[k * pw + i] = src[i * ss + k];
 	}
-	int64_t k = 0;
-	for (; k + 8 <= K; k += 8)
-		for (int i = 0; i < pw; i += 8)
-			tr8x8(src + i * K + k, K, B + k * pw + i, pw);
-	for (; k < K; k++)
-		for (int i = 0; i < pw; i++)
-			B[k * pw + i] = src[i * K + k];
 }
 
 /* AVX-512: MR = 12 tokens by 32 rows, 24 accumulators. mt is a constant in
@@ -992,10 +1035,10 @@ static void gemm_panels(void *ctx, int64_t a, int64_t b)
 	gemm_job *j = ctx;
 	const rs_mat *W = j->W;
 	int64_t K = W->cols, p;
-	float *tmp = malloc(sizeof(float) * (size_t)(2 * j->pw * K));
+	float *tmp = malloc(sizeof(float) * (size_t)(j->pw * (K + PACK_KB)));
 	if (!tmp)
 		abort();
-	float *B = tmp + j->pw * K;
+	float *B = tmp + j->pw * PACK_KB;
 	while ((p = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->n_panels) {
 		int64_t r0 = p * j->pw;
 		int nr = (int)(W->rows - r0 < j->pw ? W->rows - r0 : j->pw);
