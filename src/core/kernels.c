@@ -53,17 +53,21 @@ static float dot_row_scalar(int type, const void *row, const float *x, int n)
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 /* Software prefetch PF_AHEAD bytes ahead of the weights being read, one per
- * 64-byte line of the bb bytes a step reads: decode reads each weight once,
- * and without it one thread read about 5.5 GB/s (Q4_K, Q6_K), 7 (Q8_0) or 11
- * (F16) from memory here; with it 9-11, 14 and 15 (2048, 4096, 8192 and 16384
- * bytes ahead measured alike within the noise; fewer was slower). */
+ * 64-byte line of the bb bytes a step reads, into L2 (T1: L2's queue holds
+ * more misses in flight than L1's fill buffers). Decode reads each weight once;
+ * one thread here read from memory, in GB/s, without / T0 4 KB ahead / T1 8 KB
+ * ahead: F16 11 / 16 / 17.5, Q8_0 7 / 13-14 / 14.6, Q4_K 5.5 / 8.5-11 / 11.5,
+ * Q6_K 5 / 9.6-10.7 / 10.5 (load average 2.5-2.9; T2 8 KB ahead as T1). */
 #ifndef PF_AHEAD
-#define PF_AHEAD 4096
+#define PF_AHEAD 8192
+#endif
+#ifndef PF_HINT
+#define PF_HINT _MM_HINT_T1
 #endif
 #define PREFETCH(w, bb) \
 	do { \
 		for (int pf_ = 0; pf_ < (bb); pf_ += 64) \
-			_mm_prefetch((const char *)(w) + PF_AHEAD + pf_, _MM_HINT_T0); \
+			_mm_prefetch((const char *)(w) + PF_AHEAD + pf_, PF_HINT); \
 	} while (0)
 
 
