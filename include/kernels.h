@@ -19,6 +19,12 @@ void kern_matvec(float *y, const float *x, const rs_mat *W, int n);
 int kern_matmul(float *y, const float *x, const rs_mat *W, int n);
 /* Reads $RESIDUAL_GEMM again at the next kern_matmul (for benchmarks). */
 void kern_gemm_reread_env(void);
+/* Attention of one query (decode), heads spread over the threads. Head h reads
+ * key/value head h / rep at column (h / rep)·hd of rows kvd apart.
+ * Scores: A[h·Tk + t] = sc·Σ_i q[h·hd + i]·K[t, i]. */
+void kern_attn_scores1(float *A, const float *q, const float *K, int H, int rep, int hd, int kvd, int Tk, float sc);
+/* z[h·hd + i] = Σ_t P[h·Tk + t]·V[t, i]. */
+void kern_attn_z1(float *z, const float *P, const float *V, int H, int rep, int hd, int kvd, int Tk);
 /* Rows r0 .. r0+nr-1 of W as f32 into dst [nr, cols]. */
 void kern_dequant_rows(const rs_mat *W, int64_t r0, int64_t nr, float *dst);
 typedef enum kern_tier { KERN_SCALAR, KERN_AVX2, KERN_AVX512, KERN_N_TIERS } kern_tier;

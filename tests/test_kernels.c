@@ -223,6 +223,36 @@ int main(void)
 		       n2, c2, worst, ratio);
 		free(y);
 	}
+	{ /* decode attention: 4 heads on 2 key/value heads, a head size with a tail in every tier */
+		const int H = 4, rep = 2, hd = 40, kvd = 80, Tk = 37;
+		float A[4 * 37], z[4 * 40];
+		const float *q = x, *K = src, *V = src + Tk * kvd, *P = x + H * hd; /* any numbers will do */
+		kern_attn_scores1(A, q, K, H, rep, hd, kvd, Tk, 0.125f);
+		kern_attn_z1(z, P, V, H, rep, hd, kvd, Tk);
+		const double u = 0x1p-24, gs = (hd + 1) * u / (1 - (hd + 1) * u), gz = (Tk + 1) * u / (1 - (Tk + 1) * u);
+		double rs = 0, rz = 0;
+		for (int h = 0; h < H; h++) {
+			const float *Kh = K + (h / rep) * hd, *Vh = V + (h / rep) * hd;
+			for (int t = 0; t < Tk; t++) {
+				double s = 0, a = 0;
+				for (int i = 0; i < hd; i++) {
+					s += 0.125 * q[h * hd + i] * Kh[t * kvd + i];
+					a += fabs(0.125 * q[h * hd + i] * Kh[t * kvd + i]);
+				}
+				rs = fmax(rs, fabs(s - A[h * Tk + t]) / (gs * a + 1e-300));
+			}
+			for (int i = 0; i < hd; i++) {
+				double s = 0, a = 0;
+				for (int t = 0; t < Tk; t++) {
+					s += (double)P[h * Tk + t] * Vh[t * kvd + i];
+					a += fabs((double)P[h * Tk + t] * Vh[t * kvd + i]);
+				}
+				rz = fmax(rz, fabs(s - z[h * hd + i]) / (gz * a + 1e-300));
+			}
+		}
+		tap_ok(rs <= 1, "decode attention scores = double-precision sums (%.1e of the bound)", rs);
+		tap_ok(rz <= 1, "decode attention z = double-precision sums (%.1e of the bound)", rz);
+	}
 	/* a length that leaves a scalar tail in every tier */
 	double exact = 0, abs_sum = 0;
 	for (int i = 0; i < 77; i++)

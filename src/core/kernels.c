@@ -1083,3 +1083,117 @@ int kern_matmul(float *y, const float *x, const rs_mat *W, int n)
 	return 0;
 #endif
 }
+
+/* ---------------------------------------------------------------- decode attention */
+typedef struct attn1_job {
+	float *out;
+	const float *q, *P, *KV;
+	int rep, hd, kvd, Tk;
+	float sc;
+	kern_tier tier;
+} attn1_job;
+
+static void scores1_heads(void *ctx, int64_t h0, int64_t h1)
+{
+	const attn1_job *j = ctx;
+	for (int64_t h = h0; h < h1; h++) {
+		const float *Kh = j->KV + (h / j->rep) * j->hd, *qh = j->q + h * j->hd;
+		float *A = j->out + h * j->Tk;
+		for (int t = 0; t < j->Tk; t++)
+			A[t] = j->sc * kern_dot_f32(qh, Kh + (size_t)t * j->kvd, j->hd);
+	}
+}
+
+#if HAVE_X86
+/* z = Σ_t P[t]·V[t, 0..hd), 64 columns at a time, masked past hd. */
+AVX512 static void z1_avx512(float *z, const float *P, const float *V, int hd, int kvd, int Tk)
+{
+	for (int i0 = 0; i0 < hd; i0 += 64) {
+		__mmask16 m[4];
+		for (int c = 0; c < 4; c++) {
+			int left = hd - i0 - 16 * c;
+			m[c] = (__mmask16)(left >= 16 ? 0xffff : left <= 0 ? 0 : (1u << left) - 1);
+		}
+		__m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		for (int t = 0; t < Tk; t++) {
+			const float *v = V + (size_t)t * kvd + i0;
+			__m512 p = _mm512_set1_ps(P[t]);
+			a0 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m[0], v), a0);
+			a1 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m[1], v + 16), a1);
+			a2 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m[2], v + 32), a2);
+			a3 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m[3], v + 48), a3);
+		}
+		_mm512_mask_storeu_ps(z + i0, m[0], a0);
+		_mm512_mask_storeu_ps(z + i0 + 16, m[1], a1);
+		_mm512_mask_storeu_ps(z + i0 + 32, m[2], a2);
+		_mm512_mask_storeu_ps(z + i0 + 48, m[3], a3);
+	}
+}
+
+AVX2 static void z1_avx2(float *z, const float *P, const float *V, int hd, int kvd, int Tk)
+{
+	const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	for (int i0 = 0; i0 < hd; i0 += 32) {
+		__m256i m[4];
+		for (int c = 0; c < 4; c++)
+			m[c] = _mm256_cmpgt_epi32(_mm256_set1_epi32(hd - i0 - 8 * c), lane);
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		for (int t = 0; t < Tk; t++) {
+			const float *v = V + (size_t)t * kvd + i0;
+			__m256 p = _mm256_broadcast_ss(P + t);
+			a0 = _mm256_fmadd_ps(p, _mm256_maskload_ps(v, m[0]), a0);
+			a1 = _mm256_fmadd_ps(p, _mm256_maskload_ps(v + 8, m[1]), a1);
+			a2 = _mm256_fmadd_ps(p, _mm256_maskload_ps(v + 16, m[2]), a2);
+			a3 = _mm256_fmadd_ps(p, _mm256_maskload_ps(v + 24, m[3]), a3);
+		}
+		_mm256_maskstore_ps(z + i0, m[0], a0);
+		_mm256_maskstore_ps(z + i0 + 8, m[1], a1);
+		_mm256_maskstore_ps(z + i0 + 16, m[2], a2);
+		_mm256_maskstore_ps(z + i0 + 24, m[3], a3);
+	}
+}
+#endif
+
+static void z1_heads(void *ctx, int64_t h0, int64_t h1)
+{
+	const attn1_job *j = ctx;
+	for (int64_t h = h0; h < h1; h++) {
+		const float *Vh = j->KV + (h / j->rep) * j->hd, *P = j->P + h * j->Tk;
+		float *z = j->out + h * j->hd;
+#if HAVE_X86
+		if (j->tier == KERN_AVX512) {
+			z1_avx512(z, P, Vh, j->hd, j->kvd, j->Tk);
+			continue;
+		}
+		if (j->tier == KERN_AVX2) {
+			z1_avx2(z, P, Vh, j->hd, j->kvd, j->Tk);
+			continue;
+		}
+#endif
+		memset(z, 0, sizeof(float) * (size_t)j->hd);
+		for (int t = 0; t < j->Tk; t++)
+			for (int i = 0; i < j->hd; i++)
+				z[i] += P[t] * Vh[(size_t)t * j->kvd + i];
+	}
+}
+
+/* heads per thread: at least ~64K multiply-adds each, or waking a thread costs more */
+static int64_t heads_min(int hd, int Tk)
+{
+	int64_t w = (int64_t)hd * Tk;
+	return w >= 65536 ? 1 : 65536 / w + 1;
+}
+
+void kern_attn_scores1(float *A, const float *q, const float *K, int H, int rep, int hd, int kvd, int Tk, float sc)
+{
+	attn1_job j = {.out = A, .q = q, .KV = K, .rep = rep, .hd = hd, .kvd = kvd, .Tk = Tk, .sc = sc,
+		       .tier = kern_tier_in_use()};
+	pool_for(H, heads_min(hd, Tk), scores1_heads, &j);
+}
+
+void kern_attn_z1(float *z, const float *P, const float *V, int H, int rep, int hd, int kvd, int Tk)
+{
+	attn1_job j = {.out = z, .P = P, .KV = V, .rep = rep, .hd = hd, .kvd = kvd, .Tk = Tk,
+		       .tier = kern_tier_in_use()};
+	pool_for(H, heads_min(hd, Tk), z1_heads, &j);
+}
