@@ -17,6 +17,12 @@ void kern_matvec(float *y, const float *x, const rs_mat *W, int n);
  * Returns 0, computing nothing, in the scalar tier or when $RESIDUAL_GEMM is
  * "openblas" (then the caller uses BLAS). */
 int kern_matmul(float *y, const float *x, const rs_mat *W, int n);
+/* The same product on f32 operands with strides, as cblas_sgemm (row major, x
+ * not transposed): y[t·ldy + r] = alpha·Σ_k x[t·ldx + k]·w(r, k), where w(r, k)
+ * is w[r·ldw + k], or w[k·ldw + r] when w_kmajor. Returns 0, computing
+ * nothing, where kern_matmul would. */
+int kern_sgemm(int n, int rows, int K, const float *x, int64_t ldx, const float *w, int64_t ldw, int w_kmajor,
+	       float *y, int64_t ldy, float alpha);
 /* Reads $RESIDUAL_GEMM again at the next kern_matmul (for benchmarks). */
 void kern_gemm_reread_env(void);
 /* Attention of one query (decode), heads spread over the threads. Head h reads

@@ -253,6 +253,32 @@ int main(void)
 		tap_ok(rs <= 1, "decode attention scores = double-precision sums (%.1e of the bound)", rs);
 		tap_ok(rz <= 1, "decode attention z = double-precision sums (%.1e of the bound)", rz);
 	}
+	{ /* kern_sgemm (attention of a prompt): strided operands, w either way round, a scale */
+		const int n2 = 13, r2 = 45, k2 = 70, ldx = 80, ldy = 47;
+		float *y = malloc(sizeof(float) * n2 * ldy);
+		for (int kmajor = 0; kmajor < 2; kmajor++) {
+			int ldw = kmajor ? 50 : 75;
+			if (!kern_sgemm(n2, r2, k2, x, ldx, src, ldw, kmajor, y, ldy, 0.25f)) {
+				tap_ok(1, "# SKIP no kern_sgemm in the %s tier", kern_tier_name(kern_tier_in_use()));
+				continue;
+			}
+			const double u = 0x1p-24, g = (k2 + 1) * u / (1 - (k2 + 1) * u);
+			double ratio = 0;
+			for (int t = 0; t < n2; t++)
+				for (int r = 0; r < r2; r++) {
+					double sum = 0, a = 0;
+					for (int k = 0; k < k2; k++) {
+						double p = 0.25 * x[t * ldx + k] * (kmajor ? src[k * ldw + r] : src[r * ldw + k]);
+						sum += p;
+						a += fabs(p);
+					}
+					ratio = fmax(ratio, fabs(sum - y[t * ldy + r]) / (g * a + 1e-300));
+				}
+			tap_ok(ratio <= 1, "kern_sgemm, w %s: = double-precision sums (%.1e of the bound)",
+			       kmajor ? "k-major" : "row-major", ratio);
+		}
+		free(y);
+	}
 	/* a length that leaves a scalar tail in every tier */
 	double exact = 0, abs_sum = 0;
 	for (int i = 0; i < 77; i++)

@@ -439,8 +439,9 @@ static void attention_scores(rs_engine *e, int layer)
 	for (int h = 0; h < H && n >= 2; h++) {
 		const float *Kh = K + (h / rep) * hd;
 		float *A = e->att + (size_t)h * n * Tk;
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, Tk, hd, sc, e->q + h * hd, H * hd, Kh,
-			    kvd, 0.0f, A, Tk);
+		if (!kern_sgemm(n, Tk, hd, e->q + h * hd, H * hd, Kh, kvd, 0, A, Tk, sc))
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, Tk, hd, sc, e->q + h * hd, H * hd, Kh,
+				    kvd, 0.0f, A, Tk);
 		for (int i = 0; i < n; i++) /* causal: query at pos0+i sees keys 0..pos0+i */
 			for (int j = e->pos0 + i + 1; j < Tk; j++)
 				A[(size_t)i * Tk + j] = -INFINITY;
@@ -460,8 +461,9 @@ static void attention_z(rs_engine *e, int layer)
 	for (int h = 0; h < H; h++) {
 		const float *Vh = V + (h / rep) * hd;
 		const float *P = e->att + (size_t)h * n * Tk;
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, Tk, 1.0f, P, Tk, Vh, kvd, 0.0f,
-			    e->z + h * hd, H * hd);
+		if (!kern_sgemm(n, hd, Tk, P, Tk, Vh, kvd, 1, e->z + h * hd, H * hd, 1.0f))
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, Tk, 1.0f, P, Tk, Vh, kvd, 0.0f,
+				    e->z + h * hd, H * hd);
 	}
 }
 

@@ -895,8 +895,8 @@ AVX2 static void pack_panel(kern_tier t, const rs_mat *W, int64_t r0, int nr, in
 		int64_t kb = K - k0 < PACK_KB ? K - k0 : PACK_KB, ss = PACK_KB;
 		const float *src = tmp;
 		if (W->type == RS_F32 && nr == pw) {
-			src = (const float *)W->data + r0 * K + k0;
-			ss = K;
+			ss = (int64_t)(W->row_bytes / sizeof(float));
+			src = (const float *)W->data + r0 * ss + k0;
 		} else {
 			size_t off = rs_dtype_row_bytes(W->type, k0);
 			for (int i = 0; i < pw; i++) {
@@ -922,9 +922,9 @@ AVX2 static void pack_panel(kern_tier t, const rs_mat *W, int64_t r0, int nr, in
 /* AVX-512: MR = 12 tokens by 32 rows, 24 accumulators. mt is a constant in
  * each caller (the switch below), so the loops over t unroll away. */
 #define MR512 12
-__attribute__((always_inline)) AVX512 static inline void mk512(int mt, const float *x, int64_t K, const float *B,
+__attribute__((always_inline)) AVX512 static inline void mk512(int mt, const float *x, int64_t ldx, const float *B,
 							       int64_t k0, int64_t kc, float *y, int64_t ldy,
-							       __mmask16 m0, __mmask16 m1, int first)
+							       __mmask16 m0, __mmask16 m1, int first, float scale)
 {
 	__m512 c0[MR512], c1[MR512];
 #pragma GCC unroll 12
@@ -939,11 +939,18 @@ __attribute__((always_inline)) AVX512 static inline void mk512(int mt, const flo
 #pragma GCC unroll 12
 		for (int t = 0; t < MR512; t++)
 			if (t < mt) {
-				__m512 a = _mm512_set1_ps(xk[t * K]);
+				__m512 a = _mm512_set1_ps(xk[t * ldx]);
 				c0[t] = _mm512_fmadd_ps(a, b0, c0[t]);
 				c1[t] = _mm512_fmadd_ps(a, b1, c1[t]);
 			}
 	}
+	if (scale != 1.0f)
+#pragma GCC unroll 12
+		for (int t = 0; t < MR512; t++)
+			if (t < mt) {
+				c0[t] = _mm512_mul_ps(c0[t], _mm512_set1_ps(scale));
+				c1[t] = _mm512_mul_ps(c1[t], _mm512_set1_ps(scale));
+			}
 #pragma GCC unroll 12
 	for (int t = 0; t < MR512; t++)
 		if (t < mt) {
@@ -952,18 +959,20 @@ __attribute__((always_inline)) AVX512 static inline void mk512(int mt, const flo
 		}
 }
 
-AVX512 static void panel512(const float *x, int n, int64_t K, const float *B, float *y, int64_t ldy, int nr)
+AVX512 static void panel512(const float *x, int64_t ldx, int n, int64_t K, const float *B, float *y, int64_t ldy,
+			    int nr, float alpha)
 {
 	__mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
 	__mmask16 m1 = (__mmask16)(nr >= 32 ? 0xffff : nr <= 16 ? 0 : (1u << (nr - 16)) - 1);
 	for (int64_t k0 = 0; k0 < K; k0 += GEMM_KC) {
 		int64_t kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
 		for (int t0 = 0; t0 < n; t0 += MR512) {
-			const float *xt = x + (size_t)t0 * K;
+			const float *xt = x + (size_t)t0 * ldx;
 			float *yt = y + (size_t)t0 * ldy;
 			int first = k0 == 0;
+			float scale = k0 + kc == K ? alpha : 1.0f;
 			switch (n - t0 < MR512 ? n - t0 : MR512) {
-#define MK(m) case m: mk512(m, xt, K, B, k0, kc, yt, ldy, m0, m1, first); break;
+#define MK(m) case m: mk512(m, xt, ldx, B, k0, kc, yt, ldy, m0, m1, first, scale); break;
 			MK(1) MK(2) MK(3) MK(4) MK(5) MK(6) MK(7) MK(8) MK(9) MK(10) MK(11) MK(12)
 #undef MK
 			}
@@ -973,9 +982,9 @@ AVX512 static void panel512(const float *x, int n, int64_t K, const float *B, fl
 
 /* AVX2: MR = 6 tokens by 16 rows, 12 accumulators. */
 #define MR256 6
-__attribute__((always_inline)) AVX2 static inline void mk256(int mt, const float *x, int64_t K, const float *B,
+__attribute__((always_inline)) AVX2 static inline void mk256(int mt, const float *x, int64_t ldx, const float *B,
 							     int64_t k0, int64_t kc, float *y, int64_t ldy,
-							     __m256i m0, __m256i m1, int first)
+							     __m256i m0, __m256i m1, int first, float scale)
 {
 	__m256 c0[MR256], c1[MR256];
 #pragma GCC unroll 6
@@ -990,11 +999,18 @@ __attribute__((always_inline)) AVX2 static inline void mk256(int mt, const float
 #pragma GCC unroll 6
 		for (int t = 0; t < MR256; t++)
 			if (t < mt) {
-				__m256 a = _mm256_broadcast_ss(xk + t * K);
+				__m256 a = _mm256_broadcast_ss(xk + t * ldx);
 				c0[t] = _mm256_fmadd_ps(a, b0, c0[t]);
 				c1[t] = _mm256_fmadd_ps(a, b1, c1[t]);
 			}
 	}
+	if (scale != 1.0f)
+#pragma GCC unroll 6
+		for (int t = 0; t < MR256; t++)
+			if (t < mt) {
+				c0[t] = _mm256_mul_ps(c0[t], _mm256_set1_ps(scale));
+				c1[t] = _mm256_mul_ps(c1[t], _mm256_set1_ps(scale));
+			}
 #pragma GCC unroll 6
 	for (int t = 0; t < MR256; t++)
 		if (t < mt) {
@@ -1003,7 +1019,8 @@ __attribute__((always_inline)) AVX2 static inline void mk256(int mt, const float
 		}
 }
 
-AVX2 static void panel256(const float *x, int n, int64_t K, const float *B, float *y, int64_t ldy, int nr)
+AVX2 static void panel256(const float *x, int64_t ldx, int n, int64_t K, const float *B, float *y, int64_t ldy,
+			  int nr, float alpha)
 {
 	const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 	__m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane);
@@ -1011,11 +1028,12 @@ AVX2 static void panel256(const float *x, int n, int64_t K, const float *B, floa
 	for (int64_t k0 = 0; k0 < K; k0 += GEMM_KC) {
 		int64_t kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
 		for (int t0 = 0; t0 < n; t0 += MR256) {
-			const float *xt = x + (size_t)t0 * K;
+			const float *xt = x + (size_t)t0 * ldx;
 			float *yt = y + (size_t)t0 * ldy;
 			int first = k0 == 0;
+			float scale = k0 + kc == K ? alpha : 1.0f;
 			switch (n - t0 < MR256 ? n - t0 : MR256) {
-#define MK(m) case m: mk256(m, xt, K, B, k0, kc, yt, ldy, m0, m1, first); break;
+#define MK(m) case m: mk256(m, xt, ldx, B, k0, kc, yt, ldy, m0, m1, first, scale); break;
 			MK(1) MK(2) MK(3) MK(4) MK(5) MK(6)
 #undef MK
 			}
@@ -1029,9 +1047,21 @@ typedef struct gemm_job {
 	const rs_mat *W;
 	int n, pw;
 	kern_tier tier;
-	int64_t n_panels;
+	int64_t n_panels, ldx, ldy;
+	float alpha;
+	const float *kmajor; /* instead of W: B[k][r] = kmajor[k·ld_kmajor + r] */
+	int64_t ld_kmajor;
 	atomic_int_fast64_t next;
 } gemm_job;
+
+/* B[k][pw] from a k-major f32 matrix (rows r0 .. r0+nr-1; zeros past nr). */
+static void pack_kmajor(const float *src, int64_t ld, int64_t K, int64_t r0, int nr, int pw, float *B)
+{
+	for (int64_t k = 0; k < K; k++) {
+		memcpy(B + k * pw, src + k * ld + r0, sizeof(float) * (size_t)nr);
+		memset(B + k * pw + nr, 0, sizeof(float) * (size_t)(pw - nr));
+	}
+}
 
 /* Each thread takes the next panel until none is left (as matvec_chunks). */
 static void gemm_panels(void *ctx, int64_t a, int64_t b)
@@ -1046,11 +1076,14 @@ static void gemm_panels(void *ctx, int64_t a, int64_t b)
 	while ((p = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->n_panels) {
 		int64_t r0 = p * j->pw;
 		int nr = (int)(W->rows - r0 < j->pw ? W->rows - r0 : j->pw);
-		pack_panel(j->tier, W, r0, nr, j->pw, tmp, B);
-		if (j->tier == KERN_AVX512)
-			panel512(j->x, j->n, K, B, j->y + r0, W->rows, nr);
+		if (j->kmajor)
+			pack_kmajor(j->kmajor, j->ld_kmajor, K, r0, nr, j->pw, B);
 		else
-			panel256(j->x, j->n, K, B, j->y + r0, W->rows, nr);
+			pack_panel(j->tier, W, r0, nr, j->pw, tmp, B);
+		if (j->tier == KERN_AVX512)
+			panel512(j->x, j->ldx, j->n, K, B, j->y + r0, j->ldy, nr, j->alpha);
+		else
+			panel256(j->x, j->ldx, j->n, K, B, j->y + r0, j->ldy, nr, j->alpha);
 	}
 	free(tmp);
 }
@@ -1063,20 +1096,50 @@ void kern_gemm_reread_env(void)
 	gemm_blas = -1;
 }
 
-int kern_matmul(float *y, const float *x, const rs_mat *W, int n)
+static int use_blas(void)
 {
 	if (gemm_blas < 0) { /* a benign race: every thread computes the same value */
 		const char *e = getenv("RESIDUAL_GEMM");
 		gemm_blas = e && !strcmp(e, "openblas");
 	}
+	return gemm_blas;
+}
+
+int kern_matmul(float *y, const float *x, const rs_mat *W, int n)
+{
 #if HAVE_X86
 	kern_tier t = kern_tier_in_use();
-	if (t == KERN_SCALAR || gemm_blas || !rs_dtype_name(W->type))
+	if (t == KERN_SCALAR || use_blas() || !rs_dtype_name(W->type))
 		return 0;
-	gemm_job j = {.y = y, .x = x, .W = W, .n = n, .pw = t == KERN_AVX512 ? 32 : 16, .tier = t};
+	gemm_job j = {.y = y, .x = x, .W = W, .n = n, .pw = t == KERN_AVX512 ? 32 : 16, .tier = t, .ldx = W->cols,
+		      .ldy = W->rows, .alpha = 1.0f};
 	j.n_panels = (W->rows + j.pw - 1) / j.pw;
 	atomic_init(&j.next, 0);
 	int threads = pool_threads();
+	pool_for(threads < j.n_panels ? threads : j.n_panels, 1, gemm_panels, &j);
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+int kern_sgemm(int n, int rows, int K, const float *x, int64_t ldx, const float *w, int64_t ldw, int w_kmajor,
+	       float *y, int64_t ldy, float alpha)
+{
+#if HAVE_X86
+	kern_tier t = kern_tier_in_use();
+	if (t == KERN_SCALAR || use_blas() || n < 1 || rows < 1 || K < 1)
+		return 0;
+	rs_mat W = {(void *)w, RS_F32, rows, K, sizeof(float) * (size_t)ldw};
+	gemm_job j = {.y = y, .x = x, .W = &W, .n = n, .pw = t == KERN_AVX512 ? 32 : 16, .tier = t, .ldx = ldx,
+		      .ldy = ldy, .alpha = alpha, .kmajor = w_kmajor ? w : NULL, .ld_kmajor = ldw};
+	j.n_panels = (rows + j.pw - 1) / j.pw;
+	atomic_init(&j.next, 0);
+	int threads = pool_threads();
+	/* small products (attention of a short prompt) are not worth a second thread */
+	int64_t flops = 2 * (int64_t)n * rows * K;
+	if (flops < 4000000)
+		threads = 1;
 	pool_for(threads < j.n_panels ? threads : j.n_panels, 1, gemm_panels, &j);
 	return 1;
 #else
