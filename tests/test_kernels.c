@@ -279,6 +279,33 @@ int main(void)
 		}
 		free(y);
 	}
+	{ /* kern_matmul in two passes over k (29 tokens: passes of 8960), F32 and Q8_0 */
+		const int n2 = 29, r2 = 19, c2 = 9312;
+		float *w = malloc(sizeof(float) * r2 * c2), *xx = malloc(sizeof(float) * n2 * c2),
+		      *ref = malloc(sizeof(float) * r2 * c2), *y = malloc(sizeof(float) * n2 * r2);
+		uint8_t *q = malloc(rs_dtype_row_bytes(RS_F32, c2) * r2);
+		for (int i = 0; i < r2 * c2; i++)
+			w[i] = frand();
+		for (int i = 0; i < n2 * c2; i++)
+			xx[i] = frand();
+		for (int type = RS_F32; type != -1; type = type == RS_F32 ? RS_Q8_0 : -1) {
+			size_t rb = rs_dtype_row_bytes(type, c2);
+			for (int r = 0; r < r2; r++) {
+				rs_quant_row(type, w + r * c2, q + r * rb, c2);
+				rs_dequant_row(type, q + r * rb, ref + r * c2, c2);
+			}
+			rs_mat m = {q, type, r2, c2, rb};
+			op_matmul(y, xx, &m, n2);
+			double worst, ratio = matmul_worst(y, xx, ref, n2, r2, c2, &worst);
+			tap_ok(ratio <= 1, "%s: matmul of %d tokens, %d columns (two passes) = double-precision sum (%.1e of the bound)",
+			       rs_dtype_name(type), n2, c2, ratio);
+		}
+		free(w);
+		free(xx);
+		free(ref);
+		free(y);
+		free(q);
+	}
 	/* a length that leaves a scalar tail in every tier */
 	double exact = 0, abs_sum = 0;
 	for (int i = 0; i < 77; i++)
