@@ -61,9 +61,10 @@ void op_matmul(float *y, const float *x, const rs_mat *W, int n)
 	op_threads();
 	if (n > 4) {
 		if (kern_matmul(y, x, W, n)) {
-			/* One threading system: the products run on pool.c's threads, so
-			 * OpenBLAS (left with attention's small products) gets none of its
-			 * own to spin on the cores between them. */
+			/* One threading system: the products (attention's too, through
+			 * kern_sgemm) run on pool.c's threads, so OpenBLAS, left with a few
+			 * small calls outside the forward pass, keeps none of its own to spin
+			 * on the cores between them. */
 			static int blas_single;
 			if (!blas_single) {
 				blas_single = 1;
