@@ -1,7 +1,11 @@
-/* kernels.c - dot products of f32 activations with f32/f16/bf16/q8_0 weight rows,
- * in three tiers chosen once at start: scalar, AVX2 (+FMA, F16C) and AVX-512
- * (F, BW, VL). RESIDUAL_SIMD=scalar|avx2|avx512 asks for a lower tier than the
- * CPU has (never a higher one), so tests can run every tier a machine can. */
+/* kernels.c - the forward pass's arithmetic on weights: decode's fused
+ * dequantize-and-dot of f32 activations with F32/F16/BF16/Q8_0/Q4_0/Q4_K/Q5_K/Q6_K
+ * rows, dequantization, prefill's blocked product (kern_matmul, kern_sgemm) and
+ * decode's attention, in three tiers chosen once at start: scalar, AVX2 (+FMA,
+ * F16C) and AVX-512 (F, BW, VL). RESIDUAL_SIMD=scalar|avx2|avx512 asks for a lower
+ * tier than the CPU has (never a higher one), so tests can run every tier a
+ * machine can. Activations and sums stay f32, and every weight is the f32 value
+ * rs_dequant_row gives: only the order of summation differs between tiers. */
 #include "config.h"
 #include "kernels.h"
 #include "dtype.h"
