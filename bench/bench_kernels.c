@@ -11,6 +11,7 @@
 #include "kernels.h"
 #include "ops.h"
 
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,7 @@ int main(int argc, char **argv)
 			for (int mode = 0; mode < 2; mode++) {
 				setenv("RESIDUAL_GEMM", mode ? "openblas" : "own", 1);
 				kern_gemm_reread_env();
+				openblas_set_num_threads(op_threads()); /* op_matmul leaves it 1 after kern_matmul */
 				for (int r = 0; r < 3; r++) {
 					double t0 = clk(CLOCK_MONOTONIC), c0 = clk(CLOCK_PROCESS_CPUTIME_ID);
 					op_matmul(y, xx, &m, n);
