@@ -57,13 +57,13 @@ static float dot_row_scalar(int type, const void *row, const float *x, int n)
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 /* Software prefetch PF_AHEAD bytes ahead of the weights being read, one per
- * 64-byte line of the bb bytes a step reads, into L2 (T1: L2's queue holds
- * more misses in flight than L1's fill buffers). Decode reads each weight once;
- * one thread here read from memory, in GB/s, without / T0 4 KB ahead / T1 8 KB
- * ahead: F16 11 / 16 / 17.5, Q8_0 7 / 13-14 / 14.6, Q4_K 5.5 / 8.5-11 / 11.5,
- * Q6_K 5 / 9.6-10.7 / 10.5 (load average 2.5-2.9; T2 8 KB ahead as T1). */
+ * 64-byte line of the bb bytes a step reads, into L2 (T1). Decode reads each
+ * weight once; without it one thread read 5.5 GB/s of Q4_K and 7 of Q8_0 from
+ * memory here. Two threads, alternating runs (load average 1.8-2.9), GB/s of
+ * Q8_0 / Q4_K / Q6_K: T1 4 KB ahead 19.5-26.4 / 14.0-18.4 / 13.8-16.9, T0 4 KB
+ * 16.7-27.6 / 9.0-19.0 / 7.0-17.9, T1 8 KB 7.3-14.8 / 6.1-12.5 / 5.2-11.4. */
 #ifndef PF_AHEAD
-#define PF_AHEAD 8192
+#define PF_AHEAD 4096
 #endif
 #ifndef PF_HINT
 #define PF_HINT _MM_HINT_T1
