@@ -60,7 +60,7 @@ static float dot_row_scalar(int type, const void *row, const float *x, int n)
  * 64-byte line of the bb bytes a step reads, into L2 (T1). Decode reads each
  * weight once; without it one thread read 5.5 GB/s of Q4_K and 7 of Q8_0 from
  * memory here. Two threads, alternating runs (load average 1.8-2.9), GB/s of
- * Q8_0 / Q4_K / Q6_K: T1 4 KB ahead 19.5-26.4 / 14.0-18.4 / 13.8-16.9, T0 4 KB
+ * Q8_0 / Q4_K / Q6_K: T1 4 KB ahead 16.0-26.4 / 14.0-18.4 / 13.8-16.9, T0 4 KB
  * 16.7-27.6 / 9.0-19.0 / 7.0-17.9, T1 8 KB 7.3-14.8 / 6.1-12.5 / 5.2-11.4. */
 #ifndef PF_AHEAD
 #define PF_AHEAD 4096
