@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "dtype.h"
 #include "ops.h"
+#include "kernels.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -433,15 +434,14 @@ static void attention_scores(rs_engine *e, int layer)
 	int kvd = c->n_kv_heads * hd;
 	const float *K = e->kc + (size_t)layer * e->kv_cap * kvd;
 	float sc = 1.0f / sqrtf((float)hd);
-	for (int h = 0; h < H; h++) {
+	if (n == 1) /* decode: nothing to mask */
+		kern_attn_scores1(e->att, e->q, K, H, rep, hd, kvd, Tk, sc);
+	for (int h = 0; h < H && n >= 2; h++) {
 		const float *Kh = K + (h / rep) * hd;
 		float *A = e->att + (size_t)h * n * Tk;
-		if (n >= 2)
+		if (!kern_sgemm(n, Tk, hd, e->q + h * hd, H * hd, Kh, kvd, 0, A, Tk, sc))
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, Tk, hd, sc, e->q + h * hd, H * hd, Kh,
 				    kvd, 0.0f, A, Tk);
-		else
-			for (int j = 0; j < Tk; j++)
-				A[j] = sc * op_dot(e->q + h * hd, Kh + (size_t)j * kvd, hd);
 		for (int i = 0; i < n; i++) /* causal: query at pos0+i sees keys 0..pos0+i */
 			for (int j = e->pos0 + i + 1; j < Tk; j++)
 				A[(size_t)i * Tk + j] = -INFINITY;
@@ -454,19 +454,16 @@ static void attention_z(rs_engine *e, int layer)
 	int n = e->n, H = c->n_heads, hd = c->head_dim, Tk = e->pos0 + n, rep = c->n_heads / c->n_kv_heads;
 	int kvd = c->n_kv_heads * hd;
 	const float *V = e->vc + (size_t)layer * e->kv_cap * kvd;
+	if (n == 1) { /* decode */
+		kern_attn_z1(e->z, e->att, V, H, rep, hd, kvd, Tk);
+		return;
+	}
 	for (int h = 0; h < H; h++) {
 		const float *Vh = V + (h / rep) * hd;
 		const float *P = e->att + (size_t)h * n * Tk;
-		if (n >= 2) {
+		if (!kern_sgemm(n, hd, Tk, P, Tk, Vh, kvd, 1, e->z + h * hd, H * hd, 1.0f))
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, Tk, 1.0f, P, Tk, Vh, kvd, 0.0f,
 				    e->z + h * hd, H * hd);
-		} else {
-			float *zh = e->z + h * hd;
-			memset(zh, 0, sizeof(float) * (size_t)hd);
-			for (int j = 0; j < Tk; j++)
-				for (int i = 0; i < hd; i++)
-					zh[i] += P[j] * Vh[(size_t)j * kvd + i];
-		}
 	}
 }
 
