@@ -70,7 +70,7 @@ static float dot_row_scalar(int type, const void *row, const float *x, int n)
 #endif
 #define PREFETCH(w, bb) \
 	do { \
-		for (int pf_ = 0; pf_ < (bb); pf_ += 64) \
+		for (size_t pf_ = 0; pf_ < (size_t)(bb); pf_ += 64) \
 			_mm_prefetch((const char *)(w) + PF_AHEAD + pf_, PF_HINT); \
 	} while (0)
 
