@@ -43,6 +43,7 @@ typedef enum rs_hook_buf {
 	X(HOOK_RESID_PRE,      "hook_resid_pre",           "resid_pre",        HSHAPE_D,     HBUF_RESID,    GRAN_HOOK) \
 	X(HOOK_LN1_SCALE,      "ln1.hook_scale",           "ln1_scale",        HSHAPE_SCALE, HBUF_SCALE,    GRAN_HOOK) \
 	X(HOOK_LN1_NORM,       "ln1.hook_normalized",      "ln1",              HSHAPE_D,     HBUF_XN,       GRAN_HOOK) \
+	X(HOOK_LN1_OUT,        "ln1.hook_out",             "ln1_out",          HSHAPE_D,     HBUF_XN,       GRAN_HOOK) \
 	X(HOOK_Q,              "attn.hook_q",              "q",                HSHAPE_Q,     HBUF_Q,        GRAN_HOOK) \
 	X(HOOK_K,              "attn.hook_k",              "k",                HSHAPE_KV,    HBUF_K,        GRAN_HOOK) \
 	X(HOOK_V,              "attn.hook_v",              "v",                HSHAPE_KV,    HBUF_V,        GRAN_HOOK) \
@@ -55,13 +56,15 @@ typedef enum rs_hook_buf {
 	X(HOOK_RESID_MID,      "hook_resid_mid",           "resid_mid",        HSHAPE_D,     HBUF_RESID,    GRAN_SUBLAYER) \
 	X(HOOK_LN2_SCALE,      "ln2.hook_scale",           "ln2_scale",        HSHAPE_SCALE, HBUF_SCALE,    GRAN_HOOK) \
 	X(HOOK_LN2_NORM,       "ln2.hook_normalized",      "ln2",              HSHAPE_D,     HBUF_XN,       GRAN_HOOK) \
+	X(HOOK_LN2_OUT,        "ln2.hook_out",             "ln2_out",          HSHAPE_D,     HBUF_XN,       GRAN_HOOK) \
 	X(HOOK_MLP_PRE,        "mlp.hook_pre",             "mlp_pre gate pre", HSHAPE_FF,    HBUF_GATE,     GRAN_HOOK) \
 	X(HOOK_MLP_PRE_LINEAR, "mlp.hook_pre_linear",      "pre_linear up",    HSHAPE_FF,    HBUF_UP,       GRAN_HOOK) \
 	X(HOOK_MLP_POST,       "mlp.hook_post",            "mlp_post post",    HSHAPE_FF,    HBUF_POST,     GRAN_HOOK) \
 	X(HOOK_MLP_OUT,        "hook_mlp_out",             "mlp_out",          HSHAPE_D,     HBUF_MLP_OUT,  GRAN_SUBLAYER) \
 	X(HOOK_RESID_POST,     "hook_resid_post",          "resid_post",       HSHAPE_D,     HBUF_RESID,    GRAN_LAYER) \
 	X(HOOK_LNF_SCALE,      "ln_final.hook_scale",      "lnf_scale",        HSHAPE_SCALE, HBUF_SCALE,    GRAN_HOOK) \
-	X(HOOK_LNF_NORM,       "ln_final.hook_normalized", "ln_final lnf",     HSHAPE_D,     HBUF_XN,       GRAN_SUBLAYER) \
+	X(HOOK_LNF_NORM,       "ln_final.hook_normalized", "ln_final lnf",     HSHAPE_D,     HBUF_XN,       GRAN_HOOK) \
+	X(HOOK_LNF_OUT,        "ln_final.hook_out",        "lnf_out",          HSHAPE_D,     HBUF_XN,       GRAN_SUBLAYER) \
 	X(HOOK_LOGITS,         "logits",                   "logits",           HSHAPE_VOCAB, HBUF_LOGITS,   GRAN_LAYER)
 
 typedef enum rs_hook_kind {

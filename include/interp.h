@@ -89,7 +89,7 @@ typedef struct lens_result {
 	float *top_logits;     /* [n_sites, n_pos, top_k] */
 	float *target_logit;   /* [n_sites, n_pos] */
 	float *target_prob;    /* [n_sites, n_pos] */
-	int *target_rank;      /* [n_sites, n_pos] 0 = the lens' top token */
+	int *target_rank;      /* [n_sites, n_pos] 1 = the lens' top token (ranks count from 1) */
 	float *kl;             /* [n_sites, n_pos] KL(final ‖ lens) in nats */
 	float *entropy;        /* [n_sites, n_pos] of the lens distribution, nats */
 } lens_result;
@@ -172,6 +172,8 @@ typedef struct head_scores {
 	float *first;      /* [L, H] mean attention to position 0 */
 	float *entropy;    /* [L, H] mean entropy of a query's attention, nats */
 	float *entropy_q;  /* [L, H, T] entropy per query (0 at position 0) */
+	int n_q;           /* the queries prev, first and entropy rest on (T - 1) */
+	int n_rep;         /* the queries dup and induction rest on (with an earlier copy) */
 } head_scores;
 
 head_scores *heads_score(const rs_engine *e, rs_err *err);

@@ -12,6 +12,25 @@
 float kern_dot_f32(const float *a, const float *b, int n);
 /* y[t, r] = Σ_c W[r, c]·x[t, c] for t < n (n small): each row is read once. */
 void kern_matvec(float *y, const float *x, const rs_mat *W, int n);
+/* y[t, r] = Σ_c W[r, c]·x[t, c] for t < n (prefill): panels of W dequantized
+ * into cache-resident f32 and multiplied with the SIMD tier's micro-kernel.
+ * Returns 0, computing nothing, in the scalar tier or when $RESIDUAL_GEMM is
+ * "openblas" (then the caller uses BLAS). */
+int kern_matmul(float *y, const float *x, const rs_mat *W, int n);
+/* The same product on f32 operands with strides, as cblas_sgemm (row major, x
+ * not transposed): y[t·ldy + r] = alpha·Σ_k x[t·ldx + k]·w(r, k), where w(r, k)
+ * is w[r·ldw + k], or w[k·ldw + r] when w_kmajor. Returns 0, computing
+ * nothing, where kern_matmul would. */
+int kern_sgemm(int n, int rows, int K, const float *x, int64_t ldx, const float *w, int64_t ldw, int w_kmajor,
+	       float *y, int64_t ldy, float alpha);
+/* Reads $RESIDUAL_GEMM again at the next kern_matmul (for benchmarks). */
+void kern_gemm_reread_env(void);
+/* Attention of one query (decode), heads spread over the threads. Head h reads
+ * key/value head h / rep at column (h / rep)·hd of rows kvd apart.
+ * Scores: A[h·Tk + t] = sc·Σ_i q[h·hd + i]·K[t, i]. */
+void kern_attn_scores1(float *A, const float *q, const float *K, int H, int rep, int hd, int kvd, int Tk, float sc);
+/* z[h·hd + i] = Σ_t P[h·Tk + t]·V[t, i]. */
+void kern_attn_z1(float *z, const float *P, const float *V, int H, int rep, int hd, int kvd, int Tk);
 /* Rows r0 .. r0+nr-1 of W as f32 into dst [nr, cols]. */
 void kern_dequant_rows(const rs_mat *W, int64_t r0, int64_t nr, float *dst);
 typedef enum kern_tier { KERN_SCALAR, KERN_AVX2, KERN_AVX512, KERN_N_TIERS } kern_tier;

@@ -45,7 +45,7 @@ enum lesson_req {
 
 /* How a learner's answer is compared with the computed one. */
 enum lesson_answer_kind {
-	LESSON_ANS_NUMBER, /* within a relative tolerance (default 2%) */
+	LESSON_ANS_NUMBER, /* agrees to the question's significant digits (default 3) */
 	LESSON_ANS_INT,    /* exactly, as an integer */
 	LESSON_ANS_HEAD,   /* "L2H1", "2.1", "2 1", "layer 2 head 1" */
 	LESSON_ANS_TOKEN,  /* token text; leading/trailing space and quotes ignored */
@@ -56,7 +56,7 @@ typedef struct lesson_question {
 	char *ask;
 	int kind;           /* enum lesson_answer_kind */
 	char *expect;       /* expression computing the answer */
-	double tolerance;   /* LESSON_ANS_NUMBER: relative */
+	int digits;         /* LESSON_ANS_NUMBER: significant digits the answer must agree to */
 	char **choices;     /* LESSON_ANS_TEXT: optional; the expected value must be one */
 	int n_choices;
 	char *explain;      /* shown after a right answer (may hold placeholders) */
@@ -71,6 +71,7 @@ typedef struct lesson_step {
 	unsigned panes;     /* rs_pane bits; PANE_LESSON is always added */
 	int has_panes;
 	char *highlight;    /* NULL: none */
+	int output_view;    /* "output": 0 as usual, 1 "tall", 2 "box" (rs_session.output_view) */
 	char **let_name, **let_expr; /* variables set after the commands, in order */
 	int n_let;
 	lesson_question *q;
@@ -134,8 +135,15 @@ int lesson_syntax_check(const char *tmpl, int is_expr, const char *file, const c
 /* Why the session cannot run something that needs req, or NULL. */
 const char *lesson_req_missing(lesson_env *env, int req);
 
-/* Compares a learner's answer with the expected text: 1 right, 0 wrong. */
+/* Compares a learner's answer with the expected text: 1 right, 0 wrong.
+ * The one rule for numbers: the answer is right when it agrees with the
+ * engine's value to the question's significant digits, that is within half
+ * a unit of the last of them (14.0271 to 3 digits: 13.95 to 14.05). */
 int lesson_answer_ok(const lesson_question *q, const char *expected, const char *given);
+/* The same, and (why, n) says how close a number was, for the learner. */
+int lesson_answer_grade(const lesson_question *q, const char *expected, const char *given, char *why, size_t n);
+/* Half a unit of the last of digits significant digits of want. */
+double lesson_answer_halfunit(double want, int digits);
 
 /* ---------------------------------------------------------------- progress */
 typedef struct lesson_progress_entry {

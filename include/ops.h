@@ -15,6 +15,10 @@ void op_matmul(float *y, const float *x, const rs_mat *W, int n);
  * x, y [n, d]; scale [n] (may be NULL for op_rmsnorm). */
 void op_rms_scale(float *scale, const float *x, int n, int d, float eps);
 void op_rms_apply(float *y, const float *x, const float *scale, const float *w, int n, int d);
+/* The two halves of op_rms_apply, with the same bits: y = x · (1/scale)
+ * (TransformerLens's hook_normalized), then y ·= w in place (our hook_out). */
+void op_rms_normalize(float *y, const float *x, const float *scale, int n, int d);
+void op_rms_weight(float *y, const float *w, int n, int d);
 void op_rmsnorm(float *y, float *scale, const float *x, const float *w, int n, int d, float eps);
 
 /* Rotates (x[i], x[i+hd/2]) of every head by pos·inv_freq[i] (Hugging Face

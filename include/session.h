@@ -76,6 +76,12 @@ typedef struct rs_session {
 	int topk;                   /* k of the top-k pane (default 10) */
 	unsigned panes;             /* bitmask of rs_pane to show (lessons may narrow it) */
 	char highlight[128];        /* what a lesson asks to highlight, "" for nothing */
+	int output_view;            /* what a lesson step asks of the output pane:
+				     * 0 as usual, 1 tall (its text whole when it fits),
+				     * 2 opened in the box over the panes */
+	unsigned output_view_gen;   /* bumped each time a step asks for the box */
+	int out_cols;               /* the columns the output is read in (the screen's box);
+				     * 0: any (batch mode prints whole tables) */
 	/* text the last command produced, for PANE_OUTPUT (batch mode prints it) */
 	char *output;
 	/* bumped on every change, so views can redraw only what changed */

@@ -45,6 +45,12 @@ void layout_compute(int rows, int cols, unsigned panes, ui_layout *out);
  * at that width, and lays out again. */
 void layout_compute_lesson(int rows, int cols, unsigned panes, int lesson_lines, ui_layout *out);
 
+/* The same, with the output pane tall when a lesson step asks for it:
+ * out_lines > 0 is the number of lines of its text at the output pane's
+ * width; the pane grows to show them (and its title), up to all the free
+ * rows, leaving the lesson 5 and each band its few rows. */
+void layout_compute_view(int rows, int cols, unsigned panes, int lesson_lines, int out_lines, ui_layout *out);
+
 /* The ready-made masks: default panes, plus the lesson pane. */
 unsigned layout_default_panes(int with_lesson);
 

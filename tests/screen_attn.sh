@@ -19,15 +19,15 @@ for size in 80x24 160x48; do
 	wait_for $s 'before hook_embed'
 	ok $? "$size: the screen opens before the first stop"
 
-	# stops: hook_embed, resid_pre, ln1 scale/normalized, q, k, v, rot_q, rot_k, scores, pattern
-	keys $s $(repeat 30 l) $(repeat 11 n)
+	# stops: hook_embed, resid_pre, ln1 scale/normalized/out, q, k, v, rot_q, rot_k, scores, pattern
+	keys $s $(repeat 30 l) $(repeat 12 n)
 	wait_for $s 'blocks\.0\.attn\.hook_pattern . layer 0 head 0'
-	ok $? "$size: eleven steps reach blocks.0.attn.hook_pattern"
+	ok $? "$size: twelve steps reach blocks.0.attn.hook_pattern"
 	capture $s | grep -q 'attention L0 H0'
 	ok $? "$size: the attention pane shows layer 0 head 0"
 
 	keys $s v
-	wait_for $s 'key cols .*\(v: heatmap\)' && check_row $s 0
+	wait_for $s 'keys .*\(v: heatmap\)' && check_row $s 0
 	ok $? "$size: values of the last query's row agree with the dump"
 	keys $s $(repeat 7 h)
 	wait_for $s 'pos 16 ' && check_row $s 0
@@ -36,7 +36,7 @@ for size in 80x24 160x48; do
 	wait_for $s 'attention L0 H1' && check_row $s 1
 	ok $? "$size: values of head 1 agree with the dump"
 	keys $s '[' v
-	wait_for $s 'attention L0 H0' && wait_for $s 'key cols .*\(v: values\)'
+	wait_for $s 'attention L0 H0' && wait_for $s 'keys .*\(v: values\)'
 
 	# forward three stops (computed now), back three, forward again (cached);
 	# the attention pane stays, the vector and pipeline panes change
@@ -69,11 +69,11 @@ done
 s=resize
 start $s 80 24 "$RUN"
 wait_for $s 'before hook_embed'
-keys $s $(repeat 30 l) $(repeat 11 n)
+keys $s $(repeat 30 l) $(repeat 12 n)
 $TM resize-window -t $s -x 100 -y 30
 keys $s v
 $TM resize-window -t $s -x 120 -y 40
-wait_rows $s 40 && wait_for $s 'blocks\.0\.attn\.hook_pattern ' && wait_for $s 'key cols .*\(v: heatmap\)' && check_row $s 0
+wait_rows $s 40 && wait_for $s 'blocks\.0\.attn\.hook_pattern ' && wait_for $s 'keys .*\(v: heatmap\)' && check_row $s 0
 ok $? "resized twice while stepping: the screen follows and the values agree"
 $TM resize-window -t $s -x 70 -y 20
 wait_for $s 'Terminal too small: 70x20'

@@ -75,7 +75,10 @@ keys() { # keys NAME KEY...
 }
 
 capture() { $TM capture-pane -p -t "$1" 2>/dev/null; }
-capture_e() { $TM capture-pane -p -e -t "$1" 2>/dev/null; }
+# With the colours; a colour reset after a line's last character is dropped:
+# it shows nothing, and tmux adds it or not depending on whether the blank
+# cells after it were cleared or overwritten with spaces (ncurses picks either).
+capture_e() { $TM capture-pane -p -e -t "$1" 2>/dev/null | sed 's/\(\x1b\[[0-9;]*m\)*$//'; }
 
 # wait_for NAME REGEX [SECONDS]: polls the pane until a line matches and
 # the screen has settled (a redraw may reach tmux in several pieces).
@@ -147,10 +150,10 @@ repeat() {
 }
 
 # attn_row NAME: "QUERY K0 v0 v1 ..." from the attention pane in values mode:
-# the row marked '>' and the first key shown (from "key cols A..B").
+# the row marked '>' and the first key shown (from "queries ..., keys A..B").
 attn_row() {
 	_scr=$(capture "$1")
-	_k0=$(printf '%s\n' "$_scr" | grep -o -E 'key cols [0-9]+\.\.[0-9]+' | head -n 1 | sed 's/key cols \([0-9]*\).*/\1/')
+	_k0=$(printf '%s\n' "$_scr" | grep -o -E 'queries[ 0-9.of]*, keys [0-9]+' | head -n 1 | sed 's/.*keys //')
 	_row=$(printf '%s\n' "$_scr" | grep -o -E '[0-9]+>[ .0-9]*$' | head -n 1)
 	echo "$(printf '%s' "$_row" | sed 's/>.*//') $_k0 $(printf '%s' "$_row" | sed 's/^[0-9]*>//')"
 }

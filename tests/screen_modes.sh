@@ -55,7 +55,7 @@ non_ascii() { LC_ALL=C tr -d '\000-\177' | wc -c; }
 # run_mode NAME 'ENV' 'OPTIONS'
 run_mode() {
 	start "$1" 80 24 "env $2 XDG_STATE_HOME=$WORK/state $RESIDUAL --model $MODEL --ids $IDS --no-history $3"
-	wait_for "$1" 'before hook_embed' >/dev/null && keys "$1" $(repeat 30 l) $(repeat 11 n) &&
+	wait_for "$1" 'before hook_embed' >/dev/null && keys "$1" $(repeat 30 l) $(repeat 12 n) &&
 		wait_for "$1" 'blocks\.0\.attn\.hook_pattern '
 }
 

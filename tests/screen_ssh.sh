@@ -108,8 +108,8 @@ s=ssh1
 start $s 80 24 "sh $WORK/connect.sh"
 wait_for $s 'before hook_embed'
 ok $? "the screen opens through ssh"
-keys $s $(repeat 30 l) $(repeat 11 n) v
-wait_for $s 'blocks\.0\.attn\.hook_pattern ' && wait_for $s 'key cols .*\(v: heatmap\)' && check_row $s 0
+keys $s $(repeat 30 l) $(repeat 12 n) v
+wait_for $s 'blocks\.0\.attn\.hook_pattern ' && wait_for $s 'keys .*\(v: heatmap\)' && check_row $s 0
 ok $? "through ssh, the layer-0 attention values agree with the dump"
 keys $s q
 wait_for $s '^REMOTE_EXIT=0'

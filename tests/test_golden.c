@@ -17,10 +17,14 @@
 static const char *cases[] = {"v1_llama3_gqa", "v2_llama32_tied", "v3_llama2_mha"};
 
 /* The dump name of a golden tensor -> our hook; q/k/v_proj_out_prerope are
- * hook_q/k/v flattened to [T, heads*head_dim]. */
+ * hook_q/k/v flattened to [T, heads*head_dim]. The fixtures' ln_final.hook_normalized
+ * is Hugging Face's norm output, after the weight: our ln_final.hook_out (our
+ * hook_normalized is TransformerLens's, x / scale before the weight). */
 static int golden_hook(const char *name, int n_layers, rs_hook *h)
 {
 	char buf[128];
+	if (!strcmp(name, "ln_final.hook_normalized"))
+		name = "ln_final.hook_out";
 	const char *alias[][2] = {{"q_proj_out_prerope", "hook_q"}, {"k_proj_out_prerope", "hook_k"},
 				  {"v_proj_out_prerope", "hook_v"}};
 	snprintf(buf, sizeof buf, "%s", name);
@@ -39,6 +43,39 @@ static int32_t *read_ids(cJSON *arr, int *n)
 	for (int i = 0; i < *n; i++)
 		ids[i] = (int32_t)cJSON_GetArrayItem(arr, i)->valuedouble;
 	return ids;
+}
+
+/* The norms' hooks hold TransformerLens's values: hook_normalized · hook_scale
+ * gives back the norm's input (resid_pre for ln1, resid_mid for ln2, the last
+ * resid_post for ln_final) to 1e-6 relative (x · (1/s) · s is two roundings
+ * from x), and hook_out is hook_normalized times the weight, bit for bit. */
+static void check_norm_hooks(rs_engine *e, const rs_model *m, const char *cname, const char *label)
+{
+	int L = m->cfg.n_layers, d = m->cfg.d_model;
+	double worst = 0;
+	int same = 1;
+	for (int i = 0; i <= 2 * L; i++) {
+		int l = i < 2 * L ? i / 2 : -1, second = i < 2 * L && i % 2;
+		int kin = l < 0 ? HOOK_RESID_POST : second ? HOOK_RESID_MID : HOOK_RESID_PRE;
+		int ks = l < 0 ? HOOK_LNF_SCALE : second ? HOOK_LN2_SCALE : HOOK_LN1_SCALE;
+		const rs_act *x = eng_act(e, (rs_hook){kin, l < 0 ? L - 1 : l}), *sc = eng_act(e, (rs_hook){ks, l});
+		const rs_act *nz = eng_act(e, (rs_hook){ks + 1, l}), *out = eng_act(e, (rs_hook){ks + 2, l});
+		const float *w = l < 0 ? m->final_norm : second ? m->layers[l].ffn_norm : m->layers[l].attn_norm;
+		if (!x || !sc || !nz || !out) {
+			same = 0;
+			continue;
+		}
+		for (int64_t t = 0; t < x->numel / d; t++)
+			for (int j = 0; j < d; j++) {
+				double xv = x->data[t * d + j], back = (double)nz->data[t * d + j] * sc->data[t];
+				if (xv != 0)
+					worst = fmax(worst, fabs(back - xv) / fabs(xv));
+				same &= out->data[t * d + j] == nz->data[t * d + j] * w[j];
+			}
+	}
+	tap_ok(worst <= 1e-6, "%s %s: hook_normalized * hook_scale = the norm's input (worst relative %.1e)", cname, label,
+	       worst);
+	tap_ok(same, "%s %s: hook_out = hook_normalized * the norm's weight, bit for bit", cname, label);
 }
 
 static void check_case(const char *fix, const char *cname, const char *model_path, const char *label)
@@ -92,6 +129,7 @@ static void check_case(const char *fix, const char *cname, const char *model_pat
 	}
 	tap_ok(failed == 0 && checked > 10, "%s %s: %d golden tensors within %g (worst %.2e at %s)", cname, label,
 	       checked, TOL, worst, worst_name);
+	check_norm_hooks(e, m, cname, label);
 	/* the case's summary numbers, computed from our own logits */
 	const rs_act *lg_all = eng_act(e, (rs_hook){HOOK_LOGITS, -1});
 	int V = m->cfg.vocab, nt;

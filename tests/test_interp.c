@@ -43,6 +43,7 @@ static void check_resume(const rs_model *m, const char *label, const int32_t *id
 	memcpy(ref, eng_act(a, (rs_hook){HOOK_LOGITS, -1})->data, sizeof(float) * (size_t)T * V);
 	int stops[] = {0, 1, hook_stop((rs_hook){HOOK_Z, L / 2}, L), hook_stop((rs_hook){HOOK_MLP_POST, L - 1}, L),
 		       hook_stop((rs_hook){HOOK_RESID_PRE, L - 1}, L), hook_stop((rs_hook){HOOK_LNF_NORM, -1}, L),
+		       hook_stop((rs_hook){HOOK_LNF_OUT, -1}, L), hook_stop((rs_hook){HOOK_LN1_OUT, L - 1}, L),
 		       hook_n_stops(L) - 1};
 	int same = 1, ok = 1;
 	for (size_t i = 0; i < sizeof stops / sizeof *stops; i++) {
@@ -110,9 +111,9 @@ static void check_queries(const rs_model *m, const char *label, const int32_t *i
 	for (int t = 0; ok && t < T; t++) {
 		int64_t cell = lens_cell(lr, lr->n_sites - 1, t);
 		kl_last = fabsf(lr->kl[cell]) > kl_last ? fabsf(lr->kl[cell]) : kl_last;
-		ok &= lr->target_rank[cell] == 0 && lr->top_ids[cell * lr->top_k] == lr->targets[t];
+		ok &= lr->target_rank[cell] == 1 && lr->top_ids[cell * lr->top_k] == lr->targets[t];
 		for (int s = 0; s < lr->n_sites; s++)
-			ok &= lr->kl[lens_cell(lr, s, t)] >= -1e-5f && lr->target_rank[lens_cell(lr, s, t)] >= 0;
+			ok &= lr->kl[lens_cell(lr, s, t)] >= -1e-5f && lr->target_rank[lens_cell(lr, s, t)] >= 1;
 	}
 	tap_ok(ok && kl_last < 1e-5f, "%s: lens grid %d sites × %d positions; last site KL %.1e, rank 0", label,
 	       lr ? lr->n_sites : 0, T, kl_last);

@@ -138,7 +138,7 @@ static void check_scores(const rs_model *m)
 	lens_opts lo = {LENS_RESID_MID | LENS_RESID_POST, 12, 3, LENS_TARGET_TOKEN, seq[13]};
 	lens_result *lr = lens_run(e, &lo, &err);
 	tap_ok(lr && lr->n_sites == 4 && fabsf(lr->target_prob[lens_cell(lr, 1, 0)] - 1.0f / V) < 1e-6f &&
-	       lr->target_rank[lens_cell(lr, 2, 0)] == 0 && lr->target_prob[lens_cell(lr, 2, 0)] > 0.99f,
+	       lr->target_rank[lens_cell(lr, 2, 0)] == 1 && lr->target_prob[lens_cell(lr, 2, 0)] > 0.99f,
 	       "logit lens: the copied token at p 1/16 after layer 0, p %.4f after layer 1's attention",
 	       lr ? lr->target_prob[lens_cell(lr, 2, 0)] : 0);
 	lens_free(lr);

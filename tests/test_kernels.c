@@ -120,7 +120,8 @@ static void check_quant_blocks(void)
  * with double-precision sums of the dequantized rows. */
 static void check_quant_matmul(int type)
 {
-	const int rows = 9, cols = 512, n = 5;
+	/* an odd number of blocks: the two-at-a-time loops' tails run too */
+	const int rows = 9, cols = type == RS_Q4_0 ? 352 : 768, n = 5;
 	size_t rb = rs_dtype_row_bytes(type, cols), bb = rb / (size_t)(cols / rs_dtype_block(type));
 	uint8_t *w = malloc(rb * rows);
 	for (size_t i = 0; i < rb * rows; i++)
@@ -129,7 +130,7 @@ static void check_quant_matmul(int type)
 		uint8_t *p = w + blk * bb;
 		size_t at[2] = {type == RS_Q6_K ? 208 : 0, 2};
 		for (int k = 0; k < (type == RS_Q4_K || type == RS_Q5_K ? 2 : 1); k++)
-			p[at[k] + 1] = 0x20 | (p[at[k] + 1] & 0x03);
+			p[at[k] + 1] = (uint8_t)(0x20 | (p[at[k] + 1] & 0x83)); /* either sign */
 	}
 	float *ref = malloc(sizeof(float) * rows * cols), *x = malloc(sizeof(float) * n * cols),
 	      *y = malloc(sizeof(float) * n * rows);
@@ -138,6 +139,11 @@ static void check_quant_matmul(int type)
 	for (int i = 0; i < n * cols; i++)
 		x[i] = frand();
 	rs_mat m = {w, type, rows, cols, rb};
+	float *got = malloc(sizeof(float) * rows * cols);
+	kern_dequant_rows(&m, 0, rows, got);
+	tap_ok(memcmp(ref, got, sizeof(float) * rows * cols) == 0, "%s: dequantized rows bit-identical",
+	       rs_dtype_name(type));
+	free(got);
 	for (int nn = 1; nn <= n; nn += n - 1) {
 		op_matmul(y, x, &m, nn);
 		double worst, ratio = matmul_worst(y, x, ref, nn, rows, cols, &worst);
@@ -173,7 +179,9 @@ int main(void)
 	check_quant_matmul(RS_Q5_K);
 	check_quant_matmul(RS_Q6_K);
 	static const int types[] = {RS_F32, RS_F16, RS_BF16, RS_Q8_0};
-	const int rows = 67, cols = 352, n = 5; /* 352 = 5·64 + 32: every loop of every tier */
+	/* 352 = 5·64 + 32: every loop of every tier; 67 rows = two panels of 32 and
+	 * 3 (four of 16 and 3 in AVX2); 29 tokens = 2·12 + 5 (4·6 + 5) in kern_matmul */
+	const int rows = 67, cols = 352, n = 29;
 	float *src = malloc(sizeof(float) * rows * cols), *x = malloc(sizeof(float) * n * cols);
 	for (int i = 0; i < rows * cols; i++)
 		src[i] = frand() * 0.5f;
@@ -193,7 +201,8 @@ int main(void)
 		tap_ok(memcmp(ref, got, sizeof(float) * rows * cols) == 0, "%s: dequantized rows bit-identical",
 		       rs_dtype_name(type));
 		float *y = malloc(sizeof(float) * n * rows);
-		for (int nn = 1; nn <= n; nn += n - 1) { /* n = 1 (matvec) and n = 5 (tiled sgemm) */
+		static const int ns[] = {1, 5, 29}; /* matvec; kern_matmul (or BLAS) with partial and full tiles */
+		for (int ni = 0, nn = 1; ni < 3; nn = ns[++ni % 3]) {
 			op_matmul(y, x, &m, nn);
 			double worst, ratio = matmul_worst(y, x, ref, nn, rows, cols, &worst);
 			tap_ok(ratio <= 1, "%s: matmul of %d token(s) = double-precision sum (max diff %.1e, %.1e of the bound)",
@@ -203,6 +212,99 @@ int main(void)
 		free(ref);
 		free(got);
 		free(w);
+	}
+	{ /* kern_matmul with a k that is no multiple of 8 (the transposition's tail) */
+		const int r2 = 19, c2 = 77, n2 = 13;
+		rs_mat m = {src, RS_F32, r2, c2, sizeof(float) * c2};
+		float *y = malloc(sizeof(float) * n2 * r2);
+		op_matmul(y, x, &m, n2);
+		double worst, ratio = matmul_worst(y, x, src, n2, r2, c2, &worst);
+		tap_ok(ratio <= 1, "F32: matmul of %d tokens, %d columns = double-precision sum (max diff %.1e, %.1e of the bound)",
+		       n2, c2, worst, ratio);
+		free(y);
+	}
+	{ /* decode attention: 4 heads on 2 key/value heads, a head size with a tail in every tier */
+		const int H = 4, rep = 2, hd = 40, kvd = 80, Tk = 37;
+		float A[4 * 37], z[4 * 40];
+		const float *q = x, *K = src, *V = src + Tk * kvd, *P = x + H * hd; /* any numbers will do */
+		kern_attn_scores1(A, q, K, H, rep, hd, kvd, Tk, 0.125f);
+		kern_attn_z1(z, P, V, H, rep, hd, kvd, Tk);
+		const double u = 0x1p-24, gs = (hd + 1) * u / (1 - (hd + 1) * u), gz = (Tk + 1) * u / (1 - (Tk + 1) * u);
+		double rs = 0, rz = 0;
+		for (int h = 0; h < H; h++) {
+			const float *Kh = K + (h / rep) * hd, *Vh = V + (h / rep) * hd;
+			for (int t = 0; t < Tk; t++) {
+				double s = 0, a = 0;
+				for (int i = 0; i < hd; i++) {
+					s += 0.125 * q[h * hd + i] * Kh[t * kvd + i];
+					a += fabs(0.125 * q[h * hd + i] * Kh[t * kvd + i]);
+				}
+				rs = fmax(rs, fabs(s - A[h * Tk + t]) / (gs * a + 1e-300));
+			}
+			for (int i = 0; i < hd; i++) {
+				double s = 0, a = 0;
+				for (int t = 0; t < Tk; t++) {
+					s += (double)P[h * Tk + t] * Vh[t * kvd + i];
+					a += fabs((double)P[h * Tk + t] * Vh[t * kvd + i]);
+				}
+				rz = fmax(rz, fabs(s - z[h * hd + i]) / (gz * a + 1e-300));
+			}
+		}
+		tap_ok(rs <= 1, "decode attention scores = double-precision sums (%.1e of the bound)", rs);
+		tap_ok(rz <= 1, "decode attention z = double-precision sums (%.1e of the bound)", rz);
+	}
+	{ /* kern_sgemm (attention of a prompt): strided operands, w either way round, a scale */
+		const int n2 = 13, r2 = 45, k2 = 70, ldx = 80, ldy = 47;
+		float *y = malloc(sizeof(float) * n2 * ldy);
+		for (int kmajor = 0; kmajor < 2; kmajor++) {
+			int ldw = kmajor ? 50 : 75;
+			if (!kern_sgemm(n2, r2, k2, x, ldx, src, ldw, kmajor, y, ldy, 0.25f)) {
+				tap_ok(1, "# SKIP no kern_sgemm in the %s tier", kern_tier_name(kern_tier_in_use()));
+				continue;
+			}
+			const double u = 0x1p-24, g = (k2 + 1) * u / (1 - (k2 + 1) * u);
+			double ratio = 0;
+			for (int t = 0; t < n2; t++)
+				for (int r = 0; r < r2; r++) {
+					double sum = 0, a = 0;
+					for (int k = 0; k < k2; k++) {
+						double p = 0.25 * x[t * ldx + k] * (kmajor ? src[k * ldw + r] : src[r * ldw + k]);
+						sum += p;
+						a += fabs(p);
+					}
+					ratio = fmax(ratio, fabs(sum - y[t * ldy + r]) / (g * a + 1e-300));
+				}
+			tap_ok(ratio <= 1, "kern_sgemm, w %s: = double-precision sums (%.1e of the bound)",
+			       kmajor ? "k-major" : "row-major", ratio);
+		}
+		free(y);
+	}
+	{ /* kern_matmul in two passes over k (29 tokens: passes of 8960), F32 and Q8_0 */
+		const int n2 = 29, r2 = 19, c2 = 9312;
+		float *w = malloc(sizeof(float) * r2 * c2), *xx = malloc(sizeof(float) * n2 * c2),
+		      *ref = malloc(sizeof(float) * r2 * c2), *y = malloc(sizeof(float) * n2 * r2);
+		uint8_t *q = malloc(rs_dtype_row_bytes(RS_F32, c2) * r2);
+		for (int i = 0; i < r2 * c2; i++)
+			w[i] = frand();
+		for (int i = 0; i < n2 * c2; i++)
+			xx[i] = frand();
+		for (int type = RS_F32; type != -1; type = type == RS_F32 ? RS_Q8_0 : -1) {
+			size_t rb = rs_dtype_row_bytes(type, c2);
+			for (int r = 0; r < r2; r++) {
+				rs_quant_row(type, w + r * c2, q + r * rb, c2);
+				rs_dequant_row(type, q + r * rb, ref + r * c2, c2);
+			}
+			rs_mat m = {q, type, r2, c2, rb};
+			op_matmul(y, xx, &m, n2);
+			double worst, ratio = matmul_worst(y, xx, ref, n2, r2, c2, &worst);
+			tap_ok(ratio <= 1, "%s: matmul of %d tokens, %d columns (two passes) = double-precision sum (%.1e of the bound)",
+			       rs_dtype_name(type), n2, c2, ratio);
+		}
+		free(w);
+		free(xx);
+		free(ref);
+		free(y);
+		free(q);
 	}
 	/* a length that leaves a scalar tail in every tier */
 	double exact = 0, abs_sum = 0;

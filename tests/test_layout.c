@@ -126,6 +126,15 @@ static void lesson_layouts(void)
 	layout_compute(24, 80, all, &M);
 	tap_ok(L.pane[PANE_LESSON].h == 4 && !memcmp(&L, &M, sizeof L),
 	       "80x24 all panes, short step: the lesson keeps 4 rows, the bands the rest");
+	/* 80x24, a step that asks for its output tall (lesson 01 step 1: 11 lines) */
+	unsigned tall = LESSON | P(TOKENS) | P(PIPELINE) | P(OUTPUT);
+	layout_compute_view(24, 80, tall, 17, 11, &L);
+	tap_ok(L.pane[PANE_OUTPUT].h == 12 && L.pane[PANE_LESSON].h >= 5,
+	       "80x24 a tall output: all 11 lines and its title (%d rows), the lesson keeps %d",
+	       L.pane[PANE_OUTPUT].h, L.pane[PANE_LESSON].h);
+	layout_compute_view(24, 80, all, 17, 40, &L);
+	tap_ok(L.pane[PANE_LESSON].h >= 5 && band_rows(&L, 1) >= 4 && band_rows(&L, 0) >= 3,
+	       "80x24 every pane, a tall output longer than the screen: the lesson and the bands keep their rows");
 	/* 80x24, a step that shows only the output (lesson 13 step 1) */
 	unsigned few = LESSON | P(OUTPUT);
 	layout_compute_lesson(24, 80, few, 40, &L);

@@ -37,7 +37,7 @@ static void answer(int kind, const char *want, const char *given, int ok, char *
 {
 	lesson_question q = {0};
 	q.kind = kind;
-	q.tolerance = 0.02;
+	q.digits = 3;
 	q.choices = choices;
 	q.n_choices = n;
 	tap_ok(lesson_answer_ok(&q, want, given) == ok, "answer '%s' for '%s' is %s", given, want,
@@ -90,7 +90,13 @@ int main(void)
 	answer(LESSON_ANS_TOKEN, "' Paris'", "Paris", 1, NULL, 0);
 	answer(LESSON_ANS_TOKEN, "' Paris'", " paris ", 1, NULL, 0);
 	answer(LESSON_ANS_TOKEN, "' Paris'", "Rome", 0, NULL, 0);
-	answer(LESSON_ANS_NUMBER, "0.5318", "0.53", 1, NULL, 0);
+	answer(LESSON_ANS_NUMBER, "0.5318", "0.532", 1, NULL, 0);
+	answer(LESSON_ANS_NUMBER, "0.5318", "0.53", 0, NULL, 0);  /* 2 digits: not 3 */
+	answer(LESSON_ANS_NUMBER, "14.0271", "14.0", 1, NULL, 0);
+	answer(LESSON_ANS_NUMBER, "14.0271", "14.03", 1, NULL, 0);
+	answer(LESSON_ANS_NUMBER, "14.0271", "14.1", 0, NULL, 0); /* issue 16 */
+	answer(LESSON_ANS_NUMBER, "0.32549", "0.325", 1, NULL, 0);
+	answer(LESSON_ANS_NUMBER, "0.32549", "0.326", 0, NULL, 0);
 	answer(LESSON_ANS_NUMBER, "0.5318", "0.6", 0, NULL, 0);
 	answer(LESSON_ANS_NUMBER, "0.5318", "abc", 0, NULL, 0);
 	answer(LESSON_ANS_INT, "6", "6", 1, NULL, 0);

@@ -1,5 +1,6 @@
 /* sub_bench.c - residual bench: prefill and decode speed and peak memory, beside
- * the machine's own limits measured in the same run (read bandwidth, sgemm). */
+ * the machine's own limits measured in the same run (read bandwidth, the f32
+ * product by OpenBLAS and by residual's kernel). */
 #include "config.h"
 #include "cli.h"
 #include "cliutil.h"
@@ -19,11 +20,15 @@
 
 static const char usage[] =
 	"usage: residual bench --model PATH [-p PROMPT_TOKENS] [-n DECODE_TOKENS] [-r REPS]\n"
-	"                      [--threads N] [--no-reference] [--json]\n"
+	"                      [--threads N] [--step N] [--no-reference] [--json]\n"
 	"Prefill of PROMPT_TOKENS random tokens (default 128; logits of the last one only, as\n"
 	"llama-bench), then DECODE_TOKENS greedy decode steps (default 32), REPS times (default 3;\n"
 	"medians reported), and peak RSS. Beside them, the same run measures this machine's read\n"
-	"bandwidth and sgemm speed, and reports each figure as a share of that limit.\n";
+	"bandwidth and the speed of the f32 product at the model's shape (OpenBLAS sgemm and\n"
+	"residual's own), and reports each figure as a share of that limit (the faster product).\n"
+	"--step N: also the time of an N-token prompt through every hook with all of them\n"
+	"cached and the logits of every position, as the tutor runs it (median of REPS; 0: skip;\n"
+	"default 64).\n";
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -88,14 +93,22 @@ static double measure_bandwidth(void)
 	return best;
 }
 
-/* sgemm at the model's shape, M = prompt tokens (GFLOP/s, best of 3). */
-static double measure_sgemm(int M, int N, int K)
+/* The f32 product at the model's shape, M = prompt tokens (GFLOP/s, best of 3):
+ * OpenBLAS's sgemm on all threads (own = 0), or residual's kern_matmul (own = 1;
+ * 0 where the tier has none). */
+static double measure_sgemm(int M, int N, int K, int threads, int own)
 {
 	float *a = calloc((size_t)M * K, 4), *b = calloc((size_t)N * K, 4), *c = calloc((size_t)M * N, 4);
 	double best = 0;
+	rs_mat w = {b, RS_F32, N, K, sizeof(float) * (size_t)K};
+	if (!own)
+		openblas_set_num_threads(threads); /* op_matmul leaves it 1 once kern_matmul runs */
 	for (int rep = 0; a && b && c && rep < 3; rep++) {
 		double t0 = cli_now();
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1, a, K, b, K, 0, c, N);
+		if (!own)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1, a, K, b, K, 0, c, N);
+		else if (!kern_matmul(c, a, &w, M))
+			break;
 		double g = 2.0 * M * N * K / (cli_now() - t0) / 1e9;
 		best = g > best ? g : best;
 	}
@@ -108,7 +121,7 @@ static double measure_sgemm(int M, int N, int K)
 int sub_bench(int argc, char **argv)
 {
 	const char *model = NULL;
-	int n_prompt = 128, n_gen = 32, reps = 3, threads = 0, json = 0, reference = 1;
+	int n_prompt = 128, n_gen = 32, reps = 3, threads = 0, json = 0, reference = 1, n_step = 64;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -119,7 +132,7 @@ int sub_bench(int argc, char **argv)
 		} else if (!strcmp(a, "--no-reference")) {
 			reference = 0;
 		} else if (!strcmp(a, "--model") || !strcmp(a, "-p") || !strcmp(a, "-n") || !strcmp(a, "-r") ||
-			   !strcmp(a, "--threads")) {
+			   !strcmp(a, "--threads") || !strcmp(a, "--step")) {
 			if (!(v = cli_value(argc, argv, &i, "bench")))
 				return 2;
 			if (!strcmp(a, "--model")) {
@@ -127,11 +140,16 @@ int sub_bench(int argc, char **argv)
 				continue;
 			}
 			int x = atoi(v);
-			if (x < 1 && strcmp(a, "-n")) {
+			if (x < 1 && strcmp(a, "-n") && strcmp(a, "--step")) {
 				fprintf(stderr, "residual bench: %s must be at least 1\n", a);
 				return 2;
 			}
-			*(!strcmp(a, "-p") ? &n_prompt : !strcmp(a, "-n") ? &n_gen : !strcmp(a, "-r") ? &reps : &threads) = x;
+			if (x < 0) {
+				fprintf(stderr, "residual bench: %s must not be negative\n", a);
+				return 2;
+			}
+			*(!strcmp(a, "-p") ? &n_prompt : !strcmp(a, "-n") ? &n_gen : !strcmp(a, "-r") ? &reps :
+			  !strcmp(a, "--step") ? &n_step : &threads) = x;
 		} else {
 			fprintf(stderr, "residual bench: unknown option '%s'\n%s", a, usage);
 			return 2;
@@ -175,6 +193,23 @@ int sub_bench(int argc, char **argv)
 			ok = (lg = eng_decode(e, sampler_argmax(lg, c->vocab), &err)) != NULL;
 		tg[r] = n_gen ? n_gen / (cli_now() - t0) : 0;
 	}
+	/* the tutor's run: every hook cached, the logits of every position */
+	double *st = rs_xmalloc(sizeof(double) * (size_t)reps), st_med = 0;
+	if (ok && n_step > 0) {
+		int32_t *sid = rs_xmalloc(sizeof(int32_t) * (size_t)n_step);
+		for (int i = 0; i < n_step; i++)
+			sid[i] = ids[i % n_prompt];
+		eng_set_cache_filter(e, "*");
+		eng_set_logits_all(e, 1);
+		for (int r = 0; r < reps && ok; r++) {
+			t0 = cli_now();
+			ok = eng_set_prompt(e, sid, n_step, &err) == 0;
+			eng_run(e);
+			st[r] = (cli_now() - t0) * 1e3;
+		}
+		st_med = median(st, reps);
+		free(sid);
+	}
 	if (!ok) {
 		fprintf(stderr, "residual bench: %s\n", err.msg);
 		return 1;
@@ -184,7 +219,9 @@ int sub_bench(int argc, char **argv)
 	/* 2 flops per weight per token, but only the last token goes through the unembedding */
 	double flops_per_tok = 2.0 * (welems - (double)c->vocab * c->d_model);
 	double bw = reference ? measure_bandwidth() : 0;
-	double gemm = reference ? measure_sgemm(n_prompt, c->d_ff, c->d_model) : 0;
+	double gemm = reference ? measure_sgemm(n_prompt, c->d_ff, c->d_model, threads, 0) : 0;
+	double own = reference ? measure_sgemm(n_prompt, c->d_ff, c->d_model, threads, 1) : 0;
+	double best_gemm = own > gemm ? own : gemm;
 	double dec_gbs = tg_med * wbytes / 1e9, pre_gflops = pp_med * flops_per_tok / 1e9;
 	if (json) {
 		cJSON *o = cJSON_CreateObject();
@@ -199,10 +236,16 @@ int sub_bench(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "decode_tokens", n_gen);
 		cJSON_AddNumberToObject(o, "decode_tok_s", tg_med);
 		cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
+		if (n_step > 0) {
+			cJSON_AddNumberToObject(o, "step_tokens", n_step);
+			cJSON_AddNumberToObject(o, "step_ms", st_med);
+		}
 		cJSON_AddNumberToObject(o, "decode_gb_s", dec_gbs);
 		cJSON_AddNumberToObject(o, "prefill_gflop_s", pre_gflops);
 		cJSON_AddNumberToObject(o, "ref_read_gb_s", bw);
 		cJSON_AddNumberToObject(o, "ref_sgemm_gflop_s", gemm);
+		cJSON_AddStringToObject(o, "openblas_core", openblas_get_corename());
+		cJSON_AddNumberToObject(o, "ref_own_gemm_gflop_s", own);
 		char *s = cJSON_Print(o);
 		puts(s);
 		free(s);
@@ -213,17 +256,26 @@ int sub_bench(int argc, char **argv)
 		printf("threads    %d (SIMD kernels: %s%s%s), load %.3f s\n", threads, kern_tier_name(kern_tier_in_use()),
 		       *kern_tier_note() ? "; " : "", kern_tier_note(), load_s);
 		printf("prefill    %d tokens: %.1f tokens/s (%.1f GFLOP/s", n_prompt, pp_med, pre_gflops);
-		if (gemm > 0)
-			printf("; sgemm at this shape %.1f GFLOP/s, ratio %.2f", gemm, pre_gflops / gemm);
+		if (gemm > 0) {
+			printf(";\n           f32 product at this shape: OpenBLAS sgemm (%s) %.1f GFLOP/s", openblas_get_corename(),
+			       gemm);
+			if (own > 0)
+				printf(", residual's %.1f GFLOP/s", own);
+			printf("; ratio to the faster %.2f", pre_gflops / best_gemm);
+		}
 		printf(")\n");
 		printf("decode     %d tokens: %.2f tokens/s (%.2f GB/s of weights", n_gen, tg_med, dec_gbs);
 		if (bw > 0)
 			printf("; read bandwidth %.1f GB/s, ratio %.2f", bw, dec_gbs / bw);
 		printf(")\n");
+		if (n_step > 0)
+			printf("step       %d tokens through every hook, all cached, logits of every position: %.1f ms\n",
+			       n_step, st_med);
 		printf("peak RSS   %.0f MB\n", rss);
 	}
 	free(pp);
 	free(tg);
+	free(st);
 	free(ids);
 	eng_free(e);
 	model_free(m);

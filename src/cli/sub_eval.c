@@ -68,7 +68,7 @@ typedef struct eval {
 	/* facts */
 	int fact_n, fact_right, fact_skipped;
 	int fact_ph_n[CORPUS_FACT_HELDOUT], fact_ph_right[CORPUS_FACT_HELDOUT]; /* by held-out phrasing */
-	double *lens_logrank; /* [L] Σ log2(1 + rank) after each layer */
+	double *lens_logrank; /* [L] Σ log2(rank) after each layer, ranks from 1 */
 	int *lens_top1;       /* [L] */
 	float *lens_buf;      /* [V] */
 	int failed;
@@ -290,9 +290,9 @@ static int fact_item(const corpus_fact_item *it, void *ctx)
 			ev->failed = 1;
 			return 1;
 		}
-		int rank = interp_rank(ev->lens_buf, ev->V, ans);
-		ev->lens_logrank[l] += log2(1.0 + rank);
-		ev->lens_top1[l] += rank == 0;
+		int rank = interp_rank(ev->lens_buf, ev->V, ans) + 1; /* ranks count from 1 */
+		ev->lens_logrank[l] += log2((double)rank);
+		ev->lens_top1[l] += rank == 1;
 	}
 	return 0;
 }
@@ -569,7 +569,7 @@ int sub_eval(int argc, char **argv)
 		printf("\n     fact logit lens       after layer:");
 		for (int l = 0; l < ev.L; l++)
 			printf(" %d", l);
-		printf("\n       mean log2(1+rank)      ");
+		printf("\n       mean log2(rank)        ");
 		for (int l = 0; l < ev.L; l++)
 			printf(" %.2f", ev.fact_n ? ev.lens_logrank[l] / ev.fact_n : NAN);
 		printf("\n       top-1                  ");

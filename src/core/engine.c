@@ -4,6 +4,7 @@
 #include "stream.h"
 #include "dtype.h"
 #include "ops.h"
+#include "kernels.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -441,15 +442,14 @@ static void attention_scores(rs_engine *e, int layer)
 	int kvd = c->n_kv_heads * hd;
 	const float *K = e->kc + (size_t)layer * e->kv_cap * kvd;
 	float sc = 1.0f / sqrtf((float)hd);
-	for (int h = 0; h < H; h++) {
+	if (n == 1) /* decode: nothing to mask */
+		kern_attn_scores1(e->att, e->q, K, H, rep, hd, kvd, Tk, sc);
+	for (int h = 0; h < H && n >= 2; h++) {
 		const float *Kh = K + (h / rep) * hd;
 		float *A = e->att + (size_t)h * n * Tk;
-		if (n >= 2)
+		if (!kern_sgemm(n, Tk, hd, e->q + h * hd, H * hd, Kh, kvd, 0, A, Tk, sc))
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, Tk, hd, sc, e->q + h * hd, H * hd, Kh,
 				    kvd, 0.0f, A, Tk);
-		else
-			for (int j = 0; j < Tk; j++)
-				A[j] = sc * op_dot(e->q + h * hd, Kh + (size_t)j * kvd, hd);
 		for (int i = 0; i < n; i++) /* causal: query at pos0+i sees keys 0..pos0+i */
 			for (int j = e->pos0 + i + 1; j < Tk; j++)
 				A[(size_t)i * Tk + j] = -INFINITY;
@@ -462,19 +462,16 @@ static void attention_z(rs_engine *e, int layer)
 	int n = e->n, H = c->n_heads, hd = c->head_dim, Tk = e->pos0 + n, rep = c->n_heads / c->n_kv_heads;
 	int kvd = c->n_kv_heads * hd;
 	const float *V = e->vc + (size_t)layer * e->kv_cap * kvd;
+	if (n == 1) { /* decode */
+		kern_attn_z1(e->z, e->att, V, H, rep, hd, kvd, Tk);
+		return;
+	}
 	for (int h = 0; h < H; h++) {
 		const float *Vh = V + (h / rep) * hd;
 		const float *P = e->att + (size_t)h * n * Tk;
-		if (n >= 2) {
+		if (!kern_sgemm(n, hd, Tk, P, Tk, Vh, kvd, 1, e->z + h * hd, H * hd, 1.0f))
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, Tk, 1.0f, P, Tk, Vh, kvd, 0.0f,
 				    e->z + h * hd, H * hd);
-		} else {
-			float *zh = e->z + h * hd;
-			memset(zh, 0, sizeof(float) * (size_t)hd);
-			for (int j = 0; j < Tk; j++)
-				for (int i = 0; i < hd; i++)
-					zh[i] += P[j] * Vh[(size_t)j * kvd + i];
-		}
 	}
 }
 
@@ -499,7 +496,8 @@ static void add_rows(float *dst, const float *src, int64_t n)
  *   for each layer L:
  *     hook_resid_pre    x
  *     ln1.hook_scale    s = sqrt(mean(x^2) + eps)                          [n, 1]
- *     ln1.hook_normalized  xn = x / s * attn_norm                          [n, d]
+ *     ln1.hook_normalized  xn = x / s (TransformerLens's value)             [n, d]
+ *     ln1.hook_out      xn = xn * attn_norm (what the projections read)      [n, d]
  *     attn.hook_q/k/v   q = xn Wq^T, k = xn Wk^T, v = xn Wv^T   [n, H|Hkv, hd]
  *                       (GGUF's interleaved Q/K rows are put back in the
  *                       rotate-half order here, after the matmul: project)
@@ -511,13 +509,14 @@ static void add_rows(float *dst, const float *src, int64_t n)
  *     attn.hook_z       z_h[i] = sum_j p[h,i,j] v_{h/(H/Hkv)}[j]           [n, H, hd]
  *     hook_attn_out     o = z Wo^T                                         [n, d]
  *     hook_resid_mid    x = x + o
- *     ln2.hook_scale, ln2.hook_normalized   as ln1, with ffn_norm
+ *     ln2.hook_scale, ln2.hook_normalized, ln2.hook_out   as ln1, with ffn_norm
  *     mlp.hook_pre      g = xn Wgate^T                                     [n, ff]
  *     mlp.hook_pre_linear  u = xn Wup^T                                    [n, ff]
  *     mlp.hook_post     m = silu(g) * u                                    [n, ff]
  *     hook_mlp_out      f = m Wdown^T                                      [n, d]
  *     hook_resid_post   x = x + f
- *   ln_final.hook_scale, ln_final.hook_normalized   as ln1, with final_norm
+ *   ln_final.hook_scale, ln_final.hook_normalized, ln_final.hook_out   as ln1,
+ *                       with final_norm
  *   logits              xn Wout^T for the last row (every row when asked)  [rows, vocab]
  *
  * compute() does one line of this; eng_step then applies the interventions
@@ -539,14 +538,17 @@ static void compute(rs_engine *e, rs_hook h)
 	case HOOK_LN1_SCALE: case HOOK_LN2_SCALE: case HOOK_LNF_SCALE:
 		op_rms_scale(e->scale, e->resid, n, d, c->rms_eps);
 		return;
-	case HOOK_LN1_NORM:
-		op_rms_apply(e->xn, e->resid, e->scale, L->attn_norm, n, d);
+	case HOOK_LN1_NORM: case HOOK_LN2_NORM: case HOOK_LNF_NORM:
+		op_rms_normalize(e->xn, e->resid, e->scale, n, d);
 		return;
-	case HOOK_LN2_NORM:
-		op_rms_apply(e->xn, e->resid, e->scale, L->ffn_norm, n, d);
+	case HOOK_LN1_OUT:
+		op_rms_weight(e->xn, L->attn_norm, n, d);
 		return;
-	case HOOK_LNF_NORM:
-		op_rms_apply(e->xn, e->resid, e->scale, m->final_norm, n, d);
+	case HOOK_LN2_OUT:
+		op_rms_weight(e->xn, L->ffn_norm, n, d);
+		return;
+	case HOOK_LNF_OUT:
+		op_rms_weight(e->xn, m->final_norm, n, d);
 		return;
 	case HOOK_Q:
 		project(e, e->q, &L->wq, c->n_heads);

@@ -30,7 +30,7 @@ const char *hook_kind_name(int kind)
 
 int hook_n_stops(int n_layers)
 {
-	return 1 + n_layers * HOOK_LAYER_KINDS + 3;
+	return 1 + n_layers * HOOK_LAYER_KINDS + (HOOK_N_KINDS - HOOK_LNF_SCALE);
 }
 
 rs_hook hook_at(int stop, int n_layers)
@@ -45,7 +45,7 @@ rs_hook hook_at(int stop, int n_layers)
 		return h;
 	}
 	stop -= n_layers * HOOK_LAYER_KINDS;
-	h.kind = HOOK_LNF_SCALE + (stop > 2 ? 2 : stop);
+	h.kind = HOOK_LNF_SCALE + (stop > HOOK_LOGITS - HOOK_LNF_SCALE ? HOOK_LOGITS - HOOK_LNF_SCALE : stop);
 	return h;
 }
 

@@ -61,14 +61,31 @@ static void matmul_tiled(float *y, const float *x, const rs_mat *W, int n)
 	free(buf);
 }
 
+/* Up to 4 tokens: each weight row is read once for all of them (kern_matvec);
+ * more: kern_matmul's blocked product in the SIMD tiers, else OpenBLAS. */
 void op_matmul(float *y, const float *x, const rs_mat *W, int n)
 {
 	op_threads();
-	if (W->type == RS_F32 && n >= 2) {
+	if (n > 4) {
+		if (kern_matmul(y, x, W, n)) {
+			/* One threading system: the products (attention's too, through
+			 * kern_sgemm) run on pool.c's threads, so OpenBLAS, left with a few
+			 * small calls outside the forward pass, keeps none of its own to spin
+			 * on the cores between them. */
+			static int blas_single;
+			if (!blas_single) {
+				blas_single = 1;
+				openblas_set_num_threads(1);
+			}
+			return;
+		}
+	} else if (W->type != RS_F32 || n == 1 || kern_tier_in_use() != KERN_SCALAR) {
+		kern_matvec(y, x, W, n);
+		return;
+	}
+	if (W->type == RS_F32) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)W->rows, (int)W->cols, 1.0f, x,
 			    (int)W->cols, W->data, (int)W->cols, 0.0f, y, (int)W->rows);
-	} else if (n <= 4) {
-		kern_matvec(y, x, W, n);
 	} else {
 		matmul_tiled(y, x, W, n);
 	}
@@ -97,6 +114,22 @@ void op_rms_apply(float *y, const float *x, const float *scale, const float *w, 
 		for (int i = 0; i < d; i++)
 			y[(size_t)t * d + i] = x[(size_t)t * d + i] * inv * w[i];
 	}
+}
+
+void op_rms_normalize(float *y, const float *x, const float *scale, int n, int d)
+{
+	for (int t = 0; t < n; t++) {
+		float inv = 1.0f / scale[t];
+		for (int i = 0; i < d; i++)
+			y[(size_t)t * d + i] = x[(size_t)t * d + i] * inv;
+	}
+}
+
+void op_rms_weight(float *y, const float *w, int n, int d)
+{
+	for (int t = 0; t < n; t++)
+		for (int i = 0; i < d; i++)
+			y[(size_t)t * d + i] *= w[i];
 }
 
 void op_rmsnorm(float *y, float *scale, const float *x, const float *w, int n, int d, float eps)

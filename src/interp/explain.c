@@ -143,7 +143,7 @@ static int measure(const rs_engine *e, const head_scores *hs, explain_tok *t, in
 	t->first_top1 = t->first_top5 = -1;
 	for (int i = 0; i < lr->n_sites; i++) {
 		t->sites[i] = lr->sites[i];
-		t->rank[i] = lr->target_rank[lens_cell(lr, i, 0)] + 1;
+		t->rank[i] = lr->target_rank[lens_cell(lr, i, 0)]; /* lens ranks count from 1 */
 		t->prob[i] = lr->target_prob[lens_cell(lr, i, 0)];
 		if (t->first_top1 < 0 && t->rank[i] == 1)
 			t->first_top1 = i;

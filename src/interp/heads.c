@@ -78,6 +78,13 @@ head_scores *heads_score(const rs_engine *e, rs_err *err)
 		*f[i] = rs_xmalloc(sizeof(float) * (size_t)L * H);
 	s->entropy_q = rs_xmalloc(sizeof(float) * (size_t)L * H * T);
 	const int32_t *ids = eng_tokens(e);
+	s->n_q = T > 1 ? T - 1 : 0;
+	for (int t = 1; t < T; t++)
+		for (int j = 0; j < t; j++)
+			if (ids[j] == ids[t]) {
+				s->n_rep++;
+				break;
+			}
 	for (int l = 0; l < L; l++) {
 		const rs_act *P = eng_act(e, (rs_hook){HOOK_PATTERN, l});
 		for (int h = 0; h < H; h++) {

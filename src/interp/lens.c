@@ -207,7 +207,7 @@ lens_result *lens_run(const rs_engine *e, const lens_opts *o, rs_err *err)
 			int32_t tg = r->targets[i];
 			r->target_logit[cell] = l[tg];
 			r->target_prob[cell] = (float)exp(l[tg] - lse);
-			r->target_rank[cell] = interp_rank(l, V, tg);
+			r->target_rank[cell] = interp_rank(l, V, tg) + 1; /* ranks count from 1 */
 		}
 	}
 	free(flp);

@@ -26,6 +26,10 @@ char *lesson_list_text(const lesson_set *set, lesson_env *env)
 	size_t cap = 256 + (size_t)set->n * 160, o = 0;
 	char *s = rs_xmalloc(cap);
 	o += (size_t)snprintf(s, cap, "Lessons (:lesson N starts or resumes one; :next and :prev step):\n");
+	int tw = 0; /* the longest title: the states line up after it */
+	for (int i = 0; i < set->n; i++)
+		if ((int)strlen(set->l[i]->title) > tw)
+			tw = (int)strlen(set->l[i]->title);
 	for (int i = 0; i < set->n; i++) {
 		const lesson *l = set->l[i];
 		const lesson_progress_entry *e = lesson_progress_get(p, l->name, 0);
@@ -43,8 +47,11 @@ char *lesson_list_text(const lesson_set *set, lesson_env *env)
 				 state[0] ? ", " : "");
 		if (o + 200 > cap)
 			s = rs_xrealloc(s, cap *= 2);
-		o += (size_t)snprintf(s + o, cap - o, "%s %2d  %-44s %s\n",
-				      p->current && !strcmp(p->current, l->name) ? ">" : " ", l->number, l->title, state);
+		if (o + 200 + (size_t)tw > cap)
+			s = rs_xrealloc(s, cap *= 2);
+		o += (size_t)snprintf(s + o, cap - o, "%s %2d  %-*s%s%s\n",
+				      p->current && !strcmp(p->current, l->name) ? ">" : " ", l->number,
+				      state[0] ? tw : 0, l->title, state[0] ? "  " : "", state);
 	}
 	lesson_progress_free(p);
 	return s;

@@ -559,7 +559,7 @@ int lesson_eval_answer(lesson_env *env, const char *e, char **out, rs_err *err)
 		return lx_fail(&x, "unexpected '%c'", *x.p);
 	}
 	if (v.type == LX_NUM && !(fabs(v.num) < 1e15 && v.num == floor(v.num))) {
-		/* enough digits that a learner typing the shown value is within tolerance */
+		/* enough digits that a learner typing the shown value agrees to its digits */
 		char buf[64];
 		snprintf(buf, sizeof buf, "%.6g", v.num);
 		*out = rs_xstrdup(buf);
@@ -784,19 +784,47 @@ static int parse_head(const char *s, int *l, int *h)
 	return 0;
 }
 
+double lesson_answer_halfunit(double want, int digits)
+{
+	if (digits < 1)
+		digits = 3;
+	double a = fabs(want);
+	/* a zero agrees to "digits" decimals */
+	int e = a > 0 ? (int)floor(log10(a)) : 0;
+	return 0.5 * pow(10.0, e - digits + 1);
+}
+
 int lesson_answer_ok(const lesson_question *q, const char *expected, const char *given)
 {
+	char why[8];
+	return lesson_answer_grade(q, expected, given, why, sizeof why);
+}
+
+int lesson_answer_grade(const lesson_question *q, const char *expected, const char *given, char *why, size_t n)
+{
 	char a[256], b[256];
+	if (n)
+		why[0] = 0;
 	switch (q->kind) {
 	case LESSON_ANS_NUMBER: {
 		char *end;
 		double want = strtod(expected, NULL), got = strtod(given, &end);
 		while (*end == ' ' || *end == '%')
 			end++;
-		if (end == given || *end)
+		if (end == given || *end) {
+			snprintf(why, n, "give a number");
 			return 0;
-		double tol = q->tolerance * fabs(want);
-		return fabs(got - want) <= (tol > 1e-9 ? tol : 1e-9) + 1e-12;
+		}
+		int d = q->digits > 0 ? q->digits : 3;
+		double half = lesson_answer_halfunit(want, d), off = fabs(got - want);
+		if (off <= half * (1 + 1e-9) + 1e-12)
+			return 1;
+		if (want != 0)
+			snprintf(why, n, "%.3g away from the engine's value (%.2g%%); it must agree to %d significant digits",
+				 off, 100 * off / fabs(want), d);
+		else
+			snprintf(why, n, "%.3g away from the engine's value; it must agree to %d significant digits", off, d);
+		return 0;
 	}
 	case LESSON_ANS_INT: {
 		char *end;

@@ -344,12 +344,12 @@ static void lint_numbers(ctx *c, const char *text, const char *path)
 	}
 }
 
-static const char *const question_keys[] = {"ask", "kind", "expect", "tolerance", "choices", "explain", NULL};
+static const char *const question_keys[] = {"ask", "kind", "expect", "digits", "choices", "explain", NULL};
 static const char *const kind_names[] = {"number", "int", "head", "token", "text", NULL};
 
 static void parse_question(ctx *c, const cJSON *v, const char *path, lesson_question *q)
 {
-	q->tolerance = 0.02;
+	q->digits = 3;
 	if (!cJSON_IsObject(v)) {
 		bad(c, path, "must be an object");
 		return;
@@ -380,11 +380,14 @@ static void parse_question(ctx *c, const cJSON *v, const char *path, lesson_ques
 		if (t)
 			lint_numbers(c, t, p);
 	}
-	const cJSON *tol = cJSON_GetObjectItemCaseSensitive(v, "tolerance");
-	if (tol && (!cJSON_IsNumber(tol) || tol->valuedouble < 0 || tol->valuedouble >= 1))
-		bad(c, path, "'tolerance' must be a number in [0, 1) (relative)");
-	else if (tol)
-		q->tolerance = tol->valuedouble;
+	/* one rule for every number: agree to the significant digits the
+	 * question states (the runner says it when the question does not) */
+	const cJSON *dg = cJSON_GetObjectItemCaseSensitive(v, "digits");
+	if (dg && (!cJSON_IsNumber(dg) || dg->valuedouble != (int)dg->valuedouble || dg->valuedouble < 1 ||
+		   dg->valuedouble > 9))
+		bad(c, path, "'digits' must be a whole number from 1 to 9 (significant digits)");
+	else if (dg)
+		q->digits = (int)dg->valuedouble;
 	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(v, "choices");
 	if (ch) {
 		snprintf(p, sizeof p, "%.280s.choices", path);
@@ -408,7 +411,7 @@ static void parse_question(ctx *c, const cJSON *v, const char *path, lesson_ques
 }
 
 static const char *const step_keys[] = {"title", "text", "python", "commands", "panes", "highlight",
-					"let", "questions", "requires", NULL};
+					"output", "let", "questions", "requires", NULL};
 
 static void parse_step(ctx *c, const cJSON *v, const char *path, lesson_step *st)
 {
@@ -421,6 +424,14 @@ static void parse_step(ctx *c, const cJSON *v, const char *path, lesson_step *st
 	st->text = get_text(c, v, "text", path, 1);
 	st->python = get_text(c, v, "python", path, 0);
 	st->highlight = get_str(c, v, "highlight", path, 0);
+	char *ov = get_str(c, v, "output", path, 0);
+	if (ov && !strcmp(ov, "tall"))
+		st->output_view = 1;
+	else if (ov && !strcmp(ov, "box"))
+		st->output_view = 2;
+	else if (ov)
+		bad(c, path, "'output' is tall (the output pane shows all of its text) or box (it opens in the box)");
+	free(ov);
 	st->requires = parse_requires(c, v, path);
 	char p[300];
 	if (st->text) {

@@ -214,9 +214,18 @@ static void fill(lesson_run *r, int k, const char *problem)
 		r->body = rs_xstrdup(msg);
 	}
 	r->asks = rs_xcalloc((size_t)st->n_q + 1, sizeof *r->asks);
-	for (int i = 0; i < st->n_q; i++)
+	for (int i = 0; i < st->n_q; i++) {
 		if (lesson_expand(r->env, st->q[i].ask, &r->asks[i], &err))
 			r->asks[i] = rs_xstrdup(st->q[i].ask);
+		/* a number's question says how precise the answer must be */
+		if (st->q[i].kind == LESSON_ANS_NUMBER && !strstr(r->asks[i], "digit")) {
+			size_t len = strlen(r->asks[i]);
+			char *t = rs_xmalloc(len + 48);
+			snprintf(t, len + 48, "%s (to %d significant digits)", r->asks[i], st->q[i].digits);
+			free(r->asks[i]);
+			r->asks[i] = t;
+		}
+	}
 	r->n_asks = st->n_q;
 }
 
@@ -285,6 +294,9 @@ static void apply_view(lesson_run *r, rs_session *s, int k)
 	const lesson_step *st = k < r->cur->n_steps ? &r->cur->steps[k] : NULL;
 	s->panes = (st && st->has_panes ? st->panes : SESSION_PANES_DEFAULT) | 1u << PANE_LESSON;
 	snprintf(s->highlight, sizeof s->highlight, "%s", st && st->highlight ? st->highlight : "");
+	s->output_view = st ? st->output_view : 0;
+	if (s->output_view == 2)
+		s->output_view_gen++;
 	s->version++;
 }
 
@@ -417,6 +429,7 @@ void lesson_run_leave(lesson_run *r, rs_session *s)
 	r->saved = 0;
 	s->panes &= ~(1u << PANE_LESSON);
 	s->highlight[0] = 0;
+	s->output_view = 0;
 	r->cur = NULL;
 	clear_expected(r);
 	free(r->text);
@@ -437,7 +450,8 @@ int lesson_run_answer(lesson_run *r, rs_session *s, const char *given, rs_err *e
 		i++;
 	if (!r->expected[i])
 		return rs_fail(err, "the answer to this question could not be computed on this model");
-	if (lesson_answer_ok(&st->q[i], r->expected[i], given)) {
+	char why[200];
+	if (lesson_answer_grade(&st->q[i], r->expected[i], given, why, sizeof why)) {
 		r->answered[i] = 1;
 		session_printf(s, "Right: %s.\n", r->expected[i]);
 		if (st->q[i].explain) {
@@ -450,8 +464,8 @@ int lesson_run_answer(lesson_run *r, rs_session *s, const char *given, rs_err *e
 		lesson_run_save(r);
 	} else {
 		r->answered[i] = r->answered[i] > 0 ? 1 : -1;
-		session_printf(s, "Not quite: '%s' is not it. Look again, or :lesson reveal shows the answer.\n",
-			       rs_esc(given, -1));
+		session_printf(s, "Not quite: '%s' is not it%s%s. Look again, or :lesson reveal shows the answer.\n",
+			       rs_esc(given, -1), why[0] ? ": " : "", why);
 	}
 	render(r, r->step);
 	s->version++;

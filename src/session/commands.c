@@ -118,7 +118,13 @@ static int split_words(cmd_line *cl, const char *raw, rs_err *err)
 	for (;;) {
 		while (i < len && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\r' || raw[i] == '\n'))
 			i++;
-		if (i >= len || raw[i] == '#')
+		/* a comment: "#" at the start of the line, or after white space and
+		 * followed by white space; "#ID" (a digit next) is a token id */
+		if (i >= len)
+			break;
+		if (raw[i] == '#' && (cl->n == 0 ? !(i + 1 < len && raw[i + 1] >= '0' && raw[i + 1] <= '9')
+				     : i + 1 >= len || raw[i + 1] == ' ' || raw[i + 1] == '\t' ||
+					       raw[i + 1] == '\r' || raw[i + 1] == '\n'))
 			break;
 		if (cl->n == MAX_WORDS) {
 			free(buf);

@@ -40,9 +40,37 @@ static void print_cell(rs_session *s, const char *text, int w)
 }
 
 /* ---------------------------------------------------------------- lens */
+/* A grid of values in [0, 1] as a heatmap, 2 characters a cell, in the
+ * screen's ASCII sequential scale: for grids wider than the screen's output. */
+static void print_heat01(rs_session *s, const float *v, int rows, int cols, const char *const *row_names,
+			 const char *row_title)
+{
+	static const char ramp[] = ".:-=+*#%@";
+	int lw = (int)strlen(row_title);
+	for (int r = 0; r < rows; r++)
+		if ((int)strlen(row_names[r]) > lw)
+			lw = (int)strlen(row_names[r]);
+	session_printf(s, "%-*s ", lw, row_title);
+	for (int c = 0; c < cols; c += 5)
+		session_printf(s, "%-10d", c);
+	session_printf(s, "\n");
+	for (int r = 0; r < rows; r++) {
+		session_printf(s, "%-*s ", lw, row_names[r]);
+		for (int c = 0; c < cols; c++) {
+			float x = v[(size_t)r * cols + c];
+			int lv = isnan(x) ? -1 : (int)(x * 8.999f);
+			char g = lv < 0 ? ' ' : ramp[lv > 8 ? 8 : lv];
+			session_printf(s, "%c%c", g, g);
+		}
+		session_printf(s, "\n");
+	}
+	session_printf(s, "scale: . 0 : - = + * # %% @ 1\n");
+}
+
 static cmd_status c_lens(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	int all = cmd_take_flag(&argc, argv, "--all"), miss;
+	int values = cmd_take_flag(&argc, argv, "--values");
 	const char *ts = cmd_take_opt(&argc, argv, "--target", &miss);
 	if (miss)
 		return cmd_usage(err, argv[0], "--target needs a token");
@@ -66,6 +94,28 @@ static cmd_status c_lens(rs_session *s, int argc, char **argv, rs_err *err)
 	if (!r)
 		return cmd_fail(err, argv[0], "%s", e2.msg);
 	char tb[160], hn[96];
+	if (all && s->out_cols > 0 && !values && 26 + r->n_pos * 11 > s->out_cols) {
+		/* wider than the screen: the top token's probability as a heatmap */
+		float *g = rs_xmalloc(sizeof(float) * (size_t)r->n_sites * r->n_pos);
+		char **names = rs_xcalloc((size_t)r->n_sites, sizeof *names);
+		char nb[96];
+		for (int si = 0; si < r->n_sites; si++) {
+			names[si] = rs_xstrdup(hook_name(r->sites[si], hn, sizeof hn));
+			if (!strncmp(names[si], "blocks.", 7)) /* the screen's short form */
+				snprintf(nb, sizeof nb, "%s", names[si] + 7), free(names[si]), names[si] = rs_xstrdup(nb);
+			for (int p = 0; p < r->n_pos; p++)
+				g[(size_t)si * r->n_pos + p] = r->top_probs[lens_cell(r, si, p) * r->top_k];
+		}
+		session_printf(s, "logit lens: the top token's probability per site (rows) and position (columns); "
+				  "lens --all --values prints the tokens\n");
+		print_heat01(s, g, r->n_sites, r->n_pos, (const char *const *)names, "site");
+		for (int si = 0; si < r->n_sites; si++)
+			free(names[si]);
+		free(names);
+		free(g);
+		lens_free(r);
+		return CMD_OK;
+	}
 	if (all) {
 		session_printf(s, "logit lens: top token per site (rows) and position (columns)\n%-26s", "");
 		for (int p = 0; p < r->n_pos; p++)
@@ -170,24 +220,74 @@ static void print_head_table(rs_session *s, const head_scores *hs, int by, int t
 	else
 		for (int i = 0; i < n; i++)
 			idx[i] = i;
+	/* how many queries each column's mean rests on; fewer than 5: marked "?" */
+	int nq[5] = {hs->n_q, hs->n_rep, hs->n_rep, hs->n_q, hs->n_q};
 	session_printf(s, "layer head     prev      dup  induction    first  entropy\n");
+	session_printf(s, "  queries  %7d  %7d  %9d  %7d  %7d\n", nq[0], nq[1], nq[2], nq[3], nq[4]);
+	int few = 0;
 	for (int i = 0; i < k; i++) {
 		int c = idx[i];
 		session_printf(s, "%5d %4d", c / hs->n_heads, c % hs->n_heads);
 		for (int j = 0; j < 5; j++) {
 			if (isnan(cols[j][c]))
 				session_printf(s, " %*s", j == 2 ? 10 : 8, "-");
+			else if (nq[j] < 5)
+				session_printf(s, " %*.4f?", j == 2 ? 9 : 7, cols[j][c]), few = 1;
 			else
 				session_printf(s, " %*.4f", j == 2 ? 10 : 8, cols[j][c]);
 		}
 		session_printf(s, "\n");
 	}
+	if (few)
+		session_printf(s, "?: the mean rests on fewer than 5 queries; a longer or repeated prompt gives a surer score\n");
 	free(idx);
+}
+
+/* The scores as layer x head heatmaps, side by side as the screen's width
+ * allows: for a screen, where the table of every head is long. */
+static void print_head_heat(rs_session *s, const head_scores *hs)
+{
+	static const char ramp[] = ".:-=+*#%@";
+	const float *cols[5] = {hs->prev, hs->dup, hs->induction, hs->first, hs->entropy};
+	int nq[5] = {hs->n_q, hs->n_rep, hs->n_rep, hs->n_q, hs->n_q};
+	int L = hs->n_layers, H = hs->n_heads;
+	int gw = H * 2 > 9 ? H * 2 : 9, per = (s->out_cols - 4) / (gw + 2);
+	if (per < 1)
+		per = 1;
+	float emax = hs->T > 1 ? logf((float)hs->T) : 1;
+	for (int j0 = 0; j0 < 5; j0 += per) {
+		int j1 = j0 + per < 5 ? j0 + per : 5;
+		session_printf(s, "    ");
+		for (int j = j0; j < j1; j++)
+			session_printf(s, "%-*s  ", gw, score_names[j]);
+		session_printf(s, "\n");
+		for (int l = 0; l < L; l++) {
+			session_printf(s, "L%-3d", l);
+			for (int j = j0; j < j1; j++) {
+				for (int h = 0; h < H; h++) {
+					float x = cols[j][(size_t)l * H + h];
+					if (j == 4)
+						x /= emax;
+					int lv = isnan(x) ? -1 : (int)(x * 8.999f);
+					char g = lv < 0 ? ' ' : ramp[lv > 8 ? 8 : lv < 0 ? 0 : lv];
+					session_printf(s, "%c%c", g, g);
+				}
+				session_printf(s, "%*s  ", gw - H * 2, "");
+			}
+			session_printf(s, "\n");
+		}
+	}
+	session_printf(s, "layer (rows) x head (columns, 2 characters each); scale: . 0 : - = + * # %% @ 1 (entropy: @ = "
+			  "ln %d = %.2f nats)\n", hs->T, emax);
+	session_printf(s, "queries each rests on: prev, first, entropy %d; dup, induction %d%s\n", nq[0], nq[1],
+		       nq[1] < 5 ? " (fewer than 5: unsure)" : "");
+	session_printf(s, "heads --values prints the numbers; heads SCORE --top N the best heads\n");
 }
 
 static cmd_status c_heads(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	int miss;
+	int values = cmd_take_flag(&argc, argv, "--values");
 	const char *ts = cmd_take_opt(&argc, argv, "--top", &miss);
 	if (miss)
 		return cmd_usage(err, argv[0], "--top needs a count");
@@ -215,7 +315,10 @@ static cmd_status c_heads(rs_session *s, int argc, char **argv, rs_err *err)
 	session_printf(s, "head scores on this prompt (%d tokens): mean attention to the previous token, to earlier "
 			  "copies of the token (dup), to the token after them (induction), to position 0; entropy in nats\n",
 		       hs->T);
-	print_head_table(s, hs, by, (int)top);
+	if (by < 0 && !values && s->out_cols > 0)
+		print_head_heat(s, hs);
+	else
+		print_head_table(s, hs, by, (int)top);
 	if (isnan(hs->dup[0]))
 		session_printf(s, "no token repeats in this prompt, so dup and induction are undefined (try repeat)\n");
 	heads_free(hs);
@@ -342,23 +445,25 @@ out:
 #define A(...) {__VA_ARGS__}
 
 const cmd_def cmds_analysis[] = {
-	{"lens", "[POS] [--target TOKEN] | --all", "logit lens: what each layer would predict",
+	{"lens", "[POS] [--target TOKEN] | --all [--values]", "logit lens: what each layer would predict",
 	 "Reads the residual stream before and after each attention layer (and after the last layer) through the "
 	 "final norm and the unembedding, at POS (default: the selected position): the top tokens with their "
 	 "probabilities, the probability and rank of the target (default: the model's final prediction) and the "
-	 "KL divergence from the final distribution. --all shows the top token for every position. Runs the pass "
+	 "KL divergence from the final distribution. --all shows the top token for every position (on a screen "
+	 "too narrow for that table, a heatmap of its probability; --values prints the tokens). Runs the pass "
 	 "to the end if needed.",
-	 A(ARG_POS), NULL, c_lens, "--all --target", "Analyses"},
+	 A(ARG_POS), NULL, c_lens, "--all --target --values", "Analyses"},
 	{"dla", "[POS] [TOKEN] [--vs TOKEN] [--top N]", "direct logit attribution to heads and MLPs",
 	 "Splits the logit of TOKEN (default: the model's prediction) at POS into the embedding, every head and "
 	 "every MLP, with the final norm's scale frozen; --vs TOKEN attributes the logit difference. Shows the "
 	 "N (default 10) largest contributions by magnitude.",
 	 A(ARG_POS, ARG_TOKEN), NULL, c_dla, "--vs --top", NULL},
-	{"heads", "[prev|dup|induction|first|entropy] [--top N]", "score every head: previous-token, induction...",
+	{"heads", "[prev|dup|induction|first|entropy] [--top N] [--values]", "score every head: previous-token, induction...",
 	 "From this prompt's attention patterns: mean attention to the previous token, to earlier copies of the "
 	 "current token (duplicate-token heads), to the tokens after those copies (induction heads), to position "
-	 "0, and the mean entropy. Name a score to sort by it.",
-	 A(ARG_WORD), "prev dup induction first entropy", c_heads, "--top", NULL},
+	 "0, and the mean entropy, with how many queries each mean rests on (? marks fewer than 5). Name a score "
+	 "to sort by it. On the screen, without a score, layer x head heatmaps; --values prints the table.",
+	 A(ARG_WORD), "prev dup induction first entropy", c_heads, "--top --values", NULL},
 	{"repeat", "[N] [--seed S] [--no-bos] [--use]", "repeated random tokens: the induction test",
 	 "Runs BOS and N (default 20) random tokens twice: a model with induction heads predicts the second half "
 	 "far better. Shows the loss on each half and the heads with the highest induction scores. --use makes "

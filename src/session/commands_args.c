@@ -387,3 +387,40 @@ void cmd_effect_print(rs_session *s, const effect_snap *e)
 		session_printf(s, "; now %s p %.4f", cmd_fmt_token(s, top, b, sizeof b), exp((double)lg[top] - lse));
 	session_printf(s, "\n");
 }
+
+/* ---------------------------------------------------------------- heads */
+int cmd_hook_kv(int kind)
+{
+	return hook_shape(kind) == HSHAPE_KV;
+}
+
+const char *cmd_head_word(int kind)
+{
+	return cmd_hook_kv(kind) ? "kv head" : "head";
+}
+
+int cmd_arg_head(const rs_session *s, int kind, const char *head, const char *kv_head, const char *name, int *out,
+		 rs_err *err)
+{
+	const rs_config *c = &s->model->cfg;
+	*out = -1;
+	if (head && kv_head) {
+		cmd_usage(err, name, "give --head (a query head) or --kv-head, not both");
+		return -1;
+	}
+	if (kv_head) {
+		if (!cmd_hook_kv(kind)) {
+			cmd_usage(err, name, "--kv-head is for k, v and rot_k; %s has query heads: use --head",
+				  hook_kind_name(kind));
+			return -1;
+		}
+		return cmd_arg_index(kv_head, c->n_kv_heads, name, "kv head", out, err);
+	}
+	if (!head)
+		return 0;
+	int h;
+	if (cmd_arg_index(head, c->n_heads, name, "head", &h, err))
+		return -1;
+	*out = cmd_hook_kv(kind) ? h * c->n_kv_heads / c->n_heads : h;
+	return 0;
+}

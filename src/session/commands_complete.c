@@ -118,6 +118,7 @@ static int opt_kind(const char *opt)
 	if (!strcmp(opt, "--vs") || !strcmp(opt, "--target"))
 		return ARG_TOKEN;
 	if (!strcmp(opt, "--index") || !strcmp(opt, "--top") || !strcmp(opt, "--seed") || !strcmp(opt, "--temp") ||
+	    !strcmp(opt, "--kv-head") ||
 	    !strcmp(opt, "--top-p"))
 		return ARG_NUMBER;
 	return -1;

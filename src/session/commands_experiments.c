@@ -25,7 +25,7 @@ static char *fmt_selection(const rs_intervention *iv, char *buf, size_t n)
 	char hn[96];
 	size_t o = (size_t)snprintf(buf, n, "%s", hook_name(iv->hook, hn, sizeof hn));
 	if (iv->head >= 0 && o < n)
-		o += (size_t)snprintf(buf + o, n - o, " head %d", iv->head);
+		o += (size_t)snprintf(buf + o, n - o, " %s %d", cmd_head_word(iv->hook.kind), iv->head);
 	if (iv->index >= 0 && o < n)
 		o += (size_t)snprintf(buf + o, n - o, " index %d", iv->index);
 	if (o < n)
@@ -49,21 +49,25 @@ static cmd_status add_iv(rs_session *s, const rs_intervention *iv, const char *w
 	return CMD_OK;
 }
 
-/* --pos P, --head H, --index I shared by the intervention commands. */
-static int take_selection(rs_session *s, int *argc, char **argv, rs_intervention *iv, rs_err *err)
+/* --pos P, --head H, --kv-head K, --index I shared by the intervention
+ * commands; the head options are read once the hook is known (heads_of). */
+typedef struct sel_heads {
+	const char *head, *kv_head;
+} sel_heads;
+
+static int take_selection(rs_session *s, int *argc, char **argv, rs_intervention *iv, sel_heads *hd, rs_err *err)
 {
-	int miss[3];
+	int miss[4];
 	const char *p = cmd_take_opt(argc, argv, "--pos", &miss[0]);
-	const char *h = cmd_take_opt(argc, argv, "--head", &miss[1]);
+	hd->head = cmd_take_opt(argc, argv, "--head", &miss[1]);
 	const char *x = cmd_take_opt(argc, argv, "--index", &miss[2]);
-	if (miss[0] || miss[1] || miss[2]) {
-		cmd_usage(err, argv[0], "--pos, --head and --index need a number");
+	hd->kv_head = cmd_take_opt(argc, argv, "--kv-head", &miss[3]);
+	if (miss[0] || miss[1] || miss[2] || miss[3]) {
+		cmd_usage(err, argv[0], "--pos, --head, --kv-head and --index need a number");
 		return -1;
 	}
 	iv->pos = iv->head = iv->index = -1;
 	if (p && (cmd_need_prompt(s, argv[0], err) || cmd_arg_index(p, s->n_ids, argv[0], "position", &iv->pos, err)))
-		return -1;
-	if (h && cmd_arg_index(h, s->model->cfg.n_heads, argv[0], "head", &iv->head, err))
 		return -1;
 	long v;
 	if (x && cmd_arg_long(x, 0, INT32_MAX, argv[0], "index", &v, err))
@@ -113,7 +117,8 @@ static cmd_status c_ablate(rs_session *s, int argc, char **argv, rs_err *err)
 	const char *over = cmd_take_opt(&argc, argv, "--over", &miss);
 	if (miss)
 		return cmd_usage(err, argv[0], "--over needs a file of prompts");
-	if (take_selection(s, &argc, argv, &iv, err))
+	sel_heads hd;
+	if (take_selection(s, &argc, argv, &iv, &hd, err))
 		return CMD_ERROR;
 	iv.kind = IV_ZERO;
 	if (argc >= 2 && (!strcmp(argv[argc - 1], "zero") || !strcmp(argv[argc - 1], "mean")))
@@ -127,7 +132,8 @@ static cmd_status c_ablate(rs_session *s, int argc, char **argv, rs_err *err)
 		iv.hook = (rs_hook){HOOK_Z, l};
 		iv.head = h;
 	} else if (argc == 2) {
-		if (cmd_arg_hook(s, argv[1], argv[0], &iv.hook, err))
+		if (cmd_arg_hook(s, argv[1], argv[0], &iv.hook, err) ||
+		    cmd_arg_head(s, iv.hook.kind, hd.head, hd.kv_head, argv[0], &iv.head, err))
 			return CMD_ERROR;
 	} else if (argc == 4) {
 		return cmd_usage(err, argv[0], "'%.40s' is neither zero nor mean", argv[3]);
@@ -149,6 +155,9 @@ static cmd_status c_patch(rs_session *s, int argc, char **argv, rs_err *err)
 	const char *hs = cmd_take_opt(&argc, argv, "--head", &miss);
 	if (miss)
 		return cmd_usage(err, argv[0], "--head needs a number");
+	const char *kvs = cmd_take_opt(&argc, argv, "--kv-head", &miss);
+	if (miss)
+		return cmd_usage(err, argv[0], "--kv-head needs a number");
 	for (int i = 1; i < argc && from < 0; i++)
 		if (!strcmp(argv[i], "from"))
 			from = i;
@@ -172,7 +181,7 @@ static cmd_status c_patch(rs_session *s, int argc, char **argv, rs_err *err)
 		return CMD_ERROR;
 	if (from == 3 && cmd_arg_index(argv[2], s->n_ids, argv[0], "position", &iv.pos, err))
 		return CMD_ERROR;
-	if (hs && cmd_arg_index(hs, s->model->cfg.n_heads, argv[0], "head", &iv.head, err))
+	if (cmd_arg_head(s, iv.hook.kind, hs, kvs, argv[0], &iv.head, err))
 		return CMD_ERROR;
 	if (iv.head >= 0 && !hook_has_heads(iv.hook.kind))
 		return cmd_usage(err, argv[0], "this hook has no heads");
@@ -325,11 +334,14 @@ static float *steer_vector(rs_session *s, rs_hook h, const char *spec, int *inde
 static cmd_status c_steer(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	rs_intervention iv = {.kind = IV_ADD};
-	if (take_selection(s, &argc, argv, &iv, err))
+	sel_heads hd;
+	if (take_selection(s, &argc, argv, &iv, &hd, err))
 		return CMD_ERROR;
 	if (argc != 4)
 		return cmd_usage(err, argv[0], "give a hook, a vector and a scale");
-	if (cmd_arg_hook(s, argv[1], argv[0], &iv.hook, err) || cmd_arg_float(argv[3], argv[0], "scale", &iv.scale, err))
+	if (cmd_arg_hook(s, argv[1], argv[0], &iv.hook, err) ||
+	    cmd_arg_head(s, iv.hook.kind, hd.head, hd.kv_head, argv[0], &iv.head, err) ||
+	    cmd_arg_float(argv[3], argv[0], "scale", &iv.scale, err))
 		return CMD_ERROR;
 	if (iv.index >= 0)
 		return cmd_usage(err, argv[0], "use dim:I to steer one dimension");
@@ -499,37 +511,39 @@ static cmd_status c_generate(rs_session *s, int argc, char **argv, rs_err *err)
 #define A(...) {__VA_ARGS__}
 
 const cmd_def cmds_exp[] = {
-	{"ablate", "L H [zero|mean [--over FILE]] | HOOK [zero|mean [--over FILE]] [--head H] [--pos P] [--index I]",
+	{"ablate", "L H [zero|mean [--over FILE]] | HOOK [zero|mean [--over FILE]] [--head H | --kv-head K] [--pos P] [--index I]",
 	 "knock out a head (or any hook, neuron, position)",
 	 "ablate L H sets the output of head H of layer L (its attn.hook_z) to zero, or with mean to its mean over "
-	 "the prompt's positions. mean --over FILE uses instead the mean at each position over the prompts of FILE (one a line, each as long as this prompt in tokens; # comments; a name not found here is looked up in the lessons directory, which has ioi-abc.txt for the built-in model): dataset-mean ablation. ablate HOOK does the same to a whole hook or a part of it: --head for the hooks "
+	 "the prompt's positions. mean --over FILE uses instead the mean at each position over the prompts of FILE (one a line, each as long as this prompt in tokens; # comments; a name not found here is looked up in the lessons directory, which has ioi-abc.txt for the built-in model): dataset-mean ablation. ablate HOOK does the same to a whole hook or a part of it: --head H (always a query head; on k, v and rot_k the kv head it reads) or --kv-head K for the hooks "
 	 "with heads, --pos for one position, --index for one entry of the last axis (an MLP neuron of "
 	 "mlp.hook_post, say). The pass is recomputed; when the logits are computed, the change of the next-token "
 	 "prediction at the selected position is shown.",
-	 A(ARG_LAYER, ARG_HEAD, ARG_WORD), "zero mean", c_ablate, "--head --pos --index --over", "Experiments"},
-	{"patch", "HOOK [POS] from PROMPT [--head H]", "activation patching from another prompt",
+	 A(ARG_LAYER, ARG_HEAD, ARG_WORD), "zero mean", c_ablate, "--head --kv-head --pos --index --over", "Experiments"},
+	{"patch", "HOOK [POS] from PROMPT [--head H | --kv-head K]", "activation patching from another prompt",
 	 "Runs PROMPT (text, or --ids 1,2,3 after from) on the clean model and puts its HOOK activation into this "
-	 "run: at every position, or at POS only; --head for one head of q, k, v, z or the pattern. Both prompts "
+	 "run: at every position, or at POS only; --head H for one query head of q, z or the pattern, and on k and v the kv head query head H reads; --kv-head K names a kv head of k or v. Both prompts "
 	 "must have the same number of tokens.",
-	 A(ARG_HOOK, ARG_POS, ARG_WORD, ARG_TEXT), "from", c_patch, "--head --ids", NULL},
+	 A(ARG_HOOK, ARG_POS, ARG_WORD, ARG_TEXT), "from", c_patch, "--head --kv-head --ids", NULL},
 	{"steer", "HOOK VECTOR SCALE [--pos P]", "add a vector to a hook (activation steering)",
 	 "Adds SCALE times VECTOR to HOOK at every position (or --pos P). VECTOR is dim:I (one dimension), "
 	 "embed:TOKEN or unembed:TOKEN (a row of the embedding or unembedding), diff:A|B (HOOK's activation at the "
 	 "last position of prompt A minus that of prompt B) or file:PATH[:NAME] (an F32 tensor of a safetensors "
 	 "file).",
-	 A(ARG_HOOK, ARG_WORD, ARG_NUMBER), "dim: embed: unembed: diff: file:", c_steer, "--pos --head", NULL},
-	{"sweep", "patch HOOK [--heads [--pos P]] from PROMPT | ablate heads|attn|mlp [zero|mean]",
+	 A(ARG_HOOK, ARG_WORD, ARG_NUMBER), "dim: embed: unembed: diff: file:", c_steer, "--pos --head --kv-head", NULL},
+	{"sweep", "patch HOOK [--heads [--pos P]] from PROMPT | ablate heads|attn|mlp [zero|mean] [--values]",
 	 "patch or ablate every layer and position (or head) in turn",
 	 "sweep patch reruns this prompt (the corrupted one) once per layer and position with HOOK (resid_pre, "
 	 "attn_out, mlp_out...) taken from the clean run of PROMPT (the same length), or once per layer and head "
-	 "with --heads (z, q, k, v, pattern; at every position or --pos P). The grid shows how much of the clean "
+	 "with --heads (z, q, k, v, pattern; at every position or --pos P; its columns are query heads h, or kv heads "
+	 "kv for k and v). The grid shows how much of the clean "
 	 "metric comes back: 0 as corrupted, 1 as clean. sweep ablate ablates each head, attention layer or MLP "
-	 "in turn and shows how the metric changes. The metric is the logit of --metric TOKEN (minus that of "
+	 "in turn and shows how the metric changes. On a screen too narrow for the grid it prints as a heatmap; "
+	 "--values prints the numbers. The metric is the logit of --metric TOKEN (minus that of "
 	 "--vs TOKEN) at --at POS (default the last); by default the clean run's top token against the corrupted "
 	 "run's (patching) or the model's top token (ablation). Both run on the clean model, without the "
 	 "session's interventions.",
 	 A(ARG_WORD, ARG_HOOK, ARG_WORD, ARG_TEXT), "patch ablate heads attn mlp zero mean from", cmd_sweep_run,
-	 "--heads --pos --metric --vs --at", NULL},
+	 "--heads --pos --metric --vs --at --values", NULL},
 	{"interventions", "", "list the interventions in effect",
 	 "Each has a number (for clear N) and says what it does.", A(ARG_NONE), NULL, c_interventions, NULL, NULL},
 	{"clear", "[N|all]", "remove one intervention, or all",

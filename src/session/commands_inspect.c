@@ -79,9 +79,11 @@ static int pick_vector(rs_session *s, rs_hook h, const rs_act *a, int pos, int h
 		}
 	}
 	if (hook_has_heads(h.kind)) {
-		int g = head * act_n_heads(a, h.kind) / s->model->cfg.n_heads; /* a query head's key/value head under GQA */
-		v->x = act_row(a, h.kind, row, g, &v->n);
-		snprintf(v->what, sizeof v->what, "pos %d %s head %d", pos, tb, g);
+		/* head is on the hook's own axis (a kv head for k, v, rot_k) */
+		if (head >= act_n_heads(a, h.kind))
+			head = act_n_heads(a, h.kind) - 1;
+		v->x = act_row(a, h.kind, row, head, &v->n);
+		snprintf(v->what, sizeof v->what, "pos %d %s %s %d", pos, tb, cmd_head_word(h.kind), head);
 		return 0;
 	}
 	v->x = a->data + (size_t)row * a->shape[1];
@@ -133,6 +135,9 @@ static cmd_status c_show(rs_session *s, int argc, char **argv, rs_err *err)
 	const char *hs = cmd_take_opt(&argc, argv, "--head", &missing);
 	if (missing)
 		return cmd_usage(err, argv[0], "--head needs a head number");
+	const char *kvs = cmd_take_opt(&argc, argv, "--kv-head", &missing);
+	if (missing)
+		return cmd_usage(err, argv[0], "--kv-head needs a head number");
 	if (cmd_no_more_flags(argc, argv, err) || cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	if (argc > 3)
@@ -145,18 +150,27 @@ static cmd_status c_show(rs_session *s, int argc, char **argv, rs_err *err)
 			return CMD_ERROR;
 	if (ai < argc && cmd_arg_index(argv[ai], s->n_ids, argv[0], "position", &pos, err))
 		return CMD_ERROR;
-	if (hs && cmd_arg_index(hs, s->model->cfg.n_heads, argv[0], "head", &head, err))
-		return CMD_ERROR;
 	if (h.kind == HOOK_N_KINDS)
 		return cmd_fail(err, argv[0], "nothing is computed yet (step first, or name a hook)");
+	/* --head is a query head (the selected one by default); --kv-head for k, v, rot_k */
+	int given;
+	if (cmd_arg_head(s, h.kind, hs, kvs, argv[0], &given, err))
+		return CMD_ERROR;
+	if (given >= 0)
+		head = given;
+	else if (cmd_hook_kv(h.kind)) /* the kv head the selected query head reads */
+		head = head * s->model->cfg.n_kv_heads / s->model->cfg.n_heads;
 	const rs_act *a = cmd_need_act(s, h, argv[0], err);
 	if (!a)
 		return CMD_ERROR;
 	vec_view v;
 	if (pick_vector(s, h, a, pos, head, &v, argv[0], err))
 		return CMD_ERROR;
-	char hn[96];
-	session_printf(s, "%s %s  [%d]\n", hook_name(h, hn, sizeof hn), v.what, v.n);
+	char hn[96], via[64] = "";
+	int qh;
+	if (hs && cmd_hook_kv(h.kind) && !cmd_arg_index(hs, s->model->cfg.n_heads, argv[0], "head", &qh, err))
+		snprintf(via, sizeof via, " (read by query head %d)", qh); /* --head on a kv hook */
+	session_printf(s, "%s %s%s  [%d]\n", hook_name(h, hn, sizeof hn), v.what, via, v.n);
 	print_stats(s, v.x, v.n, h.kind == HOOK_LOGITS);
 	if (full)
 		print_full(s, v.x, v.n);
@@ -284,12 +298,13 @@ const cmd_def cmds_inspect[] = {
 	 "Every stop of the forward pass in order, with the shape of its tensor for this prompt; marks what is "
 	 "computed and the stop shown.",
 	 A(ARG_LAYER), NULL, c_hooks, NULL, NULL},
-	{"show", "[HOOK] [POS] [--head H] [--full]", "a vector and its statistics",
+	{"show", "[HOOK] [POS] [--head H | --kv-head K] [--full]", "a vector and its statistics",
 	 "Shows the vector of HOOK (default: the stop shown) at position POS (default: the selected one): its L2 "
 	 "norm, mean, standard deviation, min, max, largest |x| and the 8 entries largest in magnitude. For q, k, "
-	 "v and z it is one head's vector (--head, default the selected head); for attention scores and patterns "
-	 "the row of one query. --full prints every number.",
-	 A(ARG_HOOK, ARG_POS), NULL, c_show, "--full --head", NULL},
+	 "v and z it is one head's vector: --head H is always a query head (default the selected one); k, v and "
+	 "rot_k have key/value heads, shown as 'kv head K': --kv-head K names one, --head H the one query head H "
+	 "reads. For attention scores and patterns the row of one query. --full prints every number.",
+	 A(ARG_HOOK, ARG_POS), NULL, c_show, "--full --head --kv-head", NULL},
 	{"norms", "", "L2 norms of the residual stream per layer and position",
 	 "Rows are the residual stream before each layer, after its attention and after the last layer; "
 	 "columns are positions. Only computed stops are shown.",

@@ -56,6 +56,16 @@ int cmd_arg_ids(int argc, char **argv, int i, const char *name, int32_t **ids, i
  * ("hook_resid_mid", "attn.hook_pattern") or a short name ("resid_mid",
  * "pattern"), with "blocks.N." or "N." in front or else the selected layer. */
 int cmd_arg_hook(const rs_session *s, const char *str, const char *name, rs_hook *out, rs_err *err);
+/* The one head convention. --head H is always a query head; --kv-head K a
+ * key/value head, for the hooks whose heads are key/value heads (k, v,
+ * rot_k: cmd_hook_kv). On those, --head H means the key/value head that
+ * query head H reads (H * n_kv_heads / n_heads under GQA). *out is the
+ * index on the hook's own head axis, -1 when neither option is given. */
+int cmd_hook_kv(int kind);
+int cmd_arg_head(const rs_session *s, int kind, const char *head, const char *kv_head, const char *name, int *out,
+		 rs_err *err);
+/* "kv head 1" or "head 1": a head as the hook counts it. */
+const char *cmd_head_word(int kind);
 /* A token: an id ("#42" or "42"), or text that is exactly one token. */
 int cmd_arg_token(const rs_session *s, const char *str, const char *name, int32_t *out, rs_err *err);
 

@@ -50,8 +50,48 @@ static void print_stopped(rs_session *s, int done, int rows, int cols)
 		session_printf(s, "stopped after %d of %d cells; '-' marks those not computed\n", done, rows * cols);
 }
 
+/* Whether a grid prints as a heatmap: it is wider than the screen's output
+ * (batch mode has no width) and --values did not ask for the numbers. */
+static int grid_values; /* --values of the sweep being run */
+
+static void print_heat(rs_session *s, const float *v, int rows, int cols, const char *row_name, const char *col_name)
+{
+	/* the screen's ASCII diverging scale, by magnitude over the largest |x| */
+	static const char *const pos[] = {".", "+", "*", "#"}, *const neg[] = {".", "-", "=", "~"};
+	float mx = 0;
+	for (size_t i = 0; i < (size_t)rows * cols; i++)
+		if (!isnan(v[i]) && fabsf(v[i]) > mx)
+			mx = fabsf(v[i]);
+	session_printf(s, "heatmap, %s (rows) x %s (columns), 2 characters a cell; sweep ... --values prints the numbers\n",
+		       row_name, col_name);
+	session_printf(s, "scale: . near 0, + * # up to %+.4f, - = ~ down to %+.4f, blank not computed\n", mx, -mx);
+	session_printf(s, "%-6s", row_name);
+	for (int c = 0; c < cols; c += 5)
+		session_printf(s, "%-10d", c);
+	session_printf(s, "\n");
+	for (int r = 0; r < rows; r++) {
+		session_printf(s, "%-6d", r);
+		for (int c = 0; c < cols; c++) {
+			float x = v[(size_t)r * cols + c];
+			if (isnan(x)) {
+				session_printf(s, "  ");
+				continue;
+			}
+			int lv = mx > 0 ? (int)(fabsf(x) / mx * 3.999f) : 0;
+			lv = lv < 0 ? 0 : lv > 3 ? 3 : lv;
+			const char *g = x < 0 ? neg[lv] : pos[lv];
+			session_printf(s, "%s%s", g, g);
+		}
+		session_printf(s, "\n");
+	}
+}
+
 static void print_grid(rs_session *s, const float *v, int rows, int cols, const char *row_name, const char *col_name)
 {
+	if (s->out_cols > 0 && !grid_values && 6 + cols * 9 > s->out_cols && 6 + cols * 2 <= s->out_cols) {
+		print_heat(s, v, rows, cols, row_name, col_name);
+		return;
+	}
 	session_printf(s, "%-6s", row_name);
 	for (int c = 0; c < cols; c++) {
 		char label[32];
@@ -148,7 +188,11 @@ static cmd_status sweep_patch(rs_session *s, int argc, char **argv, rs_err *err)
 				  "normalised: 0 = corrupted, 1 = clean\n",
 			       sw->clean, sw->corrupt, hook_kind_name(h.kind));
 		print_stopped(s, sw->done, sw->rows, sw->cols);
-		print_grid(s, sw->norm, sw->rows, sw->cols, "layer", heads ? "h" : "p");
+		/* columns: query heads, kv heads (k, v, rot_k) or positions */
+		session_printf(s, "rows: layers; columns: %s\n",
+			       !heads ? "positions (p)" : cmd_hook_kv(h.kind) ? "kv heads (kv)" : "query heads (h)");
+		print_grid(s, sw->norm, sw->rows, sw->cols, "layer",
+			   !heads ? "p" : cmd_hook_kv(h.kind) ? "kv" : "h");
 		patch_sweep_free(sw);
 		st = CMD_OK;
 	}
@@ -191,6 +235,7 @@ static cmd_status sweep_ablate(rs_session *s, int argc, char **argv, rs_err *err
 
 cmd_status cmd_sweep_run(rs_session *s, int argc, char **argv, rs_err *err)
 {
+	grid_values = cmd_take_flag(&argc, argv, "--values");
 	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	if (argc >= 2 && !strcmp(argv[1], "patch"))

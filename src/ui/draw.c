@@ -35,20 +35,59 @@ int draw_textf(WINDOW *w, int y, int x, int maxw, const char *fmt, ...)
 	return draw_text(w, y, x, maxw, buf);
 }
 
+/* Writes the first of forms (long to short, one a line) that fits whole
+ * in maxw columns; returns its width, -1 when none fits (nothing drawn). */
+int draw_forms(WINDOW *w, int y, int x, int maxw, const char *forms)
+{
+	const char *p = forms;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char form[512];
+		if (len >= sizeof form)
+			len = sizeof form - 1;
+		memcpy(form, p, len);
+		form[len] = 0;
+		if (ui_text_width(form) <= maxw)
+			return draw_text(w, y, x, maxw, form);
+		p = nl ? nl + 1 : NULL;
+	}
+	ui_trace("line dropped: %s", forms);
+	return -1;
+}
+
+/* A pane's title line: the title, then the first of info's forms (long to
+ * short, one a line) that fits whole. A form is never cut: when none fits,
+ * the title stands alone and the screen's trace says so (the golden screen
+ * test checks that nothing is dropped at 80x24). */
 void draw_title(ui *u, WINDOW *w, const char *title, const char *info)
 {
 	int W = getmaxx(w);
 	theme_set(&u->th, w, ROLE_TITLE);
 	int used = draw_text(w, 0, 0, W, title);
-	if (info && *info) {
-		theme_set(&u->th, w, ROLE_NORMAL);
-		int iw = ui_text_width(info);
-		if (used + 2 + iw > W)
-			iw = W - used - 2;
-		if (iw > 0)
-			draw_text(w, 0, used + 2, iw, info);
-	}
 	theme_set(&u->th, w, ROLE_NORMAL);
+	if (info && *info && W - used - 2 >= 0)
+		draw_forms(w, 0, used + 2, W - used - 2, info);
+}
+
+/* The screen's short form of a hook name: without "blocks." and "hook_"
+ * (blocks.0.ln1.hook_normalized is 0.ln1.normalized, ln_final.hook_scale
+ * is ln_final.scale); the rule is in the help overlay. */
+char *draw_hook_short(const char *name, char *buf, size_t n)
+{
+	size_t o = 0;
+	const char *s = name;
+	if (!strncmp(s, "blocks.", 7))
+		s += 7;
+	while (*s && o + 1 < n) {
+		if (!strncmp(s, "hook_", 5)) {
+			s += 5;
+			continue;
+		}
+		buf[o++] = *s++;
+	}
+	buf[o] = 0;
+	return buf;
 }
 
 /* One line of s (up to width columns, broken at a space when possible)

@@ -135,6 +135,12 @@ static void k_output(ui *u, int ch)
 	u->zoom_scroll = 0;
 }
 
+/* the interventions in effect, in the output pane (the header counts them) */
+static void k_interventions(ui *u, int ch)
+{
+	ui_run_command(u, "interventions");
+}
+
 static void k_command(ui *u, int ch)
 {
 	cmdline_open(u, NULL);
@@ -143,8 +149,11 @@ static void k_command(ui *u, int ch)
 static void k_help(ui *u, int ch)
 {
 	u->help_open = 1;
+	u->help_page = 0;
 }
 
+/* Ctrl-L: the terminal is cleared and everything drawn again from the
+ * state, whatever the terminal or curses believed was there */
 static void k_redraw(ui *u, int ch)
 {
 	clearok(curscr, TRUE);
@@ -192,6 +201,7 @@ static const struct ui_keydef {
 	{{'t'}, k_theme, NULL, NULL, -1, "  t                 theme: dark / light / mono"},
 	{{0}, NULL, NULL, NULL, -1, "Commands and reading"},
 	{{':'}, k_command, ":", "command", 10, "  :                 commands (Tab completes, Up recalls, Ctrl-R searches)"},
+	{{'i'}, k_interventions, NULL, NULL, -1, "  i                 the interventions in effect (the header counts them)"},
 	{{'o'}, k_output, NULL, NULL, -1, "  o                 read the whole output of the last command in a box"},
 	{{'u', 'd'}, k_lesson_scroll, NULL, NULL, -1, "  u d               scroll the lesson's text a page up / down"},
 	{{KEY_PPAGE, KEY_NPAGE}, k_page, NULL, NULL, -1, "  PgUp PgDn         the same in a lesson, else scroll the output"},

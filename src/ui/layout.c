@@ -100,6 +100,11 @@ void layout_compute(int rows, int cols, unsigned panes, ui_layout *out)
 
 void layout_compute_lesson(int rows, int cols, unsigned panes, int lesson_lines, ui_layout *out)
 {
+	layout_compute_view(rows, cols, panes, lesson_lines, 0, out);
+}
+
+void layout_compute_view(int rows, int cols, unsigned panes, int lesson_lines, int out_lines, ui_layout *out)
+{
 	ui_layout *L = out;
 	memset(L, 0, sizeof *L);
 	L->rows = rows;
@@ -136,6 +141,14 @@ void layout_compute_lesson(int rows, int cols, unsigned panes, int lesson_lines,
 	int up = has(panes, PANE_VECTOR) || has(panes, PANE_ATTN);
 	int lo = has(panes, PANE_NORMS) || has(panes, PANE_LENS) || has(panes, PANE_TOPK);
 	int oh = !has(panes, PANE_OUTPUT) ? 0 : rows >= 48 ? 6 : rows >= 36 ? 5 : rows >= 30 ? 4 : 3;
+	if (oh && out_lines + 1 > oh) {
+		/* a tall output: its text whole, leaving the lesson (which scrolls)
+		 * and each band shown the few rows that make them usable */
+		int up0 = has(panes, PANE_VECTOR) || has(panes, PANE_ATTN);
+		int lo0 = has(panes, PANE_NORMS) || has(panes, PANE_LENS) || has(panes, PANE_TOPK);
+		int most = bottom - top - (has(panes, PANE_LESSON) && !lesson_side ? 5 : 0) - (up0 ? 4 : 0) - (lo0 ? 3 : 0);
+		oh = out_lines + 1 < most ? out_lines + 1 : most > oh ? most : oh;
+	}
 	if (has(panes, PANE_LESSON) && !lesson_side) {
 		int lh = lesson_rows(rows, panes, bottom - top - oh, lesson_lines, &oh);
 		bottom -= lh;

@@ -1,6 +1,6 @@
 /* pane_attn.c - the attention pattern of the selected layer and head:
  * query rows, key columns, the causal triangle left blank. As a heatmap
- * (one row per line, or two with half blocks when rows are short) or, on
+ * (one query row a line, glyph and colour both carrying the weight) or, on
  * request, as numbers. The selected position's row is marked. */
 #include "config.h"
 #include "ui_int.h"
@@ -13,7 +13,7 @@ void pane_attn_draw(ui *u, WINDOW *w)
 {
 	const rs_session *s = u->s;
 	int W = getmaxx(w), H = getmaxy(w);
-	char title[64], info[160];
+	char title[64], info[320];
 	if (!s->model)
 		return;
 	const rs_config *c = &s->model->cfg;
@@ -43,7 +43,11 @@ void pane_attn_draw(ui *u, WINDOW *w)
 			best = k;
 	char num[16];
 	draw_fmt_num(num, sizeof num, row[best], 4);
-	snprintf(info, sizeof info, "query %d looks most at key %d (%s)", q, best, num + (num[0] == ' '));
+	const char *wt = num + (num[0] == ' ');
+	snprintf(info, sizeof info,
+		 "query %d looks most at key %d (weight %s)\nquery %d looks most at key %d (%s)\n"
+		 "query %d: most at key %d (%s)\nq%d: most at key %d (%s)\nq%d: key %d %s",
+		 q, best, wt, q, best, wt, q, best, wt, q, best, wt, q, best, wt);
 	draw_title(u, w, title, info);
 
 	char lab[16];
@@ -63,38 +67,24 @@ void pane_attn_draw(ui *u, WINDOW *w)
 	int ncols = avail_w / (cw + gap);
 	if (ncols > Tk)
 		ncols = Tk;
-	/* two query rows per line with half blocks when rows are short */
-	int half = !values && theme_half_ok(&u->th) && T > avail_h;
-	int per_line = half ? 2 : 1;
-	int nrows = avail_h * per_line;
-	if (nrows > T)
-		nrows = T;
+	/* one query row a line, glyph and colour both carrying the weight (two
+	 * rows a line in half blocks would be colour alone); a window of rows
+	 * that holds the selected query when they do not all fit */
+	int nrows = avail_h < T ? avail_h : T;
 	int r0 = draw_window_start(q, nrows, T);
-	if (half) {
-		/* lines start at even rows; keep the selected row inside */
-		r0 &= ~1;
-		if (q >= r0 + nrows)
-			r0 += 2;
-	}
 	int k0 = q >= ncols ? q - ncols + 1 : 0;
 
-	for (int line = 0; line * per_line < nrows && 1 + line < H - 1; line++) {
-		int r = r0 + line * per_line;
+	for (int line = 0; line < nrows && 1 + line < H - 1; line++) {
+		int r = r0 + line;
 		if (r >= T)
 			break;
 		int y = 1 + line;
-		int sel = r == q || (half && r + 1 == q);
+		int sel = r == q;
 		theme_set(&u->th, w, sel ? ROLE_SEL : ROLE_DIM);
 		draw_textf(w, y, 0, lw, "%*d%s", lw - 1, r, sel ? ">" : " ");
 		wmove(w, y, lw);
 		for (int j = 0; j < ncols; j++) {
 			int k = k0 + j;
-			if (half) {
-				float top = k <= r ? act_at(a, head, r, k) : NAN;
-				float bot = r + 1 < T && k <= r + 1 ? act_at(a, head, r + 1, k) : NAN;
-				theme_heat_half(&u->th, w, top, bot, cw);
-				continue;
-			}
 			if (k > r) { /* the causal mask: a query never sees later keys */
 				wattr_set(w, 0, 0, NULL);
 				for (int i = 0; i < cw + gap; i++)
@@ -119,13 +109,28 @@ void pane_attn_draw(ui *u, WINDOW *w)
 			}
 		}
 	}
-	/* the key axis: first and last key shown, and the legend */
+	/* the axes: which query rows and key columns are shown, and the legend */
 	theme_set(&u->th, w, ROLE_DIM);
 	const ui_glyphs *g = u->th.g;
-	if (values)
-		draw_textf(w, H - 1, 0, W, "key cols %d..%d  (v: heatmap)", k0, k0 + ncols - 1);
+	int r1 = r0 + nrows - 1 < T - 1 ? r0 + nrows - 1 : T - 1;
+	char rows[64], legend[64], forms[768];
+	if (r0 == 0 && r1 == T - 1)
+		snprintf(rows, sizeof rows, "all %d queries", T);
 	else
-		draw_textf(w, H - 1, 0, W, "key cols %d..%d  %s low %s%s high  (v: values)", k0,
-			   k0 + ncols - 1, g->shade[0], g->shade[g->n_shade / 2], g->shade[g->n_shade - 1]);
+		snprintf(rows, sizeof rows, "queries %d..%d", r0, r1);
+	snprintf(legend, sizeof legend, "%s low %s%s high  ", g->shade[0], g->shade[g->n_shade / 2],
+		 g->shade[g->n_shade - 1]);
+	const char *other = values ? "(v: heatmap)" : "(v: values)";
+	if (values)
+		legend[0] = 0;
+	char rows_long[96];
+	if (r0 == 0 && r1 == T - 1)
+		snprintf(rows_long, sizeof rows_long, "%s", rows);
+	else
+		snprintf(rows_long, sizeof rows_long, "%s of 0..%d", rows, T - 1);
+	snprintf(forms, sizeof forms, "%s, keys %d..%d  %s%s\n%s, keys %d..%d  %s%s\n%s, keys %d..%d  %s\n%s, keys %d..%d",
+		 rows_long, k0, k0 + ncols - 1, legend, other, rows, k0, k0 + ncols - 1, legend, other, rows, k0,
+		 k0 + ncols - 1, other, rows, k0, k0 + ncols - 1);
+	draw_forms(w, H - 1, 0, W, forms);
 	theme_set(&u->th, w, ROLE_NORMAL);
 }

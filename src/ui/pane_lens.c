@@ -19,7 +19,9 @@ void pane_lens_draw(ui *u, WINDOW *w)
 	int shown_layers = 0;
 	for (int l = 0; l < L; l++)
 		shown_layers += session_act(s, (rs_hook){HOOK_RESID_POST, l}) != NULL;
-	draw_title(u, w, "logit lens", "top token (prob) if the stream were unembedded here");
+	draw_title(u, w, "logit lens",
+		   "top token (prob) if the stream were unembedded here\ntop token (prob) if unembedded here\n"
+		   "top token (prob) per layer\ntop token (prob)");
 	if (!shown_layers) {
 		draw_dim_text(u, w, 1, "Each row appears when its layer's hook_resid_post is computed.");
 		return;

@@ -28,12 +28,16 @@ void pane_norms_draw(ui *u, WINDOW *w)
 		}
 	int sr = s->sel_layer + 1; /* the row after the selected layer */
 	float sv = cache_norm(u, sr, s->sel_pos);
-	char info[128], num[16];
+	char info[256], num[16], sig[24];
 	draw_fmt_num(num, sizeof num, sv, 6);
+	draw_fmt_sig(sig, sizeof sig, sv);
 	if (!isnan(sv))
-		snprintf(info, sizeof info, "|resid_post L%d, pos %d| =%s", s->sel_layer, s->sel_pos, num);
+		snprintf(info, sizeof info, "|resid_post L%d, pos %d| = %s\n|L%d pos %d| = %s\nL%d pos %d: %s\nL%d p%d %s",
+			 s->sel_layer, s->sel_pos, sig, s->sel_layer, s->sel_pos, sig, s->sel_layer,
+			 s->sel_pos, sig, s->sel_layer, s->sel_pos, sig);
 	else
-		snprintf(info, sizeof info, "rows: embed, resid_post of each layer");
+		snprintf(info, sizeof info, "rows: embed, resid_post of each layer\nrows: embed, each layer\n"
+			 "embed, layers");
 	draw_title(u, w, "norms", info);
 	if (!any) {
 		draw_dim_text(u, w, 1, "Norms of the residual stream appear as the pass computes it.");
@@ -78,7 +82,13 @@ void pane_norms_draw(ui *u, WINDOW *w)
 	}
 	theme_set(&u->th, w, ROLE_DIM);
 	draw_fmt_num(num, sizeof num, mx, 6);
-	draw_textf(w, H - 1, 0, W, "pos %d..%d  max%s", p0, p0 + ncols - 1, num);
+	char forms[384];
+	const ui_glyphs *g = u->th.g;
+	snprintf(forms, sizeof forms, "pos %d..%d  %s 0 .. %s max %s\npos %d..%d  max %s\npos %d..%d max %s\np%d..%d max %s",
+		 p0, p0 + ncols - 1, g->shade[0], g->shade[g->n_shade - 1], num + strspn(num, " "), p0,
+		 p0 + ncols - 1, num + strspn(num, " "), p0, p0 + ncols - 1, num + strspn(num, " "), p0,
+		 p0 + ncols - 1, num + strspn(num, " "));
+	draw_forms(w, H - 1, 0, W, forms);
 	theme_set(&u->th, w, ROLE_NORMAL);
 }
 

@@ -14,11 +14,11 @@ static const char *const stage_name[6] = {"norm", "attn", "add", "norm", "mlp", 
 static int stage_of(int kind)
 {
 	switch (kind) {
-	case HOOK_RESID_PRE: case HOOK_LN1_SCALE: case HOOK_LN1_NORM:
+	case HOOK_RESID_PRE: case HOOK_LN1_SCALE: case HOOK_LN1_NORM: case HOOK_LN1_OUT:
 		return 0;
 	case HOOK_RESID_MID:
 		return 2;
-	case HOOK_LN2_SCALE: case HOOK_LN2_NORM:
+	case HOOK_LN2_SCALE: case HOOK_LN2_NORM: case HOOK_LN2_OUT:
 		return 3;
 	case HOOK_MLP_PRE: case HOOK_MLP_PRE_LINEAR: case HOOK_MLP_POST: case HOOK_MLP_OUT:
 		return 4;
@@ -123,10 +123,10 @@ void pane_pipeline_draw(ui *u, WINDOW *w)
 		x += draw_text(w, y, x, W - x, "] ");
 	}
 	x += draw_text(w, y, x, W - x, " ");
-	int f = hook_stop((rs_hook){HOOK_LNF_SCALE, -1}, L);
-	x += put_state(u, w, y, x, W, range_state(s, f, f + 1), "final norm");
+	int f = hook_stop((rs_hook){HOOK_LNF_SCALE, -1}, L), lg = hook_stop((rs_hook){HOOK_LOGITS, -1}, L);
+	x += put_state(u, w, y, x, W, range_state(s, f, lg - 1), "final norm");
 	x += draw_text(w, y, x, W - x, " ");
-	put_state(u, w, y, x, W, range_state(s, f + 2, f + 2), "unembed");
+	put_state(u, w, y, x, W, range_state(s, lg, lg), "unembed");
 	if (y + 1 >= H)
 		return;
 	/* detail: the hooks of the current layer (or the global ones) */
@@ -139,7 +139,7 @@ void pane_pipeline_draw(ui *u, WINDOW *w)
 		x += draw_textf(w, y, x, W - x, "blocks.%d: ", cur.layer);
 	} else {
 		a = cur.kind == HOOK_EMBED || s->view_stop < 0 ? 0 : f;
-		b = a == 0 ? 0 : f + 2;
+		b = a == 0 ? 0 : lg;
 	}
 	/* start far enough left that the current hook is in view */
 	int start = a;
@@ -147,8 +147,9 @@ void pane_pipeline_draw(ui *u, WINDOW *w)
 		int need = 0;
 		for (int t = start; t <= s->view_stop && t <= b; t++) {
 			rs_hook hk = hook_at(t, L);
-			const char *kn = hook_kind_name(hk.kind);
-			need += ui_text_width(kn) + 1;
+			char kn[64];
+			draw_hook_short(hook_kind_name(hk.kind), kn, sizeof kn);
+			need += ui_text_width(kn) + 2;
 		}
 		if (need < W - x - 10 || start >= s->view_stop || start >= b)
 			break;
@@ -156,14 +157,29 @@ void pane_pipeline_draw(ui *u, WINDOW *w)
 	}
 	if (start > a)
 		x += draw_text(w, y, x, W - x, u->th.g->ellipsis);
+	/* each hook whole or not at all; "*" marks the stops of the step size */
+	int marks = s->gran != GRAN_HOOK;
+	const char *legend = "(* = a stop)";
 	for (int t = start; t <= b && x < W; t++) {
 		rs_hook hk = hook_at(t, L);
 		int st = range_state(s, t, t);
-		if (st == 0 && !hook_in_gran(hk.kind, s->gran))
-			st = 0;
-		x += put_state(u, w, y, x, W, st, hook_kind_name(hk.kind));
-		if (hook_in_gran(hk.kind, s->gran) && s->gran != GRAN_HOOK)
+		char kn[64];
+		draw_hook_short(hook_kind_name(hk.kind), kn, sizeof kn);
+		int star = hook_in_gran(hk.kind, s->gran) && marks;
+		int need = ui_text_width(kn) + star + (t < b ? 2 : 0);
+		if (x + need > W - (t < b ? 0 : 0)) {
+			put_state(u, w, y, x < W ? x : W - 1, W, 0, u->th.g->ellipsis);
+			x = W;
+			break;
+		}
+		x += put_state(u, w, y, x, W, st, kn);
+		if (star)
 			x += draw_text(w, y, x, W - x, "*");
 		x += draw_text(w, y, x, W - x, " ");
+	}
+	if (marks && x + ui_text_width(legend) + 1 <= W) {
+		theme_set(&u->th, w, ROLE_DIM);
+		draw_text(w, y, x + 1, W - x - 1, legend);
+		theme_set(&u->th, w, ROLE_NORMAL);
 	}
 }

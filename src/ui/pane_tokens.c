@@ -18,17 +18,41 @@ void pane_tokens_draw(ui *u, WINDOW *w)
 	snprintf(info, sizeof info, "pos %d of %d  id %d  %s", p, s->n_ids, s->ids[p],
 		 draw_token(u, s->ids[p], buf, sizeof buf));
 	draw_title(u, w, "tokens", info);
-	/* widths of each token cell, then a window that keeps pos in view */
-	int first = p, used = 0;
-	while (first > 0) {
-		int cw = ui_text_width(draw_token(u, s->ids[first - 1], buf, sizeof buf)) + 1;
-		if (used + cw > W / 2)
-			break;
-		used += cw;
-		first--;
+	/* the whole prompt when it fits; else a window that keeps pos in view,
+	 * with the first token (BOS) kept in front when there is room for it */
+	int total = 0;
+	for (int i = 0; i < s->n_ids; i++)
+		total += ui_text_width(draw_token(u, s->ids[i], buf, sizeof buf)) + 1;
+	int first = p, used = 0, pin = 0;
+	if (total - 1 <= W) {
+		first = 0;
+	} else {
+		int w0 = ui_text_width(draw_token(u, s->ids[0], buf, sizeof buf)) + 1;
+		int half = W / 2;
+		if (p > 0 && w0 + 12 < half) {
+			pin = 1;
+			half -= w0;
+		}
+		while (first > 0) {
+			int cw = ui_text_width(draw_token(u, s->ids[first - 1], buf, sizeof buf)) + 1;
+			if (used + cw > half)
+				break;
+			used += cw;
+			first--;
+		}
+		/* the pinned token is next to the window: no gap to mark */
+		if (first == 1 && pin)
+			first = 0;
+		if (first == 0)
+			pin = 0;
 	}
 	int x = 0;
 	const ui_glyphs *g = u->th.g;
+	if (pin) {
+		theme_set(&u->th, w, ROLE_DIM);
+		x += draw_text(w, 1, x, W - x, draw_token(u, s->ids[0], buf, sizeof buf));
+		x += draw_text(w, 1, x, W - x, " ");
+	}
 	if (first > 0) {
 		theme_set(&u->th, w, ROLE_DIM);
 		x += draw_text(w, 1, x, W - x, g->ellipsis);

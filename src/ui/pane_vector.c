@@ -14,7 +14,9 @@ typedef struct vec_view {
 	int n;
 	int is_logits;
 	int is_scalar;
+	int is_keys;            /* entries are key positions (scores, pattern) */
 	char what[96];
+	char brief[64];         /* the same, shorter */
 } vec_view;
 
 /* The slice of the hook shown that belongs to the selection. */
@@ -35,6 +37,7 @@ static int vec_select(const rs_session *s, vec_view *v)
 		v->n = 1;
 		v->is_scalar = 1;
 		snprintf(v->what, sizeof v->what, "pos %d: the RMS of the stream", pos);
+		snprintf(v->brief, sizeof v->brief, "pos %d", pos);
 		return 0;
 	case HOOK_Q: case HOOK_ROT_Q: case HOOK_Z: case HOOK_K: case HOOK_V: case HOOK_ROT_K: {
 		int nh = act_n_heads(a, h.kind), hd;
@@ -45,6 +48,8 @@ static int vec_select(const rs_session *s, vec_view *v)
 		v->n = hd;
 		snprintf(v->what, sizeof v->what, "pos %d %s %d, %d dims", pos,
 			 nh != c->n_heads ? "kv head" : "head", head, hd);
+		snprintf(v->brief, sizeof v->brief, "pos %d %s %d", pos, nh != c->n_heads ? "kv head" : "head",
+			 head);
 		return 0;
 	}
 	case HOOK_ATTN_SCORES: case HOOK_PATTERN: {
@@ -52,7 +57,9 @@ static int vec_select(const rs_session *s, vec_view *v)
 		int head = s->sel_head % act_n_heads(a, h.kind);
 		v->x = act_row(a, h.kind, pos, head, &Tk);
 		v->n = pos + 1 < Tk ? pos + 1 : Tk; /* later keys are masked */
+		v->is_keys = 1;
 		snprintf(v->what, sizeof v->what, "query %d head %d, keys 0..%d", pos, head, v->n - 1);
+		snprintf(v->brief, sizeof v->brief, "q %d head %d", pos, head);
 		return 0;
 	}
 	default:
@@ -60,6 +67,7 @@ static int vec_select(const rs_session *s, vec_view *v)
 		v->is_logits = h.kind == HOOK_LOGITS;
 		snprintf(v->what, sizeof v->what, "pos %d, %d %s", pos, v->n,
 			 v->is_logits ? "logits" : "dims");
+		snprintf(v->brief, sizeof v->brief, "pos %d", pos);
 		return 0;
 	}
 }
@@ -142,7 +150,7 @@ void pane_vector_draw(ui *u, WINDOW *w)
 	const rs_session *s = u->s;
 	int W = getmaxx(w), H = getmaxy(w);
 	vec_view v;
-	char name[96], info[256];
+	char name[96], info[1024];
 	if (vec_select(s, &v)) {
 		draw_title(u, w, "vector", NULL);
 		theme_set(&u->th, w, ROLE_DIM);
@@ -155,8 +163,10 @@ void pane_vector_draw(ui *u, WINDOW *w)
 		theme_set(&u->th, w, ROLE_NORMAL);
 		return;
 	}
+	char sh[96];
 	hook_name(session_hook(s), name, sizeof name);
-	snprintf(info, sizeof info, "%s  %s", name, v.what);
+	draw_hook_short(name, sh, sizeof sh);
+	snprintf(info, sizeof info, "%s  %s\n%s  %s\n%s  %s\n%s", name, v.what, sh, v.what, sh, v.brief, sh);
 	draw_title(u, w, "vector", info);
 	if (v.is_scalar) {
 		draw_textf(w, 1, 0, W, "scale = %.6g", v.x[0]);
@@ -189,9 +199,19 @@ void pane_vector_draw(ui *u, WINDOW *w)
 	draw_fmt_sig(b, sizeof b, nf ? (float)(sum / nf) : 0);
 	draw_fmt_sig(c, sizeof c, mn);
 	draw_fmt_sig(d, sizeof d, mx);
-	int x = draw_textf(w, 1, 0, W, "norm %s  mean %s  min %s  max %s", a, b, c, d);
+	/* the four numbers whole: on one line when they fit, else on two */
+	char l1[128], l2[64];
+	snprintf(l1, sizeof l1, "norm %s  mean %s  min %s  max %s", a, b, c, d);
+	int stat_rows = 1;
+	if (ui_text_width(l1) > W) {
+		snprintf(l1, sizeof l1, "norm %s  mean %s", a, b);
+		snprintf(l2, sizeof l2, "min %s  max %s", c, d);
+		stat_rows = 2;
+		draw_text(w, 2, 0, W, l2);
+	}
+	int x = draw_text(w, 1, 0, W, l1);
 	theme_set(&u->th, w, ROLE_DIM);
-	if (x + 24 < W)
+	if (stat_rows == 1 && x + 24 < W)
 		draw_text(w, 1, x + 2, W - x - 2, s->vec_full ? "(f: heat bar)" : "(f: numbers)");
 	theme_set(&u->th, w, ROLE_NORMAL);
 
@@ -199,22 +219,35 @@ void pane_vector_draw(ui *u, WINDOW *w)
 	int k = W >= 60 ? 8 : 4;
 	top_dims(v.x, v.n, k, idx);
 	int top_rows = H >= 8 ? 2 : H >= 5 ? 1 : 0;
-	int body = H - 2 - top_rows;
+	int y0 = 1 + stat_rows, body = H - y0 - top_rows;
+	/* the scale's legend, when the bar keeps a few rows without it */
+	if (!s->vec_full && body >= 6) {
+		const ui_glyphs *g = u->th.g;
+		char leg[160];
+		snprintf(leg, sizeof leg, "%s %s %s negative  %s 0  %s %s %s positive  (by |x| / max|x|)", g->neg[3], g->neg[2],
+			 g->neg[1], g->pos[0], g->pos[1], g->pos[2], g->pos[3]);
+		body--;
+		theme_set(&u->th, w, ROLE_DIM);
+		draw_forms(w, y0 + body, 0, W, leg);
+		theme_set(&u->th, w, ROLE_NORMAL);
+	}
 	if (s->vec_full)
-		draw_full(u, w, &v, 2, 2 + body);
+		draw_full(u, w, &v, y0, y0 + body);
 	else
-		draw_bar(u, w, &v, maxabs, 2, body);
+		draw_bar(u, w, &v, maxabs, y0, body);
 	if (!top_rows)
 		return;
 	/* the largest dimensions, by magnitude (for logits: the tokens) */
 	int y = H - top_rows, xx = 0;
 	theme_set(&u->th, w, ROLE_DIM);
-	xx += draw_text(w, y, 0, W, v.is_logits ? "top: " : "top |x|: ");
+	xx += draw_text(w, y, 0, W, v.is_logits ? "top: " : v.is_keys ? "top keys: " : "top |x|: ");
 	for (int j = 0; j < k && idx[j] >= 0; j++) {
 		char item[128], tok[64], num[24];
 		draw_fmt_sig(num, sizeof num, v.x[idx[j]]);
 		if (v.is_logits)
 			snprintf(item, sizeof item, "%s %s", draw_token(u, idx[j], tok, sizeof tok), num);
+		else if (v.is_keys)
+			snprintf(item, sizeof item, "key %d %s", idx[j], num);
 		else
 			snprintf(item, sizeof item, "d%d %s", idx[j], num);
 		int iw = ui_text_width(item) + 2;

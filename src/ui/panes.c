@@ -157,14 +157,67 @@ void pane_draw_header(ui *u, WINDOW *w)
 		name = slash + 1;
 	char vis[200]; /* the name comes from the file: shown, never obeyed */
 	name = rs_visible(name, strlen(name), u->th.utf8 ? RS_VIS_UTF8 : 0, vis, sizeof vis);
-	char stop[96] = "before hook_embed";
+	char stop[96] = "before hook_embed", full[96];
 	if (s->view_stop >= 0)
-		hook_name(session_hook(s), stop, sizeof stop);
+		hook_name(session_hook(s), full, sizeof full);
 	static const char *gname[] = {"hook", "sublayer", "layer"};
 	const char *bar = u->th.g->vbar;
-	/* most important first: a narrow terminal cuts the end */
-	draw_textf(w, 0, 0, W, " %s %s layer %d head %d pos %d %s steps: %s %s %s %s residual", stop, bar,
-		   s->sel_layer, s->sel_head, s->sel_pos, bar, gname[s->gran % 3], bar, name, bar);
+	/* fields by importance, each whole or not at all: what is shown, the
+	 * selection, the interventions in effect, the step size, the model */
+	char f[5][256];
+	int nf = 0;
+	snprintf(f[nf++], sizeof f[0], " %s ", s->view_stop >= 0 ? full : stop);
+	snprintf(f[nf++], sizeof f[0], " layer %d head %d pos %d ", s->sel_layer, s->sel_head, s->sel_pos);
+	int niv = s->eng ? eng_n_interventions(s->eng) : 0;
+	if (niv) {
+		/* "2 interventions: zero 3.attn.z h2, patch 1.resid_pre": each in
+		 * short, as many as fit in half the line, then "..." */
+		int o = snprintf(f[nf], sizeof f[0], " %d intervention%s:", niv, niv > 1 ? "s" : "");
+		/* what the stop and the selection leave */
+		int budget = W - ui_text_width(f[0]) - ui_text_width(f[1]) - 2 * ui_text_width(bar);
+		for (int i = 0; i < niv; i++) {
+			const rs_intervention *iv = eng_intervention(s->eng, i);
+			const char *note = session_iv_note(s, i);
+			const char *kind = iv->kind == IV_ZERO ? "zero" : iv->kind == IV_MEAN ? "mean" : iv->kind == IV_ADD ? "steer"
+					   : note && !strncmp(note, "mean", 4) ? "mean" : "patch";
+			char hn[96], sh[96], item[160];
+			draw_hook_short(hook_name(iv->hook, hn, sizeof hn), sh, sizeof sh);
+			int n;
+			if (iv->hook.kind == HOOK_Z && iv->head >= 0) /* a head's output: L3H2 */
+				n = snprintf(item, sizeof item, "%s L%dH%d %s", i ? "," : "", iv->hook.layer, iv->head, kind);
+			else
+				n = snprintf(item, sizeof item, "%s %s %s", i ? "," : "", kind, sh);
+			if (iv->head >= 0 && iv->hook.kind != HOOK_Z)
+				n += snprintf(item + n, sizeof item - (size_t)n, " %s%d",
+					      hook_shape(iv->hook.kind) == HSHAPE_KV ? "kv" : "h", iv->head);
+			if (iv->pos >= 0)
+				snprintf(item + n, sizeof item - (size_t)n, " p%d", iv->pos);
+			if (o + ui_text_width(item) + (i + 1 < niv ? 10 : 5) > budget) {
+				snprintf(f[nf] + o, sizeof f[0] - (size_t)o, "%s ...", i ? "," : "");
+				break;
+			}
+			o += snprintf(f[nf] + o, sizeof f[0] - (size_t)o, "%s", item);
+		}
+		snprintf(f[nf] + strlen(f[nf]), sizeof f[0] - strlen(f[nf]), " (i) ");
+		nf++;
+	}
+	snprintf(f[nf++], sizeof f[0], " steps: %s ", gname[s->gran % 3]);
+	snprintf(f[nf++], sizeof f[0], " %s ", name);
+	/* the hook's full name when it and the selection fit, else its short form */
+	if (s->view_stop >= 0 && ui_text_width(f[0]) + ui_text_width(f[1]) + ui_text_width(f[nf - 2]) + 2 > W)
+		snprintf(f[0], sizeof f[0], " %s ", draw_hook_short(full, stop, sizeof stop));
+	int x = 0;
+	for (int i = 0; i < nf; i++) {
+		int need = ui_text_width(f[i]) + (i ? ui_text_width(bar) : 0);
+		if (x + need > W) {
+			if (i < 2)
+				ui_trace("header field dropped: %s", f[i]);
+			continue;
+		}
+		if (i)
+			x += draw_text(w, 0, x, W - x, bar);
+		x += draw_text(w, 0, x, W - x, f[i]);
+	}
 }
 
 void pane_draw_hints(ui *u, WINDOW *w)
@@ -235,29 +288,83 @@ void pane_draw_matches(ui *u)
 	delwin(win);
 }
 
-void pane_draw_help(ui *u)
+/* The help's lines: the key table's (keys.c), then what the screen's
+ * glyphs and names mean, in the glyphs of this terminal. */
+static int help_lines(ui *u, char lines[][160], int max)
 {
 	int n = 0;
-	while (ui_key_help(n))
-		n++;
-	int h = n + 2, w = 78;
-	if (h > LINES)
-		h = LINES;
+	for (const char *l; n < max && (l = ui_key_help(n)) && strcmp(l, "Press any key to close."); n++)
+		snprintf(lines[n], 160, "%s", l);
+	if (n && !lines[n - 1][0])
+		n--;
+	const ui_glyphs *g = u->th.g;
+	char seq[64] = "", neg[48] = "", pos[48] = "";
+	for (int i = 0; i < g->n_shade; i++)
+		strcat(seq, g->shade[i]);
+	for (int i = g->n_div - 1; i >= 1; i--)
+		strcat(neg, g->neg[i]), strcat(neg, " ");
+	for (int i = 1; i < g->n_div; i++)
+		strcat(pos, " "), strcat(pos, g->pos[i]);
+	const char *extra[] = {
+		"",
+		"Reading the screen",
+		NULL, NULL,
+		"  hook row: * marks the stops of the step size (g); the rest are passed over",
+		"  names: blocks. and hook_ are left out where room is short:",
+		"         0.ln1.normalized is blocks.0.ln1.hook_normalized",
+		"  heads: --head is a query head; k, v and rot_k show kv heads (--kv-head)",
+	};
+	char l1[160], l2[160];
+	snprintf(l1, sizeof l1, "  %s  low to high: attention weights, norms (lowest %s, highest %s)", seq, g->shade[0],
+		 g->shade[g->n_shade - 1]);
+	snprintf(l2, sizeof l2, "  %s%s%s  negative to positive: the vector's entries by size", neg, g->pos[0], pos);
+	extra[2] = l1;
+	extra[3] = l2;
+	for (size_t i = 0; i < sizeof extra / sizeof *extra && n < max; i++)
+		snprintf(lines[n++], 160, "%s", extra[i]);
+	return n;
+}
+
+/* Pages of the help that fit above the command line; Space shows the next. */
+int pane_help_pages(ui *u)
+{
+	char lines[64][160];
+	int n = help_lines(u, lines, 64), rows = LINES - 1 - 2 - 1; /* borders, the last line's hint */
+	return rows > 0 ? (n + rows - 1) / rows : 1;
+}
+
+void pane_draw_help(ui *u)
+{
+	char lines[64][160];
+	int n = help_lines(u, lines, 64);
+	int rows = LINES - 1 - 2 - 1, pages = rows > 0 ? (n + rows - 1) / rows : 1;
+	if (rows < 1)
+		return;
+	if (u->help_page >= pages)
+		u->help_page = pages - 1;
+	int first = u->help_page * rows, shown = n - first < rows ? n - first : rows;
+	int h = shown + 3, w = 80; /* the command line stays below the box */
 	if (w > COLS)
 		w = COLS;
-	WINDOW *win = newwin(h, w, (LINES - h) / 2, (COLS - w) / 2);
+	WINDOW *win = newwin(h, w, (LINES - 1 - h) / 2, (COLS - w) / 2);
 	if (!win)
 		return;
 	werase(win);
 	theme_set(&u->th, win, ROLE_NORMAL);
 	draw_box(u, win);
+	char title[64];
+	snprintf(title, sizeof title, pages > 1 ? " keys and glyphs (%d/%d) " : " keys and glyphs ", u->help_page + 1,
+		 pages);
 	theme_set(&u->th, win, ROLE_TITLE);
-	draw_text(win, 0, 2, w - 4, " keys ");
-	for (int i = 0; i < n && i + 1 < h - 1; i++) {
-		const char *l = ui_key_help(i);
+	draw_text(win, 0, 2, w - 4, title);
+	for (int i = 0; i < shown; i++) {
+		const char *l = lines[first + i];
 		theme_set(&u->th, win, l[0] != ' ' && l[0] ? ROLE_TITLE : ROLE_NORMAL);
 		draw_text(win, i + 1, 2, w - 4, l);
 	}
+	theme_set(&u->th, win, ROLE_DIM);
+	draw_text(win, h - 2, 2, w - 4,
+		  u->help_page + 1 < pages ? "Space: the next page; any other key closes." : "Press any key to close.");
 	theme_set(&u->th, win, ROLE_NORMAL);
 	wnoutrefresh(win);
 	delwin(win);

@@ -20,7 +20,6 @@ static const ui_glyphs glyphs_utf8 = {
 	.n_div = 4,
 	.masked = " ",
 	.none = " ",
-	.half = "\xe2\x96\x80", /* ▀ */
 	.bar = {" ", "\xe2\x96\x8f", "\xe2\x96\x8e", "\xe2\x96\x8d", "\xe2\x96\x8c", "\xe2\x96\x8b",
 		"\xe2\x96\x8a", "\xe2\x96\x89", "\xe2\x96\x88"},
 	.arrow = "\xe2\x86\x92",
@@ -38,7 +37,6 @@ static const ui_glyphs glyphs_ascii = {
 	.n_div = 4,
 	.masked = " ",
 	.none = " ",
-	.half = NULL,
 	.bar = {" ", "|", "|", "|", "#", "#", "#", "#", "#"},
 	.arrow = ">",
 	.ellipsis = "~",
@@ -155,7 +153,6 @@ void theme_set(const ui_theme *t, WINDOW *w, ui_role r)
 	wattr_set(w, t->attr[r], t->pair[r], NULL);
 }
 
-int theme_half_ok(const ui_theme *t) { return t->colors == 256 && t->g->half; }
 
 static void put_n(WINDOW *w, const char *s, int n)
 {
@@ -209,22 +206,4 @@ void theme_heat(const ui_theme *t, WINDOW *w, float v, int diverging, int cw)
 	}
 	wattr_set(w, a, pair, NULL);
 	put_n(w, v < 0 ? g->neg[lv] : g->pos[lv], cw);
-}
-
-void theme_heat_half(const ui_theme *t, WINDOW *w, float top, float bottom, int cw)
-{
-	int fg = seq_colour(t, top), bg = seq_colour(t, bottom);
-	if (fg < 0 && bg < 0) {
-		wattr_set(w, 0, 0, NULL);
-		put_n(w, " ", cw);
-		return;
-	}
-	if (fg < 0) {
-		/* only the lower half: draw it as a lower half block in the fg colour */
-		wattr_set(w, 0, theme_pair(t, bg, -1), NULL);
-		put_n(w, "\xe2\x96\x84", cw); /* ▄ */
-		return;
-	}
-	wattr_set(w, 0, theme_pair(t, fg, bg), NULL);
-	put_n(w, t->g->half, cw);
 }

@@ -42,7 +42,6 @@ typedef struct ui_glyphs {
 	int n_div;
 	const char *masked;     /* a causally masked attention cell */
 	const char *none;       /* a value not computed yet */
-	const char *half;       /* upper half block, NULL when not available */
 	const char *bar[9];     /* horizontal bar eighths ([8] full) */
 	const char *arrow;      /* between pipeline stages */
 	const char *ellipsis;
@@ -72,10 +71,6 @@ short theme_pair(const ui_theme *t, int fg, int bg);
 /* Draws one heat cell of width cw at the cursor: v in [0,1] (sequential) or
  * [-1,1] (diverging); glyph and colour both carry the level. */
 void theme_heat(const ui_theme *t, WINDOW *w, float v, int diverging, int cw);
-/* Two values in one cell with the upper half block (fg top, bg bottom);
- * a NaN half is drawn empty. Only when theme_half_ok. */
-void theme_heat_half(const ui_theme *t, WINDOW *w, float top, float bottom, int cw);
-int theme_half_ok(const ui_theme *t);
 int theme_parse(const char *name);
 const char *theme_name(int kind);
 
@@ -121,6 +116,8 @@ typedef struct ui {
 	uint64_t sig[PANE_N];
 	WINDOW *header, *hints, *cmd;
 	uint64_t sig_header, sig_hints;
+	int base_dirty;         /* the cells between the panes must be cleared */
+	int overlay_shown;      /* a box was drawn over the panes last time */
 	uint64_t gen;           /* bumped when a command may have changed any data */
 	int vec_scroll;         /* first row of the full-vector view */
 	int out_scroll;         /* first line shown of a long output */
@@ -129,8 +126,10 @@ typedef struct ui {
 	uint64_t lesson_sig;    /* the text last seen, and the step it shows: */
 	uint64_t lesson_head;   /* a new step scrolls back to the top */
 	int out_zoom;           /* the whole output in a box over the panes */
+	unsigned seen_view_gen; /* the lesson's last request for the box, done */
 	int zoom_scroll;
 	int help_open;
+	int help_page;          /* the help's page shown (Space turns) */
 	int cmd_active;
 	int quit;
 	char err_line[512];     /* the last command's error, shown in the output pane */
@@ -170,6 +169,7 @@ void pane_draw(ui *u, int p, WINDOW *w);
 void pane_draw_header(ui *u, WINDOW *w);
 void pane_draw_hints(ui *u, WINDOW *w);
 void pane_draw_help(ui *u);
+int pane_help_pages(ui *u);
 void pane_draw_matches(ui *u);
 void pane_draw_output_zoom(ui *u);
 int pane_output_room(ui *u);
@@ -184,7 +184,15 @@ int pane_lesson_sync(ui *u);
 int pane_lesson_scroll(ui *u, int dir);
 
 /* Shared drawing helpers (draw.c). */
+/* info: forms from long to short, one a line; the first that fits whole */
 void draw_title(ui *u, WINDOW *w, const char *title, const char *info);
+/* The first of forms (one a line, long to short) that fits whole in maxw;
+ * its width, or -1 (nothing drawn, and the trace says so). */
+int draw_forms(WINDOW *w, int y, int x, int maxw, const char *forms);
+/* A hook name without "blocks." and "hook_" (the screen's short form). */
+char *draw_hook_short(const char *name, char *buf, size_t n);
+/* RESIDUAL_UI_TRACE=file: a line per event (ui_main.c). */
+void ui_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes s at (y, x) clipped to maxw columns; returns the columns used. */
 int draw_text(WINDOW *w, int y, int x, int maxw, const char *s);
 int draw_textf(WINDOW *w, int y, int x, int maxw, const char *fmt, ...)

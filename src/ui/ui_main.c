@@ -32,8 +32,7 @@ static FILE *trace_f;
 
 /* RESIDUAL_UI_TRACE=file: a line per life event, for tests that cannot see
  * the terminal any more (a dropped SSH connection). */
-static void ui_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void ui_trace(const char *fmt, ...)
+void ui_trace(const char *fmt, ...)
 {
 	if (!trace_f)
 		return;
@@ -47,10 +46,14 @@ static void ui_trace(const char *fmt, ...)
 
 /* ------------------------------------------------------------ windows */
 
+/* Everything is drawn again from the state: every pane, the header and
+ * hint lines, and the screen under them (the gap columns between panes
+ * belong to no pane; a box drawn over them must not outlive it). */
 void ui_mark_all(ui *u)
 {
 	memset(u->sig, 0, sizeof u->sig);
 	u->sig_header = u->sig_hints = 0;
+	u->base_dirty = 1;
 }
 
 static void free_windows(ui *u)
@@ -72,12 +75,21 @@ static WINDOW *make_win(ui_rect r)
 void ui_layout_windows(ui *u)
 {
 	free_windows(u);
-	layout_compute_lesson(LINES, COLS, u->s->panes, pane_lesson_fit(u), &u->lay);
+	/* a lesson step may ask for the output pane tall: its text at the pane's width */
+	int out_lines = 0;
+	if (u->s->output_view == 1 && u->s->output) {
+		ui_layout first;
+		layout_compute(LINES, COLS, u->s->panes, &first);
+		if (first.pane[PANE_OUTPUT].w > 0)
+			out_lines = draw_count_wrapped(u->s->output, first.pane[PANE_OUTPUT].w);
+	}
+	layout_compute_view(LINES, COLS, u->s->panes, pane_lesson_fit(u), out_lines, &u->lay);
 	for (int p = 0; p < PANE_N; p++)
 		u->win[p] = make_win(u->lay.pane[p]);
 	u->header = make_win(u->lay.header);
 	u->hints = make_win(u->lay.hints);
 	/* the command line always exists: keys are read through it */
+	u->s->out_cols = COLS - 4; /* the output box's width: wider grids print as heatmaps */
 	u->cmd = u->lay.too_small ? newwin(1, COLS > 0 ? COLS : 1, LINES > 1 ? LINES - 1 : 0, 0)
 				  : make_win(u->lay.cmdline);
 	keypad(u->cmd, TRUE);
@@ -92,13 +104,14 @@ void ui_layout_windows(ui *u)
 static void draw_too_small(ui *u)
 {
 	werase(stdscr);
-	char a[128], b[128];
-	snprintf(a, sizeof a, "Terminal too small: %dx%d.", COLS, LINES);
-	snprintf(b, sizeof b, "residual needs at least %dx%d. Resize, or press q to quit.",
-		 UI_MIN_COLS, UI_MIN_ROWS);
-	int y = LINES / 2 - 1;
-	mvwaddnstr(stdscr, y < 0 ? 0 : y, 0, a, COLS);
-	mvwaddnstr(stdscr, y + 1 < LINES ? y + 1 : 0, 0, b, COLS);
+	char msg[256];
+	snprintf(msg, sizeof msg,
+		 "Terminal too small: %dx%d.\nresidual needs at least %dx%d. Resize, or press q to quit.", COLS,
+		 LINES, UI_MIN_COLS, UI_MIN_ROWS);
+	/* wrapped at word boundaries, never cut */
+	int n = draw_count_wrapped(msg, COLS);
+	int y = (LINES - n) / 2;
+	draw_wrapped(stdscr, y < 0 ? 0 : y, 0, LINES, COLS, msg, 0);
 	wnoutrefresh(stdscr);
 	if (u->cmd)
 		wnoutrefresh(u->cmd);
@@ -115,6 +128,26 @@ void ui_draw(ui *u, int force)
 	}
 	if (pane_lesson_sync(u))
 		ui_layout_windows(u);
+	/* a lesson step asks for its output in the box */
+	if (u->s->output_view_gen != u->seen_view_gen) {
+		u->seen_view_gen = u->s->output_view_gen;
+		if (u->s->output_view == 2 && u->s->output && u->s->output[0]) {
+			u->out_zoom = 1;
+			u->zoom_scroll = 0;
+		}
+	}
+	/* a box over the panes (output, help, completions) closed since the last
+	 * draw: what it covered is drawn again, gaps included */
+	int overlay = u->out_zoom || u->help_open || (u->matches && u->cmd_active);
+	if (u->overlay_shown && !overlay)
+		ui_mark_all(u);
+	u->overlay_shown = overlay;
+	if (u->base_dirty) {
+		werase(stdscr);
+		touchwin(stdscr);
+		wnoutrefresh(stdscr);
+		u->base_dirty = 0;
+	}
 	for (int p = 0; p < PANE_N; p++) {
 		if (!u->win[p])
 			continue;
@@ -444,10 +477,14 @@ static const char *loop(ui *u)
 		if (u->out_zoom && zoom_key(u, ch))
 			continue;
 		if (u->help_open) {
-			u->help_open = 0;
-			ui_mark_all(u);
-			touchwin(stdscr);
-			wnoutrefresh(stdscr);
+			/* Space turns the page; any other key closes (ui_draw draws what it covered) */
+			if ((ch == ' ' || ch == KEY_NPAGE) && u->help_page + 1 < pane_help_pages(u)) {
+				u->help_page++;
+				u->base_dirty = 1;
+				ui_mark_all(u);
+			} else {
+				u->help_open = 0;
+			}
 			continue;
 		}
 		if (u->cmd_active)
