@@ -57,6 +57,15 @@ static inline int tap_done_plan(void)
 	return tap_failed ? 1 : 0;
 }
 
+/* max |a[i]| (0 for n = 0). */
+static inline float tap_max_abs(const float *a, size_t n)
+{
+	float m = 0;
+	for (size_t i = 0; i < n; i++)
+		m = fabsf(a[i]) > m ? fabsf(a[i]) : m;
+	return m;
+}
+
 static inline float tap_max_abs_diff(const float *a, const float *b, size_t n)
 {
 	float m = 0;

@@ -16,13 +16,6 @@
 #include <cJSON.h>
 #include <unistd.h>
 
-static float max_abs(const float *a, int64_t n)
-{
-	float m = 0;
-	for (int64_t i = 0; i < n; i++)
-		m = fabsf(a[i]) > m ? fabsf(a[i]) : m;
-	return m;
-}
 
 static void random_ids(int32_t *ids, int n, int vocab, uint64_t seed)
 {
@@ -94,7 +87,7 @@ static void check_queries(const rs_model *m, const char *label, const int32_t *i
 	eng_set_prompt(e, ids, T, &err);
 	eng_run(e);
 	const float *logits = eng_act(e, (rs_hook){HOOK_LOGITS, -1})->data; /* [T, V] */
-	float scale = max_abs(logits, (int64_t)T * V);
+	float scale = tap_max_abs(logits, (size_t)T * V);
 
 	/* logit lens at the last layer = the logits */
 	float *row = rs_xmalloc(sizeof(float) * (size_t)V), worst = 0;
@@ -146,7 +139,7 @@ static void check_queries(const rs_model *m, const char *label, const int32_t *i
 			for (int64_t i = 0; i < (int64_t)T * d; i++)
 				sum[i] += ho[(size_t)h * T * d + i];
 		const rs_act *ao = eng_act(e, (rs_hook){HOOK_ATTN_OUT, l});
-		float dd = tap_max_abs_diff(sum, ao->data, (size_t)T * d), mx = max_abs(ao->data, ao->numel);
+		float dd = tap_max_abs_diff(sum, ao->data, (size_t)T * d), mx = tap_max_abs(ao->data, (size_t)ao->numel);
 		worst = dd > worst ? dd : worst;
 		big = mx > big ? mx : big;
 	}

@@ -102,24 +102,13 @@ static double central_diff_ref(gcase *gc, int i, int64_t at, int64_t n, const fl
 	return (fp - fm) / (2 * h);
 }
 
-static double max_abs(const float *x, int64_t n)
-{
-	double m = 0;
-	for (int64_t i = 0; i < n; i++)
-		m = fabs(x[i]) > m ? fabs(x[i]) : m;
-	return m;
-}
-
 /* Central difference along a random direction of each input, against g·u. */
 static void check_directional(const char *what, gcase *gc, double h, double tol, double floor)
 {
 	for (int i = 0; i < gc->n_in; i++) {
 		int64_t n = gc->n[i];
-		float *orig = rs_xmalloc(sizeof(float) * (size_t)n), *u = randv(n, 1.0);
-		memcpy(orig, gc->in[i], sizeof(float) * (size_t)n);
+		float *u = randv(n, 1.0);
 		if (gc->objective_ref) {
-			/* the analytic side adds n more float terms: g.u, summed in double
-			 * here, so its error is the gradient entries' own */
 			double fd = central_diff_ref(gc, i, 0, n, u, h), fd2 = central_diff_ref(gc, i, 0, n, u, 2 * h);
 			double an = dotv(gc->grad[i], u, n), mag = 0;
 			for (int64_t j = 0; j < n; j++)
@@ -127,14 +116,15 @@ static void check_directional(const char *what, gcase *gc, double h, double tol,
 			/* g.u's float part is the entries' own rounding, each within gamma(k)
 			 * of its terms' magnitudes; that magnitude is taken as the largest
 			 * entry (the single-entry checks below allow k times it) */
-			double t = exact_check_tol(gc, fd, fd2, mag * max_abs(gc->grad[i], n));
+			double t = exact_check_tol(gc, fd, fd2, mag * tap_max_abs(gc->grad[i], (size_t)n));
 			tap_ok(fabs(fd - an) <= t,
 			       "%s: d/d%s along a random direction: analytic %.6g, numeric in double %.6g (diff %.1e, bound %.1e)",
 			       what, gc->names[i], an, fd, fabs(fd - an), t);
-			free(orig);
 			free(u);
 			continue;
 		}
+		float *orig = rs_xmalloc(sizeof(float) * (size_t)n);
+		memcpy(orig, gc->in[i], sizeof(float) * (size_t)n);
 		for (int64_t j = 0; j < n; j++)
 			gc->in[i][j] = orig[j] + (float)h * u[j];
 		double fp = gc->objective(gc);
@@ -158,7 +148,7 @@ static void check_entries(const char *what, gcase *gc, double h, double tol, int
 	for (int i = 0; i < gc->n_in; i++) {
 		double worst = 0, worst_diff = 0, worst_bound = 0;
 		int64_t n = gc->n[i];
-		double gmax = max_abs(gc->grad[i], n);
+		double gmax = tap_max_abs(gc->grad[i], (size_t)n);
 		for (int k = 0; k < per_input; k++) {
 			int64_t j = (int64_t)(urand() * n);
 			if (k == 0) /* and always the largest one */
