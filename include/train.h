@@ -126,6 +126,24 @@ float train_forward(train_model *m, train_acts *a, const int32_t *tokens, const 
  * (call train_zero_grads first for a fresh step). */
 void train_backward(train_model *m, train_acts *a, const int32_t *tokens, const int32_t *targets);
 
+/* The backward pass from gradients of the logits instead of the loss: a->logits
+ * holds dlogits (N, V) on entry (overwritten). tap, when given, is shown the
+ * gradient at each point of the stream the engine has a hook for, as the pass
+ * reaches it (interp's attribution patching reads them there):
+ *   TRAIN_TAP_LNF_OUT     ln_final.hook_out (N, d)
+ *   TRAIN_TAP_RESID_POST  blocks.L.hook_resid_post, also hook_mlp_out (N, d)
+ *   TRAIN_TAP_RESID_MID   blocks.L.hook_resid_mid, also hook_attn_out (N, d)
+ *   TRAIN_TAP_Z           blocks.L.attn.hook_z (N, H*hd)
+ *   TRAIN_TAP_RESID_PRE   blocks.L.hook_resid_pre (N, d)
+ * With tap->no_weight_grads the weight gradients are not computed. */
+enum { TRAIN_TAP_LNF_OUT, TRAIN_TAP_RESID_POST, TRAIN_TAP_RESID_MID, TRAIN_TAP_Z, TRAIN_TAP_RESID_PRE };
+typedef struct train_tap {
+	void (*fn)(void *ctx, int site, int layer, const float *grad);
+	void *ctx;
+	int no_weight_grads;
+} train_tap;
+void train_backward_from(train_model *m, train_acts *a, const int32_t *tokens, const train_tap *tap);
+
 /* Threads for OpenMP; BLAS is set to one thread (see the top of this file). */
 void train_set_threads(int n);
 int train_threads(void);

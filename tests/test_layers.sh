@@ -3,7 +3,8 @@
 #
 # Every #include "..." in src/ and include/ is checked against the layer
 # order  core < interp < session < lesson < ui < cli,  with train/ beside
-# them: train uses core only, and only cli uses train. A header of include/
+# them: train uses core only; cli uses train, and interp does for the
+# trainer's backward pass (attribution patching, interp/attrib.c). A header of include/
 # belongs to the layer named in the table below (a new header must be added
 # to it); a header beside the source file belongs to that file's layer.
 # Also: curses and readline only in ui/, and no weak symbols anywhere.
@@ -16,7 +17,7 @@ header_layer() {
 	case $1 in
 	err | dtype | mapfile | gguf | safetensors | model | ops | kernels | hooks | engine | pool | \
 		sampler | convert | tokenizer | vec | datadir | strbuf | savefile | filelimits | stream) echo core ;;
-	interp) echo interp ;;
+	interp | circuits) echo interp ;;
 	session | commands) echo session ;;
 	lesson) echo lesson ;;
 	ui) echo ui ;;
@@ -29,7 +30,7 @@ header_layer() {
 # may a file of layer $1 include a header of layer $2?
 allowed() {
 	[ "$1" = "$2" ] && return 0
-	case $2 in train) [ "$1" = cli ] ; return ;; esac
+	case $2 in train) [ "$1" = cli ] || [ "$1" = interp ]; return ;; esac
 	[ "$1" = train ] && { [ "$2" = core ]; return; }
 	rank() {
 		case $1 in core) echo 0 ;; interp) echo 1 ;; session) echo 2 ;; lesson) echo 3 ;;

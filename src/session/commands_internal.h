@@ -24,6 +24,23 @@ cmd_status cmd_help_run(rs_session *s, int argc, char **argv, rs_err *err);
 cmd_status cmd_export_run(rs_session *s, int argc, char **argv, rs_err *err);
 cmd_status cmd_sweep_run(rs_session *s, int argc, char **argv, rs_err *err);
 
+/* commands_sweep.c, shared with the circuits commands: the metric from
+ * --metric TOKEN, --vs TOKEN and --at POS (taken out of argv; tok stays -1
+ * without --metric); its one-line description; the model's top next token at
+ * pos (-1: the last) of a prompt; a layer × column grid of numbers, or a
+ * heatmap where the screen's output is too narrow for the numbers and
+ * values is 0 (--values asks for the numbers). */
+struct interp_metric;
+int cmd_take_metric(rs_session *s, int *argc, char **argv, struct interp_metric *mt, rs_err *err);
+void cmd_print_metric(rs_session *s, const struct interp_metric *mt);
+int32_t cmd_top_token(rs_session *s, const int32_t *ids, int n, int pos, rs_err *err);
+void cmd_print_grid(rs_session *s, const float *v, int rows, int cols, const char *row_name, const char *col_name,
+		    int values);
+
+/* commands_circuits.c and commands_attrib.c: circuit, composition, path-patch, attrib. */
+extern const cmd_def cmds_circuits[];
+cmd_status cmd_attrib_run(rs_session *s, int argc, char **argv, rs_err *err);
+
 /* ---------------------------------------------------------------- errors */
 /* Fills err with "NAME: message (usage: NAME ARGS)" and returns CMD_ERROR. */
 cmd_status cmd_usage(rs_err *err, const char *name, const char *fmt, ...) RS_PRINTF(3, 4);

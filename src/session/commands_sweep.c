@@ -13,7 +13,7 @@
 
 /* The metric from --metric TOKEN, --vs TOKEN and --at POS (taken out of
  * argv); tok stays -1 without --metric, for the caller's default. */
-static int take_metric(rs_session *s, int *argc, char **argv, interp_metric *mt, rs_err *err)
+int cmd_take_metric(rs_session *s, int *argc, char **argv, interp_metric *mt, rs_err *err)
 {
 	int m[3];
 	const char *ts = cmd_take_opt(argc, argv, "--metric", &m[0]);
@@ -34,7 +34,7 @@ static int take_metric(rs_session *s, int *argc, char **argv, interp_metric *mt,
 	return 0;
 }
 
-static void print_metric(rs_session *s, const interp_metric *mt)
+void cmd_print_metric(rs_session *s, const interp_metric *mt)
 {
 	char a[160], b[160];
 	session_printf(s, "metric: logit of %s", cmd_fmt_token(s, mt->tok, a, sizeof a));
@@ -62,7 +62,7 @@ static void print_heat(rs_session *s, const float *v, int rows, int cols, const 
 	for (size_t i = 0; i < (size_t)rows * cols; i++)
 		if (!isnan(v[i]) && fabsf(v[i]) > mx)
 			mx = fabsf(v[i]);
-	session_printf(s, "heatmap, %s (rows) x %s (columns), 2 characters a cell; sweep ... --values prints the numbers\n",
+	session_printf(s, "heatmap, %s (rows) x %s (columns), 2 characters a cell; --values prints the numbers\n",
 		       row_name, col_name);
 	session_printf(s, "scale: . near 0, + * # up to %+.4f, - = ~ down to %+.4f, blank not computed\n", mx, -mx);
 	session_printf(s, "%-6s", row_name);
@@ -88,7 +88,13 @@ static void print_heat(rs_session *s, const float *v, int rows, int cols, const 
 
 static void print_grid(rs_session *s, const float *v, int rows, int cols, const char *row_name, const char *col_name)
 {
-	if (s->out_cols > 0 && !grid_values && 6 + cols * 9 > s->out_cols && 6 + cols * 2 <= s->out_cols) {
+	cmd_print_grid(s, v, rows, cols, row_name, col_name, grid_values);
+}
+
+void cmd_print_grid(rs_session *s, const float *v, int rows, int cols, const char *row_name, const char *col_name,
+		    int values)
+{
+	if (s->out_cols > 0 && !values && 6 + cols * 9 > s->out_cols && 6 + cols * 2 <= s->out_cols) {
 		print_heat(s, v, rows, cols, row_name, col_name);
 		return;
 	}
@@ -113,7 +119,7 @@ static void print_grid(rs_session *s, const float *v, int rows, int cols, const 
 }
 
 /* The model's top next token at position pos (-1: the last) of a prompt. */
-static int32_t top_token(rs_session *s, const int32_t *ids, int n, int pos, rs_err *err)
+int32_t cmd_top_token(rs_session *s, const int32_t *ids, int n, int pos, rs_err *err)
 {
 	rs_engine *e = cmd_scratch_engine(s, 0, err);
 	int32_t best = -1;
@@ -137,7 +143,7 @@ static cmd_status sweep_patch(rs_session *s, int argc, char **argv, rs_err *err)
 	interp_metric mt;
 	if (m)
 		return cmd_usage(err, argv[0], "--pos needs a position");
-	if (take_metric(s, &argc, argv, &mt, err))
+	if (cmd_take_metric(s, &argc, argv, &mt, err))
 		return CMD_ERROR;
 	for (int i = 2; i < argc && from < 0; i++)
 		if (!strcmp(argv[i], "from"))
@@ -163,7 +169,7 @@ static cmd_status sweep_patch(rs_session *s, int argc, char **argv, rs_err *err)
 		goto out;
 	}
 	if (mt.tok < 0) { /* the clean top token against the corrupted one: ARENA's logit difference */
-		int32_t tc = top_token(s, clean, n, mt.pos, err), tr = top_token(s, s->ids, n, mt.pos, err);
+		int32_t tc = cmd_top_token(s, clean, n, mt.pos, err), tr = cmd_top_token(s, s->ids, n, mt.pos, err);
 		if (tc < 0 || tr < 0) {
 			cmd_fail(err, argv[0], "%s", err->msg);
 			goto out;
@@ -183,7 +189,7 @@ static cmd_status sweep_patch(rs_session *s, int argc, char **argv, rs_err *err)
 	if (!sw) {
 		cmd_usage(err, argv[0], "%s", e2.msg);
 	} else {
-		print_metric(s, &mt);
+		cmd_print_metric(s, &mt);
 		session_printf(s, "clean %.4f, corrupted (this prompt) %.4f; patching %s from the clean run, "
 				  "normalised: 0 = corrupted, 1 = clean\n",
 			       sw->clean, sw->corrupt, hook_kind_name(h.kind));
@@ -207,7 +213,7 @@ static cmd_status sweep_ablate(rs_session *s, int argc, char **argv, rs_err *err
 	/* sweep ablate heads|attn|mlp [zero|mean] */
 	int mean = 0;
 	interp_metric mt;
-	if (take_metric(s, &argc, argv, &mt, err))
+	if (cmd_take_metric(s, &argc, argv, &mt, err))
 		return CMD_ERROR;
 	if (argc == 4 && (!strcmp(argv[3], "mean") || !strcmp(argv[3], "zero")))
 		mean = argv[--argc][0] == 'm';
@@ -217,14 +223,14 @@ static cmd_status sweep_ablate(rs_session *s, int argc, char **argv, rs_err *err
 						: !strcmp(argv[2], "mlp") ? ABL_MLP : -1;
 	if (site < 0)
 		return cmd_usage(err, argv[0], "'%.40s' is not heads, attn or mlp", argv[2]);
-	if (mt.tok < 0 && (mt.tok = top_token(s, s->ids, s->n_ids, mt.pos, err)) < 0)
+	if (mt.tok < 0 && (mt.tok = cmd_top_token(s, s->ids, s->n_ids, mt.pos, err)) < 0)
 		return cmd_fail(err, argv[0], "%s", err->msg);
 	rs_err e2;
 	abl_sweep *sw = abl_sweep_run(s->model, s->ids, s->n_ids, site, mean, &mt, s->interrupt, s->interrupt_ctx,
 				      &e2);
 	if (!sw)
 		return cmd_fail(err, argv[0], "%s", e2.msg);
-	print_metric(s, &mt);
+	cmd_print_metric(s, &mt);
 	session_printf(s, "without ablation %.4f; change when each %s is %s-ablated:\n", sw->base,
 		       site == ABL_HEAD ? "head" : site == ABL_ATTN ? "attention layer" : "MLP", mean ? "mean" : "zero");
 	print_stopped(s, sw->done, sw->rows, sw->cols);

@@ -115,7 +115,7 @@ void train_rmsnorm_bwd(float *dx, float *dw, const float *dy, const float *x, co
 		}
 		/* columns of dw split; every column summed over the rows in order */
 		slice(d, &r0, &r1);
-		for (int t = 0; t < n; t++) {
+		for (int t = 0; t < n && dw; t++) {
 			const float *xt = x + (size_t)t * d, *dyt = dy + (size_t)t * d;
 			float r = 1.0f / scale[t];
 			for (int i = r0; i < r1; i++)
