@@ -111,7 +111,7 @@ typedef struct pp_receiver {
 
 /* The base run (the session's prompt: "corrupted" in patch's words) and the
  * source run (from PROMPT: "clean"), each with its cache. Path patching
- * (Wang et al. 2022) of sender head S into receivers R: the sender's output
+ * (Wang et al. 2022) of sender S (a head, or an MLP) into receivers R: its output
  * changes by δ = W_O,S (z_S,source − z_S,base) at every position; a rerun of
  * the base prompt in which every receiver reads its input with δ added (the
  * q, k or v of one head alone, an MLP's input, the final norm's input) and
@@ -127,12 +127,19 @@ float pp_base_metric(const pp_ctx *p);
 float pp_source_metric(const pp_ctx *p);
 /* (metric - base) / (source - base): 0 = as the base run, 1 = as the source. */
 float pp_normalise(const pp_ctx *p, float metric);
-/* Sender (layer, head) into n receivers; *metric the rerun's metric. */
+/* Sender (layer, head) into n receivers; *metric the rerun's metric. head -1:
+ * the layer's MLP is the sender (δ = its hook_mlp_out's change). */
 int pp_run(pp_ctx *p, int layer, int head, const pp_receiver *recv, int n, float *metric, rs_err *err);
-/* Every component downstream of a sender head: each later head's q, k and v,
- * each MLP from the sender's layer on, the logits. Returns how many (out may
- * be NULL to count). */
-int pp_all_downstream(const rs_config *c, int layer, pp_receiver *out);
+/* Every component downstream of a sender: each later head's q, k and v, each
+ * MLP from the sender's layer on (after it, for an MLP sender), the logits.
+ * Returns how many (out may be NULL to count). */
+int pp_all_downstream(const rs_config *c, int layer, int mlp_sender, pp_receiver *out);
+/* Receivers as the command line and lessons write them, comma-separated:
+ * L.H (q, k and v), L.H.q, L.H.k, L.H.v, L.H.qk..., L.mlp, logits, all (every
+ * component downstream of the sender; sender_layer -1: none, 'all' refused).
+ * *out is malloc'd. */
+int pp_parse_receivers(const rs_config *c, const char *arg, int sender_layer, int mlp_sender, pp_receiver **out,
+		       int *n, rs_err *err);
 /* Every sender head of a layer before the first receiver's: a [L, H] grid of
  * normalised results (NaN for heads that cannot send to the receivers). */
 typedef struct pp_sweep {

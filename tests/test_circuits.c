@@ -306,9 +306,9 @@ static void check_path_patching(const rs_model *m, const char *label, int mha)
 		return;
 	}
 	float span = fabsf(pp_source_metric(p) - pp_base_metric(p)) + fabsf(pp_base_metric(p));
-	pp_receiver *all = rs_xmalloc(sizeof *all * (size_t)pp_all_downstream(c, 0, NULL));
+	pp_receiver *all = rs_xmalloc(sizeof *all * (size_t)pp_all_downstream(c, 0, 0, NULL));
 	for (int SL = 0; SL < L; SL++) {
-		int SH = (SL + 1) % c->n_heads, n = pp_all_downstream(c, SL, all);
+		int SH = (SL + 1) % c->n_heads, n = pp_all_downstream(c, SL, 0, all);
 		float pv = NAN, av = NAN;
 		rs_hook z = {HOOK_Z, SL};
 		int ok = pp_run(p, SL, SH, all, n, &pv, &err) == 0 && patch_one(pc, &z, SH, -1, &av, &err) == 0;
@@ -320,6 +320,14 @@ static void check_path_patching(const rs_model *m, const char *label, int mha)
 		tap_ok(ok && fabsf(pv - av) <= tol, "%s: path patching L%dH%d into all %d downstream receivers %.6f = "
 			   "activation patching of its z %.6f (tolerance %.2g) %s", label, SL, SH, n, pv, av, tol,
 		       ok ? "" : err.msg);
+	}
+	for (int SL = 0; SL < L; SL += L - 1) { /* an MLP as the sender */
+		int n = pp_all_downstream(c, SL, 1, all);
+		float pv = NAN, av = NAN, tol = 1e-4f * (1 + span);
+		rs_hook mo = {HOOK_MLP_OUT, SL};
+		int ok = pp_run(p, SL, -1, all, n, &pv, &err) == 0 && patch_one(pc, &mo, -1, -1, &av, &err) == 0;
+		tap_ok(ok && fabsf(pv - av) <= tol, "%s: path patching the L%d MLP into all %d downstream receivers %.6f = "
+			   "activation patching of its mlp_out %.6f (tolerance %.2g)", label, SL, n, pv, av, tol);
 	}
 	/* one receiver: Wang's freeze-then-patch */
 	const rs_engine *be = patch_corrupt_engine(pc), *se = patch_clean_engine(pc);

@@ -90,13 +90,15 @@ char *pp_receiver_name(const pp_receiver *r, char *buf, size_t n)
 	return buf;
 }
 
-int pp_all_downstream(const rs_config *c, int layer, pp_receiver *out)
+int pp_all_downstream(const rs_config *c, int layer, int mlp_sender, pp_receiver *out)
 {
 	int n = 0;
 	for (int l = layer; l < c->n_layers; l++) {
 		for (int h = 0; l > layer && h < c->n_heads; h++, n++)
 			if (out)
 				out[n] = (pp_receiver){PP_HEAD, l, h, PP_IN_Q | PP_IN_K | PP_IN_V};
+		if (mlp_sender && l == layer)
+			continue;
 		if (out)
 			out[n] = (pp_receiver){PP_MLP, l, -1, 0};
 		n++;
@@ -104,6 +106,53 @@ int pp_all_downstream(const rs_config *c, int layer, pp_receiver *out)
 	if (out)
 		out[n] = (pp_receiver){PP_LOGITS, -1, -1, 0};
 	return n + 1;
+}
+
+int pp_parse_receivers(const rs_config *c, const char *arg, int sender_layer, int mlp_sender, pp_receiver **out,
+		       int *n, rs_err *err)
+{
+	int all = pp_all_downstream(c, 0, 0, NULL), cap = all, k = 0;
+	pp_receiver *r = rs_xmalloc(sizeof *r * (size_t)cap);
+	char *buf = rs_xstrdup(arg), *save = NULL;
+	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		int L, H, len = 0;
+		char in[8] = "";
+		if (k + all > cap) {
+			cap = (k + all) * 2;
+			r = rs_xrealloc(r, sizeof *r * (size_t)cap);
+		}
+		if (!strcmp(w, "all") && sender_layer < 0) {
+			rs_fail(err, "'all' receivers need one sender");
+			goto fail;
+		} else if (!strcmp(w, "all")) {
+			k += pp_all_downstream(c, sender_layer, mlp_sender, r + k);
+		} else if (!strcmp(w, "logits")) {
+			r[k++] = (pp_receiver){PP_LOGITS, -1, -1, 0};
+		} else if (sscanf(w, "%d.mlp%n", &L, &len) == 1 && w[len] == 0) {
+			r[k++] = (pp_receiver){PP_MLP, L, -1, 0};
+		} else if ((sscanf(w, "%d.%d%n", &L, &H, &len) == 2 && w[len] == 0) ||
+			   (sscanf(w, "%d.%d.%7[qkv]%n", &L, &H, in, &len) == 3 && w[len] == 0)) {
+			int mask = in[0] ? 0 : PP_IN_Q | PP_IN_K | PP_IN_V;
+			for (char *p = in; *p; p++)
+				mask |= *p == 'q' ? PP_IN_Q : *p == 'k' ? PP_IN_K : PP_IN_V;
+			r[k++] = (pp_receiver){PP_HEAD, L, H, mask};
+		} else {
+			rs_fail(err, "receiver '%.40s' is not L.H, L.H.q (k, v), L.mlp, logits or all", w);
+			goto fail;
+		}
+	}
+	free(buf);
+	if (!k) {
+		free(r);
+		return rs_fail(err, "no receiver");
+	}
+	*out = r;
+	*n = k;
+	return 0;
+fail:
+	free(buf);
+	free(r);
+	return -1;
 }
 
 /* The residual stream stop a receiver reads: resid_pre (heads), resid_mid
@@ -117,7 +166,7 @@ static rs_hook reads(const rs_config *c, const pp_receiver *r)
 	return (rs_hook){HOOK_RESID_POST, c->n_layers - 1};
 }
 
-static int check_receiver(const rs_config *c, int layer, const pp_receiver *r, rs_err *err)
+static int check_receiver(const rs_config *c, int layer, int mlp_sender, const pp_receiver *r, rs_err *err)
 {
 	char nm[48];
 	pp_receiver_name(r, nm, sizeof nm);
@@ -126,8 +175,8 @@ static int check_receiver(const rs_config *c, int layer, const pp_receiver *r, r
 	if (r->layer < 0 || r->layer >= c->n_layers)
 		return rs_fail(err, "path patching: receiver %s: layer %d does not exist", nm, r->layer);
 	if (r->kind == PP_MLP)
-		return r->layer >= layer ? 0
-		       : rs_fail(err, "path patching: receiver %s comes before the sender (layer %d)", nm, layer);
+		return r->layer > layer || (r->layer == layer && !mlp_sender) ? 0
+		       : rs_fail(err, "path patching: receiver %s does not read the sender: it must come after it", nm);
 	if (r->head < 0 || r->head >= c->n_heads)
 		return rs_fail(err, "path patching: receiver %s: head %d does not exist", nm, r->head);
 	if (!(r->inputs & 7))
@@ -207,30 +256,44 @@ int pp_run(pp_ctx *p, int layer, int head, const pp_receiver *recv, int n, float
 {
 	const rs_config *c = &p->m->cfg;
 	int T = p->T, d = c->d_model, hd = c->head_dim, H = c->n_heads, L = c->n_layers;
-	if (layer < 0 || layer >= L || head < 0 || head >= H)
+	if (layer < 0 || layer >= L || head < -1 || head >= H)
 		return rs_fail(err, "path patching: the sender L%dH%d does not exist", layer, head);
 	if (n < 1)
 		return rs_fail(err, "path patching: no receiver");
 	int first = -1, logits = 0;
 	for (int i = 0; i < n; i++) {
-		if (check_receiver(c, layer, &recv[i], err))
+		if (check_receiver(c, layer, head < 0, &recv[i], err))
 			return -1;
 		int s = hook_stop(reads(c, &recv[i]), L);
 		first = first < 0 || s < first ? s : first;
 		logits |= recv[i].kind == PP_LOGITS;
 	}
-	/* δ = W_O (z_source − z_base) over the sender's columns, by the engine's matmul */
-	const rs_act *zs = interp_need(p->source, HOOK_Z, layer, err), *zb = interp_need(p->base, HOOK_Z, layer, err);
-	if (!zs || !zb)
-		return -1;
-	float *dz = rs_xcalloc((size_t)T * H * hd, sizeof(float)), *delta = rs_xmalloc(sizeof(float) * (size_t)T * d);
-	for (int t = 0; t < T; t++)
-		for (int i = 0; i < hd; i++) {
-			size_t at = ((size_t)t * H + head) * hd + i;
-			dz[at] = zs->data[at] - zb->data[at];
+	float *delta = rs_xmalloc(sizeof(float) * (size_t)T * d);
+	if (head < 0) { /* an MLP: δ = mlp_out_source − mlp_out_base */
+		const rs_act *ms = interp_need(p->source, HOOK_MLP_OUT, layer, err);
+		const rs_act *mb = interp_need(p->base, HOOK_MLP_OUT, layer, err);
+		if (!ms || !mb) {
+			free(delta);
+			return -1;
 		}
-	op_matmul(delta, dz, &p->m->layers[layer].wo, T);
-	free(dz);
+		for (size_t i = 0; i < (size_t)T * d; i++)
+			delta[i] = ms->data[i] - mb->data[i];
+	} else { /* δ = W_O (z_source − z_base) over the head's columns, by the engine's matmul */
+		const rs_act *zs = interp_need(p->source, HOOK_Z, layer, err);
+		const rs_act *zb = interp_need(p->base, HOOK_Z, layer, err);
+		if (!zs || !zb) {
+			free(delta);
+			return -1;
+		}
+		float *dz = rs_xcalloc((size_t)T * H * hd, sizeof(float));
+		for (int t = 0; t < T; t++)
+			for (int i = 0; i < hd; i++) {
+				size_t at = ((size_t)t * H + head) * hd + i;
+				dz[at] = zs->data[at] - zb->data[at];
+			}
+		op_matmul(delta, dz, &p->m->layers[layer].wo, T);
+		free(dz);
+	}
 
 	int rc = -1;
 	eng_clear_interventions(p->fin);

@@ -41,6 +41,7 @@ typedef struct lx_func {
 extern const lx_func lx_funcs_text[];
 extern const lx_func lx_funcs_model[];
 extern const lx_func lx_funcs_exp[];
+extern const lx_func lx_funcs_circ[]; /* lesson_fn_circ.c: circuits, path and attribution patching */
 const lx_func *lx_find_func(const char *name);
 
 /* Argument helpers: each fails with a message naming the argument. */

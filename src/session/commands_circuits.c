@@ -236,64 +236,17 @@ static cmd_status c_composition(rs_session *s, int argc, char **argv, rs_err *er
 }
 
 /* ---------------------------------------------------------------- path-patch */
-/* "L.H" */
-static int parse_head(const rs_config *c, const char *w, int *L, int *H)
+/* "L.H", or "L.mlp" (*H = -1) */
+static int parse_sender(const rs_config *c, const char *w, int *L, int *H)
 {
 	char tail;
+	int len = 0;
+	if (sscanf(w, "%d.mlp%n", L, &len) == 1 && w[len] == 0) {
+		*H = -1;
+		return *L >= 0 && *L < c->n_layers ? 0 : -1;
+	}
 	return sscanf(w, "%d.%d%c", L, H, &tail) == 2 && *L >= 0 && *L < c->n_layers && *H >= 0 && *H < c->n_heads
 		       ? 0 : -1;
-}
-
-/* RECEIVER[,RECEIVER...]: L.H[.q|.k|.v|.qk...], L.mlp, logits, all (every
- * component downstream of the sender, sender_layer; -1 for a sweep). */
-static int parse_receivers(rs_session *s, const char *arg, int sender_layer, const char *name, pp_receiver **out,
-			   int *n, rs_err *err)
-{
-	const rs_config *c = &s->model->cfg;
-	char *buf = rs_xstrdup(arg), *save = NULL;
-	int cap = 8, k = 0;
-	pp_receiver *r = rs_xmalloc(sizeof *r * (size_t)cap);
-	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		int extra = !strcmp(w, "all") ? pp_all_downstream(c, sender_layer < 0 ? 0 : sender_layer, NULL) : 1;
-		if (!strcmp(w, "all") && sender_layer < 0) {
-			cmd_usage(err, name, "'all' receivers need one sender");
-			goto fail;
-		}
-		if (k + extra > cap) {
-			cap = (k + extra) * 2;
-			r = rs_xrealloc(r, sizeof *r * (size_t)cap);
-		}
-		int L, H, len = 0;
-		char in[8] = "";
-		if (!strcmp(w, "all")) {
-			k += pp_all_downstream(c, sender_layer, r + k);
-		} else if (!strcmp(w, "logits")) {
-			r[k++] = (pp_receiver){PP_LOGITS, -1, -1, 0};
-		} else if (sscanf(w, "%d.mlp%n", &L, &len) == 1 && w[len] == 0) {
-			r[k++] = (pp_receiver){PP_MLP, L, -1, 0};
-		} else if ((sscanf(w, "%d.%d%n", &L, &H, &len) == 2 && w[len] == 0) ||
-			   (sscanf(w, "%d.%d.%7[qkv]%n", &L, &H, in, &len) == 3 && w[len] == 0)) {
-			int mask = in[0] ? 0 : 7;
-			for (char *p = in; *p; p++)
-				mask |= *p == 'q' ? PP_IN_Q : *p == 'k' ? PP_IN_K : PP_IN_V;
-			r[k++] = (pp_receiver){PP_HEAD, L, H, mask};
-		} else {
-			cmd_usage(err, name, "receiver '%.40s' is not L.H, L.H.q (k, v), L.mlp, logits or all", w);
-			goto fail;
-		}
-	}
-	free(buf);
-	if (!k) {
-		free(r);
-		return cmd_usage(err, name, "no receiver"), -1;
-	}
-	*out = r;
-	*n = k;
-	return 0;
-fail:
-	free(buf);
-	free(r);
-	return -1;
 }
 
 static cmd_status c_path_patch(rs_session *s, int argc, char **argv, rs_err *err)
@@ -307,13 +260,14 @@ static cmd_status c_path_patch(rs_session *s, int argc, char **argv, rs_err *err
 		return cmd_usage(err, argv[0], "give a sender (L.H or senders), receivers, then from PROMPT");
 	const rs_config *c = &s->model->cfg;
 	int sweep = !strcmp(argv[1], "senders"), SL = -1, SH = -1;
-	if (!sweep && parse_head(c, argv[1], &SL, &SH))
-		return cmd_usage(err, argv[0], "sender '%.40s' is not a head L.H of this model (%d layers, %d heads)",
-				 argv[1], c->n_layers, c->n_heads);
+	if (!sweep && parse_sender(c, argv[1], &SL, &SH))
+		return cmd_usage(err, argv[0], "sender '%.40s' is not a head L.H or an MLP L.mlp of this model (%d layers, "
+				 "%d heads)", argv[1], c->n_layers, c->n_heads);
 	pp_receiver *recv;
 	int nr;
-	if (parse_receivers(s, argv[2], SL, argv[0], &recv, &nr, err))
-		return CMD_ERROR;
+	rs_err e2;
+	if (pp_parse_receivers(c, argv[2], SL, !sweep && SH < 0, &recv, &nr, &e2))
+		return cmd_usage(err, argv[0], "%s", e2.msg);
 	int as_ids = !strcmp(argv[4], "--ids");
 	int32_t *src = NULL;
 	int n;
@@ -339,7 +293,6 @@ static cmd_status c_path_patch(rs_session *s, int argc, char **argv, rs_err *err
 		if (mt.tok_b < 0)
 			mt.tok_b = tb == ts ? -1 : tb;
 	}
-	rs_err e2;
 	pp_ctx *p = pp_create(s->model, src, s->ids, n, &mt, &e2);
 	if (!p) {
 		cmd_fail(err, argv[0], "%s", e2.msg);
@@ -389,9 +342,14 @@ static cmd_status c_path_patch(rs_session *s, int argc, char **argv, rs_err *err
 		} else {
 			cmd_print_metric(s, &mt);
 			session_printf(s, "this prompt %.4f, the other %.4f\n", pp_base_metric(p), pp_source_metric(p));
-			session_printf(s, "L%dH%d's change sent to %s only: %.4f (normalised %.4f: 0 = this prompt, 1 = the "
+			char sn[32];
+			if (SH < 0)
+				snprintf(sn, sizeof sn, "L%d MLP", SL);
+			else
+				snprintf(sn, sizeof sn, "L%dH%d", SL, SH);
+			session_printf(s, "%s's change sent to %s only: %.4f (normalised %.4f: 0 = this prompt, 1 = the "
 					  "other)\n",
-				       SL, SH, names, v, pp_normalise(p, v));
+				       sn, names, v, pp_normalise(p, v));
 			st = CMD_OK;
 		}
 	}
@@ -429,7 +387,7 @@ const cmd_def cmds_circuits[] = {
 	 A(ARG_WORD, ARG_LAYER, ARG_HEAD), "q k v", c_composition, "--top --values --json", NULL},
 	{"path-patch", "SENDER|senders RECEIVER[,...] from PROMPT [--metric T] [--vs T] [--at P] [--values] [--json]",
 	 "path patching: a head's change into chosen receivers only",
-	 "Wang et al. 2022. SENDER is a head L.H; its output on PROMPT (the other run, the same length) minus its "
+	 "Wang et al. 2022. SENDER is a head L.H or an MLP L.mlp; its output on PROMPT (the other run, the same length) minus its "
 	 "output here is added to the input of each RECEIVER only: L.H.q, L.H.k, L.H.v (or L.H for all three, "
 	 "L.H.qk...) of a later head, L.mlp, logits (the final norm's input), or all (everything downstream, "
 	 "which is activation patching of the sender). Everything else runs as on this prompt. Receivers in "
