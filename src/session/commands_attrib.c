@@ -124,8 +124,15 @@ cmd_status cmd_attrib_run(rs_session *s, int argc, char **argv, rs_err *err)
 	cmd_print_metric(s, &mt);
 	session_printf(s, "clean %.4f, corrupted (this prompt) %.4f; attribution patching of %s: (clean - corrupted) . "
 			  "gradient at this run, normalised as sweep patch (0 = corrupted, 1 = clean), from one "
-			  "backward pass (the trainer's logits differ from the engine's by at most %.2g)\n",
-		       r->source, r->base, hook_kind_name(h.kind), r->max_logit_diff);
+			  "backward pass\n",
+		       r->source, r->base, hook_kind_name(h.kind));
+	/* the trainer's forward is the engine's function in another order of
+	 * sums: its logits agree to f32 rounding (the JSON has the number) */
+	if (r->max_logit_diff <= 1e-3f)
+		session_printf(s, "the trainer's logits agree with the engine's within 1e-3\n");
+	else
+		session_printf(s, "warning: the trainer's logits differ from the engine's by up to %.2g; the gradient "
+				  "is not the engine's\n", r->max_logit_diff);
 	const char *col = r->heads ? "h" : "p";
 	session_printf(s, "rows: %s; columns: %s\n", r->site == HOOK_LNF_OUT ? "ln_final" : "layers",
 		       r->heads ? (r->pos >= 0 ? "query heads (h), at one position" : "query heads (h), all positions")

@@ -222,7 +222,7 @@ static cmd_status c_composition(rs_session *s, int argc, char **argv, rs_err *er
 		vec_topk(v, NH * NH, k, 0, order);
 		session_printf(s, "the %d highest of %d pairs (receiver <- sender); composition %s L H shows one "
 				  "receiver's grid\n",
-			       k, n, argv[1][0] == 'q' || argv[1][0] == 'v' ? argv[1] : "k");
+			       k, n, kind == COMP_Q ? "q" : kind == COMP_V ? "v" : "k");
 		for (int j = 0; j < k; j++) {
 			int rv = order[j] / NH, sd = order[j] % NH;
 			session_printf(s, "  L%dH%d <- L%dH%d  %.4f\n", rv / c->n_heads, rv % c->n_heads, sd / c->n_heads,
