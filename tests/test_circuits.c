@@ -23,6 +23,7 @@
 #include "ops.h"
 #include "tokenizer.h"
 
+#include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,6 +469,37 @@ static void check_builtin(void)
 		attrib_free(r);
 		patch_sweep_free(sw);
 	}
+	/* the JSON of each result parses back with its numbers */
+	attrib_result *ar = attrib_run(m, clean, corr, n1, &mt, HOOK_Z, 1, -1, &err);
+	comp_result *cr = comp_run(m, COMP_K, &err);
+	circ_result *qr = circ_run(m, CIRC_OV, 0, 4, &nora, 1, &err);
+	cJSON *ja = ar ? attrib_to_json(ar, &mt) : NULL, *jc = cr ? comp_to_json(cr) : NULL;
+	cJSON *jq = qr ? circ_to_json(qr, NULL, NULL) : NULL;
+	char *txt = ja ? cJSON_PrintUnformatted(ja) : NULL;
+	cJSON *back = txt ? cJSON_Parse(txt) : NULL;
+	cJSON *est = back ? cJSON_GetObjectItem(back, "estimate") : NULL;
+	cJSON *row3 = est ? cJSON_GetArrayItem(est, 3) : NULL;
+	tap_ok(row3 && fabs(cJSON_GetArrayItem(row3, 1)->valuedouble - ar->est[3 * ar->cols + 1]) < 1e-6,
+	       "attrib's JSON reads back: estimate[3][1] = %g", ar ? ar->est[3 * ar->cols + 1] : NAN);
+	cJSON *sc = jc ? cJSON_GetObjectItem(jc, "scores") : NULL;
+	cJSON *r33 = sc ? cJSON_GetArrayItem(sc, 3 * m->cfg.n_heads + 3) : NULL;
+	cJSON *snd = r33 ? cJSON_GetArrayItem(cJSON_GetObjectItem(r33, "senders"), 2) : NULL;
+	int NH = m->cfg.n_layers * m->cfg.n_heads;
+	tap_ok(snd && fabs(cJSON_GetArrayItem(snd, 4)->valuedouble - cr->score[(size_t)(3 * m->cfg.n_heads + 3) * NH +
+									      2 * m->cfg.n_heads + 4]) < 1e-6 &&
+		       cJSON_IsNull(cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r33, "senders"), 3), 0)),
+	       "composition's JSON: scores[L3H3].senders[2][4] is the score, a same-layer sender null");
+	tap_ok(jq && cJSON_GetObjectItem(jq, "copy_score") &&
+		       fabs(cJSON_GetObjectItem(jq, "copy_score")->valuedouble - qr->copy_score) < 1e-9,
+	       "circuit's JSON has the copying score");
+	free(txt);
+	cJSON_Delete(back);
+	cJSON_Delete(ja);
+	cJSON_Delete(jc);
+	cJSON_Delete(jq);
+	attrib_free(ar);
+	comp_free(cr);
+	circ_free(qr);
 	patch_free(pc);
 	free(clean);
 	free(corr);
