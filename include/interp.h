@@ -383,6 +383,8 @@ char *explain_comp_name(const dla_component *c, char *buf, size_t n);
 typedef const char *(*interp_tok_text)(void *ud, int32_t id);
 
 struct cJSON *interp_metric_to_json(const interp_metric *mt);
+/* rows × cols floats as an array of arrays, NaN as null. */
+struct cJSON *interp_json_grid(const float *v, int rows, int cols);
 struct cJSON *interp_lens_to_json(const lens_result *r, interp_tok_text text, void *ud);
 struct cJSON *interp_dla_to_json(const dla_result *r, int top);  /* top 0: every component */
 struct cJSON *interp_heads_to_json(const head_scores *s);

@@ -285,17 +285,7 @@ cJSON *attrib_to_json(const attrib_result *r, const interp_metric *mt)
 	cJSON_AddNumberToObject(o, "base", r->base);
 	cJSON_AddNumberToObject(o, "source", r->source);
 	cJSON_AddNumberToObject(o, "max_logit_diff_trainer_vs_engine", r->max_logit_diff);
-	cJSON *a = cJSON_AddArrayToObject(o, "estimate");
-	cJSON *b = cJSON_AddArrayToObject(o, "normalised");
-	for (int i = 0; i < r->rows; i++) {
-		cJSON *ra = cJSON_CreateArray(), *rb = cJSON_CreateArray();
-		for (int j = 0; j < r->cols; j++) {
-			float x = r->est[i * r->cols + j], y = r->norm[i * r->cols + j];
-			cJSON_AddItemToArray(ra, isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull());
-			cJSON_AddItemToArray(rb, isfinite(y) ? cJSON_CreateNumber(y) : cJSON_CreateNull());
-		}
-		cJSON_AddItemToArray(a, ra);
-		cJSON_AddItemToArray(b, rb);
-	}
+	cJSON_AddItemToObject(o, "estimate", interp_json_grid(r->est, r->rows, r->cols));
+	cJSON_AddItemToObject(o, "normalised", interp_json_grid(r->norm, r->rows, r->cols));
 	return o;
 }

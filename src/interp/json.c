@@ -23,7 +23,7 @@ static cJSON *num(double v)
 }
 
 /* rows × cols floats as an array of arrays */
-static cJSON *grid(const float *v, int rows, int cols)
+cJSON *interp_json_grid(const float *v, int rows, int cols)
 {
 	cJSON *a = cJSON_CreateArray();
 	for (int r = 0; r < rows; r++) {
@@ -146,11 +146,11 @@ cJSON *interp_heads_to_json(const head_scores *s)
 	cJSON_AddNumberToObject(o, "n_layers", s->n_layers);
 	cJSON_AddNumberToObject(o, "n_heads", s->n_heads);
 	cJSON_AddNumberToObject(o, "tokens", s->T);
-	cJSON_AddItemToObject(o, "prev", grid(s->prev, s->n_layers, s->n_heads));
-	cJSON_AddItemToObject(o, "dup", grid(s->dup, s->n_layers, s->n_heads));
-	cJSON_AddItemToObject(o, "induction", grid(s->induction, s->n_layers, s->n_heads));
-	cJSON_AddItemToObject(o, "first", grid(s->first, s->n_layers, s->n_heads));
-	cJSON_AddItemToObject(o, "entropy", grid(s->entropy, s->n_layers, s->n_heads));
+	cJSON_AddItemToObject(o, "prev", interp_json_grid(s->prev, s->n_layers, s->n_heads));
+	cJSON_AddItemToObject(o, "dup", interp_json_grid(s->dup, s->n_layers, s->n_heads));
+	cJSON_AddItemToObject(o, "induction", interp_json_grid(s->induction, s->n_layers, s->n_heads));
+	cJSON_AddItemToObject(o, "first", interp_json_grid(s->first, s->n_layers, s->n_heads));
+	cJSON_AddItemToObject(o, "entropy", interp_json_grid(s->entropy, s->n_layers, s->n_heads));
 	return o;
 }
 
@@ -208,8 +208,8 @@ cJSON *interp_abl_sweep_to_json(const abl_sweep *s, const interp_metric *mt)
 	cJSON_AddNumberToObject(o, "rows", s->rows);
 	cJSON_AddNumberToObject(o, "cols", s->cols);
 	add_num(o, "base", s->base);
-	cJSON_AddItemToObject(o, "value", grid(s->value, s->rows, s->cols));
-	cJSON_AddItemToObject(o, "delta", grid(s->delta, s->rows, s->cols));
+	cJSON_AddItemToObject(o, "value", interp_json_grid(s->value, s->rows, s->cols));
+	cJSON_AddItemToObject(o, "delta", interp_json_grid(s->delta, s->rows, s->cols));
 	add_num(o, "seconds", s->seconds);
 	return o;
 }
@@ -226,8 +226,8 @@ cJSON *interp_patch_sweep_to_json(const patch_sweep *s, const interp_metric *mt)
 	cJSON_AddNumberToObject(o, "cols", s->cols);
 	add_num(o, "clean", s->clean);
 	add_num(o, "corrupt", s->corrupt);
-	cJSON_AddItemToObject(o, "value", grid(s->value, s->rows, s->cols));
-	cJSON_AddItemToObject(o, "normalised", grid(s->norm, s->rows, s->cols));
+	cJSON_AddItemToObject(o, "value", interp_json_grid(s->value, s->rows, s->cols));
+	cJSON_AddItemToObject(o, "normalised", interp_json_grid(s->norm, s->rows, s->cols));
 	add_num(o, "seconds", s->seconds);
 	return o;
 }

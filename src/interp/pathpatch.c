@@ -395,18 +395,8 @@ cJSON *pp_sweep_to_json(const pp_sweep *s, const interp_metric *mt)
 	cJSON_AddItemToObject(o, "metric", interp_metric_to_json(mt));
 	cJSON_AddNumberToObject(o, "base", s->base);
 	cJSON_AddNumberToObject(o, "source", s->source);
-	cJSON *a = cJSON_AddArrayToObject(o, "normalised");
-	cJSON *b = cJSON_AddArrayToObject(o, "metric_values");
-	for (int r = 0; r < s->rows; r++) {
-		cJSON *ra = cJSON_CreateArray(), *rb = cJSON_CreateArray();
-		for (int c = 0; c < s->cols; c++) {
-			float x = s->norm[r * s->cols + c], y = s->value[r * s->cols + c];
-			cJSON_AddItemToArray(ra, isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull());
-			cJSON_AddItemToArray(rb, isfinite(y) ? cJSON_CreateNumber(y) : cJSON_CreateNull());
-		}
-		cJSON_AddItemToArray(a, ra);
-		cJSON_AddItemToArray(b, rb);
-	}
+	cJSON_AddItemToObject(o, "normalised", interp_json_grid(s->norm, s->rows, s->cols));
+	cJSON_AddItemToObject(o, "metric_values", interp_json_grid(s->value, s->rows, s->cols));
 	cJSON_AddNumberToObject(o, "seconds", s->seconds);
 	return o;
 }

@@ -78,16 +78,8 @@ cmd_status cmd_attrib_run(rs_session *s, int argc, char **argv, rs_err *err)
 			 s->n_ids);
 		goto out;
 	}
-	if (mt.tok < 0) { /* sweep patch's default metric */
-		int32_t tc = cmd_top_token(s, clean, n, mt.pos, err), tr = cmd_top_token(s, s->ids, n, mt.pos, err);
-		if (tc < 0 || tr < 0) {
-			cmd_fail(err, argv[0], "%s", err->msg);
-			goto out;
-		}
-		mt.tok = tc;
-		if (mt.tok_b < 0)
-			mt.tok_b = tr == tc ? -1 : tr;
-	}
+	if (cmd_default_metric(s, clean, n, &mt, argv[0], err))
+		goto out;
 	rs_err e2;
 	if (!(r = attrib_run(s->model, clean, s->ids, n, &mt, h.kind, heads, pos, &e2))) {
 		cmd_usage(err, argv[0], "%s", e2.msg);
@@ -102,15 +94,7 @@ cmd_status cmd_attrib_run(rs_session *s, int argc, char **argv, rs_err *err)
 	if (json) {
 		cJSON *o = attrib_to_json(r, &mt);
 		if (real) {
-			cJSON *a = cJSON_AddArrayToObject(o, "patching_normalised");
-			for (int i = 0; i < r->rows; i++) {
-				cJSON *row = cJSON_CreateArray();
-				for (int j = 0; j < r->cols; j++) {
-					float x = real[i * r->cols + j];
-					cJSON_AddItemToArray(row, isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull());
-				}
-				cJSON_AddItemToArray(a, row);
-			}
+			cJSON_AddItemToObject(o, "patching_normalised", interp_json_grid(real, r->rows, r->cols));
 			if (isfinite(corr))
 				cJSON_AddNumberToObject(o, "correlation", corr);
 		}

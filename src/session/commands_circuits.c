@@ -283,16 +283,8 @@ static cmd_status c_path_patch(rs_session *s, int argc, char **argv, rs_err *err
 			 n, s->n_ids);
 		goto out;
 	}
-	if (mt.tok < 0) { /* the other run's top token against this one's, as sweep patch */
-		int32_t ts = cmd_top_token(s, src, n, mt.pos, err), tb = cmd_top_token(s, s->ids, n, mt.pos, err);
-		if (ts < 0 || tb < 0) {
-			cmd_fail(err, argv[0], "%s", err->msg);
-			goto out;
-		}
-		mt.tok = ts;
-		if (mt.tok_b < 0)
-			mt.tok_b = tb == ts ? -1 : tb;
-	}
+	if (cmd_default_metric(s, src, n, &mt, argv[0], err)) /* as sweep patch */
+		goto out;
 	pp_ctx *p = pp_create(s->model, src, s->ids, n, &mt, &e2);
 	if (!p) {
 		cmd_fail(err, argv[0], "%s", e2.msg);

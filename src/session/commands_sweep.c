@@ -135,6 +135,20 @@ int32_t cmd_top_token(rs_session *s, const int32_t *ids, int n, int pos, rs_err 
 	return best;
 }
 
+int cmd_default_metric(rs_session *s, const int32_t *clean, int n, interp_metric *mt, const char *name, rs_err *err)
+{
+	if (mt->tok >= 0)
+		return 0;
+	/* the clean top token against the corrupted one: ARENA's logit difference */
+	int32_t tc = cmd_top_token(s, clean, n, mt->pos, err), tr = tc < 0 ? -1 : cmd_top_token(s, s->ids, n, mt->pos, err);
+	if (tc < 0 || tr < 0)
+		return cmd_fail(err, name, "%s", err->msg), -1;
+	mt->tok = tc;
+	if (mt->tok_b < 0)
+		mt->tok_b = tr == tc ? -1 : tr;
+	return 0;
+}
+
 static cmd_status sweep_patch(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	/* sweep patch HOOK [--heads [--pos P]] from PROMPT */
@@ -168,16 +182,8 @@ static cmd_status sweep_patch(rs_session *s, int argc, char **argv, rs_err *err)
 			 s->n_ids);
 		goto out;
 	}
-	if (mt.tok < 0) { /* the clean top token against the corrupted one: ARENA's logit difference */
-		int32_t tc = cmd_top_token(s, clean, n, mt.pos, err), tr = cmd_top_token(s, s->ids, n, mt.pos, err);
-		if (tc < 0 || tr < 0) {
-			cmd_fail(err, argv[0], "%s", err->msg);
-			goto out;
-		}
-		mt.tok = tc;
-		if (mt.tok_b < 0)
-			mt.tok_b = tr == tc ? -1 : tr;
-	}
+	if (cmd_default_metric(s, clean, n, &mt, argv[0], err))
+		goto out;
 	rs_err e2;
 	patch_ctx *p = patch_create(s->model, clean, s->ids, n, &mt, &e2);
 	if (!p) {
