@@ -29,6 +29,10 @@ void feat_free(rs_session *s);
  * first: ids and activations; returns how many are active among them, or -1
  * with a message. */
 int feat_top_shown(rs_session *s, int pos, int k, int *ids, float *acts, rs_err *err);
+/* The features (n of the SAE) at position pos of the session's pass, the
+ * hook computed now in a side run (interventions included) when the pass
+ * has not reached it; its activation x (d) too when x is not NULL. */
+int feat_at(rs_session *s, int pos, float *f, float *x, rs_err *err);
 /* The k tokens feature i's decoder direction raises most (sign +1) or lowers
  * most (-1) through the unembedding, read with the final norm's weight as
  * direct logit attribution does; returns how many. */

@@ -36,7 +36,8 @@ struct rs_tokenizer;
 	X(PANE_LENS,     "lens",     "logit-lens", "logit-lens grid: layer x position, top token and probability") \
 	X(PANE_TOPK,     "topk",     "top",        "top-k next tokens with probabilities") \
 	X(PANE_LESSON,   "lesson",   "lesson",     "lesson text") \
-	X(PANE_OUTPUT,   "output",   "out",        "output of the last command")
+	X(PANE_OUTPUT,   "output",   "out",        "output of the last command") \
+	X(PANE_FEATURES, "features", "sae",        "the SAE's most active features at the selected position")
 
 typedef enum rs_pane {
 #define RS_PANE_ENUM(id, name, other, what) id,

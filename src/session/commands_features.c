@@ -217,6 +217,29 @@ static float *pass_acts(rs_session *s, const rs_sae *sae, int *T, const char *na
 	return x;
 }
 
+int feat_at(rs_session *s, int pos, float *f, float *xout, rs_err *err)
+{
+	const rs_sae *sae = feat_sae(s, err);
+	if (!sae)
+		return -1;
+	if (pos < 0 || pos >= s->n_ids)
+		return rs_fail(err, "position %d is outside the prompt", pos);
+	int T;
+	float *x = pass_acts(s, sae, &T, "features", err);
+	if (!x)
+		return -1;
+	int row = pos - (s->n_ids - T);
+	if (row < 0) {
+		free(x);
+		return rs_fail(err, "position %d has no activation in this pass", pos);
+	}
+	sae_encode(sae, x + (size_t)row * sae->d, f, 1);
+	if (xout)
+		memcpy(xout, x + (size_t)row * sae->d, sizeof(float) * (size_t)sae->d);
+	free(x);
+	return 0;
+}
+
 static void json_print(rs_session *s, cJSON *o)
 {
 	char *t = cJSON_PrintUnformatted(o);
@@ -311,15 +334,15 @@ static cmd_status c_features(rs_session *s, int argc, char **argv, rs_err *err)
 	long k = 10;
 	if (ks && cmd_arg_long(ks, 1, FEAT_MAX, argv[0], "--top", &k, err))
 		return CMD_ERROR;
+	rs_err e2;
+	const rs_sae *sae = feat_sae(s, &e2);
+	if (!sae)
+		return cmd_fail(err, argv[0], "%s", e2.msg);
 	if (cmd_need_prompt(s, argv[0], err))
 		return CMD_ERROR;
 	int pos = s->sel_pos;
 	if (argc == 2 && cmd_arg_index(argv[1], s->n_ids, argv[0], "position", &pos, err))
 		return CMD_ERROR;
-	rs_err e2;
-	const rs_sae *sae = feat_sae(s, &e2);
-	if (!sae)
-		return cmd_fail(err, argv[0], "%s", e2.msg);
 	int T;
 	float *x = pass_acts(s, sae, &T, argv[0], err);
 	if (!x)
