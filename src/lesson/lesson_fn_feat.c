@@ -235,7 +235,33 @@ static int f_feature_max_cos(lesson_env *env, int argc, lx_val *a, lx_val *out, 
 	return 0;
 }
 
+/* feature_for(tok): the feature whose decoder direction raises tok's logit
+ * most directly: argmax_i (W_U[tok] ⊙ g_final) · dec_i. */
+static int f_feature_for(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
+{
+	int32_t t;
+	const rs_sae *s = need_sae(env, err);
+	if (!s || lx_arg_tok(env, &a[0], &t, err))
+		return -1;
+	const rs_model *m = lx_session(env)->model;
+	float *u = rs_xmalloc(sizeof(float) * (size_t)s->d);
+	mat_row(&m->output, t, u);
+	int best = 0;
+	double bv = -INFINITY;
+	for (int i = 0; i < s->n; i++) {
+		double v = 0;
+		for (int j = 0; j < s->d; j++)
+			v += (double)u[j] * m->final_norm[j] * s->w_dec[(size_t)i * s->d + j];
+		if (v > bv)
+			bv = v, best = i;
+	}
+	free(u);
+	*out = lx_num(best);
+	return 0;
+}
+
 const lx_func lx_funcs_feat[] = {
+	{"feature_for", 1, 1, f_feature_for},
 	{"sae", 1, 1, f_sae},
 	{"feature_top", 2, 2, f_feature_top},
 	{"feature_act", 2, 2, f_feature_act},

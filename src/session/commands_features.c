@@ -287,7 +287,7 @@ static void print_sae(rs_session *s, const char *path_note)
 		       hook_name(sae->hook, hn, sizeof hn), sae->n, sae->d, sae->n / (sae->d ? sae->d : 1), path_note);
 	if (sae->type == SAE_TOPK)
 		session_printf(s, ", k %d", sae->k);
-	session_printf(s, "\ntrained on %s: %lld vectors in %lld steps, %.0f s\n", m->model[0] ? m->model : "?",
+	session_printf(s, "\ntrained on %s: %lld vectors seen (with repeats) in %lld steps, %.0f s\n", m->model[0] ? m->model : "?",
 		       (long long)m->tokens, (long long)m->steps, m->seconds);
 	if (m->ce_zero > m->ce_clean)
 		session_printf(s,
