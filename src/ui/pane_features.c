@@ -52,12 +52,13 @@ void pane_features_draw(ui *u, WINDOW *w)
 		draw_textf(w, y, 0, 6, "%5d", ids[i]);
 		theme_set(&u->th, w, ROLE_NORMAL);
 		draw_text(w, y, 6, 7, num);
-		/* a bar of 6 cells against the strongest, then the promoted tokens */
-		int bw = 6;
+		/* a bar of 6 cells against the strongest where there is room for it
+		 * and the promoted tokens, else the tokens alone */
+		int bw = W >= 40 ? 6 : 0, tx = 13 + (bw ? bw + 2 : 1);
 		int eighths = (int)lroundf(acts[i] / acts[0] * (float)bw * 8);
-		wmove(w, y, 13);
+		wmove(w, y, 14);
 		theme_set(&u->th, w, ROLE_DONE);
-		for (int c = 0; c < bw && eighths > 0 && 13 + c < W; c++, eighths -= 8)
+		for (int c = 0; c < bw && eighths > 0 && 14 + c < W; c++, eighths -= 8)
 			waddstr(w, u->th.g->bar[eighths >= 8 ? 8 : eighths]);
 		theme_set(&u->th, w, ROLE_NORMAL);
 		int32_t pr[3];
@@ -70,7 +71,7 @@ void pane_features_draw(ui *u, WINDOW *w)
 			tb[ui_text_fit(tb, 12)] = 0;
 			o += (size_t)snprintf(line + o, sizeof line - o, "%s%s", j ? " " : "", tb);
 		}
-		if (W > 21)
-			draw_text(w, y, 21, W - 21, line);
+		if (W > tx)
+			draw_text(w, y, tx, W - tx, line);
 	}
 }
