@@ -5,6 +5,8 @@
  * made of. */
 #include "config.h"
 #include "corpus.h"
+#include "dtype.h"
+#include "gguf.h"
 #include "pool.h"
 #include "sae.h"
 #include "sae_train.h"
@@ -128,6 +130,20 @@ static void test_file(void)
 	fclose(fp);
 	t = sae_load(path, &err);
 	tap_ok(!t && strstr(err.msg, path), "a bad file fails with its name (%s)", err.msg);
+	sae_free(t);
+	/* keys that promise a huge SAE over small tensors: refused before any allocation */
+	gguf_writer *w = gguf_writer_create();
+	gguf_w_str(w, "residual.sae.hook", "blocks.1.hook_resid_post");
+	gguf_w_str(w, "residual.sae.type", "topk");
+	gguf_w_u32(w, "residual.sae.k", 4);
+	gguf_w_u32(w, "residual.sae.d_in", 65536);
+	gguf_w_u32(w, "residual.sae.n_features", 1u << 20);
+	int64_t nd[2] = {20, 6};
+	gguf_w_tensor(w, "sae.w_enc", RS_F32, 2, nd, s->w_enc, sizeof(float) * 120, GGUF_W_REF);
+	rc = gguf_write(w, path, &err);
+	gguf_writer_free(w);
+	t = rc ? NULL : sae_load(path, &err);
+	tap_ok(!rc && !t && strstr(err.msg, "sae.w_enc"), "keys that do not match the tensors: %s", err.msg);
 	sae_free(t);
 	remove(path);
 	sae_free(s);

@@ -182,7 +182,8 @@ int sae_save(const rs_sae *s, const char *path, rs_err *err)
 	return rc;
 }
 
-/* Copies an F32 tensor of exactly ne0 x ne1 (ne1 = 1 for a vector). */
+/* Copies an F32 tensor of exactly ne0 x ne1 (ne1 = 1 for a vector) into dst
+ * (NULL: only checks that it is there with that shape). */
 static int take_f32(const gguf_file *g, const char *name, int64_t ne0, int64_t ne1, float *dst, rs_err *err)
 {
 	const gguf_tensor *t = gguf_find_tensor(g, name);
@@ -191,7 +192,8 @@ static int take_f32(const gguf_file *g, const char *name, int64_t ne0, int64_t n
 	int64_t ne1_t = t->n_dims > 1 ? t->ne[1] : 1;
 	if (t->type != RS_F32 || t->ne[0] != ne0 || ne1_t != ne1 || t->n_dims > 2)
 		return rs_fail(err, "%s: %s is not F32 of %lld x %lld", g->path, name, (long long)ne1, (long long)ne0);
-	memcpy(dst, t->data, sizeof(float) * (size_t)(ne0 * ne1));
+	if (dst) /* NULL: only check */
+		memcpy(dst, t->data, sizeof(float) * (size_t)(ne0 * ne1));
 	return 0;
 }
 
@@ -227,6 +229,13 @@ rs_sae *sae_load(const char *path, rs_err *err)
 			(long long)d, (long long)n, (long long)k);
 		goto out;
 	}
+	/* every tensor's shape is checked before anything is allocated: the
+	 * sizes then come from data the file holds */
+	static const char *const names[4] = {"sae.w_enc", "sae.b_enc", "sae.w_dec", "sae.b_dec"};
+	const int64_t ne0[4] = {d, n, d, d}, ne1[4] = {n, 1, n, 1};
+	for (int i = 0; i < 4; i++)
+		if (take_f32(g, names[i], ne0[i], ne1[i], NULL, err))
+			goto out;
 	s = sae_create((int)d, (int)n, (rs_sae_type)type, (int)k, h);
 	if (take_f32(g, "sae.w_enc", d, n, s->w_enc, err) || take_f32(g, "sae.b_enc", n, 1, s->b_enc, err) ||
 	    take_f32(g, "sae.w_dec", d, n, s->w_dec, err) || take_f32(g, "sae.b_dec", d, 1, s->b_dec, err)) {

@@ -67,9 +67,10 @@ int feat_load(rs_session *s, const char *path, rs_err *err)
 			return rs_fail(err, "%s", e2.msg);
 		}
 		if (ix->n != sae->n) {
+			rs_fail(err, "%s has %d features, its index %s %d", path, sae->n, ip, ix->n);
 			sae_index_free(ix);
 			sae_free(sae);
-			return rs_fail(err, "%s has %d features, its index %s %d", path, sae->n, ip, ix ? ix->n : 0);
+			return -1;
 		}
 	}
 	feat_free(s);
