@@ -248,6 +248,29 @@ static void test_train(void)
 	sae_train(b, x, N, &o, NULL, NULL, &f2, &l2);
 	tap_ok(memcmp(a->w_dec, b->w_dec, sizeof(float) * (size_t)n * d) != 0, "trainer: another seed, other weights");
 	sae_free(a), sae_free(b);
+	/* relu with an L1 penalty: the loss falls too, and the penalty makes it
+	 * sparse (the mean L0 of the trained encoder on the data, far below n) */
+	rs_sae *r = sae_create(d, n, SAE_RELU, 0, (rs_hook){HOOK_RESID_POST, 0});
+	sae_train_opts ro = {.steps = 1000, .batch = 256, .lr = 3e-3f, .warmup = 20, .seed = 5,
+			     .log_every = 100};
+	float *f = malloc(sizeof(float) * (size_t)N * n);
+	double l0[2] = {0, 0}, f0 = 0, l0ss = 0;
+	for (int pass = 0; pass < 2; pass++) { /* without the penalty, then with it */
+		ro.l1 = pass ? 1.0f : 0;
+		sae_train(r, x, N, &ro, NULL, NULL, &first, &last);
+		if (!pass)
+			f0 = first, l0ss = last;
+		sae_encode(r, x, f, N);
+		for (int64_t i = 0; i < (int64_t)N * n; i++)
+			l0[pass] += f[i] > 0;
+		l0[pass] /= N;
+	}
+	tap_ok(last < 0.5 * first && l0ss < 0.5 * f0 && l0[1] < 0.5 * l0[0],
+	       "trainer, relu: the loss falls (%.4f -> %.4f) and the L1 penalty cuts the active features from %.1f to "
+	       "%.1f of %d",
+	       first, last, l0[0], l0[1], n);
+	free(f);
+	sae_free(r);
 	free(x);
 }
 
