@@ -225,6 +225,9 @@ void sae_train(rs_sae *s, const float *x, int64_t N, const sae_train_opts *o, sa
 	       double *first, double *last)
 {
 	int d = s->d, n = s->n, B = o->batch;
+	/* BLAS runs inside the pool's threads (pgemm): one thread each, as the
+	 * engine's kernels leave it, or the two sets of threads fight over the cores */
+	openblas_set_num_threads(1);
 	corpus_rng r;
 	corpus_rng_seed(&r, o->seed, 0x5ae);
 	/* init: unit random decoder rows, encoder rows the same, b_dec the mean */
