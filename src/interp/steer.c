@@ -1,9 +1,9 @@
 /* steer.c - steering vectors from contrastive prompts: the mean of a hook's
  * activation over the prompts of one file minus that over another (activation
- * addition, Turner et al. 2023; the difference of means over contrastive
- * prompts, as representation engineering's reading vectors and llama.cpp's
- * control vectors with --method mean do), and the reader of prompt files
- * that dataset-mean ablation shares. */
+ * addition, Turner et al. 2023, takes the difference of two prompts;
+ * llama.cpp's control vectors with --method mean average the differences of
+ * paired prompts position by position), and the reader of prompt files that
+ * dataset-mean ablation shares. */
 #include "config.h"
 #include "interp.h"
 #include "mapfile.h"
