@@ -14,6 +14,7 @@ int sub_bench(int argc, char **argv);
 int sub_tokenize(int argc, char **argv);
 int sub_corpus(int argc, char **argv);
 int sub_train(int argc, char **argv);
+int sub_train_sae(int argc, char **argv);
 int sub_eval(int argc, char **argv);
 int sub_lessons(int argc, char **argv);
 int sub_random(int argc, char **argv);

@@ -262,6 +262,25 @@ struct rs_tokenizer;
 float *abl_mean_over_file(const rs_model *m, const struct rs_tokenizer *tok, int flags, const char *path, rs_hook h,
 			  int want_n, int *n_prompts, int64_t *numel, rs_err *err);
 
+/* ---------------------------------------------------------------- prompt files and steering (steer.c) */
+/* The prompts of a text file, one a line (blank lines and lines starting
+ * with # skipped), tokenized with tok_encode's flags; line: each one's line. */
+typedef struct interp_prompts {
+	int32_t **ids;
+	int *len, *line;
+	int n;
+} interp_prompts;
+int interp_read_prompts(const struct rs_tokenizer *tok, int flags, const char *path, interp_prompts *out,
+			rs_err *err);
+void interp_prompts_free(interp_prompts *p);
+/* A steering vector from contrastive prompts: the mean of hook h's activation
+ * over the prompts of path_a minus the mean over those of path_b (each run on
+ * the clean model). The activation of a prompt is its row at the last position,
+ * or with all_pos the mean of its rows at every position but the first (the
+ * BOS). Prompts may differ in length. *width gets the vector's length. */
+float *steer_from_files(const rs_model *m, const struct rs_tokenizer *tok, int flags, const char *path_a,
+			const char *path_b, rs_hook h, int all_pos, int *n_a, int *n_b, int *width, rs_err *err);
+
 /* ---------------------------------------------------------------- patching (patch.c) */
 /* A clean and a corrupted prompt of the same length, run once each with their
  * caches; each patch reruns the corrupted prompt from the patched hook on with

@@ -36,7 +36,8 @@ struct rs_tokenizer;
 	X(PANE_LENS,     "lens",     "logit-lens", "logit-lens grid: layer x position, top token and probability") \
 	X(PANE_TOPK,     "topk",     "top",        "top-k next tokens with probabilities") \
 	X(PANE_LESSON,   "lesson",   "lesson",     "lesson text") \
-	X(PANE_OUTPUT,   "output",   "out",        "output of the last command")
+	X(PANE_OUTPUT,   "output",   "out",        "output of the last command") \
+	X(PANE_FEATURES, "features", "sae",        "the SAE's most active features at the selected position")
 
 typedef enum rs_pane {
 #define RS_PANE_ENUM(id, name, other, what) id,
@@ -93,6 +94,10 @@ typedef struct rs_session {
 				     * without "..", so typed commands cannot touch other files */
 	int generated;              /* tokens appended by `generate --append` (for display) */
 	char cache_filter[256];     /* the engine's cache globs ("" for all), for memory estimates */
+	/* --- the sparse autoencoder of `sae`/`features` (feat.h) --- */
+	struct rs_sae *sae;         /* NULL until used */
+	struct rs_sae_index *sae_index;
+	char *sae_model;            /* the model_path it was checked against */
 	/* --- owned by the layer above (lesson/ keeps its runner here) --- */
 	void *upper;                /* opaque to the session; NULL until that layer sets it */
 	void (*upper_free)(void *); /* frees it with the session */

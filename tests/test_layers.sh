@@ -16,13 +16,13 @@ cd "$SRC" || exit 1
 header_layer() {
 	case $1 in
 	err | dtype | mapfile | gguf | safetensors | model | ops | kernels | hooks | engine | pool | \
-		sampler | convert | tokenizer | vec | datadir | strbuf | savefile | filelimits | stream) echo core ;;
+		sampler | convert | tokenizer | vec | datadir | strbuf | savefile | filelimits | stream | sae) echo core ;;
 	interp | circuits) echo interp ;;
-	session | commands) echo session ;;
+	session | commands | feat) echo session ;;
 	lesson) echo lesson ;;
 	ui) echo ui ;;
 	cli | cliutil) echo cli ;;
-	corpus | bpe_train | train) echo train ;;
+	corpus | bpe_train | train | sae_train) echo train ;;
 	*) echo unknown ;;
 	esac
 }

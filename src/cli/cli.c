@@ -29,6 +29,7 @@ static const subcommand subcommands[] = {
 	{"eval", sub_eval, "measure a model: loss, induction, IOI, facts"},
 	{"corpus", sub_corpus, "build the training corpus of the built-in model"},
 	{"train", sub_train, "train a model (the built-in one)"},
+	{"train-sae", sub_train_sae, "train a sparse autoencoder of one hook of a model"},
 	{"lessons", sub_lessons, "list, check or export the lessons"},
 	{"explain", sub_explain, "how the model arrived at its answer, step by step, measured"},
 };

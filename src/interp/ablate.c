@@ -167,52 +167,20 @@ fail:
 float *abl_mean_over_file(const rs_model *m, const rs_tokenizer *tok, int flags, const char *path, rs_hook h,
 			  int want_n, int *n_prompts, int64_t *numel, rs_err *err)
 {
-	size_t len = 0;
-	char *text = rs_read_file(path, &len, err);
-	if (!text)
+	interp_prompts p;
+	if (interp_read_prompts(tok, flags, path, &p, err))
 		return NULL;
-	int cap = 16, np = 0, line = 0;
-	int32_t **ids = rs_xmalloc(sizeof *ids * (size_t)cap);
-	int *n = rs_xmalloc(sizeof *n * (size_t)cap);
 	float *mean = NULL;
-	for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-		nl = strchr(p, '\n');
-		if (nl)
-			*nl = 0;
-		line++;
-		size_t l = strlen(p);
-		if (l && p[l - 1] == '\r')
-			p[--l] = 0;
-		if (!l || p[0] == '#') /* blank lines and comments */
-			continue;
-		if (np == cap) {
-			cap *= 2;
-			ids = rs_xrealloc(ids, sizeof *ids * (size_t)cap);
-			n = rs_xrealloc(n, sizeof *n * (size_t)cap);
-		}
-		rs_err e2;
-		if (tok_encode(tok, p, l, flags, &ids[np], NULL, &n[np], &e2)) {
-			rs_fail(err, "%s:%d: %s", path, line, e2.msg);
-			goto done;
-		}
-		np++;
-		if (n[np - 1] != (np > 1 ? n[0] : want_n > 0 ? want_n : n[0])) {
+	int want = want_n > 0 ? want_n : p.len[0];
+	for (int i = 0; i < p.n; i++)
+		if (p.len[i] != want) {
 			rs_fail(err, "%s:%d: this prompt has %d tokens, %s %d: a mean per position needs prompts of one length",
-				path, line, n[np - 1], np > 1 ? "the first has" : "the prompt has", np > 1 ? n[0] : want_n);
+				path, p.line[i], p.len[i], i > 0 || want_n <= 0 ? "the first has" : "the prompt has", want);
 			goto done;
 		}
-	}
-	if (!np) {
-		rs_fail(err, "%s: no prompts (one a line; blank lines and lines starting with # are skipped)", path);
-		goto done;
-	}
-	mean = abl_mean_over(m, h, ids, n, np, numel, err);
-	*n_prompts = np;
+	mean = abl_mean_over(m, h, p.ids, p.len, p.n, numel, err);
+	*n_prompts = p.n;
 done:
-	for (int i = 0; i < np; i++)
-		free(ids[i]);
-	free(ids);
-	free(n);
-	free(text);
+	interp_prompts_free(&p);
 	return mean;
 }

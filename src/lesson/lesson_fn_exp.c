@@ -223,6 +223,11 @@ static char *token_list(lesson_env *env, const int32_t *ids, int n)
 	return s;
 }
 
+char *lx_token_list(lesson_env *env, const int32_t *ids, int n)
+{
+	return token_list(env, ids, n);
+}
+
 /* neuron_top_pos(L, n, k): the prompt's tokens where the neuron is most active. */
 static int f_neuron_top_pos(lesson_env *env, int argc, lx_val *a, lx_val *out, rs_err *err)
 {

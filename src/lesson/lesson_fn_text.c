@@ -513,7 +513,7 @@ const lx_func lx_funcs_text[] = {
 
 const lx_func *lx_find_func(const char *name)
 {
-	const lx_func *tables[] = {lx_funcs_text, lx_funcs_model, lx_funcs_exp, lx_funcs_circ};
+	const lx_func *tables[] = {lx_funcs_text, lx_funcs_model, lx_funcs_exp, lx_funcs_circ, lx_funcs_feat};
 	for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
 		for (const lx_func *f = tables[t]; f->name; f++)
 			if (!strcmp(f->name, name))

@@ -42,6 +42,7 @@ extern const lx_func lx_funcs_text[];
 extern const lx_func lx_funcs_model[];
 extern const lx_func lx_funcs_exp[];
 extern const lx_func lx_funcs_circ[]; /* lesson_fn_circ.c: circuits, path and attribution patching */
+extern const lx_func lx_funcs_feat[]; /* lesson_fn_feat.c: the SAE's features */
 const lx_func *lx_find_func(const char *name);
 
 /* Argument helpers: each fails with a message naming the argument. */
@@ -77,6 +78,8 @@ rs_session *lx_session(lesson_env *env);
 /* A tokenizer by name: "model" (the session's) or "llama3" (a Llama 3 one:
  * the session's when it is one, else $RESIDUAL_TOKENIZER). */
 const rs_tokenizer *lx_tokenizer(lesson_env *env, const char *which, rs_err *err);
+/* Tokens for display, space-separated; malloc'd. */
+char *lx_token_list(lesson_env *env, const int32_t *ids, int n);
 /* A token for display: 'text' with control bytes escaped, into buf. */
 char *lx_tok_display(const rs_tokenizer *tok, int32_t id, char *buf, size_t n);
 /* "L2H1" or "L3 mlp" into layer and head (-1 for an MLP). */

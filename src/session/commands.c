@@ -14,7 +14,7 @@
 
 /* ---------------------------------------------------------------- registry */
 static const cmd_def *const tables[] = {cmds_session, cmds_nav, cmds_inspect, cmds_tokens, cmds_analysis,
-					cmds_exp, cmds_circuits};
+					cmds_exp, cmds_circuits, cmds_features};
 static cmd_def registry[128];
 /* What an upper layer hands down (cmd_extend): lesson/ adds next, prev and
  * answer, and handles `lesson`. */

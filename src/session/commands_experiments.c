@@ -49,6 +49,12 @@ static cmd_status add_iv(rs_session *s, const rs_intervention *iv, const char *w
 	return CMD_OK;
 }
 
+cmd_status cmd_add_intervention(rs_session *s, const rs_intervention *iv, const char *what, const char *name,
+				rs_err *err)
+{
+	return add_iv(s, iv, what, name, err);
+}
+
 /* --pos P, --head H, --kv-head K, --index I shared by the intervention
  * commands; the head options are read once the hook is known (heads_of). */
 typedef struct sel_heads {
@@ -326,7 +332,9 @@ static float *steer_vector(rs_session *s, rs_hook h, const char *spec, int *inde
 		free(path);
 		return v;
 	}
-	cmd_usage(err, name, "vector '%.40s': use dim:I, embed:TOKEN, unembed:TOKEN, diff:A|B or file:PATH[:NAME]",
+	if (!strncmp(spec, "feature:", 8))
+		return cmd_feature_vector(s, h, spec + 8, n, desc, dn, name, err);
+	cmd_usage(err, name, "vector '%.40s': use dim:I, embed:TOKEN, unembed:TOKEN, diff:A|B, file:PATH[:NAME] or feature:N",
 		  spec);
 	return NULL;
 }
@@ -527,9 +535,9 @@ const cmd_def cmds_exp[] = {
 	{"steer", "HOOK VECTOR SCALE [--pos P]", "add a vector to a hook (activation steering)",
 	 "Adds SCALE times VECTOR to HOOK at every position (or --pos P). VECTOR is dim:I (one dimension), "
 	 "embed:TOKEN or unembed:TOKEN (a row of the embedding or unembedding), diff:A|B (HOOK's activation at the "
-	 "last position of prompt A minus that of prompt B) or file:PATH[:NAME] (an F32 tensor of a safetensors "
-	 "file).",
-	 A(ARG_HOOK, ARG_WORD, ARG_NUMBER), "dim: embed: unembed: diff: file:", c_steer, "--pos --head --kv-head", NULL},
+	 "last position of prompt A minus that of prompt B), file:PATH[:NAME] (an F32 tensor of a safetensors "
+	 "file) or feature:N (feature N's decoder direction in the SAE, a unit vector: see sae and features).",
+	 A(ARG_HOOK, ARG_WORD, ARG_NUMBER), "dim: embed: unembed: diff: file: feature:", c_steer, "--pos --head --kv-head", NULL},
 	{"sweep", "patch HOOK [--heads [--pos P]] from PROMPT | ablate heads|attn|mlp [zero|mean] [--values]",
 	 "patch or ablate every layer and position (or head) in turn",
 	 "sweep patch reruns this prompt (the corrupted one) once per layer and position with HOOK (resid_pre, "

@@ -15,6 +15,7 @@ extern const cmd_def cmds_inspect[];  /* commands_inspect.c: show, norms, attn, 
 extern const cmd_def cmds_tokens[];   /* commands_tokens.c: tokenize */
 extern const cmd_def cmds_analysis[]; /* commands_analysis.c: lens, dla, heads, compare */
 extern const cmd_def cmds_exp[];      /* commands_experiments.c: ablate, patch, steer, generate, export */
+extern const cmd_def cmds_features[]; /* commands_features.c: sae, features, feature, steer-from */
 extern cmd_handler cmd_lesson_handler;  /* commands.c: set by cmd_extend, NULL without lessons */
 
 /* `help [NAME]` (commands.c, which knows the aliases). */
@@ -124,6 +125,14 @@ void cmd_effect_print(rs_session *s, const effect_snap *e);
 /* An engine over the session's model for side runs (compare, generate, patch
  * sources), with copies of the session's interventions when with_ivs. */
 rs_engine *cmd_scratch_engine(rs_session *s, int with_ivs, rs_err *err);
+
+/* Registers an intervention as ablate, patch and steer do: prints "#id what
+ * SELECTION" and what it changed at the selected position. */
+cmd_status cmd_add_intervention(rs_session *s, const rs_intervention *iv, const char *what, const char *name,
+				rs_err *err);
+/* steer's vector feature:N (commands_features.c): the SAE's decoder row N. */
+float *cmd_feature_vector(rs_session *s, rs_hook h, const char *spec, int64_t *n, char *desc, size_t dn,
+			  const char *name, rs_err *err);
 
 /* x, or 0 when it would print as -0.0000 (rounding noise in a difference). */
 static inline double clean_zero(double x)

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "session.h"
 #include "datadir.h"
+#include "feat.h"
 #include "stream.h"
 #include "tokenizer.h"
 
@@ -129,6 +130,7 @@ void session_free(rs_session *s)
 		s->upper_free(s->upper);
 	free_notes(s);
 	od_clear(s);
+	feat_free(s);
 	eng_free(s->eng);
 	if (s->own_tok)
 		tok_free(s->tok);

@@ -72,7 +72,7 @@ static int lesson_rows(int rows, unsigned panes, int avail, int lesson_lines, in
 {
 	int base = rows >= 40 ? 8 : 4;
 	int want = lesson_lines > 0 ? lesson_lines + 1 : 0; /* + its title */
-	int up = has(panes, PANE_VECTOR) || has(panes, PANE_ATTN);
+	int up = has(panes, PANE_VECTOR) || has(panes, PANE_ATTN) || has(panes, PANE_FEATURES);
 	int lo = has(panes, PANE_NORMS) || has(panes, PANE_LENS) || has(panes, PANE_TOPK);
 	if (!up && !lo) {
 		/* nothing else competes: a long or unknown text takes every free row;
@@ -136,15 +136,15 @@ void layout_compute_view(int rows, int cols, unsigned panes, int lesson_lines, i
 		L->pane[PANE_PIPELINE] = rect(top, 0, ph, main_w);
 		top += ph;
 	}
-	static const int up_ids[] = {PANE_VECTOR, PANE_ATTN}, up_w[] = {45, 55};
+	static const int up_ids[] = {PANE_VECTOR, PANE_ATTN, PANE_FEATURES}, up_w[] = {45, 55, 40};
 	static const int lo_ids[] = {PANE_NORMS, PANE_LENS, PANE_TOPK}, lo_w[] = {28, 44, 28};
-	int up = has(panes, PANE_VECTOR) || has(panes, PANE_ATTN);
+	int up = has(panes, PANE_VECTOR) || has(panes, PANE_ATTN) || has(panes, PANE_FEATURES);
 	int lo = has(panes, PANE_NORMS) || has(panes, PANE_LENS) || has(panes, PANE_TOPK);
 	int oh = !has(panes, PANE_OUTPUT) ? 0 : rows >= 48 ? 6 : rows >= 36 ? 5 : rows >= 30 ? 4 : 3;
 	if (oh && out_lines + 1 > oh) {
 		/* a tall output: its text whole, leaving the lesson (which scrolls)
 		 * and each band shown the few rows that make them usable */
-		int up0 = has(panes, PANE_VECTOR) || has(panes, PANE_ATTN);
+		int up0 = has(panes, PANE_VECTOR) || has(panes, PANE_ATTN) || has(panes, PANE_FEATURES);
 		int lo0 = has(panes, PANE_NORMS) || has(panes, PANE_LENS) || has(panes, PANE_TOPK);
 		int most = bottom - top - (has(panes, PANE_LESSON) && !lesson_side ? 5 : 0) - (up0 ? 4 : 0) - (lo0 ? 3 : 0);
 		oh = out_lines + 1 < most ? out_lines + 1 : most > oh ? most : oh;
@@ -167,6 +167,6 @@ void layout_compute_view(int rows, int cols, unsigned panes, int lesson_lines, i
 	if (up && lo && up_h < 4 && mid >= 7)
 		up_h = 4; /* a title and three rows: enough to see a pattern */
 	int lo_h = mid - up_h;
-	split_row(L, panes, up_ids, up_w, 2, top, up_h, 0, main_w);
+	split_row(L, panes, up_ids, up_w, 3, top, up_h, 0, main_w);
 	split_row(L, panes, lo_ids, lo_w, 3, top + up_h, lo_h, 0, main_w);
 }

@@ -20,6 +20,7 @@ void pane_lens_draw(ui *u, WINDOW *w);
 void pane_topk_draw(ui *u, WINDOW *w);
 void pane_output_draw(ui *u, WINDOW *w);
 void pane_lesson_draw(ui *u, WINDOW *w);
+void pane_features_draw(ui *u, WINDOW *w);
 
 
 /* The number of stops <= view_stop of one kind in one layer (0 or 1): what a
@@ -89,6 +90,15 @@ static uint64_t sig_topk(ui *u, int p, uint64_t h)
 	return sig_mix(h, (uint64_t)u->s->sel_pos << 20 | (uint64_t)u->s->topk);
 }
 
+/* features: the SAE's hook at the selected position, and whether it is computed */
+static uint64_t sig_features(ui *u, int p, uint64_t h)
+{
+	const rs_session *s = u->s;
+	h = sig_mix(h, (uint64_t)s->view_stop << 20 | (uint64_t)s->sel_pos);
+	h = sig_mix(h, (uint64_t)(uintptr_t)s->sae);
+	return sig_mix(h, s->version);
+}
+
 static uint64_t sig_output(ui *u, int p, uint64_t h)
 {
 	h = sig_str(h, u->s->output);
@@ -117,6 +127,7 @@ static const struct {
 	[PANE_TOPK] = {sig_topk, pane_topk_draw},
 	[PANE_LESSON] = {sig_lesson, pane_lesson_draw},
 	[PANE_OUTPUT] = {sig_output, pane_output_draw},
+	[PANE_FEATURES] = {sig_features, pane_features_draw},
 };
 
 uint64_t pane_sig(ui *u, int p)
