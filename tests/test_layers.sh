@@ -17,7 +17,7 @@ header_layer() {
 	err | dtype | mapfile | gguf | safetensors | model | ops | kernels | hooks | engine | pool | \
 		sampler | convert | tokenizer | vec | datadir | strbuf | savefile | filelimits | stream) echo core ;;
 	interp) echo interp ;;
-	session | commands) echo session ;;
+	session | commands | class) echo session ;;
 	lesson) echo lesson ;;
 	ui) echo ui ;;
 	cli | cliutil) echo cli ;;
