@@ -160,8 +160,6 @@ int class_teacher_fds(const class_teacher *t, struct pollfd *pfd, int max);
 int class_teacher_service(class_teacher *t);
 /* "presenting · 3 following · 2 of 3 answered · 1 right" */
 void class_teacher_status(const class_teacher *t, char *buf, size_t n);
-/* Who answered what (only with names), one line each, into the session's output. */
-void class_teacher_list(const class_teacher *t);
 
 /* ------------------------------------------------------------ the follower */
 
