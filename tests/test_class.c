@@ -278,7 +278,7 @@ int main(void)
 	class_teacher *t = class_teacher_open(T, sock, 0, &err);
 	tap_ok(t != NULL, "the teacher listens: %s", t ? sock : err.msg);
 	if (!t)
-		return tap_done();
+		return tap_done_plan();
 	t->log = keep_log;
 	struct stat st;
 	int sr = stat(sock, &st);
@@ -301,7 +301,7 @@ int main(void)
 	tap_ok(f[0] && f[0]->s && !strcmp(f[0]->s->model_path, T->model_path) && f[0]->s->restricted,
 	       "a follower loads the announced model, restricted: %s", f[0] ? f[0]->s->model_path : err.msg);
 	if (!f[0])
-		return tap_done();
+		return tap_done_plan();
 	char why[160];
 	ok_cmd(T, "prompt 'When Mary and John went to the store, John gave a drink to'");
 	ok_cmd(T, "run all");
@@ -470,5 +470,5 @@ int main(void)
 	session_free(T);
 	unlink(plain);
 	rmdir(dir);
-	return tap_done();
+	return tap_done_plan();
 }
