@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "class.h"
+#include "commands_model.h"
 #include "commands.h"
 #include "lesson.h"
 #include "tap.h"
@@ -455,13 +456,27 @@ int main(void)
 		tap_ok(pump(t, f, 1, 10) && same_state(T, A, why, sizeof why), "the follower re-attaches: %s", why);
 	}
 
+	/* the teacher loads another model: the follower loads it too */
+	char other[320];
+	snprintf(other, sizeof other, "%s/other.gguf", dir);
+	if (tm_write_tiny_model(other, &err))
+		tap_diag("%s", err.msg);
+	char load[360];
+	snprintf(load, sizeof load, "load '%s'", other);
+	ok_cmd(T, load);
+	ok_cmd(T, "prompt --ids 1,2,3,4,5");
+	ok_cmd(T, "run all");
+	int loaded = t && pump(t, f, 1, 10) && !strcmp(A->model_path, other) && same_state(T, A, why, sizeof why);
+	tap_ok(loaded, "the teacher's load: the follower loads %s too (%s)", A->model_path, why);
+	unlink(other);
+
 	/* a follower that cannot read the model is told which path */
 	char msg[600];
 	fake_teacher("/nonexistent/teacher.gguf", 1, 2, msg, sizeof msg);
 	tap_ok(strstr(msg, "/nonexistent/teacher.gguf") != NULL && strstr(msg, "No such file") != NULL, "an unreadable model: %s", msg);
 	char *abs = NULL;
 	uint64_t size = 0, sum = 0;
-	class_model_id(T->model_path, &abs, &size, &sum, &err);
+	class_model_id(session_default_model(), &abs, &size, &sum, &err);
 	fake_teacher(abs, size, sum ^ 1, msg, sizeof msg);
 	tap_ok(strstr(msg, "is not the teacher's model") != NULL, "a model whose header differs: %s", msg);
 	free(abs);

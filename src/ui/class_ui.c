@@ -45,6 +45,11 @@ static void follower_event(void *ctx, class_event ev)
 	switch (ev) {
 	case CLASS_EV_COMMAND:
 		ui_trace("class: replayed %s", f->ev_line);
+		if (f->ev_quiet && u->out_zoom) {
+			/* the teacher's key closed its box before it acted (zoom_key) */
+			u->out_zoom = 0;
+			ui_mark_all(u);
+		}
 		ui_command_done(u, f->ev_view_before, f->ev_status, &f->ev_err, f->ev_quiet);
 		break;
 	case CLASS_EV_MODEL:
