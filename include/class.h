@@ -142,7 +142,7 @@ typedef struct class_teacher {
 	char key[CLASS_KEY_MAX];    /* the question the tally counts ("" none) */
 	char *model, *snapshot;     /* the hello and the snapshot last made */
 	char *model_src;            /* the session's model_path the hello was made from */
-	uint64_t snap_version;
+	uint64_t snap_version, snap_seq;
 	/* where a logged reason goes (a dropped follower); NULL: stderr */
 	void (*log)(void *ctx, const char *line);
 	void *log_ctx;

@@ -65,12 +65,14 @@ static void drop_peer(class_teacher *t, int i, const char *why)
 
 static const char *teacher_snapshot(class_teacher *t)
 {
-	if (t->snapshot && t->snap_version == t->s->version)
+	/* made again after any command (seq) or change of the session (version) */
+	if (t->snapshot && t->snap_version == t->s->version && t->snap_seq == t->seq)
 		return t->snapshot;
 	free(t->snapshot);
 	rs_err err = {{0}};
 	t->snapshot = class_snapshot_build(t->s, t->seq, &err);
 	t->snap_version = t->s->version;
+	t->snap_seq = t->seq;
 	if (!t->snapshot)
 		tlog(t, "%s", err.msg);
 	return t->snapshot;
