@@ -55,6 +55,10 @@ typedef struct cmd_def {
 cmd_status cmd_exec(rs_session *s, const char *line, rs_err *err);
 /* The command a line runs (its first word, aliases followed), or NULL. */
 const cmd_def *cmd_of_line(const char *line);
+/* The words of line from the first-th on, as the command sees them (quotes
+ * removed), joined by single spaces; malloc'd, NULL when the line does not
+ * split (an open quote). */
+char *cmd_words_from(const char *line, int first);
 
 /* As cmd_exec, but what the command prints is dropped: the session's output
  * stays what it was. The screen's keys run commands this way, since what a

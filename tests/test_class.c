@@ -358,7 +358,7 @@ int main(void)
 	sscanf(T->output, "Answer: %63s", right);
 	ok_cmd(A, "answer 999");
 	char ans[80];
-	snprintf(ans, sizeof ans, "answer %s", right);
+	snprintf(ans, sizeof ans, "answer '%s'", right); /* quoted: graded as the lesson reads it */
 	ok_cmd(B, ans);
 	pump(t, f, 2, 5);
 	for (int i = 0; i < 20; i++) { /* the tally comes after the last command */
@@ -372,6 +372,19 @@ int main(void)
 	tap_ok(!strstr(last_log, "ana") && !strstr(last_log, "ben"), "no names without --names");
 	tap_ok(!strcmp(f[0]->tally, "2 of 2 answered \xc2\xb7 1 right"), "followers see the tally: %s", f[0]->tally);
 	tap_ok(!f[0]->detached && !f[1]->detached, "answering does not detach");
+	t->names = 1;
+	snprintf(ans, sizeof ans, "lesson answer %s", right);
+	ok_cmd(A, ans);
+	pump(t, f, 2, 5);
+	for (int i = 0; i < 20; i++) {
+		class_teacher_service(t);
+		poll(NULL, 0, 2);
+	}
+	class_teacher_status(t, status, sizeof status);
+	tap_ok(strstr(last_log, "'ana' answered") && strstr(last_log, ": right") &&
+		       strstr(status, "2 of 2 answered \xc2\xb7 2 right"),
+	       "with --names the teacher sees who: %s; %s", last_log, status);
+	t->names = 0;
 	ok_cmd(T, "lesson step 4");
 	pump(t, f, 2, 5);
 	class_teacher_status(t, status, sizeof status);

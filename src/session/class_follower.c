@@ -40,17 +40,6 @@ static void fnotice(class_follower *f, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The text of an answer line: what follows "answer" (or "lesson answer"). */
-static const char *answer_text(const char *line)
-{
-	const char *p = line + strspn(line, " \t");
-	for (int words = !strncmp(p, "lesson", 6) ? 2 : 1; words > 0; words--) {
-		p += strcspn(p, " \t");
-		p += strspn(p, " \t");
-	}
-	return p;
-}
-
 /* The follower's own commands: an answer goes to the teacher; anything that
  * changes the state means the learner explores on their own. */
 static void follower_on_command(void *ctx, const char *line, int quiet, int status)
@@ -59,18 +48,22 @@ static void follower_on_command(void *ctx, const char *line, int quiet, int stat
 	if (f->replaying)
 		return;
 	const cmd_def *d = cmd_of_line(line);
-	const char *p = line + strspn(line, " \t");
-	int is_answer = d && (!strcmp(d->name, "answer") || (!strcmp(d->name, "lesson") && strstr(p, "answer")));
+	char *sub = d && !strcmp(d->name, "lesson") ? cmd_words_from(line, 1) : NULL;
+	int is_answer = d && (!strcmp(d->name, "answer") || (sub && !strncmp(sub, "answer ", 7)));
+	free(sub);
 	if (status < 0) {
 		char key[CLASS_KEY_MAX];
 		int q = f->s->upper_question ? f->s->upper_question(f->s, -1, NULL, key, sizeof key) : -1;
-		if (is_answer && q >= 0 && f->conn.fd >= 0) {
-			char *msg = class_answer(key, q, answer_text(line));
+		/* the words the lesson grades: after "answer" or "lesson answer" */
+		char *text = is_answer ? cmd_words_from(line, strcmp(d->name, "lesson") ? 1 : 2) : NULL;
+		if (text && q >= 0 && f->conn.fd >= 0) {
+			char *msg = class_answer(key, q, text);
 			if (msg)
 				class_conn_queue(&f->conn, msg);
 			free(msg);
 			class_conn_flush(&f->conn);
 		}
+		free(text);
 		return;
 	}
 	if (!is_answer && !class_view_only(line) && !f->detached) {

@@ -273,7 +273,7 @@ static int on_peer_line(void *ctx, class_conn *c, const char *line, size_t n)
 			c->right = right;
 			if (t->names) {
 				char who[96];
-				tlog(t, "%s answered '%s': %s", peer_label(c, who, sizeof who), rs_esc(m.text, 120),
+				tlog(t, "%s answered '%s': %s", peer_label(c, who, sizeof who), rs_esc(m.text, -1),
 				     right ? "right" : "not right");
 			}
 			send_tally(t, NULL);

@@ -2,6 +2,7 @@
  * command, `help`, and batch mode (commands from a file without curses). */
 #include "config.h"
 #include "commands_internal.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -293,6 +294,24 @@ const cmd_def *cmd_of_line(const char *line)
 	for (int w = 0; w < cl.n; w++)
 		free(cl.words[w]);
 	return d;
+}
+
+char *cmd_words_from(const char *line, int first)
+{
+	cmd_line cl = {0};
+	if (!line || strlen(line) > MAX_LINE || split_words(&cl, line, NULL))
+		return NULL;
+	rs_strbuf b;
+	strbuf_init(&b);
+	strbuf_add(&b, "", 0);
+	for (int w = first; w < cl.n; w++) {
+		if (w > first)
+			strbuf_putc(&b, ' ');
+		strbuf_puts(&b, cl.words[w]);
+	}
+	for (int w = 0; w < cl.n; w++)
+		free(cl.words[w]);
+	return b.p;
 }
 
 /* ---------------------------------------------------------------- help */
