@@ -23,5 +23,11 @@ int sub_explain(int argc, char **argv);
 /* Batch mode (the command language without the screen): argv as given to
  * main. The screen is ui_main (ui.h). */
 int cli_batch_main(int argc, char **argv);
+/* Classroom mode in batch (batch_class.c): follow the teacher at sock,
+ * printing what each mirrored command prints (file: the follower's own
+ * commands, such as answers); or present the commands of file. */
+struct rs_session;
+int cli_batch_follow(const char *sock, const char *file, int echo);
+int cli_batch_present(struct rs_session *s, const char *sock, const char *file, int echo, int names);
 
 #endif

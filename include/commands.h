@@ -37,7 +37,14 @@ typedef struct cmd_def {
 	cmd_status (*run)(rs_session *s, int argc, char **argv, rs_err *err);
 	const char *flags;    /* options it takes, space-separated ("--full --head"), for completion */
 	const char *group;    /* set on the first command of a group: its heading in `help` */
+	unsigned mode;        /* CMD_REPLAY | CMD_VIEW (classroom mode, class.h) */
 } cmd_def;
+
+/* cmd_def.mode: CMD_REPLAY, a follower may replay it (it reads no file the
+ * teacher names and writes none: not load, export, quit or answer);
+ * CMD_VIEW, it only shows (a follower running it keeps following). */
+#define CMD_REPLAY 1u
+#define CMD_VIEW 2u
 
 /* Parses and runs one line. Words are shell-like (quotes, backslash escapes;
  * '#' at the start of a word begins a comment); empty and comment lines do
@@ -46,6 +53,12 @@ typedef struct cmd_def {
  * is wrong and its usage). Nothing typed can end the process: a failed
  * command leaves the session as it was or in a consistent state. */
 cmd_status cmd_exec(rs_session *s, const char *line, rs_err *err);
+/* The command a line runs (its first word, aliases followed), or NULL. */
+const cmd_def *cmd_of_line(const char *line);
+/* The words of line from the first-th on, as the command sees them (quotes
+ * removed), joined by single spaces; malloc'd, NULL when the line does not
+ * split (an open quote). */
+char *cmd_words_from(const char *line, int first);
 
 /* As cmd_exec, but what the command prints is dropped: the session's output
  * stays what it was. The screen's keys run commands this way, since what a

@@ -14,6 +14,7 @@
 #ifndef RS_SESSION_H
 #define RS_SESSION_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine.h"
@@ -22,6 +23,7 @@
 #include "model.h"
 
 struct rs_tokenizer;
+struct rs_strbuf;
 
 /* The panes the screen can show (bit i of rs_session.panes is pane i), one
  * row each: X(id, name, other name, what it shows). The name is the one of
@@ -110,6 +112,19 @@ typedef struct rs_session {
 	 * interrupt_ctx; NULL: session_progress writes it to stderr. */
 	void (*progress)(void *ctx, const char *line);
 	int interrupted;            /* the last move stopped early, at view_stop */
+	/* --- classroom mode (class.h) --- */
+	/* Told of every command run at the top level (not those a lesson step
+	 * runs): before it runs (status -1) and after (its cmd_status), with its
+	 * line and whether it ran quietly (a key). NULL: nobody listens. */
+	void (*on_command)(void *ctx, const char *line, int quiet, int status);
+	void *on_command_ctx;
+	/* Set by the layer above with upper (lesson/): the commands that bring a
+	 * session back to its state ("lesson 3", "lesson step 2"), one a line; and
+	 * the question of the step shown: given NULL, the index of the question
+	 * the learner is on (its key, "lesson#step", in key), given an answer, 1
+	 * when it is right for question q, 0 when not; -1 when no question. */
+	void (*upper_state)(const struct rs_session *s, struct rs_strbuf *cmds);
+	int (*upper_question)(const struct rs_session *s, int q, const char *given, char *key, size_t n);
 	/* --- hooks the big-model cache default left out, computed when asked
 	 * (session_compute_act), for the current pass; at most session_cache_budget */
 	rs_act *od_acts;

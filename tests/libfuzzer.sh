@@ -19,7 +19,7 @@ src=$(cd "${TOP_SRCDIR:-$(dirname "$0")/..}" && pwd)
 top=$(pwd)
 build=${FUZZ_BUILD:-$top/build-fuzz}
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-gguf st config tok_json tok_encode lesson commands}
+targets=${FUZZ_TARGETS:-gguf st config tok_json tok_encode lesson commands class}
 cc=${FUZZ_CC:-clang}
 command -v "$cc" >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
 

@@ -188,3 +188,80 @@ compare_row() {
 		exit bad
 	}'
 }
+
+# ssh_start: an sshd of our own on a free port of 127.0.0.1 with throwaway
+# keys ($WORK/id logs in as this user); sets PORT, SSHD_PID and USER_NAME.
+# Skips the whole test (exit 0) when sshd or ssh is missing or cannot start.
+ssh_start() {
+	SSHD=
+	for p in /usr/sbin/sshd /usr/local/sbin/sshd /sbin/sshd $(command -v sshd 2>/dev/null); do
+		[ -x "$p" ] && SSHD=$p && break
+	done
+	if [ -z "$SSHD" ] || ! command -v ssh >/dev/null 2>&1 || ! command -v ssh-keygen >/dev/null 2>&1; then
+		echo "1..0 # SKIP sshd, ssh or ssh-keygen is not installed (openssh-server, openssh-client)"
+		exit 0
+	fi
+	# sshd wants its privilege-separation directory
+	if [ ! -d /run/sshd ]; then
+		mkdir -p /run/sshd 2>/dev/null && chmod 755 /run/sshd
+		if [ ! -d /run/sshd ]; then
+			echo "1..0 # SKIP /run/sshd is missing and cannot be created (not root)"
+			exit 0
+		fi
+	fi
+
+	USER_NAME=$(id -un)
+	ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_key" >/dev/null &&
+		ssh-keygen -q -t ed25519 -N '' -f "$WORK/id" >/dev/null &&
+		cp "$WORK/id.pub" "$WORK/authorized_keys" && chmod 600 "$WORK/authorized_keys"
+	if [ $? -ne 0 ]; then
+		echo "1..0 # SKIP could not make throwaway keys"
+		exit 0
+	fi
+
+	# a free port: let sshd try a few, it fails when one is taken
+	PORT=
+	for try in 1 2 3 4 5 6 7 8; do
+		port=$((20000 + ($$ * 7 + try * 1543) % 40000))
+		cat >"$WORK/sshd_config" <<-CONF
+	Port $port
+	ListenAddress 127.0.0.1
+	HostKey $WORK/host_key
+	PidFile $WORK/sshd.pid
+	AuthorizedKeysFile $WORK/authorized_keys
+	UsePAM no
+	PermitRootLogin prohibit-password
+	StrictModes no
+	PubkeyAuthentication yes
+	PasswordAuthentication no
+	KbdInteractiveAuthentication no
+	PermitTTY yes
+	X11Forwarding no
+	PrintMotd no
+	PrintLastLog no
+	LogLevel ERROR
+	CONF
+		"$SSHD" -f "$WORK/sshd_config" -D -e -o "Banner none" 2>"$WORK/sshd.log" &
+		SSHD_PID=$!
+		i=0
+		while [ $i -lt 50 ]; do
+			if ssh -F /dev/null -p "$port" -i "$WORK/id" -o BatchMode=yes -o StrictHostKeyChecking=no \
+				-o UserKnownHostsFile="$WORK/known_hosts" -o ConnectTimeout=5 \
+				"$USER_NAME@127.0.0.1" true 2>>"$WORK/ssh.log"; then
+				PORT=$port
+				break
+			fi
+			kill -0 $SSHD_PID 2>/dev/null || break
+			sleep 0.1
+			i=$((i + 1))
+		done
+		[ -n "$PORT" ] && break
+		kill $SSHD_PID 2>/dev/null
+		wait $SSHD_PID 2>/dev/null
+	done
+	if [ -z "$PORT" ]; then
+		echo "1..0 # SKIP could not start a test sshd on loopback: $(tail -n 1 "$WORK/sshd.log" "$WORK/ssh.log" 2>/dev/null | tr '\n' ' ')"
+		exit 0
+	fi
+	trap 'kill $SSHD_PID 2>/dev/null; screen_cleanup' EXIT
+}

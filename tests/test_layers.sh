@@ -18,7 +18,7 @@ header_layer() {
 	err | dtype | mapfile | gguf | safetensors | model | ops | kernels | hooks | engine | pool | \
 		sampler | convert | tokenizer | vec | datadir | strbuf | savefile | filelimits | stream | sae) echo core ;;
 	interp | circuits) echo interp ;;
-	session | commands | feat) echo session ;;
+	session | commands | feat | class) echo session ;;
 	lesson) echo lesson ;;
 	ui) echo ui ;;
 	cli | cliutil) echo cli ;;

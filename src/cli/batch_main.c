@@ -1,6 +1,7 @@
 /* batch_main.c - `residual --batch [FILE|-]`: the command language without
  * curses, for scripts, tests and classrooms without a terminal. */
 #include "config.h"
+#include "cli.h"
 #include "commands.h"
 
 #include <stdio.h>
@@ -11,6 +12,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: residual --batch [FILE|-] [--model PATH] [--tokenizer PATH] [--prompt TEXT]\n"
 		   "                        [--ids N,N,...] [--echo] [--restricted]\n"
+		   "       residual --batch [FILE|-] --present SOCKET [--names] [options]\n"
+		   "       residual --batch [FILE|-] --follow SOCKET\n"
 		   "Runs the commands of FILE (default: standard input) one line at a time and prints what\n"
 		   "they print; errors go to standard error. The exit status is 0 when every command\n"
 		   "succeeded, 1 when one failed, 2 when the session could not start. Type help for the\n"
@@ -21,7 +24,8 @@ int cli_batch_main(int argc, char **argv)
 {
 	const char *file = "-";
 	session_opts so = {0};
-	int echo = 0, restricted = 0;
+	int echo = 0, restricted = 0, names = 0;
+	const char *present = NULL, *follow = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int has_val = i + 1 < argc;
@@ -32,6 +36,12 @@ int cli_batch_main(int argc, char **argv)
 				file = argv[++i];
 		} else if (!strcmp(a, "--echo")) {
 			echo = 1;
+		} else if (!strcmp(a, "--present") && has_val) {
+			present = argv[++i];
+		} else if (!strcmp(a, "--follow") && has_val) {
+			follow = argv[++i];
+		} else if (!strcmp(a, "--names")) {
+			names = 1;
 		} else if (!strcmp(a, "--restricted")) {
 			restricted = 1;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -46,6 +56,13 @@ int cli_batch_main(int argc, char **argv)
 		}
 	}
 	const char *model = so.model, *tokenizer = so.tokenizer, *prompt = so.prompt, *ids = so.ids;
+	if (follow) {
+		if (present || model || tokenizer || prompt || ids) {
+			fprintf(stderr, "residual: --follow takes the teacher's model and prompt; give it alone\n");
+			return 2;
+		}
+		return cli_batch_follow(follow, file, echo);
+	}
 	rs_err err = {{0}};
 	rs_session *s = session_create(model, &err);
 	if (!s) {
@@ -86,7 +103,7 @@ int cli_batch_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	int rc = cmd_batch(s, file, echo);
+	int rc = present ? cli_batch_present(s, present, file, echo, names) : cmd_batch(s, file, echo);
 	session_free(s);
 	return rc;
 }

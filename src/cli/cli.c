@@ -39,6 +39,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: residual [options]                        open the tutor screen\n"
 		"       residual --batch [FILE|-] [options]       run commands without the screen\n"
+		"       residual --present SOCKET [options]       teach: followers mirror this session\n"
+		"       residual [--batch] --follow SOCKET        follow a teacher's session\n"
 		"       residual COMMAND [options]                run COMMAND --help for its options\n\n"
 		"options:\n"
 		"  --model PATH         a GGUF file or Hugging Face folder (default: the built-in model)\n"
@@ -50,6 +52,7 @@ static void usage(FILE *f)
 		"                       a bigger model is stepped from disk (every command takes it)\n"
 		"  --theme dark|light|mono, --ascii, --no-history   screen appearance and history\n"
 		"  --echo, --restricted batch mode: echo commands; relative paths only for load/export\n"
+		"  --names              with --present: who answered what (else counts only)\n"
 		"Keys, commands and hooks: man residual (doc/residual.1), or ? and :help in the screen.\n\n"
 		"commands:\n");
 	for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)

@@ -234,14 +234,14 @@ int lesson_startup(rs_session *s, const char *name, rs_err *err)
 /* Handed to the registry by the program (cmd_extend in cli_main). */
 const cmd_def lesson_cmds[] = {
 	{"next", "", "the lesson's next step", "Shows the next step of the lesson in progress (lesson next).",
-	 {ARG_NONE}, NULL, lesson_command, NULL, "Lessons"},
+	 {ARG_NONE}, NULL, lesson_command, NULL, "Lessons", CMD_REPLAY},
 	{"prev", "", "the lesson's previous step",
 	 "Shows the previous step again; the lesson replays its commands, so the numbers are the same.",
-	 {ARG_NONE}, NULL, lesson_command, NULL, NULL},
+	 {ARG_NONE}, NULL, lesson_command, NULL, NULL, CMD_REPLAY},
 	{"answer", "TEXT", "answer the question of the lesson's step",
 	 "Checks TEXT against the answer the model computes (lesson reveal shows it). Heads are written L2H1, "
 	 "tokens as their text.",
-	 {ARG_TEXT}, NULL, lesson_command, NULL, NULL},
+	 {ARG_TEXT}, NULL, lesson_command, NULL, NULL, CMD_VIEW},
 	{"explain", "[N] [--vs TOKEN] [--json]", "how the model arrived at its answer, step by step, measured",
 	 "Generates the model's answer to the prompt (greedy, N tokens, default: to the end token or 16), then walks "
 	 "through how it arose as a lesson built on the fly, every number live: the tokens the model saw; the logit "
@@ -251,6 +251,6 @@ const cmd_def lesson_cmds[] = {
 	 "ablation disagree, why); for later tokens, whether they are copied from the prompt and by which head; a "
 	 "summary from the measurements. The session's prompt becomes the prompt and the answer. --json prints the "
 	 "measurements as JSON. Esc stops the ablation checks on a big model.",
-	 {ARG_NUMBER}, NULL, lesson_explain_command, "--vs --json --chat", "Explaining an answer"},
-	{NULL, NULL, NULL, NULL, {ARG_NONE}, NULL, NULL, NULL, NULL},
+	 {ARG_NUMBER}, NULL, lesson_explain_command, "--vs --json --chat", "Explaining an answer", CMD_REPLAY},
+	{NULL, NULL, NULL, NULL, {ARG_NONE}, NULL, NULL, NULL, NULL, 0},
 };

@@ -107,6 +107,7 @@ typedef struct lesson_run {
 	unsigned panes;
 	lesson *generated;      /* the lesson `explain` built (not a file: no progress kept) */
 	int executing;          /* inside a step's commands (explain run by a lesson prints only) */
+	int no_save;            /* a restricted session (a classroom's follower) writes no progress */
 } lesson_run;
 
 /* lesson_run.c */

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "lesson_int.h"
+#include "strbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,6 +44,43 @@ static void run_free(void *p) /* the session's upper_free */
 	free(r);
 }
 
+/* rs_session.upper_state: the lesson and its step, as the commands that
+ * bring a follower there (a lesson explain built has no file: left out). */
+static void run_state(const rs_session *s, rs_strbuf *cmds)
+{
+	const lesson_run *r = s->upper;
+	if (!r || !r->cur || r->cur == r->generated)
+		return;
+	strbuf_printf(cmds, "lesson '%s'\n", r->cur->name);
+	int k = r->step < r->cur->n_steps ? r->step : r->cur->n_steps - 1;
+	strbuf_printf(cmds, "lesson step %d\n", k + 1);
+	if (r->step >= r->cur->n_steps)
+		strbuf_puts(cmds, "next\n");
+}
+
+/* rs_session.upper_question: the step's question the learner is on, or
+ * whether an answer to question q is right, as `answer` grades it. */
+static int run_question(const rs_session *s, int q, const char *given, char *key, size_t n)
+{
+	const lesson_run *r = s->upper;
+	if (!r || !r->cur || r->step >= r->cur->n_steps)
+		return -1;
+	const lesson_step *st = &r->cur->steps[r->step];
+	if (!st->n_q || !r->expected || !r->answered)
+		return -1;
+	snprintf(key, n, "%s#%d", r->cur->name, r->step + 1);
+	if (!given) {
+		int i = 0;
+		while (i < st->n_q - 1 && i < r->n_expected - 1 && r->answered[i] > 0)
+			i++;
+		return i;
+	}
+	if (q < 0 || q >= st->n_q || q >= r->n_expected || !r->expected[q])
+		return 0;
+	char why[200];
+	return lesson_answer_grade(&st->q[q], r->expected[q], given, why, sizeof why) ? 1 : 0;
+}
+
 static lesson_run *run_get(rs_session *s, int without_lessons, rs_err *err)
 {
 	if (s->upper)
@@ -67,6 +105,9 @@ static lesson_run *run_get(rs_session *s, int without_lessons, rs_err *err)
 	lesson_diags_free(&d);
 	s->upper = r;
 	s->upper_free = run_free;
+	s->upper_state = run_state;
+	s->upper_question = run_question;
+	r->no_save = s->restricted;
 	return r;
 }
 
@@ -304,6 +345,8 @@ void lesson_run_save(lesson_run *r)
 {
 	if (r->cur && r->cur == r->generated)
 		return; /* built by explain: nothing to resume */
+	if (r->no_save)
+		return;
 	char note[600];
 	lesson_progress *p = lesson_progress_load(note, sizeof note);
 	if (note[0])

@@ -2,6 +2,7 @@
  * command, `help`, and batch mode (commands from a file without curses). */
 #include "config.h"
 #include "commands_internal.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -213,6 +214,9 @@ const char *cmd_text(int argc, char **argv, int i)
 }
 
 /* ---------------------------------------------------------------- running */
+/* cmd_exec_quiet's depth, so that the classroom hook knows a key's command */
+static int quiet_depth;
+
 cmd_status cmd_exec_quiet(rs_session *s, const char *line, rs_err *err)
 {
 	char *out = s->output;
@@ -221,7 +225,9 @@ cmd_status cmd_exec_quiet(rs_session *s, const char *line, rs_err *err)
 	s->output = rs_xmalloc(s->output_cap);
 	s->output[0] = 0;
 	s->output_len = 0;
+	quiet_depth++;
 	cmd_status st = cmd_exec(s, line, err);
+	quiet_depth--;
 	free(s->output);
 	s->output = out, s->output_len = len, s->output_cap = cap;
 	return st;
@@ -259,17 +265,53 @@ cmd_status cmd_exec(rs_session *s, const char *line, rs_err *err)
 		char *argv[MAX_WORDS + 1];
 		memcpy(argv, cl.words, sizeof(char *) * (size_t)(cl.n + 1));
 		argv[0] = (char *)d->name;
+		/* the classroom hears of the commands typed, not of those a lesson runs */
+		int top = !current && s->on_command;
+		int quiet = quiet_depth > 0;
+		if (top)
+			s->on_command(s->on_command_ctx, line, quiet, -1);
 		cl.outer = current;
 		current = &cl;
 		st = d->run(s, cl.n, argv, err);
 		current = cl.outer;
 		if (st == CMD_ERROR && !err->msg[0])
 			cmd_usage(err, d->name, "failed");
+		if (top && s->on_command)
+			s->on_command(s->on_command_ctx, line, quiet, (int)st);
 	}
 	for (int w = 0; w < cl.n; w++)
 		free(cl.words[w]);
 	free(cl.text);
 	return st;
+}
+
+const cmd_def *cmd_of_line(const char *line)
+{
+	cmd_line cl = {0};
+	if (!line || strlen(line) > MAX_LINE || split_words(&cl, line, NULL))
+		return NULL;
+	const cmd_def *d = cl.n ? cmd_find(cl.words[0]) : NULL;
+	for (int w = 0; w < cl.n; w++)
+		free(cl.words[w]);
+	return d;
+}
+
+char *cmd_words_from(const char *line, int first)
+{
+	cmd_line cl = {0};
+	if (!line || strlen(line) > MAX_LINE || split_words(&cl, line, NULL))
+		return NULL;
+	rs_strbuf b;
+	strbuf_init(&b);
+	strbuf_add(&b, "", 0);
+	for (int w = first; w < cl.n; w++) {
+		if (w > first)
+			strbuf_putc(&b, ' ');
+		strbuf_puts(&b, cl.words[w]);
+	}
+	for (int w = 0; w < cl.n; w++)
+		free(cl.words[w]);
+	return b.p;
 }
 
 /* ---------------------------------------------------------------- help */

@@ -452,27 +452,27 @@ const cmd_def cmds_analysis[] = {
 	 "KL divergence from the final distribution. --all shows the top token for every position (on a screen "
 	 "too narrow for that table, a heatmap of its probability; --values prints the tokens). Runs the pass "
 	 "to the end if needed.",
-	 A(ARG_POS), NULL, c_lens, "--all --target --values", "Analyses"},
+	 A(ARG_POS), NULL, c_lens, "--all --target --values", "Analyses", CMD_REPLAY | CMD_VIEW},
 	{"dla", "[POS] [TOKEN] [--vs TOKEN] [--top N]", "direct logit attribution to heads and MLPs",
 	 "Splits the logit of TOKEN (default: the model's prediction) at POS into the embedding, every head and "
 	 "every MLP, with the final norm's scale frozen; --vs TOKEN attributes the logit difference. Shows the "
 	 "N (default 10) largest contributions by magnitude.",
-	 A(ARG_POS, ARG_TOKEN), NULL, c_dla, "--vs --top", NULL},
+	 A(ARG_POS, ARG_TOKEN), NULL, c_dla, "--vs --top", NULL, CMD_REPLAY | CMD_VIEW},
 	{"heads", "[prev|dup|induction|first|entropy] [--top N] [--values]", "score every head: previous-token, induction...",
 	 "From this prompt's attention patterns: mean attention to the previous token, to earlier copies of the "
 	 "current token (duplicate-token heads), to the tokens after those copies (induction heads), to position "
 	 "0, and the mean entropy, with how many queries each mean rests on (? marks fewer than 5). Name a score "
 	 "to sort by it. On the screen, without a score, layer x head heatmaps; --values prints the table.",
-	 A(ARG_WORD), "prev dup induction first entropy", c_heads, "--top --values", NULL},
+	 A(ARG_WORD), "prev dup induction first entropy", c_heads, "--top --values", NULL, CMD_REPLAY | CMD_VIEW},
 	{"repeat", "[N] [--seed S] [--no-bos] [--use]", "repeated random tokens: the induction test",
 	 "Runs BOS and N (default 20) random tokens twice: a model with induction heads predicts the second half "
 	 "far better. Shows the loss on each half and the heads with the highest induction scores. --use makes "
 	 "these tokens the prompt.",
-	 A(ARG_NUMBER), NULL, c_repeat, "--seed --no-bos --use", NULL},
+	 A(ARG_NUMBER), NULL, c_repeat, "--seed --no-bos --use", NULL, CMD_REPLAY},
 	{"compare", "PROMPT_A PROMPT_B [--ids]", "two prompts side by side",
 	 "Runs both prompts (quote each; --ids for token id lists) with the interventions in effect and shows "
 	 "their top next tokens, how far the two distributions are apart, and how the residual streams at the "
 	 "last positions differ after each layer.",
-	 A(ARG_TEXT, ARG_TEXT), NULL, c_compare, "--ids", NULL},
+	 A(ARG_TEXT, ARG_TEXT), NULL, c_compare, "--ids", NULL, CMD_REPLAY | CMD_VIEW},
 	{0},
 };

@@ -367,7 +367,7 @@ const cmd_def cmds_circuits[] = {
 	 "factor. RMSNorm weights are folded into W_Q, W_K, W_V (and the final norm's into W_U); under GQA a "
 	 "head's W_K and W_V are its kv group's. The tokens: --tokens TEXT (tokenized, each distinct token once), "
 	 "--ids, or the prompt's distinct tokens but BOS. Nothing vocab x vocab is made.",
-	 A(ARG_WORD, ARG_LAYER, ARG_HEAD), "qk ov", c_circuit, "--tokens --ids --top --json", "Circuits"},
+	 A(ARG_WORD, ARG_LAYER, ARG_HEAD), "qk ov", c_circuit, "--tokens --ids --top --json", "Circuits", CMD_REPLAY | CMD_VIEW},
 	{"composition", "[q|k|v] [L H] [--top N] [--values] [--json]",
 	 "Q-, K- or V-composition scores between heads of different layers",
 	 "How much a later head's queries (q), keys (k, the default) or values (v) read what an earlier head "
@@ -376,7 +376,7 @@ const cmd_def cmds_circuits[] = {
 	 "matrices of the same shapes to compare. Without L H: the highest pairs; with L H: that receiver's "
 	 "scores against every head of the earlier layers as a layer x head grid (a heatmap when the screen is "
 	 "narrow; --values prints numbers).",
-	 A(ARG_WORD, ARG_LAYER, ARG_HEAD), "q k v", c_composition, "--top --values --json", NULL},
+	 A(ARG_WORD, ARG_LAYER, ARG_HEAD), "q k v", c_composition, "--top --values --json", NULL, CMD_REPLAY | CMD_VIEW},
 	{"path-patch", "SENDER|senders RECEIVER[,...] from PROMPT [--metric T] [--vs T] [--at P] [--values] [--json]",
 	 "path patching: a head's change into chosen receivers only",
 	 "Wang et al. 2022. SENDER is a head L.H or an MLP L.mlp; its output on PROMPT (the other run, the same length) minus its "
@@ -388,7 +388,7 @@ const cmd_def cmds_circuits[] = {
 	 "(a layer x head grid). The metric and its normalisation are sweep patch's: 0 as this prompt, 1 as the "
 	 "other.",
 	 A(ARG_WORD, ARG_WORD, ARG_WORD, ARG_TEXT), "senders all logits from", c_path_patch,
-	 "--metric --vs --at --values --json --ids", NULL},
+	 "--metric --vs --at --values --json --ids", NULL, CMD_REPLAY | CMD_VIEW},
 	{"attrib", "HOOK from PROMPT [--heads [--pos P]] [--compare] [--metric T] [--vs T] [--at P] [--values] [--json]",
 	 "attribution patching: every patch estimated from one backward pass",
 	 "Nanda 2023. For HOOK (resid_pre, resid_mid, resid_post, attn_out, mlp_out, z, ln_final.hook_out) at "
@@ -398,6 +398,6 @@ const cmd_def cmds_circuits[] = {
 	 "backward pass over an f32 copy of the model (tied embeddings needed). --compare runs the real sweep too "
 	 "and prints its grid and the correlation.",
 	 A(ARG_HOOK, ARG_WORD, ARG_TEXT), "from", cmd_attrib_run,
-	 "--heads --pos --compare --metric --vs --at --values --json --ids", NULL},
+	 "--heads --pos --compare --metric --vs --at --values --json --ids", NULL, CMD_REPLAY | CMD_VIEW},
 	{0},
 };

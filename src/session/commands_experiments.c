@@ -526,18 +526,18 @@ const cmd_def cmds_exp[] = {
 	 "with heads, --pos for one position, --index for one entry of the last axis (an MLP neuron of "
 	 "mlp.hook_post, say). The pass is recomputed; when the logits are computed, the change of the next-token "
 	 "prediction at the selected position is shown.",
-	 A(ARG_LAYER, ARG_HEAD, ARG_WORD), "zero mean", c_ablate, "--head --kv-head --pos --index --over", "Experiments"},
+	 A(ARG_LAYER, ARG_HEAD, ARG_WORD), "zero mean", c_ablate, "--head --kv-head --pos --index --over", "Experiments", CMD_REPLAY},
 	{"patch", "HOOK [POS] from PROMPT [--head H | --kv-head K]", "activation patching from another prompt",
 	 "Runs PROMPT (text, or --ids 1,2,3 after from) on the clean model and puts its HOOK activation into this "
 	 "run: at every position, or at POS only; --head H for one query head of q, z or the pattern, and on k and v the kv head query head H reads; --kv-head K names a kv head of k or v. Both prompts "
 	 "must have the same number of tokens.",
-	 A(ARG_HOOK, ARG_POS, ARG_WORD, ARG_TEXT), "from", c_patch, "--head --kv-head --ids", NULL},
+	 A(ARG_HOOK, ARG_POS, ARG_WORD, ARG_TEXT), "from", c_patch, "--head --kv-head --ids", NULL, CMD_REPLAY},
 	{"steer", "HOOK VECTOR SCALE [--pos P]", "add a vector to a hook (activation steering)",
 	 "Adds SCALE times VECTOR to HOOK at every position (or --pos P). VECTOR is dim:I (one dimension), "
 	 "embed:TOKEN or unembed:TOKEN (a row of the embedding or unembedding), diff:A|B (HOOK's activation at the "
 	 "last position of prompt A minus that of prompt B), file:PATH[:NAME] (an F32 tensor of a safetensors "
 	 "file) or feature:N (feature N's decoder direction in the SAE, a unit vector: see sae and features).",
-	 A(ARG_HOOK, ARG_WORD, ARG_NUMBER), "dim: embed: unembed: diff: file: feature:", c_steer, "--pos --head --kv-head", NULL},
+	 A(ARG_HOOK, ARG_WORD, ARG_NUMBER), "dim: embed: unembed: diff: file: feature:", c_steer, "--pos --head --kv-head", NULL, CMD_REPLAY},
 	{"sweep", "patch HOOK [--heads [--pos P]] from PROMPT | ablate heads|attn|mlp [zero|mean] [--values]",
 	 "patch or ablate every layer and position (or head) in turn",
 	 "sweep patch reruns this prompt (the corrupted one) once per layer and position with HOOK (resid_pre, "
@@ -551,21 +551,21 @@ const cmd_def cmds_exp[] = {
 	 "run's (patching) or the model's top token (ablation). Both run on the clean model, without the "
 	 "session's interventions.",
 	 A(ARG_WORD, ARG_HOOK, ARG_WORD, ARG_TEXT), "patch ablate heads attn mlp zero mean from", cmd_sweep_run,
-	 "--heads --pos --metric --vs --at --values", NULL},
+	 "--heads --pos --metric --vs --at --values", NULL, CMD_REPLAY},
 	{"interventions", "", "list the interventions in effect",
-	 "Each has a number (for clear N) and says what it does.", A(ARG_NONE), NULL, c_interventions, NULL, NULL},
+	 "Each has a number (for clear N) and says what it does.", A(ARG_NONE), NULL, c_interventions, NULL, NULL, CMD_REPLAY | CMD_VIEW},
 	{"clear", "[N|all]", "remove one intervention, or all",
 	 "Without an argument or with all, removes every intervention; the pass is recomputed.", A(ARG_WORD), "all",
-	 c_clear, NULL, NULL},
+	 c_clear, NULL, NULL, CMD_REPLAY},
 	{"generate", "[N] [--append] [--no-stop] [--temp T] [--top-p P] [--seed S]", "continue the prompt N tokens",
 	 "Greedy decoding by default (sampling with --temp), with the interventions in effect, in a side run: the "
 	 "session's pass is left alone. Stops at the end-of-text token unless --no-stop. --append makes the "
 	 "continuation part of the prompt (a new pass).",
-	 A(ARG_NUMBER), NULL, c_generate, "--append --no-stop --temp --top-p --seed", NULL},
+	 A(ARG_NUMBER), NULL, c_generate, "--append --no-stop --temp --top-p --seed", NULL, CMD_REPLAY},
 	{"export", "FILE [HOOKS]", "save cached activations (.safetensors or .json)",
 	 "Writes the computed hooks up to the stop shown whose names match HOOKS (comma-separated globs, ! "
 	 "excludes; default all) with the prompt's input_ids, as safetensors (readable by Python's safetensors, "
 	 "numpy and torch) or JSON, chosen by FILE's extension.",
-	 A(ARG_FILE, ARG_HOOK), NULL, cmd_export_run, NULL, NULL},
+	 A(ARG_FILE, ARG_HOOK), NULL, cmd_export_run, NULL, NULL, 0},
 	{0},
 };

@@ -576,19 +576,19 @@ const cmd_def cmds_features[] = {
 	 "An SAE (`residual train-sae` writes one) reads one hook and writes it as a sparse sum of feature "
 	 "directions. Without FILE: the one in use (for the built-in model, the one shipped with it), its hook, size "
 	 "and measured quality. With FILE: loads it and the index of top contexts beside it (FILE.index.gguf).",
-	 A(ARG_FILE), NULL, c_sae, NULL, "Features"},
+	 A(ARG_FILE), NULL, c_sae, NULL, "Features", CMD_REPLAY},
 	{"features", "[POS] [--top K] [--json]", "the SAE's most active features at a position",
 	 "Encodes the SAE's hook at POS (default the selected position) as the pass computes it, interventions "
 	 "included, and lists the K (default 10) most active features: the activation, the tokens each one's "
 	 "decoder direction promotes through the unembedding (read with the final norm's weight, as direct logit "
 	 "attribution does) and its top context in the corpus, the activating token in [[ ]]. The features pane "
 	 "shows the same at the selected position.",
-	 A(ARG_POS), NULL, c_features, "--top --json", NULL},
+	 A(ARG_POS), NULL, c_features, "--top --json", NULL, CMD_REPLAY | CMD_VIEW},
 	{"feature", "N [--json]", "one feature: its top contexts, the tokens it promotes, where it fires here",
 	 "Feature N of the SAE: how often it fired over the corpus, the tokens its decoder direction promotes and "
 	 "suppresses most, its top-activating contexts from the index, and its activation at each position of this "
 	 "prompt where it is active.",
-	 A(ARG_NUMBER), NULL, c_feature, "--json", NULL},
+	 A(ARG_NUMBER), NULL, c_feature, "--json", NULL, CMD_REPLAY | CMD_VIEW},
 	{"steer-from", "A.txt B.txt HOOK SCALE [--all-positions] [--pos P]",
 	 "steer by the mean difference of activations over two prompt files",
 	 "Runs every prompt of A.txt and of B.txt (one a line, # comments; a name not found here is looked up in the "
@@ -598,5 +598,5 @@ const cmd_def cmds_features[] = {
 	 "--all-positions takes instead the mean over its positions after the BOS. llama.cpp's control vectors "
 	 "(cvector-generator --method mean) instead pair the files line by line, pad each pair to one length and "
 	 "average the differences at every position where they are not zero.",
-	 A(ARG_FILE, ARG_FILE, ARG_HOOK, ARG_NUMBER), NULL, c_steer_from, "--all-positions --pos", NULL},
+	 A(ARG_FILE, ARG_FILE, ARG_HOOK, ARG_NUMBER), NULL, c_steer_from, "--all-positions --pos", NULL, CMD_REPLAY},
 	{NULL}};

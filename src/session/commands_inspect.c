@@ -293,29 +293,29 @@ static cmd_status c_top(rs_session *s, int argc, char **argv, rs_err *err)
 const cmd_def cmds_inspect[] = {
 	{"tokens", "", "the prompt's tokens: position, id, text",
 	 "Lists every position with its token id and text; * marks the selected position.", A(ARG_NONE), NULL,
-	 c_tokens, NULL, "Looking"},
+	 c_tokens, NULL, "Looking", CMD_REPLAY | CMD_VIEW},
 	{"hooks", "[LAYER]", "the hook points of a pass with their shapes",
 	 "Every stop of the forward pass in order, with the shape of its tensor for this prompt; marks what is "
 	 "computed and the stop shown.",
-	 A(ARG_LAYER), NULL, c_hooks, NULL, NULL},
+	 A(ARG_LAYER), NULL, c_hooks, NULL, NULL, CMD_REPLAY | CMD_VIEW},
 	{"show", "[HOOK] [POS] [--head H | --kv-head K] [--full]", "a vector and its statistics",
 	 "Shows the vector of HOOK (default: the stop shown) at position POS (default: the selected one): its L2 "
 	 "norm, mean, standard deviation, min, max, largest |x| and the 8 entries largest in magnitude. For q, k, "
 	 "v and z it is one head's vector: --head H is always a query head (default the selected one); k, v and "
 	 "rot_k have key/value heads, shown as 'kv head K': --kv-head K names one, --head H the one query head H "
 	 "reads. For attention scores and patterns the row of one query. --full prints every number.",
-	 A(ARG_HOOK, ARG_POS), NULL, c_show, "--full --head --kv-head", NULL},
+	 A(ARG_HOOK, ARG_POS), NULL, c_show, "--full --head --kv-head", NULL, CMD_REPLAY | CMD_VIEW},
 	{"norms", "", "L2 norms of the residual stream per layer and position",
 	 "Rows are the residual stream before each layer, after its attention and after the last layer; "
 	 "columns are positions. Only computed stops are shown.",
-	 A(ARG_NONE), NULL, c_norms, NULL, NULL},
+	 A(ARG_NONE), NULL, c_norms, NULL, NULL, CMD_REPLAY | CMD_VIEW},
 	{"attn", "[L H] [--values]", "attention pattern of a layer and head",
 	 "For each query position, the three keys it attends to most with their weights; --values (or set "
 	 "values on) prints the whole matrix. Default: the selected layer and head.",
-	 A(ARG_LAYER, ARG_HEAD), NULL, c_attn, "--values", NULL},
+	 A(ARG_LAYER, ARG_HEAD), NULL, c_attn, "--values", NULL, CMD_REPLAY | CMD_VIEW},
 	{"top", "[K] [POS]", "the K most likely next tokens at a position",
 	 "Softmax of the logits at POS (default: the selected position): rank, token id, text, probability and "
 	 "logit. Needs the logits computed.",
-	 A(ARG_NUMBER, ARG_POS), NULL, c_top, NULL, NULL},
+	 A(ARG_NUMBER, ARG_POS), NULL, c_top, NULL, NULL, CMD_REPLAY | CMD_VIEW},
 	{0},
 };

@@ -427,20 +427,20 @@ static cmd_status c_pos(rs_session *s, int argc, char **argv, rs_err *err)
 const cmd_def cmds_session[] = {
 	{"help", "[COMMAND]", "list the commands, or explain one",
 	 "Without an argument, lists every command with its arguments. help NAME shows what NAME does.",
-	 A(ARG_COMMAND), NULL, cmd_help_run, NULL, "Session"},
+	 A(ARG_COMMAND), NULL, cmd_help_run, NULL, "Session", CMD_REPLAY | CMD_VIEW},
 	{"prompt", "TEXT | --ids N,N,...", "set the prompt and start a new forward pass",
 	 "Tokenizes TEXT (with BOS when the model wants it; see set bos) and starts a new pass, stopped before "
 	 "hook_embed. The text is taken as typed; quote it to keep leading or trailing spaces. --ids gives token ids "
 	 "instead (models without a tokenizer). Interventions stay registered. Without arguments, shows the prompt.",
-	 A(ARG_TEXT), NULL, c_prompt, "--ids", NULL},
+	 A(ARG_TEXT), NULL, c_prompt, "--ids", NULL, CMD_REPLAY},
 	{"model", "", "configuration, parameter count and memory of the model",
 	 "Shows the model's configuration (layers, widths, heads, RoPE), its parameter count, the memory of its "
 	 "weights and of the activation cache, and its tokenizer.",
-	 A(ARG_NONE), NULL, c_model, NULL, NULL},
+	 A(ARG_NONE), NULL, c_model, NULL, NULL, CMD_REPLAY | CMD_VIEW},
 	{"load", "PATH", "load another model (.gguf file or Hugging Face folder)",
 	 "Replaces the model. The prompt is tokenized again with the new tokenizer; interventions are dropped "
 	 "because they name hooks of the old model. If loading fails, the old model stays.",
-	 A(ARG_FILE), NULL, c_load, NULL, NULL},
+	 A(ARG_FILE), NULL, c_load, NULL, NULL, 0},
 	{"set", "[NAME VALUE]", "settings: bos, topk, full, values, cache, mem",
 	 "set bos on|off: prepend BOS to text prompts (the prompt is tokenized again). set topk K: rows of the "
 	 "top-k pane. set full on|off: the vector pane shows every number. set values on|off: the attention pane "
@@ -449,19 +449,19 @@ const cmd_def cmds_session[] = {
 	 "default). set mem SIZE (4G, 500M, unlimited): the memory budget for the weights; a model past it is "
 	 "stepped from disk, a layer at a time (slow: each token reads every weight). Without arguments, lists "
 	 "the settings.",
-	 A(ARG_WORD, ARG_WORD), "bos topk full values cache mem on off", c_set, NULL, NULL},
+	 A(ARG_WORD, ARG_WORD), "bos topk full values cache mem on off", c_set, NULL, NULL, CMD_REPLAY},
 	{"pane", "[NAME [on|off|toggle] | all | none | default]", "show or hide panes of the screen",
 	 "Panes: tokens, pipeline, vector, attn, norms, lens, topk, lesson, output. pane NAME toggles one; "
 	 "pane all / none / default set them all. Without arguments, lists them.",
 	 A(ARG_WORD, ARG_WORD), "tokens pipeline vector attn norms lens topk lesson output all none default on off "
-				"toggle", c_pane, NULL, NULL},
+				"toggle", c_pane, NULL, NULL, CMD_REPLAY},
 	{"highlight", "[TEXT | off]", "highlight something on the screen (for lessons)",
 	 "Lessons use it to point at a pane or a value; the screen decides how to show it.", A(ARG_TEXT), NULL,
-	 c_highlight, NULL, NULL},
+	 c_highlight, NULL, NULL, CMD_REPLAY},
 	{"lesson", "[NAME]", "list the lessons, or start one", "Lessons are guided walks through the model.",
-	 A(ARG_WORD), NULL, c_lesson, NULL, NULL},
-	{"echo", "TEXT", "print TEXT (for scripts and lessons)", "", A(ARG_TEXT), NULL, c_echo, NULL, NULL},
-	{"quit", "", "end the session", "", A(ARG_NONE), NULL, c_quit, NULL, NULL},
+	 A(ARG_WORD), NULL, c_lesson, NULL, NULL, CMD_REPLAY},
+	{"echo", "TEXT", "print TEXT (for scripts and lessons)", "", A(ARG_TEXT), NULL, c_echo, NULL, NULL, CMD_REPLAY | CMD_VIEW},
+	{"quit", "", "end the session", "", A(ARG_NONE), NULL, c_quit, NULL, NULL, 0},
 	{0},
 };
 
@@ -469,27 +469,27 @@ const cmd_def cmds_nav[] = {
 	{"where", "", "where the pass stands and what is selected",
 	 "Shows the stop shown (its number, hook and shape), the selected position, layer and head, and how far "
 	 "the engine has computed when the view was stepped back.",
-	 A(ARG_NONE), NULL, c_where, NULL, "Moving through the pass"},
+	 A(ARG_NONE), NULL, c_where, NULL, "Moving through the pass", CMD_REPLAY | CMD_VIEW},
 	{"step", "[N]", "compute and show the next N stops",
 	 "Moves the view N stops forward (default 1) at the granularity set by gran, computing what has not been "
 	 "computed yet.",
-	 A(ARG_NUMBER), NULL, c_step, NULL, NULL},
+	 A(ARG_NUMBER), NULL, c_step, NULL, NULL, CMD_REPLAY},
 	{"back", "[N]", "show the previous N stops (nothing is recomputed)",
 	 "Moves the view back; the numbers shown are the ones computed on the way forward.", A(ARG_NUMBER), NULL,
-	 c_back, NULL, NULL},
+	 c_back, NULL, NULL, CMD_REPLAY},
 	{"run-to", "HOOK", "run forward (or go back) to a hook",
 	 "HOOK is a full name (blocks.1.hook_resid_mid), a name inside the selected layer (resid_mid, "
 	 "attn.hook_pattern) or one with a layer in front (1.resid_mid).",
-	 A(ARG_HOOK), NULL, c_run_to, NULL, NULL},
+	 A(ARG_HOOK), NULL, c_run_to, NULL, NULL, CMD_REPLAY},
 	{"run", "[layer|all]", "run to the end of the layer, or of the pass (default)", "", A(ARG_WORD),
-	 "layer all", c_run, NULL, NULL},
+	 "layer all", c_run, NULL, NULL, CMD_REPLAY},
 	{"gran", "[hook|sublayer|layer]", "how far step and back move",
 	 "hook: every hook point. sublayer: embedding, attention output, residual after attention, MLP output, "
 	 "residual after the MLP, final norm and logits. layer: embedding, the end of each layer, logits.",
-	 A(ARG_WORD), "hook sublayer layer", c_gran, NULL, NULL},
+	 A(ARG_WORD), "hook sublayer layer", c_gran, NULL, NULL, CMD_REPLAY},
 	{"layer", "[N]", "select a layer (attention pane, short hook names)", "", A(ARG_LAYER), NULL, c_layer, NULL,
-	 NULL},
-	{"head", "[N]", "select an attention head", "", A(ARG_HEAD), NULL, c_head, NULL, NULL},
-	{"pos", "[N]", "select a token position (-1: the last)", "", A(ARG_POS), NULL, c_pos, NULL, NULL},
+	 NULL, CMD_REPLAY},
+	{"head", "[N]", "select an attention head", "", A(ARG_HEAD), NULL, c_head, NULL, NULL, CMD_REPLAY},
+	{"pos", "[N]", "select a token position (-1: the last)", "", A(ARG_POS), NULL, c_pos, NULL, NULL, CMD_REPLAY},
 	{0},
 };

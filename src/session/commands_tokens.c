@@ -234,6 +234,6 @@ const cmd_def cmds_tokens[] = {
 	 "as a user message in the chat format, with the assistant's header after it (--chat-style llama3.1, the "
 	 "default, adds the Hugging Face system block; llama3 does not); it needs the Llama 3 special tokens. "
 	 "--trace takes at most 256 bytes.",
-	 A(ARG_TEXT), NULL, c_tokenize, "--trace --all-merges --chat --chat-style", NULL},
+	 A(ARG_TEXT), NULL, c_tokenize, "--trace --all-merges --chat --chat-style", NULL, CMD_REPLAY | CMD_VIEW},
 	{0},
 };

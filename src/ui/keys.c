@@ -160,6 +160,12 @@ static void k_redraw(ui *u, int ch)
 	ui_mark_all(u);
 }
 
+/* F: a follower follows the teacher again (the teacher's state, at once) */
+static void k_follow(ui *u, int ch)
+{
+	ui_class_follow(u);
+}
+
 static void k_quit(ui *u, int ch)
 {
 	u->quit = 1;
@@ -205,6 +211,7 @@ static const struct ui_keydef {
 	{{'o'}, k_output, NULL, NULL, -1, "  o                 read the whole output of the last command in a box"},
 	{{'u', 'd'}, k_lesson_scroll, NULL, NULL, -1, "  u d               scroll the lesson's text a page up / down"},
 	{{KEY_PPAGE, KEY_NPAGE}, k_page, NULL, NULL, -1, "  PgUp PgDn         the same in a lesson, else scroll the output"},
+	{{'F'}, k_follow, NULL, NULL, -1, "  F                 follow the teacher again (residual --follow)"},
 	{{12}, k_redraw, NULL, NULL, -1, "  Ctrl-L  redraw    ?  this help    q  Ctrl-C  quit"},
 	{{'?'}, k_help, "?", "help", 11, NULL},
 	{{'q', 'Q', 3}, k_quit, "q", "quit", 12, NULL},

@@ -11,6 +11,7 @@
 #include <curses.h>
 #include <stdint.h>
 
+#include "class.h"
 #include "interp.h"
 #include "session.h"
 #include "ui.h"
@@ -141,6 +142,10 @@ typedef struct ui {
 	ui_cache cache;
 	int use_history;
 	char history_path[1024];
+	/* classroom mode (class.h, class_ui.c): one of them, or neither */
+	class_teacher *teacher;
+	class_follower *follower;
+	char class_log[256];    /* the teacher's last logged reason (a follower dropped) */
 } ui;
 
 /* Mixes v into a running signature. */
@@ -252,6 +257,19 @@ void ui_layout_windows(ui *u);
 void ui_mark_all(ui *u);
 void ui_draw(ui *u, int force);
 void ui_run_command(ui *u, const char *line);
+/* What the screen does after a command changed the session (ui_run_command's
+ * second half; a follower's replayed commands too): quiet, a key's. */
+void ui_command_done(ui *u, int view_before, int status, const rs_err *err, int quiet);
+
+/* Classroom mode (class_ui.c). */
+int ui_class_open(ui *u, const char *present, const char *follow, int names, rs_err *err);
+void ui_class_close(ui *u);
+/* The descriptors to wait on besides the terminal, and how long at most. */
+int ui_class_fds(ui *u, struct pollfd *pfd, int max, int *timeout_ms);
+/* Reads and writes what is there; the hint line says where the class stands. */
+void ui_class_service(ui *u);
+/* F: follow the teacher again. */
+void ui_class_follow(ui *u);
 void ui_busy(ui *u, const char *what);
 /* The position, layer and head kept within the prompt and the model. */
 void ui_clamp_selection(ui *u);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -252,8 +253,20 @@ void ui_run_command(ui *u, const char *line)
 	int before = u->s->view_stop;
 	ui_busy(u, "running the command");
 	cmd_status st = cmd_exec(u->s, line, &err);
+	ui_command_done(u, before, st, &err, 0);
+}
+
+void ui_command_done(ui *u, int before, int st, const rs_err *err, int quiet)
+{
+	if (quiet) {
+		ui_clamp_selection(u);
+		if (u->s->view_stop != before)
+			ui_follow_view(u);
+		return;
+	}
+	u->err_line[0] = 0;
 	if (st == CMD_ERROR)
-		snprintf(u->err_line, sizeof u->err_line, "%s", err.msg[0] ? err.msg : "error");
+		snprintf(u->err_line, sizeof u->err_line, "%s", err->msg[0] ? err->msg : "error");
 	if (st == CMD_QUIT)
 		u->quit = 1;
 	/* a command may have changed anything: the prompt, the model, the values */
@@ -290,13 +303,17 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: residual [--model PATH] [--tokenizer PATH] [--prompt TEXT | --ids 1,2,3] [--lesson NAME]\n"
 		   "                [--theme dark|light|mono] [--ascii] [--no-history] [--run COMMAND]\n"
-		   "                [--bench-redraw [ROWSxCOLS]]\n");
+		   "                [--bench-redraw [ROWSxCOLS]]\n"
+		   "       residual --present SOCKET [--names] [options]   teach: followers mirror this screen\n"
+		   "       residual --follow SOCKET                          follow a teacher's screen\n");
 }
 
 typedef struct ui_opts {
 	const char *model, *prompt, *ids, *tokenizer; /* session_opt's */
 	const char *lesson;
 	const char *run;  /* --run LINE: a command run once the screen is open (residual explain) */
+	const char *present, *follow; /* classroom mode: the socket */
+	int names;
 	int theme, ascii, no_history;
 	int bench, bench_rows, bench_cols;
 } ui_opts;
@@ -315,6 +332,12 @@ static int parse_opts(int argc, char **argv, ui_opts *o)
 			o->lesson = val, i++;
 		else if (!strcmp(a, "--run") && val)
 			o->run = val, i++;
+		else if (!strcmp(a, "--present") && val)
+			o->present = val, i++;
+		else if (!strcmp(a, "--follow") && val)
+			o->follow = val, i++;
+		else if (!strcmp(a, "--names"))
+			o->names = 1;
 		else if (!strcmp(a, "--theme") && val) {
 			if ((o->theme = theme_parse(val)) < 0) {
 				fprintf(stderr, "residual: --theme is dark, light or mono, not '%s'\n", val);
@@ -337,6 +360,10 @@ static int parse_opts(int argc, char **argv, ui_opts *o)
 		}
 	}
 	o->model = so.model, o->tokenizer = so.tokenizer, o->prompt = so.prompt, o->ids = so.ids;
+	if (o->follow && (o->present || o->model || o->tokenizer || o->prompt || o->ids || o->lesson || o->run)) {
+		fprintf(stderr, "residual: --follow takes the teacher's model, prompt and lesson; give it alone\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -433,9 +460,25 @@ static const char *loop(ui *u)
 		ui_draw(u, 0);
 		int idle = u->cache.lens_pending && !u->cmd_active;
 		int timeout = idle ? 0 : 200;
-		wtimeout(u->cmd, timeout);
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (u->teacher || u->follower) {
+			/* the class's sockets beside the terminal: whichever comes first */
+			struct pollfd pfd[CLASS_FOLLOWERS_MAX + 2];
+			pfd[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+			int n = 1 + ui_class_fds(u, pfd + 1, CLASS_FOLLOWERS_MAX + 1, &timeout);
+			wtimeout(u->cmd, 0);
+			int ch0 = wgetch(u->cmd); /* a key curses holds already */
+			if (ch0 == ERR) {
+				poll(pfd, (nfds_t)n, timeout);
+				ui_class_service(u);
+				ui_draw(u, 0);
+			} else {
+				ungetch(ch0);
+			}
+			timeout = 0;
+		}
+		wtimeout(u->cmd, timeout);
 		int ch = wgetch(u->cmd);
 		u->key_put_back = 0;
 		if (term_signal())
@@ -450,7 +493,7 @@ static const char *loop(ui *u)
 			 * session leader; give it time to arrive first). */
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-			if (ms < timeout / 4) {
+			if (ms < (u->teacher || u->follower ? 50 : timeout / 4)) {
 				fast_errs++;
 				napms(20);
 			} else {
@@ -519,18 +562,31 @@ int ui_main(int argc, char **argv)
 		fprintf(stderr, "residual: the built-in model is not installed; give --model PATH\n");
 		return 1;
 	}
-	rs_session *s = session_create(o.model, &err);
+	/* a follower's session is the teacher's model, opened by the follower */
+	class_follower *fol = NULL;
+	if (o.follow) {
+		const char *user = getenv("USER");
+		fol = class_follower_open(o.follow, user ? user : "", 10000, &err);
+		if (!fol) {
+			fprintf(stderr, "residual: %s\n", err.msg);
+			return 1;
+		}
+	}
+	rs_session *s = fol ? fol->s : session_create(o.model, &err);
 	if (!s) {
 		fprintf(stderr, "residual: %s\n", err.msg);
 		return 1;
 	}
-	if ((o.tokenizer && session_set_tokenizer(s, o.tokenizer, &err)) || set_prompt(s, &o, &err)) {
+	if (fol) {
+		/* the lesson commands, without resuming a lesson of its own */
+		lesson_startup(s, "none", &err);
+	} else if ((o.tokenizer && session_set_tokenizer(s, o.tokenizer, &err)) || set_prompt(s, &o, &err)) {
 		fprintf(stderr, "residual: %s\n", err.msg);
 		session_free(s);
 		return 1;
 	}
 	/* lesson/: --lesson NAME, or (a plain start) resume the lesson in progress */
-	if (!o.bench && (o.lesson || (!o.prompt && !o.ids && !o.model)) &&
+	if (!o.bench && !fol && (o.lesson || (!o.prompt && !o.ids && !o.model)) &&
 	    lesson_startup(s, o.lesson, &err)) {
 		fprintf(stderr, "residual: %s\n", err.msg);
 		session_free(s);
@@ -539,6 +595,13 @@ int ui_main(int argc, char **argv)
 
 	ui *u = rs_xcalloc(1, sizeof *u);
 	u->s = s;
+	u->follower = fol;
+	if (!fol && o.present && ui_class_open(u, o.present, NULL, o.names, &err)) {
+		fprintf(stderr, "residual: %s\n", err.msg);
+		session_free(s);
+		free(u);
+		return 1;
+	}
 	u->use_history = !o.no_history && !o.bench;
 	int kind = o.theme;
 	const char *nc = getenv("NO_COLOR");
@@ -551,12 +614,18 @@ int ui_main(int argc, char **argv)
 	if (term_open(u, o.bench ? o.bench_rows : 0, o.bench_cols, hint, sizeof hint)) {
 		fprintf(stderr, "residual: cannot open the terminal (TERM=%s); try TERM=xterm\n",
 			getenv("TERM") ? getenv("TERM") : "");
-		session_free(s);
+		ui_class_close(u);
+		if (fol)
+			class_follower_free(fol);
+		else
+			session_free(s);
 		free(u);
 		return 1;
 	}
 	snprintf(u->notice, sizeof u->notice, "%s", hint);
-	if (!hint[0])
+	if (fol)
+		ui_class_open(u, NULL, o.follow, 0, &err); /* its events drawn on this screen */
+	if (!hint[0] && !fol && !o.present)
 		session_cache_note(s, u->notice, sizeof u->notice); /* a long prompt: the memory it will take */
 	theme_init(&u->th, kind, utf8);
 	cmdline_init(u);
@@ -590,8 +659,12 @@ int ui_main(int argc, char **argv)
 	if (o.bench && u->notice[0] && strcmp(u->notice, hint))
 		fprintf(stderr, "residual: %s\n", u->notice);
 	cache_free(&u->cache);
+	ui_class_close(u);
 	free(u);
-	session_free(s);
+	if (fol)
+		class_follower_free(fol); /* its session with it */
+	else
+		session_free(s);
 	if (trace_f)
 		fclose(trace_f);
 	if (!strcmp(why, "hangup") || !strcmp(why, "terminated") || !strcmp(why, "interrupted"))
