@@ -86,6 +86,12 @@ int eng_set_prompt(rs_engine *e, const int32_t *ids, int n, rs_err *err);
 int eng_n_tokens(const rs_engine *e);
 const int32_t *eng_tokens(const rs_engine *e);
 
+/* Once the pass is done, frees the working buffers (not the activation or
+ * KV cache): an engine that sits showing a finished pass keeps only its
+ * caches. The next pass, decode or resume allocates them again; mid-pass it
+ * does nothing (the buffers are the state). */
+void eng_release_scratch(rs_engine *e);
+
 /* Which hooks the cache keeps: comma-separated globs over hook names, '!' to
  * exclude (default "*": all). Applies to the stops computed from now on. */
 void eng_set_cache_filter(rs_engine *e, const char *globs);
@@ -105,8 +111,19 @@ int eng_stop(const rs_engine *e);
 int eng_done(const rs_engine *e);
 
 /* A hook's tensor for the prompt: from the cache, or NULL if it has not been
- * computed yet or was not cached. Valid until the next eng_set_prompt. */
+ * computed yet or was not cached (with eng_set_lazy, computed again instead:
+ * see below). Valid until the next eng_set_prompt, eng_resume or
+ * eng_release_scratch. */
 const rs_act *eng_act(const rs_engine *e, rs_hook h);
+/* The same, never computing: what the cache holds now. */
+const rs_act *eng_act_kept(const rs_engine *e, rs_hook h);
+/* Lazy: eng_act computes a hook the cache filter left out, once the pass is
+ * past it (not while decoding), by resuming a scratch engine at the start of
+ * the hook's layer (or of the final norm) from the cached residual stream,
+ * keys and values: bit for bit what a pass that kept it holds. The filter
+ * must keep blocks.*.hook_resid_pre, hook_rot_k, hook_v and the last layer's
+ * hook_resid_post. */
+void eng_set_lazy(rs_engine *e, int on);
 
 /* Continues a pass from a cached state: e's prompt and state become src's as
  * they were just before stop `stop` (tokens, cache of the earlier stops where

@@ -96,6 +96,9 @@ typedef struct rs_session {
 				     * without "..", so typed commands cannot touch other files */
 	int generated;              /* tokens appended by `generate --append` (for display) */
 	char cache_filter[256];     /* the engine's cache globs ("" for all), for memory estimates */
+	int lean_cache;             /* classroom followers: keep the residual stream and the small
+				     * hooks only; what a pane or command shows beyond them is
+				     * computed when shown (session_view_act) */
 	/* --- the sparse autoencoder of `sae`/`features` (feat.h) --- */
 	struct rs_sae *sae;         /* NULL until used */
 	struct rs_sae_index *sae_index;
@@ -190,6 +193,14 @@ const rs_act *session_act(const rs_session *s, rs_hook h);
  * layer's weights) and the tensor kept for this pass, within
  * session_cache_budget. NULL with a message when it cannot be. */
 const rs_act *session_compute_act(rs_session *s, rs_hook h, rs_err *err);
+/* What a view shows: session_act, or, for a hook the cache policy (not `set
+ * cache`) left out, session_compute_act; NULL when it cannot be shown. */
+const rs_act *session_view_act(const rs_session *s, rs_hook h);
+/* What the cache holds now, never computing (a lean session's engine
+ * computes what session_act asks for). */
+const rs_act *session_act_kept(const rs_session *s, rs_hook h);
+/* Whether session_view_act would give the hook (without computing it). */
+int session_can_show(const rs_session *s, rs_hook h);
 
 /* Appends to the text of PANE_OUTPUT (printf-like) and bumps version;
  * cmd_exec clears the output before each command, so it holds what the last

@@ -71,7 +71,9 @@ static int pump(class_teacher *t, class_follower **f, int nf, double seconds)
 }
 
 /* Whether b shows what a shows: the stops, selection and settings, the
- * output, and every cached tensor up to the stop shown, bit for bit. */
+ * output, and every tensor up to the stop shown, bit for bit: a's from its
+ * cache, b's as its views get them (a follower keeps the residual stream and
+ * recomputes the rest from it when shown: session_view_act). */
 static int same_state(const rs_session *a, const rs_session *b, char *why, size_t n)
 {
 	snprintf(why, n, "same");
@@ -89,9 +91,9 @@ static int same_state(const rs_session *a, const rs_session *b, char *why, size_
 	int L = a->model->cfg.n_layers;
 	for (int st = 0; st <= a->view_stop; st++) {
 		rs_hook h = hook_at(st, L);
-		const rs_act *x = session_act(a, h), *y = session_act(b, h);
+		const rs_act *x = session_act(a, h), *y = session_view_act(b, h);
 		if (!x != !y)
-			return snprintf(why, n, "stop %d cached on one side only", st), 0;
+			return snprintf(why, n, "stop %d cached on one side only (%s)", st, x ? "the first" : "the second"), 0;
 		if (x && (x->numel != y->numel || memcmp(x->data, y->data, sizeof(float) * (size_t)x->numel)))
 			return snprintf(why, n, "stop %d's tensor differs", st), 0;
 	}

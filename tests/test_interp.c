@@ -75,6 +75,55 @@ static void check_resume(const rs_model *m, const char *label, const int32_t *id
 	eng_free(b);
 }
 
+/* A lazy engine that keeps only the residual stream, keys and values
+ * recomputes every other hook bit for bit as a full cache holds it, with an
+ * intervention in place; the logits the cache took are eng_last_logits; the
+ * working buffers released after the pass come back for a decode. */
+static void check_lazy(const rs_model *m, const char *label, const int32_t *ids, int T)
+{
+	rs_err err = {{0}};
+	const rs_config *c = &m->cfg;
+	int L = c->n_layers, V = c->vocab;
+	rs_engine *a = eng_create(m, &err), *b = eng_create(m, &err);
+	rs_intervention iv = {.hook = {HOOK_Z, L / 2}, .kind = IV_ZERO, .head = 1, .pos = -1, .index = -1};
+	eng_add_intervention(a, &iv, &err);
+	eng_add_intervention(b, &iv, &err);
+	eng_set_prompt(a, ids, T, &err);
+	eng_run(a);
+	eng_set_cache_filter(b, "hook_embed,blocks.*.hook_resid_pre,blocks.*.hook_resid_post,blocks.*.attn.hook_rot_k,"
+				"blocks.*.attn.hook_v");
+	eng_set_lazy(b, 1);
+	eng_set_prompt(b, ids, T, &err);
+	eng_run(b);
+	int same = 1, kept = 0, lazy = 0;
+	for (int st = 0; st < hook_n_stops(L); st++) {
+		rs_hook h = hook_at(st, L);
+		kept += eng_act_kept(b, h) != NULL;
+		const rs_act *x = eng_act(a, h), *y = eng_act(b, h);
+		lazy += y != NULL;
+		same &= x && y && x->numel == y->numel && !memcmp(x->data, y->data, sizeof(float) * (size_t)x->numel);
+	}
+	tap_ok(same && kept == 4 * L + 1 && lazy == hook_n_stops(L), "%s: a lazy engine keeping %d of %d stops gives all "
+	       "%d bit for bit, the zero-ablation included", label, kept, hook_n_stops(L), lazy);
+	const float *la = eng_last_logits(a), *lb = eng_last_logits(b);
+	const rs_act *lg = eng_act_kept(a, (rs_hook){HOOK_LOGITS, -1});
+	tap_ok(la && lb && lg && !memcmp(la, lg->data + (size_t)(T - 1) * V, sizeof(float) * (size_t)V) &&
+	       !memcmp(la, lb, sizeof(float) * (size_t)V), "%s: the last logits are the cached logits' last row", label);
+	eng_release_scratch(a);
+	eng_release_scratch(b);
+	tap_ok(eng_act_kept(b, (rs_hook){HOOK_Z, 0}) == NULL && eng_act(a, (rs_hook){HOOK_Z, 0}) != NULL,
+	       "%s: releasing the working buffers drops the recomputed hooks, not the cache", label);
+	const float *da = eng_decode(a, ids[1], &err);
+	float *keep = da ? rs_xmalloc(sizeof(float) * (size_t)V) : NULL;
+	if (keep)
+		memcpy(keep, da, sizeof(float) * (size_t)V);
+	const float *db = eng_decode(b, ids[1], &err);
+	tap_ok(keep && db && !memcmp(keep, db, sizeof(float) * (size_t)V), "%s: decoding after the release", label);
+	free(keep);
+	eng_free(a);
+	eng_free(b);
+}
+
 /* ---------------------------------------------------------------- queries */
 static void check_queries(const rs_model *m, const char *label, const int32_t *ids, int T)
 {
@@ -519,6 +568,7 @@ static void check_model(const char *path, const char *label)
 	cor[4] = (ids[4] + 1) % V; /* a corrupted prompt differing at two positions */
 	cor[7] = (ids[7] + 5) % V;
 	check_resume(m, label, ids, T);
+	check_lazy(m, label, ids, T);
 	check_queries(m, label, ids, T);
 	check_patching(m, label, ids, cor, T);
 	check_ablation(m, label, ids, T);

@@ -52,6 +52,9 @@ struct rs_engine {
 	rs_act *acts;
 	int n_stops;
 	char *filter;
+	/* hooks the filter left out, recomputed when asked (eng_set_lazy) */
+	int lazy;
+	rs_act *lz;                /* [n_stops], allocated with acts */
 	int logits_all, logits_rows;
 	iv_slot *ivs;
 	int n_iv;
@@ -129,6 +132,7 @@ rs_engine *eng_create(const rs_model *m, rs_err *err)
 	e->logits_all = 1;
 	e->n_stops = hook_n_stops(m->cfg.n_layers);
 	e->acts = rs_xcalloc((size_t)e->n_stops, sizeof *e->acts);
+	e->lz = rs_xcalloc((size_t)e->n_stops, sizeof *e->lz);
 	e->filter = rs_xstrdup("*");
 	e->st = stream_create(m, 0);
 	(void)err;
@@ -147,12 +151,31 @@ static void free_buffers(rs_engine *e)
 	e->cap_att = 0;
 }
 
+static void clear_lazy(rs_engine *e, int from)
+{
+	for (int s = from; s < e->n_stops; s++) {
+		free(e->lz[s].data);
+		memset(&e->lz[s], 0, sizeof e->lz[s]);
+	}
+}
+
+void eng_release_scratch(rs_engine *e)
+{
+	if (!eng_done(e)) /* mid-pass the buffers are the state */
+		return;
+	free_buffers(e);
+	clear_lazy(e, 0);
+}
+
+void eng_set_lazy(rs_engine *e, int on) { e->lazy = on; }
+
 static void clear_cache(rs_engine *e)
 {
 	for (int s = 0; s < e->n_stops; s++) {
 		free(e->acts[s].data);
 		memset(&e->acts[s], 0, sizeof e->acts[s]);
 	}
+	clear_lazy(e, 0);
 }
 
 void eng_free(rs_engine *e)
@@ -163,6 +186,7 @@ void eng_free(rs_engine *e)
 	clear_cache(e);
 	eng_clear_interventions(e);
 	free(e->acts);
+	free(e->lz);
 	free(e->kc);
 	free(e->vc);
 	free(e->tokens);
@@ -597,6 +621,8 @@ static void compute(rs_engine *e, rs_hook h)
 		return;
 	case HOOK_LOGITS: {
 		int rows = e->decoding ? 1 : e->logits_rows;
+		if (!e->logits) /* the last pass's went to the cache (eng_step) */
+			e->logits = grow(NULL, (int64_t)e->cap_rows * c->vocab);
 		op_matmul(e->logits, e->xn + (size_t)(n - rows) * d, &m->output, rows);
 		return;
 	}
@@ -650,8 +676,16 @@ int eng_step(rs_engine *e)
 		if (hook_glob_match(e->filter, hook_name(h, name, sizeof name))) {
 			rs_act *a = &e->acts[s];
 			*a = sh;
-			a->data = rs_xmalloc(sizeof(float) * (size_t)sh.numel);
-			memcpy(a->data, x, sizeof(float) * (size_t)sh.numel);
+			if (h.kind == HOOK_LOGITS) {
+				/* [rows, vocab] is the biggest tensor of a short prompt (31 MiB at
+				 * 64 tokens of a 128K vocabulary): the cache takes the buffer itself
+				 * rather than a copy; the next pass allocates another */
+				a->data = e->logits;
+				e->logits = NULL;
+			} else {
+				a->data = rs_xmalloc(sizeof(float) * (size_t)sh.numel);
+				memcpy(a->data, x, sizeof(float) * (size_t)sh.numel);
+			}
 		}
 	}
 	e->stop = s;
@@ -682,16 +716,58 @@ int eng_run(rs_engine *e)
 	return 0;
 }
 
+/* The stop of h if the pass has computed it, else -1. */
+static int computed_stop(const rs_engine *e, rs_hook *h)
+{
+	if (hook_is_layer_kind(h->kind) && (h->layer < 0 || h->layer >= e->c->n_layers))
+		return -1;
+	if (!hook_is_layer_kind(h->kind))
+		h->layer = -1;
+	int s = hook_stop(*h, e->c->n_layers);
+	return s < 0 || s >= e->n_stops || s > e->stop ? -1 : s;
+}
+
+const rs_act *eng_act_kept(const rs_engine *e, rs_hook h)
+{
+	int s = computed_stop(e, &h);
+	return s < 0 ? NULL : e->acts[s].data ? &e->acts[s] : e->lz[s].data ? &e->lz[s] : NULL;
+}
+
+/* A hook the filter left out, computed again: a scratch engine resumes this
+ * pass at the start of the hook's segment (its layer, or the final norm)
+ * from the cached residual stream and keys and values, with the same
+ * interventions, and runs to it. The same kernels on the same inputs: the
+ * same bits as a pass that kept it. */
+static const rs_act *recompute(rs_engine *e, rs_hook h, int s)
+{
+	rs_err err;
+	rs_engine *x = eng_create(e->m, &err);
+	if (!x)
+		return NULL;
+	char name[96];
+	eng_set_mem_budget(x, stream_budget(e->st));
+	eng_set_cache_filter(x, hook_name(h, name, sizeof name));
+	eng_set_logits_all(x, e->logits_all);
+	int ok = 1;
+	for (int i = 0; ok && i < e->n_iv; i++)
+		ok = eng_add_intervention(x, &e->ivs[i].iv, &err) >= 0;
+	int seg = hook_is_layer_kind(h.kind) ? hook_stop((rs_hook){HOOK_RESID_PRE, h.layer}, e->c->n_layers)
+					     : hook_stop((rs_hook){HOOK_LNF_SCALE, -1}, e->c->n_layers);
+	if (ok && !eng_resume(x, e, seg, &err) && eng_run_to(x, h) >= s && x->acts[s].data) {
+		e->lz[s] = x->acts[s];
+		x->acts[s].data = NULL; /* taken, not copied */
+	}
+	eng_free(x);
+	return e->lz[s].data ? &e->lz[s] : NULL;
+}
+
 const rs_act *eng_act(const rs_engine *e, rs_hook h)
 {
-	if (hook_is_layer_kind(h.kind) && (h.layer < 0 || h.layer >= e->c->n_layers))
-		return NULL;
-	if (!hook_is_layer_kind(h.kind))
-		h.layer = -1;
-	int s = hook_stop(h, e->c->n_layers);
-	if (s < 0 || s >= e->n_stops || s > e->stop || !e->acts[s].data)
-		return NULL;
-	return &e->acts[s];
+	const rs_act *a = eng_act_kept(e, h);
+	int s = computed_stop(e, &h);
+	if (a || s < 0 || !e->lazy || e->decoding)
+		return a;
+	return recompute((rs_engine *)e, h, s); /* fills the lazy cache: logically const */
 }
 
 const float *eng_last_logits(const rs_engine *e)
@@ -699,7 +775,8 @@ const float *eng_last_logits(const rs_engine *e)
 	if (e->stop != e->n_stops - 1)
 		return NULL;
 	int rows = e->decoding ? 1 : e->logits_rows;
-	return e->logits + (size_t)(rows - 1) * e->c->vocab;
+	const float *l = e->logits ? e->logits : e->acts[e->n_stops - 1].data; /* taken by the cache */
+	return l ? l + (size_t)(rows - 1) * e->c->vocab : NULL;
 }
 
 const float *eng_decode(rs_engine *e, int32_t token, rs_err *err)
@@ -797,6 +874,7 @@ int eng_resume(rs_engine *e, const rs_engine *src, int stop, rs_err *err)
 			free(e->acts[s].data);
 			memset(&e->acts[s], 0, sizeof e->acts[s]);
 		}
+		clear_lazy(e, stop);
 	}
 	e->kv_len = 0;
 	ensure_kv(e, n);

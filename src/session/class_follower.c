@@ -10,6 +10,9 @@
 #include "commands.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +108,7 @@ static int take_model(class_follower *f, const class_msg *m, rs_err *err)
 			rc = -1;
 		else {
 			f->s->restricted = 1;
+			f->s->lean_cache = 1;
 			f->s->on_command = follower_on_command;
 			f->s->on_command_ctx = f;
 		}
@@ -122,6 +126,18 @@ typedef struct fread_ctx {
 	rs_err *err;
 	int fatal;
 } fread_ctx;
+
+
+/* Between commands a follower keeps its caches only: the engine's working
+ * buffers go, and the heap they came from goes back to the system (thirty
+ * followers multiply what each keeps). */
+static void release_scratch(class_follower *f)
+{
+	eng_release_scratch(f->s->eng);
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
 
 static int on_teacher_line(void *ctx, class_conn *c, const char *line, size_t n)
 {
@@ -146,6 +162,7 @@ static int on_teacher_line(void *ctx, class_conn *c, const char *line, size_t n)
 		f->replaying = 1;
 		rv = class_snapshot_apply(f->s, &m, rc->err);
 		f->replaying = 0;
+		release_scratch(f);
 		f->seq = m.seq;
 		if (!rv) {
 			f->n_snapshots++;
@@ -171,6 +188,7 @@ static int on_teacher_line(void *ctx, class_conn *c, const char *line, size_t n)
 		f->ev_view_before = f->s->view_stop;
 		f->ev_status = m.quiet ? cmd_exec_quiet(f->s, m.line, &f->ev_err) : cmd_exec(f->s, m.line, &f->ev_err);
 		f->replaying = 0;
+		release_scratch(f);
 		fire(f, CLASS_EV_COMMAND);
 		f->ev_line = NULL;
 		break;

@@ -292,7 +292,7 @@ void cmd_print_where(rs_session *s)
 	rs_hook h = session_hook(s);
 	hook_name(h, hn, sizeof hn);
 	rs_act shape = eng_hook_shape(s->model, h, s->n_ids, s->n_ids);
-	const rs_act *a = session_act(s, h);
+	const rs_act *a = session_act_kept(s, h); /* for its shape: not worth a rerun */
 	session_printf(s, "stop %d/%d  %s  %s\n", s->view_stop, total, hn, cmd_fmt_shape(a ? a : &shape, sh, sizeof sh));
 }
 

@@ -137,7 +137,7 @@ int feat_top_shown(rs_session *s, int pos, int k, int *ids, float *acts, rs_err 
 	const rs_sae *sae = feat_sae(s, err);
 	if (!sae)
 		return -1;
-	const rs_act *a = session_act(s, sae->hook);
+	const rs_act *a = session_view_act(s, sae->hook);
 	char hn[96];
 	if (!a || pos < 0 || pos >= a->shape[0])
 		return rs_fail(err, "features appear once %s is computed", hook_name(sae->hook, hn, sizeof hn));

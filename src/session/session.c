@@ -208,15 +208,29 @@ static double cache_bytes_with(const rs_session *s, const char *filter, int T)
 
 double session_cache_budget(const rs_session *s)
 {
+	if (s->lean_cache)
+		return 16.0 * 1024 * 1024;
 	rs_stream *st = eng_stream(s->eng);
 	double b = (double)stream_budget(st) / 8;
 	return b < 1024.0 * 1024 * 1024 ? b : 1024.0 * 1024 * 1024;
 }
 
+/* A follower's cache (classroom): the residual stream between layers (what
+ * the norms and lens panes show, and where a rerun starts), the norms' scales,
+ * rotated keys and values (a rerun from a layer's start needs the KV cache
+ * of the layers before), the final norm and the logits. The rest is one
+ * layer's rerun away, and a follower's private memory is what thirty
+ * students multiply. */
+#define SESSION_LEAN_CACHE \
+	"hook_embed,blocks.*.hook_resid_pre,blocks.*.hook_resid_post,blocks.*.hook_scale,blocks.*.attn.hook_rot_k,blocks.*.attn.hook_v," \
+	"ln_final.*,logits"
+
 const char *session_cache_policy(const rs_session *s, int T)
 {
 	if (s->cache_filter[0])
 		return s->cache_filter;
+	if (s->lean_cache)
+		return SESSION_LEAN_CACHE;
 	if (stream_active(eng_stream(s->eng)) && cache_bytes_with(s, "", T) > session_cache_budget(s))
 		return SESSION_BIG_CACHE;
 	return "";
@@ -272,6 +286,7 @@ int session_set_cache_filter(rs_session *s, const char *globs, rs_err *err)
 		return rs_fail(err, "the cache globs are too long (at most %zu bytes)", sizeof s->cache_filter - 1);
 	snprintf(s->cache_filter, sizeof s->cache_filter, "%s", globs ? globs : "");
 	eng_set_cache_filter(s->eng, s->cache_filter[0] ? s->cache_filter : "*");
+	eng_set_lazy(s->eng, s->lean_cache && !s->cache_filter[0]);
 	return session_rerun(s, err);
 }
 
@@ -291,6 +306,7 @@ int session_set_ids(rs_session *s, const int32_t *ids, int n, rs_err *err)
 		return -1; /* checked before anything changes: the old prompt stays */
 	od_clear(s);
 	eng_set_cache_filter(s->eng, policy[0] ? policy : "*");
+	eng_set_lazy(s->eng, s->lean_cache && !s->cache_filter[0]);
 	int32_t *copy = rs_xmalloc(sizeof(int32_t) * (size_t)n);
 	memcpy(copy, ids, sizeof(int32_t) * (size_t)n);
 	free(s->ids);
@@ -527,7 +543,8 @@ const rs_act *session_compute_act(rs_session *s, rs_hook h, rs_err *err)
 	return dst;
 }
 
-const rs_act *session_act(const rs_session *s, rs_hook h)
+/* session_act, computing (a lean session's engine is lazy) or not. */
+static const rs_act *act_lookup(const rs_session *s, rs_hook h, int compute)
 {
 	if (h.kind < 0 || h.kind >= HOOK_N_KINDS || s->view_stop < 0)
 		return NULL;
@@ -537,11 +554,32 @@ const rs_act *session_act(const rs_session *s, rs_hook h)
 		return NULL;
 	if (hook_stop(h, s->model->cfg.n_layers) > s->view_stop)
 		return NULL;
-	const rs_act *a = eng_act(s->eng, h);
+	const rs_act *a = compute ? eng_act(s->eng, h) : eng_act_kept(s->eng, h);
 	for (int i = 0; !a && i < s->n_od; i++)
 		if (s->od_hooks[i].kind == h.kind && s->od_hooks[i].layer == h.layer)
 			a = &s->od_acts[i];
 	return a;
+}
+
+const rs_act *session_act(const rs_session *s, rs_hook h) { return act_lookup(s, h, 1); }
+const rs_act *session_act_kept(const rs_session *s, rs_hook h) { return act_lookup(s, h, 0); }
+
+int session_can_show(const rs_session *s, rs_hook h)
+{
+	if (act_lookup(s, h, 0))
+		return 1;
+	int L = s->model ? s->model->cfg.n_layers : 0;
+	return s->model && s->view_stop >= 0 && !s->cache_filter[0] && hook_is_layer_kind(h.kind) &&
+	       h.layer >= 0 && h.layer < L && hook_stop(h, L) <= s->view_stop;
+}
+
+const rs_act *session_view_act(const rs_session *s, rs_hook h)
+{
+	const rs_act *a = session_act(s, h);
+	if (a || !session_can_show(s, h))
+		return a;
+	rs_err err; /* the pane says what is missing; the reason is cmd_need_act's to give */
+	return session_compute_act((rs_session *)s, h, &err);
 }
 
 /* ---------------------------------------------------------------- interventions */

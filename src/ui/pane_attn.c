@@ -19,7 +19,7 @@ void pane_attn_draw(ui *u, WINDOW *w)
 	const rs_config *c = &s->model->cfg;
 	int layer = s->sel_layer, head = s->sel_head;
 	snprintf(title, sizeof title, "attention L%d H%d", layer, head);
-	const rs_act *a = session_act(s, (rs_hook){HOOK_PATTERN, layer});
+	const rs_act *a = session_view_act(s, (rs_hook){HOOK_PATTERN, layer});
 	if (!a) {
 		char name[96], msg[256];
 		hook_name((rs_hook){HOOK_PATTERN, layer}, name, sizeof name);

@@ -26,7 +26,7 @@ static int vec_select(const rs_session *s, vec_view *v)
 	if (s->view_stop < 0 || !s->model)
 		return -1;
 	rs_hook h = session_hook(s);
-	const rs_act *a = session_act(s, h);
+	const rs_act *a = session_view_act(s, h);
 	if (!a)
 		return -1;
 	const rs_config *c = &s->model->cfg;

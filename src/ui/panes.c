@@ -27,7 +27,7 @@ void pane_features_draw(ui *u, WINDOW *w);
  * pane showing that hook depends on, so stepping elsewhere leaves it alone. */
 static int shown(const rs_session *s, int kind, int layer)
 {
-	return session_act(s, (rs_hook){kind, layer}) != NULL;
+	return session_can_show(s, (rs_hook){kind, layer});
 }
 
 /* What each pane depends on: a signature of it, so a pane is redrawn only
