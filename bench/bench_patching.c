@@ -20,6 +20,7 @@
 #include "gguf.h"
 #include "interp.h"
 #include "ops.h"
+#include "pool.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -62,21 +63,32 @@ static void normal_row(float *v, int64_t n, float std, uint64_t key)
 
 typedef struct big_buf { void **bufs; int n; } big_buf;
 
+typedef struct random_job {
+	uint8_t *buf;
+	size_t rb;
+	int64_t cols;
+	int type;
+	uint64_t key;
+} random_job;
+
+static void random_rows(void *ctx, int64_t r0, int64_t r1)
+{
+	const random_job *j = ctx;
+	float *row = rs_xmalloc(sizeof(float) * (size_t)j->cols);
+	for (int64_t r = r0; r < r1; r++) {
+		normal_row(row, j->cols, 0.02f, j->key * 1000003ull + (uint64_t)r);
+		rs_quant_row(j->type, row, j->buf + (size_t)r * j->rb, j->cols);
+	}
+	free(row);
+}
+
 static void add_random(gguf_writer *w, big_buf *keep, const char *name, int64_t rows, int64_t cols, int type,
 		       uint64_t key)
 {
 	size_t rb = rs_dtype_row_bytes(type, cols);
 	uint8_t *buf = rs_xmalloc(rb * (size_t)rows);
-#pragma omp parallel
-	{
-		float *row = rs_xmalloc(sizeof(float) * (size_t)cols);
-#pragma omp for schedule(static)
-		for (int64_t r = 0; r < rows; r++) {
-			normal_row(row, cols, 0.02f, key * 1000003ull + (uint64_t)r);
-			rs_quant_row(type, row, buf + (size_t)r * rb, cols);
-		}
-		free(row);
-	}
+	random_job j = {buf, rb, cols, type, key};
+	pool_for(rows, 1, random_rows, &j); /* each row from its own seed: any split */
 	int64_t shape[2] = {rows, cols};
 	gguf_w_tensor(w, name, type, 2, shape, buf, rb * (size_t)rows, 0);
 	keep->bufs = rs_xrealloc(keep->bufs, sizeof(void *) * (size_t)(keep->n + 1));

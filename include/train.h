@@ -8,10 +8,11 @@
  * rows to the GGUF order so that model_load() reads the file back as any
  * llama.cpp GGUF, and the engine's forward agrees with train_forward.
  *
- * Threads: our loops run under OpenMP and every BLAS call is single-threaded
- * inside them (train_set_threads), each thread owning a fixed slice of the
- * output. So for a fixed thread count every run from the same seed computes
- * the same bits; results are not promised to match across thread counts.
+ * Threads: our loops run on core's pool (train_parallel) and every BLAS call
+ * is single-threaded inside them (train_set_threads), each thread owning a
+ * fixed slice of the output. So for a fixed thread count every run from the
+ * same seed computes the same bits; results are not promised to match across
+ * thread counts.
  */
 #ifndef RS_TRAIN_H
 #define RS_TRAIN_H
@@ -144,9 +145,13 @@ typedef struct train_tap {
 } train_tap;
 void train_backward_from(train_model *m, train_acts *a, const int32_t *tokens, const train_tap *tap);
 
-/* Threads for OpenMP; BLAS is set to one thread (see the top of this file). */
+/* Threads of the trainer's loops, at most the pool's (pool_set_threads);
+ * BLAS is set to one thread (see the top of this file). */
 void train_set_threads(int n);
 int train_threads(void);
+/* Runs fn(ctx, id, nt) for id = 0..nt-1 (nt = train_threads()), one id on
+ * each of the pool's threads, and returns when all are done. */
+void train_parallel(void (*fn)(void *ctx, int id, int nt), void *ctx);
 
 /* ---------------------------------------------------------------- layer kernels
  * The pieces of the passes, exposed for the gradient checks. All arrays are

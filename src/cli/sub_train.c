@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "cliutil.h"
 #include "dtype.h"
+#include "pool.h"
 #include "tokenizer.h"
 #include "train.h"
 
@@ -60,7 +61,7 @@ static const char usage[] =
 	"  --beta2 X             AdamW beta2 (default 0.95; beta1 is 0.9)\n"
 	"  --clip X              clip the global gradient norm to X; 0: off (default 1.0)\n"
 	"  --seed N              initialization and batch order (default 1)\n"
-	"  --threads N           OpenMP threads (default 2); results depend on it\n\n"
+	"  --threads N           threads (default 2); results depend on it\n\n"
 	"checkpoints and progress:\n"
 	"  --resume CKPT         continue from a checkpoint (model, AdamW state, step);\n"
 	"                        --steps, if given, moves the end of the schedule\n"
@@ -195,6 +196,7 @@ int sub_train(int argc, char **argv)
 
 	rs_err err = {{0}};
 	int rc = 1;
+	pool_set_threads(threads); /* before anything starts the pool */
 	train_set_threads(threads);
 	rs_tokenizer *tok = tok_load(tok_path, &err);
 	train_model *m = NULL;

@@ -35,24 +35,39 @@ double train_grad_norm(const train_model *m)
 	return sqrt(ss);
 }
 
+typedef struct adamw_job {
+	float *p, *mm, *vv;
+	const float *g;
+	const adamw_opts *o;
+	int64_t n;
+	float lr, decay, bc1, bc2, grad_scale;
+} adamw_job;
+
+static void adamw_part(void *ctx, int id, int nt)
+{
+	const adamw_job *a = ctx;
+	const adamw_opts *o = a->o;
+	float *p = a->p, *mm = a->mm, *vv = a->vv;
+	for (int64_t j = a->n * id / nt; j < a->n * (id + 1) / nt; j++) {
+		float gj = a->g[j] * a->grad_scale;
+		mm[j] = o->beta1 * mm[j] + (1.0f - o->beta1) * gj;
+		vv[j] = o->beta2 * vv[j] + (1.0f - o->beta2) * gj * gj;
+		float mhat = mm[j] / a->bc1, vhat = vv[j] / a->bc2;
+		p[j] -= a->lr * mhat / (sqrtf(vhat) + o->eps) + a->decay * p[j];
+	}
+}
+
 void adamw_step(train_model *m, const adamw_opts *o, float lr, int t, float grad_scale)
 {
 	float bc1 = 1.0f - powf(o->beta1, (float)t), bc2 = 1.0f - powf(o->beta2, (float)t);
 	int64_t off = 0;
 	for (int i = 0; i < TRAIN_N_TENSORS; i++) {
 		const train_tensor *ti = &m->tensors[i];
-		float *p = m->params + off, *g = m->grads + off, *mm = m->adam_m + off, *vv = m->adam_v + off;
 		/* decoupled: the decay shrinks the weights directly, not through the
 		 * moments; norms keep their scale */
-		float decay = ti->decay ? lr * o->wd : 0.0f;
-#pragma omp parallel for schedule(static)
-		for (int64_t j = 0; j < ti->numel; j++) {
-			float gj = g[j] * grad_scale;
-			mm[j] = o->beta1 * mm[j] + (1.0f - o->beta1) * gj;
-			vv[j] = o->beta2 * vv[j] + (1.0f - o->beta2) * gj * gj;
-			float mhat = mm[j] / bc1, vhat = vv[j] / bc2;
-			p[j] -= lr * mhat / (sqrtf(vhat) + o->eps) + decay * p[j];
-		}
+		adamw_job a = {m->params + off, m->adam_m + off, m->adam_v + off, m->grads + off, o, ti->numel, lr,
+			       ti->decay ? lr * o->wd : 0.0f, bc1, bc2, grad_scale};
+		train_parallel(adamw_part, &a);
 		off += ti->numel;
 	}
 }

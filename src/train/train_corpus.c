@@ -10,9 +10,11 @@
 #include "train.h"
 #include "corpus.h"
 #include "mapfile.h"
+#include "pool.h"
 #include "tokenizer.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +108,26 @@ static size_t split_docs(char *text, size_t len, char ***docs, size_t **lens)
 	return n;
 }
 
+typedef struct encode_job {
+	const rs_tokenizer *tok;
+	char **docs;
+	const size_t *lens;
+	int flags;
+	int32_t **ids;
+	int *counts;
+	atomic_int failed;
+} encode_job;
+
+static void encode_part(void *ctx, int64_t begin, int64_t end)
+{
+	encode_job *j = ctx;
+	for (int64_t i = begin; i < end; i++) {
+		rs_err e;
+		if (tok_encode(j->tok, j->docs[i], j->lens[i], j->flags, &j->ids[i], NULL, &j->counts[i], &e))
+			atomic_store(&j->failed, 1);
+	}
+}
+
 static int tokenize(const char *path, const rs_tokenizer *tok, train_data *out, rs_err *err)
 {
 	size_t len;
@@ -121,17 +143,11 @@ static int tokenize(const char *path, const rs_tokenizer *tok, train_data *out, 
 	}
 	int32_t **ids = rs_xcalloc(n, sizeof *ids);
 	int *counts = rs_xcalloc(n, sizeof *counts);
-	int failed = 0;
 	int flags = tok_bos(tok) >= 0 ? TOK_ADD_BOS : 0;
 	/* documents in parallel, joined in order: the same ids on any thread count */
-#pragma omp parallel for schedule(dynamic, 16)
-	for (size_t i = 0; i < n; i++) {
-		rs_err e;
-		if (tok_encode(tok, docs[i], lens[i], flags, &ids[i], NULL, &counts[i], &e)) {
-#pragma omp atomic write
-			failed = 1;
-		}
-	}
+	encode_job job = {tok, docs, lens, flags, ids, counts, 0};
+	pool_for((int64_t)n, 16, encode_part, &job);
+	int failed = atomic_load(&job.failed);
 	int rc = 0;
 	if (failed) {
 		rc = rs_fail(err, "%s: a document could not be tokenized", path);

@@ -60,11 +60,23 @@ void train_acts_free(train_acts *a)
 	free(a);
 }
 
+typedef struct add_job {
+	float *dst;
+	const float *src;
+	int64_t n;
+} add_job;
+
+static void add_part(void *ctx, int id, int nt)
+{
+	const add_job *a = ctx;
+	for (int64_t i = a->n * id / nt; i < a->n * (id + 1) / nt; i++)
+		a->dst[i] += a->src[i];
+}
+
 static void add_into(float *dst, const float *src, int64_t n)
 {
-#pragma omp parallel for schedule(static)
-	for (int64_t i = 0; i < n; i++)
-		dst[i] += src[i];
+	add_job a = {dst, src, n};
+	train_parallel(add_part, &a);
 }
 
 float train_forward(train_model *m, train_acts *a, const int32_t *tokens, const int32_t *targets)

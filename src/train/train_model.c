@@ -7,9 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+
+#include "pool.h"
 
 /* ---------------------------------------------------------------- threads */
 
@@ -17,18 +16,36 @@ static int n_threads = 1;
 
 void train_set_threads(int n)
 {
+	/* at most the pool's threads (the program sets the pool's count before it
+	 * starts: pool_set_threads) */
 	n_threads = n < 1 ? 1 : n;
-	/* BLAS runs inside our parallel loops: one thread each, or the two
-	 * thread pools fight over the cores. */
+	if (n_threads > pool_threads())
+		n_threads = pool_threads();
+	/* BLAS runs inside our parallel loops: one thread each, or two thread
+	 * systems fight over the cores. */
 	openblas_set_num_threads(1);
-#ifdef _OPENMP
-	omp_set_num_threads(n_threads);
-#else
-	n_threads = 1;
-#endif
 }
 
 int train_threads(void) { return n_threads; }
+
+typedef struct par_job {
+	void (*fn)(void *ctx, int id, int nt);
+	void *ctx;
+	int nt;
+} par_job;
+
+static void par_part(void *ctx, int64_t begin, int64_t end)
+{
+	const par_job *j = ctx;
+	for (int64_t id = begin; id < end; id++)
+		j->fn(j->ctx, (int)id, j->nt);
+}
+
+void train_parallel(void (*fn)(void *ctx, int id, int nt), void *ctx)
+{
+	par_job j = {fn, ctx, n_threads};
+	pool_for(n_threads, 1, par_part, &j); /* one id per pool thread */
+}
 
 /* ---------------------------------------------------------------- config */
 
