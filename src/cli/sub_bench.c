@@ -214,6 +214,10 @@ int sub_bench(int argc, char **argv)
 		fprintf(stderr, "residual bench: %s\n", err.msg);
 		return 1;
 	}
+	/* the samples in run order for --json, before median() sorts them */
+	double *pp_runs = rs_xmalloc(sizeof(double) * (size_t)reps), *tg_runs = rs_xmalloc(sizeof(double) * (size_t)reps);
+	memcpy(pp_runs, pp, sizeof(double) * (size_t)reps);
+	memcpy(tg_runs, tg, sizeof(double) * (size_t)reps);
 	double pp_med = median(pp, reps), tg_med = median(tg, reps), rss = cli_peak_rss_mb();
 	double welems, wbytes = weight_bytes(m, &welems);
 	/* 2 flops per weight per token, but only the last token goes through the unembedding */
@@ -235,6 +239,8 @@ int sub_bench(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "prefill_tok_s", pp_med);
 		cJSON_AddNumberToObject(o, "decode_tokens", n_gen);
 		cJSON_AddNumberToObject(o, "decode_tok_s", tg_med);
+		cJSON_AddItemToObject(o, "prefill_samples", cJSON_CreateDoubleArray(pp_runs, reps));
+		cJSON_AddItemToObject(o, "decode_samples", cJSON_CreateDoubleArray(tg_runs, reps));
 		cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
 		if (n_step > 0) {
 			cJSON_AddNumberToObject(o, "step_tokens", n_step);
@@ -275,6 +281,8 @@ int sub_bench(int argc, char **argv)
 	}
 	free(pp);
 	free(tg);
+	free(pp_runs);
+	free(tg_runs);
 	free(st);
 	free(ids);
 	eng_free(e);
