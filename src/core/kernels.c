@@ -387,7 +387,7 @@ AVX2 static void dequant_q8_0_avx2(const uint8_t *w, float *dst, int64_t n)
 	for (int64_t b = 0; b < n / RS_QK8_0; b++, w += 34, dst += RS_QK8_0) {
 		uint16_t dh;
 		memcpy(&dh, w, 2);
-		__m256 d = _mm256_set1_ps(rs_f16_to_f32(dh));
+		__m256 d = _mm256_set1_ps(_cvtsh_ss(dh));
 		const int8_t *q = (const int8_t *)(w + 2);
 		for (int j = 0; j < RS_QK8_0; j += 8)
 			_mm256_storeu_ps(dst + j, _mm256_mul_ps(d, i8x8(q + j)));
@@ -662,7 +662,7 @@ AVX512 static int dequant_avx512(int type, const void *row, float *dst, int64_t 
 		for (int64_t b = 0; b < n / RS_QK8_0; b++, w += 34, dst += RS_QK8_0) {
 			uint16_t dh;
 			memcpy(&dh, w, 2);
-			__m512 d = _mm512_set1_ps(rs_f16_to_f32(dh));
+			__m512 d = _mm512_set1_ps(_cvtsh_ss(dh));
 			const int8_t *q = (const int8_t *)(w + 2);
 			_mm512_storeu_ps(dst, _mm512_mul_ps(d, i8x16(q)));
 			_mm512_storeu_ps(dst + 16, _mm512_mul_ps(d, i8x16(q + 16)));
