@@ -3,7 +3,7 @@
 # side by side on this machine, in alternating rounds, with the load average beside each run.
 #
 #   bench/compare-llamacpp.sh [-b LLAMA_BUILD] [-r ROUNDS] [-R REPS] [-t THREADS]
-#                             [-p PROMPT] [-n DECODE] (--make DIR | MODEL.gguf...)
+#                             [-p PROMPT] [-n DECODE] [-f] (--make DIR | MODEL.gguf...)
 #
 # -b   a llama.cpp CMake build folder (llama-bench, llama-quantize in it or its bin/);
 #      default $LLAMA_CPP_BUILD. This script downloads and builds nothing; with neither
@@ -16,6 +16,8 @@
 #      machine both programs see the same disturbance.
 # -R   repetitions inside each run (default 2; llama-bench adds its own warm-up run).
 # -t   threads for both (default: all CPUs). -p / -n: prompt and decode tokens (128 / 32).
+# -f   also residual's opt-in --fast decode (8-bit activations, as llama.cpp; not the
+#      exact f32 computation): an extra column and ratio "tg fast".
 # --make DIR  writes (or reuses) the issue's three files in DIR and compares them:
 #      1b-f16.gguf and 1b-q8_0.gguf by `residual random-model --shape llama3.2-1b`
 #      (Llama 3.2 1B shapes, random weights), 1b-q4_k_m.gguf by llama-quantize from the
@@ -38,12 +40,12 @@
 set -u
 
 usage() {
-	echo "usage: $0 [-b LLAMA_BUILD] [-r ROUNDS] [-R REPS] [-t THREADS] [-p N] [-n N] (--make DIR | MODEL.gguf...)" >&2
+	echo "usage: $0 [-b LLAMA_BUILD] [-r ROUNDS] [-R REPS] [-t THREADS] [-p N] [-n N] [-f] (--make DIR | MODEL.gguf...)" >&2
 	exit 2
 }
 
 build=${LLAMA_CPP_BUILD:-}
-np=128 nn=32 reps=2 rounds=3 make=
+np=128 nn=32 reps=2 rounds=3 make= fast=
 threads=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
 		-p) np=$2 ;; -n) nn=$2 ;; --make) make=$2 ;;
 		esac
 		shift 2 ;;
+	-f) fast=--fast; shift ;;
 	-h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) usage ;;
 	*) break ;;
@@ -208,8 +211,8 @@ lparse() {
 # residual bench --json on stdin: the same two lines
 rparse() {
 	awk "$tidy"'
-	/"prefill_samples"|"decode_samples"/ {
-		key = /prefill/ ? "pp" : "tg"
+	/"prefill_samples"|"decode_samples"|"fast_decode_samples"/ {
+		key = /fast/ ? "tf" : /prefill/ ? "pp" : "tg"
 		s = $0; sub(".*\\[", "", s); sub("\\].*", "", s)
 		print key, tidy(s)
 	}'
@@ -238,13 +241,13 @@ run_llama() {
 }
 
 run_residual() {
-	out=$("$residual" bench --model "$1" -p "$np" -n "$nn" -r "$reps" --threads "$threads" --step 0 \
+	out=$("$residual" bench --model "$1" -p "$np" -n "$nn" -r "$reps" --threads "$threads" --step 0 $fast \
 		--no-reference --json 2>/dev/null) || { echo "error: residual bench failed on $1" >&2; return 1; }
 	printf '%s\n' "$out" | sed -n 's/.*"simd":[[:space:]]*"\([^"]*\)".*/\1/p' > "$info.simd"
 	printf '%s\n' "$out" | rparse
 }
 
-printf '%-14s %-9s %5s %5s   %-24s %s\n' file program round load "pp$np tok/s" "tg$nn tok/s"
+printf '%-14s %-9s %5s %5s   %-24s %-24s %s\n' file program round load "pp$np tok/s" "tg$nn tok/s" "${fast:+tg$nn --fast tok/s}"
 for model in "$@"; do
 	[ -r "$model" ] || { echo "error: cannot read $model" >&2; exit 1; }
 	lmodel=$(llama_file "$model") || exit 1
@@ -261,8 +264,9 @@ for model in "$@"; do
 			fi
 			pp=$(printf '%s\n' "$lines" | awk '$1 == "pp" { print $2 }')
 			tg=$(printf '%s\n' "$lines" | awk '$1 == "tg" { print $2 }')
-			printf '%-14s %-9s %5d %5s   %-24s %s\n' "$name" "$prog" "$k" "$l" "${pp:--}" "${tg:--}"
-			echo "$name $prog $k $l ${pp:--} ${tg:--}" >> "$results"
+			tf=$(printf '%s\n' "$lines" | awk '$1 == "tf" { print $2 }')
+			printf '%-14s %-9s %5d %5s   %-24s %-24s %s\n' "$name" "$prog" "$k" "$l" "${pp:--}" "${tg:--}" "${tf:-}"
+			echo "$name $prog $k $l ${pp:--} ${tg:--} ${tf:--}" >> "$results"
 		done
 		k=$((k + 1))
 	done
@@ -288,12 +292,14 @@ awk -v np="$np" -v nn="$nn" '
 	{
 		if (!($1 in seen)) { seen[$1] = 1; order[++nf] = $1 }
 		add($1 SUBSEP $2 SUBSEP "pp", $5); add($1 SUBSEP $2 SUBSEP "tg", $6)
+		if ($2 == "residual" && $7 != "-") { add($1 SUBSEP "tf", $7); hasf = 1 }
 		if (!($1 in lo) || $4 < lo[$1]) lo[$1] = $4
 		if (!($1 in hi) || $4 > hi[$1]) hi[$1] = $4
 	}
 	END {
-		printf "| file | llama.cpp pp%d / tg%d | residual pp%d / tg%d | ratio pp / tg | load |\n", np, nn, np, nn
-		print "|---|---|---|---|---|"
+		printf "| file | llama.cpp pp%d / tg%d | residual pp%d / tg%d | ratio pp / tg | load |%s\n", np, nn, np, nn,
+			hasf ? " residual tg --fast | ratio |" : ""
+		print "|---|---|---|---|---|" (hasf ? "---|---|" : "")
 		for (i = 1; i <= nf; i++) {
 			f = order[i]
 			for (w = 0; w < 2; w++) {
@@ -304,7 +310,12 @@ awk -v np="$np" -v nn="$nn" '
 				what = w ? "best" : "median"
 				xp = lp > 0 ? rp / lp : 0
 				xt = lt > 0 ? rt / lt : 0
-				printf "| %s (%s) | %.1f / %.1f | %.1f / %.1f | %.2fx / %.2fx | %s-%s |\n", f, what, lp, lt, rp, rt, xp, xt, lo[f], hi[f]
+				printf "| %s (%s) | %.1f / %.1f | %.1f / %.1f | %.2fx / %.2fx | %s-%s |", f, what, lp, lt, rp, rt, xp, xt, lo[f], hi[f]
+				if (hasf) {
+					rf = w ? best(all[f, "tf"]) : med(all[f, "tf"])
+					printf " %.1f | %.2fx |", rf, (lt > 0 ? rf / lt : 0)
+				}
+				printf "\n"
 			}
 		}
 	}' "$results"
