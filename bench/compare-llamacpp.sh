@@ -103,16 +103,18 @@ if [ -n "$make" ]; then
 	done
 	f=$make/1b-q4_k_m.gguf
 	if [ -s "$f" ]; then
-		made_with="Q4_K_M: existing $f"
+		made_with="Q4_K_M: existing $f ($(cat "$f.how" 2>/dev/null || echo "made elsewhere"))"
 	elif q=$(tool llama-quantize); then
 		echo "writing $f (llama-quantize)" >&2
 		"$q" "$make/1b-f16.gguf" "$f.part" Q4_K_M > "$make/quantize.log" 2>&1 && mv "$f.part" "$f" ||
 			{ echo "error: llama-quantize failed, see $make/quantize.log" >&2; exit 1; }
 		made_with="Q4_K_M: llama-quantize from the F16 file"
+		echo "llama-quantize from the F16 file" > "$f.how"
 	elif [ -x "$here/kquant" ]; then
 		echo "writing $f (bench/kquant: no llama-quantize in $build)" >&2
 		"$here/kquant" "$make/1b-f16.gguf" "$f.part" >&2 && mv "$f.part" "$f" || exit 1
 		made_with="Q4_K_M: bench/kquant from the F16 file (llama.cpp's layout, a min/max quantizer)"
+		echo "bench/kquant from the F16 file" > "$f.how"
 	else
 		echo "error: neither llama-quantize in $build nor bench/kquant (make bench/kquant)" >&2
 		exit 1
