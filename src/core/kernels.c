@@ -131,14 +131,9 @@ AVX2 static float dot_q8_0_avx2(const uint8_t *w, const float *x, int n)
  * times d and dmin. */
 AVX2 static inline void k_scales8(const uint8_t *p, float *ds, float *dm)
 {
-	uint32_t u0, u1, u2;
-	memcpy(&u0, p + 4, 4);
-	memcpy(&u1, p + 8, 4);
-	memcpy(&u2, p + 12, 4);
-	uint64_t sc = (uint64_t)(u0 & 0x3f3f3f3f) | (uint64_t)((u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030)) << 32;
-	uint64_t m = (uint64_t)(u1 & 0x3f3f3f3f) | (uint64_t)(((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030)) << 32;
-	__m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sc)));
-	__m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)m)));
+	__m128i v = k4_scales_v(p);
+	__m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v));
+	__m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(v, v)));
 	_mm256_storeu_ps(ds, _mm256_mul_ps(_mm256_set1_ps(half_x(p)), scf));
 	_mm256_storeu_ps(dm, _mm256_mul_ps(_mm256_set1_ps(half_x(p + 2)), mf));
 }

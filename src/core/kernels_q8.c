@@ -194,19 +194,6 @@ AVX2 static float dot_q8_0_avx2q(const uint8_t *w, const kern_q8x *x)
 	return hsum(_mm256_add_ps(a, c));
 }
 
-/* The eight 6-bit scales (low 64 bits) and mins (high 64 bits) of a Q4_K
- * super-block (bytes 4..15), one byte each, as k4_scales unpacks them. */
-AVX2 static inline __m128i k4_scales_v(const uint8_t *p)
-{
-	uint32_t u0, u1, u2;
-	memcpy(&u0, p + 4, 4);
-	memcpy(&u1, p + 8, 4);
-	memcpy(&u2, p + 12, 4);
-	uint64_t sc = (uint64_t)(u0 & 0x3f3f3f3f) | (uint64_t)((u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030)) << 32;
-	uint64_t m = (uint64_t)(u1 & 0x3f3f3f3f) | (uint64_t)(((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030)) << 32;
-	return _mm_set_epi64x((long long)m, (long long)sc);
-}
-
 AVX2 static float dot_q4_k_avx2q(const uint8_t *w, const kern_q8x *x)
 {
 	const __m256i m4 = _mm256_set1_epi8(15);

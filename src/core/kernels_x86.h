@@ -72,5 +72,19 @@ AVX2 static inline void q6_codes(const uint8_t *p, int8_t *q)
 							   _mm256_and_si256(_mm256_srli_epi16(h, 2), m30)), k32));
 	}
 }
+
+/* The eight 6-bit scales (low 64 bits) and mins (high 64 bits) of a Q4_K
+ * (or Q5_K) super-block (bytes 4..15), one byte each, as rs_dequant_row unpacks them. */
+AVX2 static inline __m128i k4_scales_v(const uint8_t *p)
+{
+	uint32_t u0, u1, u2;
+	memcpy(&u0, p + 4, 4);
+	memcpy(&u1, p + 8, 4);
+	memcpy(&u2, p + 12, 4);
+	uint64_t sc = (uint64_t)(u0 & 0x3f3f3f3f) | (uint64_t)((u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030)) << 32;
+	uint64_t m = (uint64_t)(u1 & 0x3f3f3f3f) | (uint64_t)(((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030)) << 32;
+	return _mm_set_epi64x((long long)m, (long long)sc);
+}
+
 #endif
 #endif
