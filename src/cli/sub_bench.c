@@ -31,7 +31,7 @@ static const char usage[] =
 	"cached and the logits of every position, as the tutor runs it (median of REPS; 0: skip;\n"
 	"default 64).\n"
 	"--fast: also decode as `generate --fast` does (activations quantized to 8 bits for the\n"
-	"Q8_0/Q4_K/Q6_K products), and print the largest difference of its logits from the\n"
+	"Q4_K/Q6_K products), and print the largest difference of its logits from the\n"
 	"exact path's over the same DECODE_TOKENS tokens, and at how many steps the top token\n"
 	"is the same.\n";
 

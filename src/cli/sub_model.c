@@ -151,7 +151,7 @@ static const char gen_usage[] =
 	"Generates N tokens (default 32) after the prompt: greedy when T is 0 (the default),\n"
 	"else sampled at temperature T with nucleus P. Stops at the end-of-text token unless\n"
 	"--ignore-eos. --fast: after the prompt, each new token's activations are quantized\n"
-	"to 8 bits before the Q8_0/Q4_K/Q6_K products, as llama.cpp does (faster; the logits\n"
+	"to 8 bits before the Q4_K and Q6_K products, as llama.cpp does (faster; the logits\n"
 	"are then no longer the f32 computation of the file's weights: `bench --fast` shows\n"
 	"by how much); without it every token is computed exactly. --json prints\n"
 	"{\"prompt_ids\", \"ids\", \"text\"}. The model defaults to the built-in one, as for\n"

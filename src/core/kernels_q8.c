@@ -1,13 +1,16 @@
 /* kernels_q8.c - the opt-in fast decode (`generate --fast`, `bench --fast`):
- * the token's activations quantized to 8 bits as llama.cpp does (blocks of 32
- * for Q8_0 weights, like its Q8_0; blocks of 256 with sums per 16 for Q4_K and
- * Q6_K, like its Q8_K), then integer dot products (AVX2: vpmaddubsw/vpmaddwd,
- * 32 weights in two instructions) and one f32 scale per block.
+ * the token's activations quantized to 8 bits as llama.cpp does for K-quant
+ * weights (blocks of 256 with sums per 16 and 32, like its Q8_K), then integer
+ * dot products with Q4_K and Q6_K rows (AVX2: vpmaddubsw/vpmaddwd, 32 weights
+ * in two instructions, the sub-block scales applied in 16-bit) and one f32
+ * scale per block. Q8_0 has none: its exact kernel (kernels.c) measured as fast
+ * as an 8-bit one here (AVX2 15.5 against 16.8 GB/s a core, AVX-512 22-23
+ * against 17), so --fast leaves it exact.
  *
  * This is NOT the f32 computation of the file's weights: each activation moves
  * by up to half its block's step d = max|x|/127. The default path (kernels.c)
  * stays exact; `bench --fast` prints the largest logit difference between the
- * two. Weight types other than Q8_0, Q4_K and Q6_K use the exact kernels. */
+ * two. Weight types other than Q4_K and Q6_K use the exact kernels. */
 #include "config.h"
 #include "kernels.h"
 #include "dtype.h"
@@ -18,12 +21,13 @@
 
 int kern_q8_supports(int type)
 {
-	return type == RS_Q8_0 || type == RS_Q4_K || type == RS_Q6_K;
+	return type == RS_Q4_K || type == RS_Q6_K;
 }
 
 int kern_q8_block(int type)
 {
-	return type == RS_Q8_0 ? 32 : 256;
+	(void)type; /* every supported type: llama.cpp's Q8_K blocks */
+	return 256;
 }
 
 int kern_q8_quantize(kern_q8x *xq, const float *x, int n, int block)
@@ -109,19 +113,6 @@ static int q6_offset(const int8_t *sc, const int16_t *s16)
 }
 
 /* ---------------------------------------------------------------- plain C */
-static float dot_q8_0_plain(const uint8_t *w, const kern_q8x *x)
-{
-	float s = 0;
-	for (int b = 0; b < x->n / 32; b++, w += 34) {
-		const int8_t *q = (const int8_t *)(w + 2), *v = x->q + 32 * b;
-		int is = 0;
-		for (int i = 0; i < 32; i++)
-			is += q[i] * v[i];
-		s += f16_at(w) * x->d[b] * (float)is;
-	}
-	return s;
-}
-
 static float dot_q4_k_plain(const uint8_t *w, const kern_q8x *x)
 {
 	float s = 0;
@@ -169,29 +160,6 @@ static float dot_q6_k_plain(const uint8_t *w, const kern_q8x *x)
 AVX2 static inline __m256i madd_u8s8(__m256i u, __m256i s, __m256i w16)
 {
 	return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), w16);
-}
-
-AVX2 static float dot_q8_0_avx2q(const uint8_t *w, const kern_q8x *x)
-{
-	const __m256i one = _mm256_set1_epi16(1);
-	__m256 a = _mm256_setzero_ps(), c = a;
-	int nb = x->n / 32, b = 0;
-	for (; b + 2 <= nb; b += 2, w += 68) {
-		PREFETCH(w, 68);
-		__m256i q0 = ld32(w + 2), q1 = ld32(w + 36);
-		__m256i v0 = ld32((const uint8_t *)x->q + 32 * b), v1 = ld32((const uint8_t *)x->q + 32 * b + 32);
-		/* vpmaddubsw takes one unsigned operand: |q| times x with q's sign */
-		__m256i s0 = madd_u8s8(_mm256_abs_epi8(q0), _mm256_sign_epi8(v0, q0), one);
-		__m256i s1 = madd_u8s8(_mm256_abs_epi8(q1), _mm256_sign_epi8(v1, q1), one);
-		a = _mm256_fmadd_ps(_mm256_set1_ps(half_x(w) * x->d[b]), _mm256_cvtepi32_ps(s0), a);
-		c = _mm256_fmadd_ps(_mm256_set1_ps(half_x(w + 34) * x->d[b + 1]), _mm256_cvtepi32_ps(s1), c);
-	}
-	if (b < nb) {
-		__m256i q0 = ld32(w + 2), v0 = ld32((const uint8_t *)x->q + 32 * b);
-		__m256i s0 = madd_u8s8(_mm256_abs_epi8(q0), _mm256_sign_epi8(v0, q0), one);
-		a = _mm256_fmadd_ps(_mm256_set1_ps(half_x(w) * x->d[b]), _mm256_cvtepi32_ps(s0), a);
-	}
-	return hsum(_mm256_add_ps(a, c));
 }
 
 AVX2 static float dot_q4_k_avx2q(const uint8_t *w, const kern_q8x *x)
@@ -272,7 +240,6 @@ float kern_q8_dot(kern_tier t, int type, const void *row, const kern_q8x *x)
 #if HAVE_X86
 	if (t >= KERN_AVX2)
 		switch (type) {
-		case RS_Q8_0: return dot_q8_0_avx2q(row, x);
 		case RS_Q4_K: return dot_q4_k_avx2q(row, x);
 		default: return dot_q6_k_avx2q(row, x);
 		}
@@ -280,7 +247,6 @@ float kern_q8_dot(kern_tier t, int type, const void *row, const kern_q8x *x)
 	(void)t;
 #endif
 	switch (type) {
-	case RS_Q8_0: return dot_q8_0_plain(row, x);
 	case RS_Q4_K: return dot_q4_k_plain(row, x);
 	default: return dot_q6_k_plain(row, x);
 	}

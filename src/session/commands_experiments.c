@@ -556,7 +556,7 @@ const cmd_def cmds_exp[] = {
 	 "Greedy decoding by default (sampling with --temp), with the interventions in effect, in a side run: the "
 	 "session's pass is left alone. Stops at the end-of-text token unless --no-stop. --append makes the "
 	 "continuation part of the prompt (a new pass). --fast quantizes each new token's activations to 8 bits "
-	 "before the Q8_0, Q4_K and Q6_K products, as llama.cpp does: faster, not the exact f32 computation.",
+	 "before the Q4_K and Q6_K products, as llama.cpp does: faster, not the exact f32 computation.",
 	 A(ARG_NUMBER), NULL, c_generate, "--append --no-stop --temp --top-p --seed --fast", NULL},
 	{"export", "FILE [HOOKS]", "save cached activations (.safetensors or .json)",
 	 "Writes the computed hooks up to the stop shown whose names match HOOKS (comma-separated globs, ! "
