@@ -4,6 +4,8 @@
  * RESIDUAL_THREADS (default: all). Two sizes: one far larger than any cache
  * (memory bound) and one that stays in L2 (the kernel's own speed; also per
  * second of CPU time, which a busy machine disturbs less: run it with one thread).
+ * For Q8_0, Q4_K and Q6_K the same two figures again for the --fast kernels
+ * (activations quantized to 8 bits, kernels_q8.c).
  *
  *   bench/bench_kernels [MB_OF_WEIGHTS (default 1024)] */
 #include "config.h"
@@ -67,14 +69,15 @@ int main(int argc, char **argv)
 	const int cols = 2048;
 	printf("tier %s, %d threads; GB/s of weights, one token (best of 5)\n", kern_tier_name(kern_tier_in_use()),
 	       op_threads());
-	printf("%-6s %12s %12s %16s\n", "type", "memory", "L2 (1 MB)", "L2 per CPU-s");
+	printf("%-6s %12s %12s %16s %14s %18s\n", "type", "memory", "L2 (1 MB)", "L2 per CPU-s", "--fast memory",
+	       "--fast L2 per CPU-s");
 	float *x = malloc(sizeof(float) * cols);
 	for (int i = 0; i < cols; i++)
 		x[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
 	for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
 		int type = types[ti];
 		size_t rb = rs_dtype_row_bytes(type, cols);
-		double gbs[3];
+		double gbs[3], fgbs[2] = {0, 0};
 		for (int sz = 0; sz < 2; sz++) {
 			int64_t rows = (int64_t)((sz ? 1.0 : mb) * 1e6 / rb);
 			uint8_t *w = malloc(rb * rows);
@@ -94,10 +97,21 @@ int main(int argc, char **argv)
 			gbs[sz] = rb * rows / best / 1e9;
 			if (sz)
 				gbs[2] = rb * rows / best_cpu / 1e9;
+			for (int r = 0; kern_q8_supports(type) && r < 5; r++) {
+				double t0 = clk(CLOCK_MONOTONIC), c0 = clk(CLOCK_PROCESS_CPUTIME_ID);
+				for (int k = 0; k < reps; k++)
+					kern_matvec_q8(y, x, &m);
+				double t = (clk(CLOCK_MONOTONIC) - t0) / reps, c = (clk(CLOCK_PROCESS_CPUTIME_ID) - c0) / reps;
+				double g = rb * rows / (sz ? c : t) / 1e9;
+				fgbs[sz] = g > fgbs[sz] ? g : fgbs[sz];
+			}
 			free(w);
 			free(y);
 		}
-		printf("%-6s %12.1f %12.1f %16.1f\n", rs_dtype_name(type), gbs[0], gbs[1], gbs[2]);
+		printf("%-6s %12.1f %12.1f %16.1f", rs_dtype_name(type), gbs[0], gbs[1], gbs[2]);
+		if (fgbs[0] > 0)
+			printf(" %14.1f %18.1f", fgbs[0], fgbs[1]);
+		printf("\n");
 	}
 	free(x);
 	/* prefill: kern_matmul (own) against OpenBLAS on the f32 tiles, at 1B shapes */

@@ -97,6 +97,11 @@ void eng_release_scratch(rs_engine *e);
 void eng_set_cache_filter(rs_engine *e, const char *globs);
 /* Whether logits are computed for every position (default) or only the last. */
 void eng_set_logits_all(rs_engine *e, int all);
+/* Decode steps (eng_decode) with the token's activations quantized to 8 bits
+ * before each Q4_K/Q6_K product, as llama.cpp does (off by default):
+ * faster, and no longer the f32 computation of the file's weights. Prompts
+ * are always exact. */
+void eng_set_fast(rs_engine *e, int on);
 
 /* Computes the next stop. Returns its stop index, or -1 when the pass is done. */
 int eng_step(rs_engine *e);

@@ -43,4 +43,26 @@ int kern_tier_parse(const char *name);
 /* Why $RESIDUAL_SIMD was not followed ("" when it was, or is unset). */
 const char *kern_tier_note(void);
 
+/* The opt-in fast decode (kernels_q8.c): activations quantized to 8 bits per
+ * block as llama.cpp does, integer dot products. Not the f32 computation of
+ * the file's weights; Q4_K and Q6_K only. */
+typedef struct kern_q8x {
+	int n, block;   /* n activations in blocks of block (256) */
+	float *d;       /* [n / block] the step of each block: max|x| / 127 */
+	int8_t *q;      /* [n] x ≈ d·q, q = round(x / d) */
+	int16_t *sum16; /* [n / 16] Σ q over each 16 */
+	int16_t *sum32; /* [n / 32] Σ q over each 32 */
+} kern_q8x;
+int kern_q8_supports(int type);
+/* The block size the fast kernels of this weight type want (256). */
+int kern_q8_block(int type);
+/* Quantizes x; -1 when n is not a multiple of block or memory runs out. */
+int kern_q8_quantize(kern_q8x *xq, const float *x, int n, int block);
+void kern_q8x_free(kern_q8x *xq);
+/* Σ_c row[c]·x[c] of one row of a supported type, in tier t. */
+float kern_q8_dot(kern_tier t, int type, const void *row, const kern_q8x *x);
+/* y[r] = Σ_c W[r, c]·x[c] for one token, the activations quantized; types the
+ * fast kernels lack go through kern_matvec. */
+void kern_matvec_q8(float *y, const float *x, const rs_mat *W);
+
 #endif

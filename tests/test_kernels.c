@@ -156,6 +156,100 @@ static void check_quant_matmul(int type)
 	free(y);
 }
 
+/* The fast decode (kernels_q8.c). The activations' quantization is checked on
+ * its own (|x - d·q| <= d/2, the sums); then each row's result, computed from
+ * the quantized activations x' = d·q with integer sums, is compared with the
+ * double-precision Σ w·x' of the dequantized row. Its float steps (the block
+ * scales, the conversion of the integer sums, the sum over blocks) are fewer
+ * than nb + 8 roundings of terms bounded by Σ a·|x'|, where a is
+ * |ds·q| + |dm| for Q4_K (= max(|w|, |w'|), w' the weight with dmin's sign
+ * flipped) and |ds|·(q + 32) for Q6_K (its codes are summed unsigned, the 32
+ * taken off after): so |y - Σ w·x'| <= γ(nb + 8)·Σ a·|x'|. The product is
+ * also within Σ|w|·|x - x'| (+ that bound) of the exact one. */
+static void check_fast(int type)
+{
+	const int rows = 350, cols = 1536, nb = cols / kern_q8_block(type); /* rows: enough for two threads */
+	size_t rb = rs_dtype_row_bytes(type, cols), bb = rb / (size_t)(cols / rs_dtype_block(type));
+	uint8_t *w = malloc(rb * rows), *w2 = malloc(rb * rows);
+	for (size_t i = 0; i < rb * rows; i++)
+		w[i] = (uint8_t)(frand() * 127 + 128);
+	for (size_t blk = 0; blk < rb * rows / bb; blk++) {
+		uint8_t *p = w + blk * bb;
+		size_t at[2] = {type == RS_Q6_K ? 208 : 0, 2};
+		for (int k = 0; k < (type == RS_Q4_K ? 2 : 1); k++)
+			p[at[k] + 1] = (uint8_t)(0x20 | (p[at[k] + 1] & 0x83));
+	}
+	memcpy(w2, w, rb * rows);
+	if (type == RS_Q4_K)
+		for (size_t blk = 0; blk < rb * rows / bb; blk++)
+			w2[blk * bb + 3] ^= 0x80; /* dmin's sign */
+	float *x = malloc(sizeof(float) * cols), *y = malloc(sizeof(float) * rows);
+	float *wr = malloc(sizeof(float) * cols), *wr2 = malloc(sizeof(float) * cols);
+	for (int i = 0; i < cols; i++)
+		x[i] = frand() * (i % 97 == 0 ? 8 : 1); /* a few large values: blocks of different steps */
+	kern_q8x xq;
+	int ok = kern_q8_quantize(&xq, x, cols, kern_q8_block(type)) == 0;
+	double qerr = 0;
+	for (int i = 0; ok && i < cols; i++) {
+		float d = xq.d[i / xq.block];
+		ok &= xq.q[i] != -128; /* -127..127 */
+		qerr = fmax(qerr, fabs(x[i] - (double)d * xq.q[i]) / d);
+	}
+	for (int k = 0; ok && k < cols / 16; k++) {
+		int s16 = 0;
+		for (int i = 0; i < 16; i++)
+			s16 += xq.q[16 * k + i];
+		ok &= xq.sum16[k] == s16 && (k % 2 == 0 || xq.sum32[k / 2] == xq.sum16[k - 1] + s16);
+	}
+	tap_ok(ok && qerr <= 0.5 + 1e-5, "%s --fast: activations quantized in blocks of %d: |x - d·q| <= d/2 (worst %.4f d), sums",
+	       rs_dtype_name(type), kern_q8_block(type), qerr);
+	rs_mat m = {w, type, rows, cols, rb};
+	kern_matvec_q8(y, x, &m);
+	const double u = 0x1p-24, gamma = (nb + 8) * u / (1 - (nb + 8) * u);
+	double ratio = 0, worst = 0, approx = 0;
+	int same = 1;
+	for (int r = 0; r < rows; r++) {
+		const uint8_t *row = w + (size_t)r * rb;
+		rs_dequant_row(type, row, wr, cols);
+		rs_dequant_row(type, w2 + (size_t)r * rb, wr2, cols);
+		double sq = 0, a = 0, exact = 0, qe = 0;
+		for (int i = 0; i < cols; i++) {
+			double xp = (double)xq.d[i / xq.block] * xq.q[i], ai = fabs(wr[i]);
+			if (type == RS_Q4_K)
+				ai = fmax(ai, fabs(wr2[i]));
+			if (type == RS_Q6_K) { /* |ds|·(q + 32) from the bytes (llama-spec section 5) */
+				const uint8_t *p = row + (size_t)(i / 256) * 210;
+				int e = i % 256, nn = e / 128, l = e % 32, grp = (e % 128) / 32;
+				int ql = p[64 * nn + l + (grp & 1) * 32], qh = p[128 + 32 * nn + l];
+				int q = ((grp < 2 ? ql & 15 : ql >> 4) | ((qh >> (2 * grp)) & 3) << 4);
+				uint16_t dh;
+				memcpy(&dh, p + 208, 2);
+				ai = fabs((double)rs_f16_to_f32(dh) * (int8_t)p[192 + e / 16]) * (q + 32);
+			}
+			sq += (double)wr[i] * xp;
+			a += ai * fabs(xp);
+			exact += (double)wr[i] * x[i];
+			qe += fabs((double)wr[i]) * fabs(x[i] - xp);
+		}
+		double e = fabs(y[r] - sq);
+		worst = fmax(worst, e);
+		ratio = fmax(ratio, e / (gamma * a + 1e-300));
+		approx = fmax(approx, fabs(y[r] - exact) / (qe + gamma * a + 1e-300));
+		same &= y[r] == kern_q8_dot(kern_tier_in_use(), type, row, &xq);
+	}
+	tap_ok(ratio <= 1, "%s --fast: = double-precision Σ w·x' of the quantized activations (max diff %.1e, %.1e of the bound)",
+	       rs_dtype_name(type), worst, ratio);
+	tap_ok(approx <= 1, "%s --fast: within Σ|w|·|x - x'| of the exact product (%.2f of it)", rs_dtype_name(type), approx);
+	tap_ok(same, "%s --fast: the threaded product = kern_q8_dot row by row", rs_dtype_name(type));
+	kern_q8x_free(&xq);
+	free(w);
+	free(w2);
+	free(x);
+	free(y);
+	free(wr);
+	free(wr2);
+}
+
 int main(void)
 {
 	tap_diag("SIMD kernels: %s (best on this CPU: %s)", kern_tier_name(kern_tier_in_use()),
@@ -178,6 +272,8 @@ int main(void)
 	check_quant_matmul(RS_Q4_K);
 	check_quant_matmul(RS_Q5_K);
 	check_quant_matmul(RS_Q6_K);
+	check_fast(RS_Q4_K);
+	check_fast(RS_Q6_K);
 	static const int types[] = {RS_F32, RS_F16, RS_BF16, RS_Q8_0};
 	/* 352 = 5·64 + 32: every loop of every tier; 67 rows = two panels of 32 and
 	 * 3 (four of 16 and 3 in AVX2); 29 tokens = 2·12 + 5 (4·6 + 5) in kern_matmul */

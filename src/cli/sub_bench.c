@@ -14,13 +14,14 @@
 
 #include <cblas.h>
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
 	"usage: residual bench --model PATH [-p PROMPT_TOKENS] [-n DECODE_TOKENS] [-r REPS]\n"
-	"                      [--threads N] [--step N] [--no-reference] [--json]\n"
+	"                      [--threads N] [--step N] [--fast] [--no-reference] [--json]\n"
 	"Prefill of PROMPT_TOKENS random tokens (default 128; logits of the last one only, as\n"
 	"llama-bench), then DECODE_TOKENS greedy decode steps (default 32), REPS times (default 3;\n"
 	"medians reported), and peak RSS. Beside them, the same run measures this machine's read\n"
@@ -28,7 +29,11 @@ static const char usage[] =
 	"residual's own), and reports each figure as a share of that limit (the faster product).\n"
 	"--step N: also the time of an N-token prompt through every hook with all of them\n"
 	"cached and the logits of every position, as the tutor runs it (median of REPS; 0: skip;\n"
-	"default 64).\n";
+	"default 64).\n"
+	"--fast: also decode as `generate --fast` does (activations quantized to 8 bits for the\n"
+	"Q4_K/Q6_K products), and print the largest difference of its logits from the\n"
+	"exact path's over the same DECODE_TOKENS tokens, and at how many steps the top token\n"
+	"is the same.\n";
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -118,10 +123,64 @@ static double measure_sgemm(int M, int N, int K, int threads, int own)
 	return best;
 }
 
+/* The fast decode (eng_set_fast): reps timed runs of the prompt and n_gen
+ * greedy steps (tokens/s into tf), then the exact and the fast path decode the
+ * exact path's greedy tokens and their logits are compared: the largest
+ * difference into *diff, the steps where both have the same top token into *same. */
+static int fast_decode(rs_engine *e, const int32_t *ids, int n_prompt, int n_gen, int reps, double *tf,
+		       double *diff, int *same, rs_err *err)
+{
+	int vocab = eng_model(e)->cfg.vocab;
+	const float *lg;
+	eng_set_fast(e, 1);
+	for (int r = 0; r < reps; r++) {
+		if (eng_set_prompt(e, ids, n_prompt, err))
+			return -1;
+		eng_run(e);
+		lg = eng_last_logits(e);
+		double t0 = cli_now();
+		for (int k = 0; k < n_gen; k++)
+			if (!(lg = eng_decode(e, sampler_argmax(lg, vocab), err)))
+				return -1;
+		tf[r] = n_gen / (cli_now() - t0);
+	}
+	float *ref = rs_xmalloc(sizeof(float) * (size_t)vocab * (size_t)n_gen);
+	int32_t *tok = rs_xmalloc(sizeof(int32_t) * (size_t)n_gen);
+	int rc = -1;
+	*diff = 0, *same = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		eng_set_fast(e, pass);
+		if (eng_set_prompt(e, ids, n_prompt, err))
+			goto out;
+		eng_run(e);
+		lg = eng_last_logits(e);
+		for (int k = 0; k < n_gen; k++) {
+			if (!pass)
+				tok[k] = sampler_argmax(lg, vocab);
+			if (!(lg = eng_decode(e, tok[k], err)))
+				goto out;
+			float *rk = ref + (size_t)k * vocab;
+			if (!pass) {
+				memcpy(rk, lg, sizeof(float) * (size_t)vocab);
+				continue;
+			}
+			for (int v = 0; v < vocab; v++)
+				*diff = fmax(*diff, fabs((double)lg[v] - rk[v]));
+			*same += sampler_argmax(lg, vocab) == sampler_argmax(rk, vocab);
+		}
+	}
+	rc = 0;
+out:
+	eng_set_fast(e, 0);
+	free(ref);
+	free(tok);
+	return rc;
+}
+
 int sub_bench(int argc, char **argv)
 {
 	const char *model = NULL;
-	int n_prompt = 128, n_gen = 32, reps = 3, threads = 0, json = 0, reference = 1, n_step = 64;
+	int n_prompt = 128, n_gen = 32, reps = 3, threads = 0, json = 0, reference = 1, n_step = 64, fast = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -131,6 +190,8 @@ int sub_bench(int argc, char **argv)
 			json = 1;
 		} else if (!strcmp(a, "--no-reference")) {
 			reference = 0;
+		} else if (!strcmp(a, "--fast")) {
+			fast = 1;
 		} else if (!strcmp(a, "--model") || !strcmp(a, "-p") || !strcmp(a, "-n") || !strcmp(a, "-r") ||
 			   !strcmp(a, "--threads") || !strcmp(a, "--step")) {
 			if (!(v = cli_value(argc, argv, &i, "bench")))
@@ -193,6 +254,15 @@ int sub_bench(int argc, char **argv)
 			ok = (lg = eng_decode(e, sampler_argmax(lg, c->vocab), &err)) != NULL;
 		tg[r] = n_gen ? n_gen / (cli_now() - t0) : 0;
 	}
+	/* --fast: its speed, and its logits against the exact path's on the same tokens */
+	double *tf = rs_xmalloc(sizeof(double) * (size_t)reps), tf_med = 0, fast_diff = 0;
+	int fast_same = 0;
+	if (ok && fast && n_gen > 0)
+		ok = fast_decode(e, ids, n_prompt, n_gen, reps, tf, &fast_diff, &fast_same, &err) == 0;
+	double *tf_runs = rs_xmalloc(sizeof(double) * (size_t)reps);
+	memcpy(tf_runs, tf, sizeof(double) * (size_t)reps);
+	if (ok && fast && n_gen > 0)
+		tf_med = median(tf, reps);
 	/* the tutor's run: every hook cached, the logits of every position */
 	double *st = rs_xmalloc(sizeof(double) * (size_t)reps), st_med = 0;
 	if (ok && n_step > 0) {
@@ -214,6 +284,10 @@ int sub_bench(int argc, char **argv)
 		fprintf(stderr, "residual bench: %s\n", err.msg);
 		return 1;
 	}
+	/* the samples in run order for --json, before median() sorts them */
+	double *pp_runs = rs_xmalloc(sizeof(double) * (size_t)reps), *tg_runs = rs_xmalloc(sizeof(double) * (size_t)reps);
+	memcpy(pp_runs, pp, sizeof(double) * (size_t)reps);
+	memcpy(tg_runs, tg, sizeof(double) * (size_t)reps);
 	double pp_med = median(pp, reps), tg_med = median(tg, reps), rss = cli_peak_rss_mb();
 	double welems, wbytes = weight_bytes(m, &welems);
 	/* 2 flops per weight per token, but only the last token goes through the unembedding */
@@ -235,6 +309,14 @@ int sub_bench(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "prefill_tok_s", pp_med);
 		cJSON_AddNumberToObject(o, "decode_tokens", n_gen);
 		cJSON_AddNumberToObject(o, "decode_tok_s", tg_med);
+		cJSON_AddItemToObject(o, "prefill_samples", cJSON_CreateDoubleArray(pp_runs, reps));
+		cJSON_AddItemToObject(o, "decode_samples", cJSON_CreateDoubleArray(tg_runs, reps));
+		if (fast && n_gen > 0) {
+			cJSON_AddNumberToObject(o, "fast_decode_tok_s", tf_med);
+			cJSON_AddItemToObject(o, "fast_decode_samples", cJSON_CreateDoubleArray(tf_runs, reps));
+			cJSON_AddNumberToObject(o, "fast_max_logit_diff", fast_diff);
+			cJSON_AddNumberToObject(o, "fast_same_top1", fast_same);
+		}
 		cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
 		if (n_step > 0) {
 			cJSON_AddNumberToObject(o, "step_tokens", n_step);
@@ -268,6 +350,10 @@ int sub_bench(int argc, char **argv)
 		if (bw > 0)
 			printf("; read bandwidth %.1f GB/s, ratio %.2f", bw, dec_gbs / bw);
 		printf(")\n");
+		if (fast && n_gen > 0)
+			printf("decode     --fast (8-bit activations): %.2f tokens/s (%.2f GB/s); logits differ from the\n"
+			       "           exact path's by at most %.4g; the same top token at %d of %d steps\n",
+			       tf_med, tf_med * wbytes / 1e9, fast_diff, fast_same, n_gen);
 		if (n_step > 0)
 			printf("step       %d tokens through every hook, all cached, logits of every position: %.1f ms\n",
 			       n_step, st_med);
@@ -275,6 +361,10 @@ int sub_bench(int argc, char **argv)
 	}
 	free(pp);
 	free(tg);
+	free(pp_runs);
+	free(tg_runs);
+	free(tf);
+	free(tf_runs);
 	free(st);
 	free(ids);
 	eng_free(e);

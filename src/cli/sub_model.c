@@ -147,11 +147,15 @@ out:
 /* ---------------------------------------------------------------- generate */
 static const char gen_usage[] =
 	"usage: residual generate [--model PATH] (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T]\n"
-	"                         [--top-p P] [--seed S] [--ignore-eos] [--json]\n"
+	"                         [--top-p P] [--seed S] [--ignore-eos] [--fast] [--json]\n"
 	"Generates N tokens (default 32) after the prompt: greedy when T is 0 (the default),\n"
 	"else sampled at temperature T with nucleus P. Stops at the end-of-text token unless\n"
-	"--ignore-eos. --json prints {\"prompt_ids\", \"ids\", \"text\"}. The model defaults to\n"
-	"the built-in one, as for every other command.\n";
+	"--ignore-eos. --fast: after the prompt, each new token's activations are quantized\n"
+	"to 8 bits before the Q4_K and Q6_K products, as llama.cpp does (faster; the logits\n"
+	"are then no longer the f32 computation of the file's weights: `bench --fast` shows\n"
+	"by how much); without it every token is computed exactly. --json prints\n"
+	"{\"prompt_ids\", \"ids\", \"text\"}. The model defaults to the built-in one, as for\n"
+	"every other command.\n";
 
 /* Generated text: as it is into a file or a pipe; on a terminal with its
  * control characters made visible, so that a hostile vocabulary cannot
@@ -171,7 +175,7 @@ static void put_text(const char *t)
 int sub_generate(int argc, char **argv)
 {
 	const char *model = NULL, *prompt = NULL, *ids_arg = NULL;
-	int n_gen = 32, json = 0, ignore_eos = 0;
+	int n_gen = 32, json = 0, ignore_eos = 0, fast = 0;
 	float temp = 0, top_p = 1;
 	unsigned long long seed = 1;
 	for (int i = 1; i < argc; i++) {
@@ -183,6 +187,8 @@ int sub_generate(int argc, char **argv)
 			json = 1;
 		} else if (!strcmp(a, "--ignore-eos")) {
 			ignore_eos = 1;
+		} else if (!strcmp(a, "--fast")) {
+			fast = 1;
 		} else if (!strcmp(a, "--model") || !strcmp(a, "--prompt") || !strcmp(a, "--ids") || !strcmp(a, "-n") ||
 			   !strcmp(a, "--temp") || !strcmp(a, "--top-p") || !strcmp(a, "--seed")) {
 			if (!(v = cli_value(argc, argv, &i, "generate")))
@@ -232,6 +238,7 @@ int sub_generate(int argc, char **argv)
 	stream_notice(e, "generate");
 	eng_set_cache_filter(e, "!*");
 	eng_set_logits_all(e, 0);
+	eng_set_fast(e, fast);
 	if (eng_set_prompt(e, ids, n, &err))
 		goto out;
 	eng_run(e);

@@ -56,6 +56,7 @@ struct rs_engine {
 	int lazy;
 	rs_act *lz;                /* [n_stops], allocated with acts */
 	int logits_all, logits_rows;
+	int fast;                  /* decode with 8-bit activations (eng_set_fast) */
 	iv_slot *ivs;
 	int n_iv;
 	rs_stream *st;             /* weights from disk under a memory budget (stream.h) */
@@ -213,6 +214,7 @@ void eng_set_cache_filter(rs_engine *e, const char *globs)
 }
 
 void eng_set_logits_all(rs_engine *e, int all) { e->logits_all = all; }
+void eng_set_fast(rs_engine *e, int on) { e->fast = on; }
 
 static float *grow(float *p, int64_t n)
 {
@@ -447,9 +449,19 @@ static void apply_iv(rs_engine *e, iv_slot *s, float *x, rs_act sh)
 }
 
 /* ---------------------------------------------------------------- the stops */
+/* A product with a weight matrix: the exact f32 one, or, decoding with
+ * eng_set_fast, the 8-bit one of kernels_q8.c. */
+static void matmul(rs_engine *e, float *y, const float *x, const rs_mat *W, int n)
+{
+	if (e->fast && e->decoding && n == 1)
+		kern_matvec_q8(y, x, W);
+	else
+		op_matmul(y, x, W, n);
+}
+
 static void project(rs_engine *e, float *out, const rs_mat *W, int qk_heads)
 {
-	op_matmul(out, e->xn, W, e->n);
+	matmul(e, out, e->xn, W, e->n);
 	if (qk_heads && e->m->qk_interleaved) {
 		int hd = e->c->head_dim, w = qk_heads * hd;
 		for (int t = 0; t < e->n; t++) {
@@ -599,22 +611,22 @@ static void compute(rs_engine *e, rs_hook h)
 		attention_z(e, h.layer);
 		return;
 	case HOOK_ATTN_OUT:
-		op_matmul(e->attn_out, e->z, &L->wo, n);
+		matmul(e, e->attn_out, e->z, &L->wo, n);
 		return;
 	case HOOK_RESID_MID:
 		add_rows(e->resid, e->attn_out, nd);
 		return;
 	case HOOK_MLP_PRE:
-		op_matmul(e->gate, e->xn, &L->w_gate, n);
+		matmul(e, e->gate, e->xn, &L->w_gate, n);
 		return;
 	case HOOK_MLP_PRE_LINEAR:
-		op_matmul(e->up, e->xn, &L->w_up, n);
+		matmul(e, e->up, e->xn, &L->w_up, n);
 		return;
 	case HOOK_MLP_POST:
 		op_swiglu(e->post, e->gate, e->up, (int64_t)n * c->d_ff);
 		return;
 	case HOOK_MLP_OUT:
-		op_matmul(e->mlp_out, e->post, &L->w_down, n);
+		matmul(e, e->mlp_out, e->post, &L->w_down, n);
 		return;
 	case HOOK_RESID_POST:
 		add_rows(e->resid, e->mlp_out, nd);
@@ -623,7 +635,7 @@ static void compute(rs_engine *e, rs_hook h)
 		int rows = e->decoding ? 1 : e->logits_rows;
 		if (!e->logits) /* the last pass's went to the cache (eng_step) */
 			e->logits = grow(NULL, (int64_t)e->cap_rows * c->vocab);
-		op_matmul(e->logits, e->xn + (size_t)(n - rows) * d, &m->output, rows);
+		matmul(e, e->logits, e->xn + (size_t)(n - rows) * d, &m->output, rows);
 		return;
 	}
 	}

@@ -10,18 +10,27 @@
 #include "kernels.h"
 #include "dtype.h"
 #include "pool.h"
+#include "kernels_x86.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define HAVE_X86 1
-#else
-#define HAVE_X86 0
-#endif
+
+/* Every f16 value as f32 (rs_f16_to_f32), filled with the tier. Q8_0's decode
+ * kernels read a block's scale from here: a load and a broadcast from memory,
+ * where F16C's conversion and a register broadcast take the shuffle port that
+ * the int8 widening needs too (17-18 against 14.5-15.6 GB/s a core from L2). */
+static float f16_table[65536];
+
+/* The f16 at p, from the table. */
+static inline const float *f16_at(const uint8_t *p)
+{
+	uint16_t h;
+	memcpy(&h, p, 2);
+	return f16_table + h;
+}
 
 /* ---------------------------------------------------------------- scalar */
 static float dot_f32_scalar(const float *a, const float *b, int n)
@@ -54,35 +63,6 @@ static float dot_row_scalar(int type, const void *row, const float *x, int n)
 
 #if HAVE_X86
 /* ---------------------------------------------------------------- AVX2 */
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
-
-/* Software prefetch PF_AHEAD bytes ahead of the weights being read, one per
- * 64-byte line of the bb bytes a step reads, into L2 (T1). Decode reads each
- * weight once; without it one thread read 5.5 GB/s of Q4_K and 7 of Q8_0 from
- * memory here. Two threads, alternating runs (load average 1.8-2.9), GB/s of
- * Q8_0 / Q4_K / Q6_K: T1 4 KB ahead 16.0-26.4 / 14.0-18.4 / 13.8-16.9, T0 4 KB
- * 16.7-27.6 / 9.0-19.0 / 7.0-17.9, T1 8 KB 7.3-14.8 / 6.1-12.5 / 5.2-11.4. */
-#ifndef PF_AHEAD
-#define PF_AHEAD 4096
-#endif
-#ifndef PF_HINT
-#define PF_HINT _MM_HINT_T1
-#endif
-#define PREFETCH(w, bb) \
-	do { \
-		for (size_t pf_ = 0; pf_ < (size_t)(bb); pf_ += 64) \
-			_mm_prefetch((const char *)(w) + PF_AHEAD + pf_, PF_HINT); \
-	} while (0)
-
-
-AVX2 static inline float hsum(__m256 v)
-{
-	__m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-	lo = _mm_add_ps(lo, hi);
-	lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-	lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
-	return _mm_cvtss_f32(lo);
-}
 
 /* One row at a time, four accumulators of eight: the chains hide the FMA
  * latency, and one sequential stream per thread keeps the hardware prefetcher
@@ -136,7 +116,7 @@ AVX2 static inline __m256 q8_block(const uint8_t *b, const float *x, __m256 acc)
 	__m256 s1 = _mm256_mul_ps(i8x8(q + 8), _mm256_loadu_ps(x + 8));
 	s0 = _mm256_fmadd_ps(i8x8(q + 16), _mm256_loadu_ps(x + 16), s0);
 	s1 = _mm256_fmadd_ps(i8x8(q + 24), _mm256_loadu_ps(x + 24), s1);
-	return _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(dh)), _mm256_add_ps(s0, s1), acc);
+	return _mm256_fmadd_ps(_mm256_broadcast_ss(f16_table + dh), _mm256_add_ps(s0, s1), acc);
 }
 
 AVX2 static float dot_q8_0_avx2(const uint8_t *w, const float *x, int n)
@@ -160,25 +140,14 @@ AVX2 static float dot_q8_0_avx2(const uint8_t *w, const float *x, int n)
  * fmsub(ds, q, dm) rounds once, as rs_dequant_row's ds·q - dm does. Q4_0 and
  * Q6_K: signed codes q - 8 or q - 32 and w = ds·q, one exact product. Either
  * way the weights are bit-identical to the dequantized rows. */
-AVX2 static inline float half_x(const uint8_t *p)
-{
-	uint16_t h;
-	memcpy(&h, p, 2);
-	return _cvtsh_ss(h);
-}
 
 /* The eight 6-bit scales and mins of a Q4_K/Q5_K super-block (bytes 4..15),
  * times d and dmin. */
 AVX2 static inline void k_scales8(const uint8_t *p, float *ds, float *dm)
 {
-	uint32_t u0, u1, u2;
-	memcpy(&u0, p + 4, 4);
-	memcpy(&u1, p + 8, 4);
-	memcpy(&u2, p + 12, 4);
-	uint64_t sc = (uint64_t)(u0 & 0x3f3f3f3f) | (uint64_t)((u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030)) << 32;
-	uint64_t m = (uint64_t)(u1 & 0x3f3f3f3f) | (uint64_t)(((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030)) << 32;
-	__m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sc)));
-	__m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)m)));
+	__m128i v = k4_scales_v(p);
+	__m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v));
+	__m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(v, v)));
 	_mm256_storeu_ps(ds, _mm256_mul_ps(_mm256_set1_ps(half_x(p)), scf));
 	_mm256_storeu_ps(dm, _mm256_mul_ps(_mm256_set1_ps(half_x(p + 2)), mf));
 }
@@ -192,27 +161,6 @@ AVX2 static inline void q6_scales16(const uint8_t *p, float *ds)
 								 _mm_loadl_epi64((const __m128i *)(p + 192 + 8 * h))))));
 }
 
-AVX2 static inline __m256i ld32(const uint8_t *p)
-{
-	return _mm256_loadu_si256((const __m256i *)p);
-}
-
-/* Signed codes q - 32 of a Q6_K super-block in element order (256-bit byte
- * operations): w = ds·(q - 32), one exact product, even the sign of a zero
- * as rs_dequant_row's. */
-AVX2 static inline void q6_codes(const uint8_t *p, int8_t *q)
-{
-	const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
-	for (int nn = 0; nn < 2; nn++) {
-		__m256i a = ld32(p + 64 * nn), b = ld32(p + 64 * nn + 32), h = ld32(p + 128 + 32 * nn);
-		__m256i *o = (__m256i *)(q + 128 * nn);
-		_mm256_storeu_si256(o, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(a, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30)), k32));
-		_mm256_storeu_si256(o + 1, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(b, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30)), k32));
-		_mm256_storeu_si256(o + 2, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), m4), _mm256_and_si256(h, m30)), k32));
-		_mm256_storeu_si256(o + 3, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4),
-							   _mm256_and_si256(_mm256_srli_epi16(h, 2), m30)), k32));
-	}
-}
 
 /* Byte codes of a Q4_K/Q5_K super-block: element 64c + 32h + l is nibble h of
  * qs[32c + l], plus (Q5_K) bit 2c+h of qh[l] as bit 4. */
@@ -291,7 +239,7 @@ AVX2 static float dot_q4_0_avx2(const uint8_t *w, const float *x, int n)
 	for (int k = 0; k < n / 32; k++, w += 18, x += 32) {
 		if (!(k & 3))
 			PREFETCH(w, 72);
-		__m256 dv = _mm256_set1_ps(half_x(w));
+		__m256 dv = _mm256_broadcast_ss(f16_at(w));
 		__m256i v0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + 2)));
 		__m256i v1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + 10)));
 		__m256 l0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(v0, m4), k8));
@@ -387,7 +335,7 @@ AVX2 static void dequant_q8_0_avx2(const uint8_t *w, float *dst, int64_t n)
 	for (int64_t b = 0; b < n / RS_QK8_0; b++, w += 34, dst += RS_QK8_0) {
 		uint16_t dh;
 		memcpy(&dh, w, 2);
-		__m256 d = _mm256_set1_ps(rs_f16_to_f32(dh));
+		__m256 d = _mm256_set1_ps(_cvtsh_ss(dh));
 		const int8_t *q = (const int8_t *)(w + 2);
 		for (int j = 0; j < RS_QK8_0; j += 8)
 			_mm256_storeu_ps(dst + j, _mm256_mul_ps(d, i8x8(q + j)));
@@ -445,7 +393,7 @@ AVX512 static inline __m512 q8_block512(const uint8_t *b, const float *x, __m512
 	const int8_t *q = (const int8_t *)(b + 2);
 	__m512 s = _mm512_mul_ps(i8x16(q), _mm512_loadu_ps(x));
 	s = _mm512_fmadd_ps(i8x16(q + 16), _mm512_loadu_ps(x + 16), s);
-	return _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(dh)), s, acc);
+	return _mm512_fmadd_ps(_mm512_set1_ps(f16_table[dh]), s, acc);
 }
 
 AVX512 static float dot_q8_0_avx512(const uint8_t *w, const float *x, int n)
@@ -557,8 +505,8 @@ AVX512 static float dot_q4_0_avx512(const uint8_t *w, const float *x, int n)
 	for (; k + 2 <= nb; k += 2, w += 36, x += 64) {
 		if (!(k & 2))
 			PREFETCH(w, 72);
-		__m512 t0 = _mm512_mul_ps(_mm512_set1_ps(half_x(w)), iota8);
-		__m512 t1 = _mm512_mul_ps(_mm512_set1_ps(half_x(w + 18)), iota8);
+		__m512 t0 = _mm512_mul_ps(_mm512_set1_ps(*f16_at(w)), iota8);
+		__m512 t1 = _mm512_mul_ps(_mm512_set1_ps(*f16_at(w + 18)), iota8);
 		__m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + 2)));
 		__m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + 20)));
 		a = _mm512_fmadd_ps(_mm512_permutexvar_ps(v0, t0), _mm512_loadu_ps(x), a);
@@ -567,7 +515,7 @@ AVX512 static float dot_q4_0_avx512(const uint8_t *w, const float *x, int n)
 		e = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), t1), _mm512_loadu_ps(x + 48), e);
 	}
 	if (k < nb) {
-		__m512 t0 = _mm512_mul_ps(_mm512_set1_ps(half_x(w)), iota8);
+		__m512 t0 = _mm512_mul_ps(_mm512_set1_ps(*f16_at(w)), iota8);
 		__m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + 2)));
 		a = _mm512_fmadd_ps(_mm512_permutexvar_ps(v0, t0), _mm512_loadu_ps(x), a);
 		b = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), t0), _mm512_loadu_ps(x + 16), b);
@@ -662,7 +610,7 @@ AVX512 static int dequant_avx512(int type, const void *row, float *dst, int64_t 
 		for (int64_t b = 0; b < n / RS_QK8_0; b++, w += 34, dst += RS_QK8_0) {
 			uint16_t dh;
 			memcpy(&dh, w, 2);
-			__m512 d = _mm512_set1_ps(rs_f16_to_f32(dh));
+			__m512 d = _mm512_set1_ps(_cvtsh_ss(dh));
 			const int8_t *q = (const int8_t *)(w + 2);
 			_mm512_storeu_ps(dst, _mm512_mul_ps(d, i8x16(q)));
 			_mm512_storeu_ps(dst + 16, _mm512_mul_ps(d, i8x16(q + 16)));
@@ -681,6 +629,8 @@ static pthread_once_t tier_once = PTHREAD_ONCE_INIT;
 
 static void choose_tier(void)
 {
+	for (int h = 0; h < 65536; h++)
+		f16_table[h] = rs_f16_to_f32((uint16_t)h);
 	best_tier = KERN_SCALAR;
 #if HAVE_X86
 	__builtin_cpu_init();
@@ -753,6 +703,7 @@ typedef struct matvec_job {
 	const rs_mat *W;
 	int n;
 	kern_tier tier;
+	const kern_q8x *xq; /* the fast path (kernels_q8.c): x quantized, one token */
 	int64_t chunk, n_chunks;
 	atomic_int_fast64_t next;
 } matvec_job;
@@ -775,6 +726,10 @@ static void matvec_rows(void *ctx, int64_t r0, int64_t r1)
 	int cols = (int)W->cols;
 	for (int64_t r = r0; r < r1; r++) {
 		const void *row = (const uint8_t *)W->data + (size_t)r * W->row_bytes;
+		if (j->xq) {
+			j->y[r] = kern_q8_dot(j->tier, W->type, row, j->xq);
+			continue;
+		}
 		for (int t = 0; t < j->n; t++)
 			j->y[(size_t)t * W->rows + r] = dot_row(j->tier, W->type, row, j->x + (size_t)t * cols, cols);
 	}
@@ -793,22 +748,42 @@ static void matvec_chunks(void *ctx, int64_t a, int64_t b)
 	}
 }
 
+static void matvec_run(matvec_job *j);
+
 void kern_matvec(float *y, const float *x, const rs_mat *W, int n)
 {
 	matvec_job j = {.y = y, .x = x, .W = W, .n = n, .tier = kern_tier_in_use()};
+	matvec_run(&j);
+}
+
+void kern_matvec_q8(float *y, const float *x, const rs_mat *W)
+{
+	kern_q8x xq;
+	if (!kern_q8_supports(W->type) || kern_q8_quantize(&xq, x, (int)W->cols, kern_q8_block(W->type))) {
+		kern_matvec(y, x, W, 1);
+		return;
+	}
+	matvec_job j = {.y = y, .x = x, .W = W, .n = 1, .tier = kern_tier_in_use(), .xq = &xq};
+	matvec_run(&j);
+	kern_q8x_free(&xq);
+}
+
+static void matvec_run(matvec_job *j)
+{
+	const rs_mat *W = j->W;
 	/* at least ~256K weights per thread: below that, waking a thread costs more
 	 * than it saves (measured on the built-in model's 192-wide matrices) */
 	int64_t min_rows = 262144 / W->cols + 1;
 	int threads = pool_threads();
 	if (threads < 2 || W->rows < 2 * min_rows) {
-		matvec_rows(&j, 0, W->rows);
+		matvec_rows(j, 0, W->rows);
 		return;
 	}
 	/* four chunks per thread, each at least min_rows (long runs keep the prefetch useful) */
-	j.chunk = W->rows / (4 * threads) > min_rows ? W->rows / (4 * threads) : min_rows;
-	j.n_chunks = (W->rows + j.chunk - 1) / j.chunk;
-	atomic_init(&j.next, 0);
-	pool_for(threads, 1, matvec_chunks, &j);
+	j->chunk = W->rows / (4 * threads) > min_rows ? W->rows / (4 * threads) : min_rows;
+	j->n_chunks = (W->rows + j->chunk - 1) / j->chunk;
+	atomic_init(&j->next, 0);
+	pool_for(threads, 1, matvec_chunks, j);
 }
 
 typedef struct dequant_job {

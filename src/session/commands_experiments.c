@@ -409,6 +409,7 @@ static cmd_status c_clear(rs_session *s, int argc, char **argv, rs_err *err)
 static cmd_status c_generate(rs_session *s, int argc, char **argv, rs_err *err)
 {
 	int append = cmd_take_flag(&argc, argv, "--append"), no_stop = cmd_take_flag(&argc, argv, "--no-stop");
+	int fast = cmd_take_flag(&argc, argv, "--fast");
 	int m1, m2, m3;
 	const char *ts = cmd_take_opt(&argc, argv, "--temp", &m1), *ps = cmd_take_opt(&argc, argv, "--top-p", &m2);
 	const char *ss = cmd_take_opt(&argc, argv, "--seed", &m3);
@@ -438,6 +439,7 @@ static cmd_status c_generate(rs_session *s, int argc, char **argv, rs_err *err)
 		return CMD_ERROR;
 	eng_set_cache_filter(e, "!*");
 	eng_set_logits_all(e, 0);
+	eng_set_fast(e, fast);
 	if (eng_set_prompt(e, s->ids, s->n_ids, err)) {
 		eng_free(e);
 		return cmd_fail(err, argv[0], "%s", err->msg);
@@ -478,8 +480,9 @@ static cmd_status c_generate(rs_session *s, int argc, char **argv, rs_err *err)
 	eng_free(e);
 	if (slow[0])
 		session_printf(s, "%s", slow);
-	session_printf(s, "generated %d token%s (%s%s)\nids:", k, k == 1 ? "" : "s", temp > 0 ? "sampled" : "greedy",
-		       stopped == 1 ? ", stopped at end of text" : stopped == 2 ? ", stopped by a key" : "");
+	session_printf(s, "generated %d token%s (%s%s%s)\nids:", k, k == 1 ? "" : "s", temp > 0 ? "sampled" : "greedy",
+		       stopped == 1 ? ", stopped at end of text" : stopped == 2 ? ", stopped by a key" : "",
+		       fast ? "; --fast: 8-bit activations after the prompt, not the exact computation" : "");
 	for (int i = 0; i < k; i++)
 		session_printf(s, " %d", (int)out[s->n_ids + i]);
 	session_printf(s, "\n");
@@ -557,11 +560,12 @@ const cmd_def cmds_exp[] = {
 	{"clear", "[N|all]", "remove one intervention, or all",
 	 "Without an argument or with all, removes every intervention; the pass is recomputed.", A(ARG_WORD), "all",
 	 c_clear, NULL, NULL, CMD_REPLAY},
-	{"generate", "[N] [--append] [--no-stop] [--temp T] [--top-p P] [--seed S]", "continue the prompt N tokens",
+	{"generate", "[N] [--append] [--no-stop] [--temp T] [--top-p P] [--seed S] [--fast]", "continue the prompt N tokens",
 	 "Greedy decoding by default (sampling with --temp), with the interventions in effect, in a side run: the "
 	 "session's pass is left alone. Stops at the end-of-text token unless --no-stop. --append makes the "
-	 "continuation part of the prompt (a new pass).",
-	 A(ARG_NUMBER), NULL, c_generate, "--append --no-stop --temp --top-p --seed", NULL, CMD_REPLAY},
+	 "continuation part of the prompt (a new pass). --fast quantizes each new token's activations to 8 bits "
+	 "before the Q4_K and Q6_K products, as llama.cpp does: faster, not the exact f32 computation.",
+	 A(ARG_NUMBER), NULL, c_generate, "--append --no-stop --temp --top-p --seed --fast", NULL, CMD_REPLAY},
 	{"export", "FILE [HOOKS]", "save cached activations (.safetensors or .json)",
 	 "Writes the computed hooks up to the stop shown whose names match HOOKS (comma-separated globs, ! "
 	 "excludes; default all) with the prompt's input_ids, as safetensors (readable by Python's safetensors, "
