@@ -73,11 +73,6 @@ cmd_status cmd_attrib_run(rs_session *s, int argc, char **argv, rs_err *err)
 	cmd_status st = CMD_ERROR;
 	float *real = NULL;
 	attrib_result *r = NULL;
-	if (n != s->n_ids) {
-		cmd_fail(err, argv[0], "the clean prompt has %d tokens and this one %d: patching needs the same length", n,
-			 s->n_ids);
-		goto out;
-	}
 	if (cmd_default_metric(s, clean, n, &mt, argv[0], err))
 		goto out;
 	rs_err e2;

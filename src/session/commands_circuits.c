@@ -278,11 +278,6 @@ static cmd_status c_path_patch(rs_session *s, int argc, char **argv, rs_err *err
 	}
 	if (cmd_arg_prompt(s, cmd_text(argc, argv, 4 + as_ids), as_ids, argv[0], &src, &n, err))
 		goto out;
-	if (n != s->n_ids) {
-		cmd_fail(err, argv[0], "the other prompt has %d tokens and this one %d: path patching needs the same length",
-			 n, s->n_ids);
-		goto out;
-	}
 	if (cmd_default_metric(s, src, n, &mt, argv[0], err)) /* as sweep patch */
 		goto out;
 	pp_ctx *p = pp_create(s->model, src, s->ids, n, &mt, &e2);

@@ -35,8 +35,9 @@ struct interp_metric;
 int cmd_take_metric(rs_session *s, int *argc, char **argv, struct interp_metric *mt, rs_err *err);
 void cmd_print_metric(rs_session *s, const struct interp_metric *mt);
 int32_t cmd_top_token(rs_session *s, const int32_t *ids, int n, int pos, rs_err *err);
-/* Without --metric: the clean prompt's top token against this (corrupted)
- * prompt's at the metric's position (patch, path-patch, attrib). */
+/* Checks the other (clean) prompt has this one's length, then, without
+ * --metric: the clean prompt's top token against this (corrupted) prompt's
+ * at the metric's position (sweep patch, path-patch, attrib). */
 int cmd_default_metric(rs_session *s, const int32_t *clean, int n, struct interp_metric *mt, const char *name,
 		       rs_err *err);
 void cmd_print_grid(rs_session *s, const float *v, int rows, int cols, const char *row_name, const char *col_name,

@@ -137,6 +137,9 @@ int32_t cmd_top_token(rs_session *s, const int32_t *ids, int n, int pos, rs_err 
 
 int cmd_default_metric(rs_session *s, const int32_t *clean, int n, interp_metric *mt, const char *name, rs_err *err)
 {
+	if (n != s->n_ids)
+		return cmd_fail(err, name, "the other prompt has %d tokens and this one %d: patching needs the same length",
+				n, s->n_ids), -1;
 	if (mt->tok >= 0)
 		return 0;
 	/* the clean top token against the corrupted one: ARENA's logit difference */
@@ -177,11 +180,6 @@ static cmd_status sweep_patch(rs_session *s, int argc, char **argv, rs_err *err)
 	if (cmd_arg_prompt(s, cmd_text(argc, argv, from + 1 + as_ids), as_ids, argv[0], &clean, &n, err))
 		return CMD_ERROR;
 	cmd_status st = CMD_ERROR;
-	if (n != s->n_ids) {
-		cmd_fail(err, argv[0], "the clean prompt has %d tokens and this one %d: patching needs the same length", n,
-			 s->n_ids);
-		goto out;
-	}
 	if (cmd_default_metric(s, clean, n, &mt, argv[0], err))
 		goto out;
 	rs_err e2;
