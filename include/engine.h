@@ -129,6 +129,13 @@ const rs_act *eng_act_kept(const rs_engine *e, rs_hook h);
  * must keep blocks.*.hook_resid_pre, hook_rot_k, hook_v and the last layer's
  * hook_resid_post. */
 void eng_set_lazy(rs_engine *e, int on);
+/* That recomputation on request, lazy or not: the hook's tensor (cached, or
+ * computed now and kept beside the cache), NULL with a message. */
+const rs_act *eng_compute_act(rs_engine *e, rs_hook h, rs_err *err);
+/* The bytes the recomputed hooks hold, and dropping them (their tensors go:
+ * pointers to them are no longer valid). */
+int64_t eng_lazy_bytes(const rs_engine *e);
+void eng_drop_lazy(rs_engine *e);
 
 /* Continues a pass from a cached state: e's prompt and state become src's as
  * they were just before stop `stop` (tokens, cache of the earlier stops where

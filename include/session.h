@@ -128,11 +128,6 @@ typedef struct rs_session {
 	 * when it is right for question q, 0 when not; -1 when no question. */
 	void (*upper_state)(const struct rs_session *s, struct rs_strbuf *cmds);
 	int (*upper_question)(const struct rs_session *s, int q, const char *given, char *key, size_t n);
-	/* --- hooks the big-model cache default left out, computed when asked
-	 * (session_compute_act), for the current pass; at most session_cache_budget */
-	rs_act *od_acts;
-	rs_hook *od_hooks;
-	int n_od;
 } rs_session;
 
 /* The options every front end (the screen, batch mode) takes to start a
@@ -188,10 +183,11 @@ rs_hook session_hook(const rs_session *s);
 /* A hook's tensor if it is computed at or before the stop shown, else NULL. */
 const rs_act *session_act(const rs_session *s, rs_hook h);
 /* The same, computing a hook the big-model cache default left out (attention
- * patterns, MLP activations): the pass is resumed from the cached residual
- * stream at the start of its layer in a scratch engine (re-reading that
- * layer's weights) and the tensor kept for this pass, within
- * session_cache_budget. NULL with a message when it cannot be. */
+ * patterns, MLP activations): the engine recomputes it from the cached
+ * residual stream at the start of its layer (eng_compute_act, re-reading
+ * that layer's weights) and keeps it for this pass; past
+ * session_cache_budget the earlier ones go. NULL with a message when it
+ * cannot be. */
 const rs_act *session_compute_act(rs_session *s, rs_hook h, rs_err *err);
 /* What a view shows: session_act, or, for a hook the cache policy (not `set
  * cache`) left out, session_compute_act; NULL when it cannot be shown. */

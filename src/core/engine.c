@@ -750,10 +750,9 @@ const rs_act *eng_act_kept(const rs_engine *e, rs_hook h)
  * from the cached residual stream and keys and values, with the same
  * interventions, and runs to it. The same kernels on the same inputs: the
  * same bits as a pass that kept it. */
-static const rs_act *recompute(rs_engine *e, rs_hook h, int s)
+static const rs_act *recompute(rs_engine *e, rs_hook h, int s, rs_err *err)
 {
-	rs_err err;
-	rs_engine *x = eng_create(e->m, &err);
+	rs_engine *x = eng_create(e->m, err);
 	if (!x)
 		return NULL;
 	char name[96];
@@ -762,12 +761,16 @@ static const rs_act *recompute(rs_engine *e, rs_hook h, int s)
 	eng_set_logits_all(x, e->logits_all);
 	int ok = 1;
 	for (int i = 0; ok && i < e->n_iv; i++)
-		ok = eng_add_intervention(x, &e->ivs[i].iv, &err) >= 0;
+		ok = eng_add_intervention(x, &e->ivs[i].iv, err) >= 0;
 	int seg = hook_is_layer_kind(h.kind) ? hook_stop((rs_hook){HOOK_RESID_PRE, h.layer}, e->c->n_layers)
 					     : hook_stop((rs_hook){HOOK_LNF_SCALE, -1}, e->c->n_layers);
-	if (ok && !eng_resume(x, e, seg, &err) && eng_run_to(x, h) >= s && x->acts[s].data) {
-		e->lz[s] = x->acts[s];
-		x->acts[s].data = NULL; /* taken, not copied */
+	if (ok && !eng_resume(x, e, seg, err)) {
+		if (eng_run_to(x, h) >= s && x->acts[s].data) {
+			e->lz[s] = x->acts[s];
+			x->acts[s].data = NULL; /* taken, not copied */
+		} else {
+			rs_fail(err, "%s could not be computed", name);
+		}
 	}
 	eng_free(x);
 	return e->lz[s].data ? &e->lz[s] : NULL;
@@ -779,8 +782,32 @@ const rs_act *eng_act(const rs_engine *e, rs_hook h)
 	int s = computed_stop(e, &h);
 	if (a || s < 0 || !e->lazy || e->decoding)
 		return a;
-	return recompute((rs_engine *)e, h, s); /* fills the lazy cache: logically const */
+	rs_err err; /* the caller sees NULL, as for a hook not kept */
+	return recompute((rs_engine *)e, h, s, &err); /* fills the lazy cache: logically const */
 }
+
+const rs_act *eng_compute_act(rs_engine *e, rs_hook h, rs_err *err)
+{
+	const rs_act *a = eng_act_kept(e, h);
+	int s = computed_stop(e, &h);
+	if (a)
+		return a;
+	if (s < 0 || e->decoding) {
+		rs_fail(err, "the pass has not computed this hook");
+		return NULL;
+	}
+	return recompute(e, h, s, err);
+}
+
+int64_t eng_lazy_bytes(const rs_engine *e)
+{
+	int64_t b = 0;
+	for (int s = 0; s < e->n_stops; s++)
+		b += e->lz[s].data ? e->lz[s].numel * (int64_t)sizeof(float) : 0;
+	return b;
+}
+
+void eng_drop_lazy(rs_engine *e) { clear_lazy(e, 0); }
 
 const float *eng_last_logits(const rs_engine *e)
 {

@@ -81,16 +81,6 @@ static void free_notes(rs_session *s)
 }
 
 /* Forgets the hooks computed on demand (the pass they belong to is gone). */
-static void od_clear(rs_session *s)
-{
-	for (int i = 0; i < s->n_od; i++)
-		free(s->od_acts[i].data);
-	free(s->od_acts);
-	free(s->od_hooks);
-	s->od_acts = NULL;
-	s->od_hooks = NULL;
-	s->n_od = 0;
-}
 
 rs_session *session_create(const char *model_path, rs_err *err)
 {
@@ -129,7 +119,6 @@ void session_free(rs_session *s)
 	if (s->upper && s->upper_free)
 		s->upper_free(s->upper);
 	free_notes(s);
-	od_clear(s);
 	feat_free(s);
 	eng_free(s->eng);
 	if (s->own_tok)
@@ -304,7 +293,6 @@ int session_set_ids(rs_session *s, const int32_t *ids, int n, rs_err *err)
 			       n, need / (1 << 20), limit / (1 << 20));
 	if (eng_set_prompt(s->eng, ids, n, err))
 		return -1; /* checked before anything changes: the old prompt stays */
-	od_clear(s);
 	eng_set_cache_filter(s->eng, policy[0] ? policy : "*");
 	eng_set_lazy(s->eng, s->lean_cache && !s->cache_filter[0]);
 	int32_t *copy = rs_xmalloc(sizeof(int32_t) * (size_t)n);
@@ -474,7 +462,6 @@ int session_rerun(rs_session *s, rs_err *err)
 	int keep = s->view_stop;
 	if (eng_set_prompt(s->eng, s->ids, s->n_ids, err))
 		return -1;
-	od_clear(s);
 	show_stop(s, keep);
 	return 0;
 }
@@ -504,43 +491,12 @@ const rs_act *session_compute_act(rs_session *s, rs_hook h, rs_err *err)
 		return NULL;
 	}
 	rs_act sh = eng_hook_shape(s->model, h, s->n_ids, s->n_ids);
-	double have = 0;
-	for (int i = 0; i < s->n_od; i++)
-		have += (double)s->od_acts[i].numel * sizeof(float);
-	if (have + (double)sh.numel * sizeof(float) > session_cache_budget(s))
-		od_clear(s); /* the oldest go: start the on-demand cache again */
-	rs_engine *e = eng_create(s->model, err);
-	if (!e)
+	if ((double)eng_lazy_bytes(s->eng) + (double)sh.numel * sizeof(float) > session_cache_budget(s))
+		eng_drop_lazy(s->eng); /* the oldest go: start the on-demand cache again */
+	if (!(a = eng_compute_act(s->eng, h, err)))
 		return NULL;
-	eng_set_mem_budget(e, stream_budget(eng_stream(s->eng)));
-	eng_set_cache_filter(e, hn);
-	for (int i = 0; i < eng_n_interventions(s->eng); i++)
-		if (eng_add_intervention(e, eng_intervention(s->eng, i), err) < 0) {
-			eng_free(e);
-			return NULL;
-		}
-	int seg = hook_stop((rs_hook){HOOK_RESID_PRE, h.layer}, L);
-	if (eng_resume(e, s->eng, seg, err)) {
-		eng_free(e);
-		return NULL;
-	}
-	eng_run_to(e, h);
-	const rs_act *got = eng_act(e, h);
-	if (!got) {
-		eng_free(e);
-		rs_fail(err, "%s could not be computed", hn);
-		return NULL;
-	}
-	s->od_acts = rs_xrealloc(s->od_acts, (size_t)(s->n_od + 1) * sizeof *s->od_acts);
-	s->od_hooks = rs_xrealloc(s->od_hooks, (size_t)(s->n_od + 1) * sizeof *s->od_hooks);
-	rs_act *dst = &s->od_acts[s->n_od];
-	*dst = *got;
-	dst->data = rs_xmalloc(sizeof(float) * (size_t)got->numel);
-	memcpy(dst->data, got->data, sizeof(float) * (size_t)got->numel);
-	s->od_hooks[s->n_od++] = h;
-	eng_free(e);
 	bump(s);
-	return dst;
+	return a;
 }
 
 /* session_act, computing (a lean session's engine is lazy) or not. */
@@ -554,11 +510,7 @@ static const rs_act *act_lookup(const rs_session *s, rs_hook h, int compute)
 		return NULL;
 	if (hook_stop(h, s->model->cfg.n_layers) > s->view_stop)
 		return NULL;
-	const rs_act *a = compute ? eng_act(s->eng, h) : eng_act_kept(s->eng, h);
-	for (int i = 0; !a && i < s->n_od; i++)
-		if (s->od_hooks[i].kind == h.kind && s->od_hooks[i].layer == h.layer)
-			a = &s->od_acts[i];
-	return a;
+	return compute ? eng_act(s->eng, h) : eng_act_kept(s->eng, h); /* the recomputed ones included */
 }
 
 const rs_act *session_act(const rs_session *s, rs_hook h) { return act_lookup(s, h, 1); }
@@ -656,7 +608,6 @@ int session_load(rs_session *s, const char *model_path, rs_err *err)
 	}
 	eng_set_cache_filter(e, s->cache_filter[0] ? s->cache_filter : "*");
 	free_notes(s); /* interventions name hooks of the old model */
-	od_clear(s);
 	eng_free(s->eng);
 	rs_tokenizer *keep = NULL;
 	if (!m->tok && s->own_tok && tok_n_vocab(s->tok) <= m->cfg.vocab)
