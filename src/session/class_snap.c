@@ -276,8 +276,10 @@ int class_snapshot_apply(rs_session *s, const class_msg *m, rs_err *err)
 	free(ids);
 	if (rc)
 		return -1;
-	if (prompt)
+	if (prompt) { /* a snapshot without ids leaves the old prompt in place: replace it */
+		free(s->prompt);
 		s->prompt = rs_xstrdup(prompt);
+	}
 	s->generated = generated;
 	if (apply_ivs(s, cJSON_GetObjectItemCaseSensitive(o, "ivs"), err))
 		return -1;
