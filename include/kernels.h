@@ -33,12 +33,15 @@ void kern_attn_scores1(float *A, const float *q, const float *K, int H, int rep,
 void kern_attn_z1(float *z, const float *P, const float *V, int H, int rep, int hd, int kvd, int Tk);
 /* Rows r0 .. r0+nr-1 of W as f32 into dst [nr, cols]. */
 void kern_dequant_rows(const rs_mat *W, int64_t r0, int64_t nr, float *dst);
-typedef enum kern_tier { KERN_SCALAR, KERN_AVX2, KERN_AVX512, KERN_N_TIERS } kern_tier;
+/* AMX: the AVX-512 kernels, and the prefill product on AMX tiles (kernels_amx.c). */
+typedef enum kern_tier { KERN_SCALAR, KERN_AVX2, KERN_AVX512, KERN_AMX, KERN_N_TIERS } kern_tier;
+/* Fewer tokens than this take the AVX-512 product in the AMX tier. */
+#define KERN_AMX_MIN_TOKENS 32
 /* The tier every kernel uses, and the best this CPU could run. */
 kern_tier kern_tier_in_use(void);
 kern_tier kern_tier_best(void);
 const char *kern_tier_name(kern_tier t);
-/* "scalar", "avx2", "avx512" -> tier; -1 for anything else. */
+/* "scalar", "avx2", "avx512", "amx" -> tier; -1 for anything else. */
 int kern_tier_parse(const char *name);
 /* Why $RESIDUAL_SIMD was not followed ("" when it was, or is unset). */
 const char *kern_tier_note(void);

@@ -11,6 +11,7 @@
 #include "dtype.h"
 #include "pool.h"
 #include "kernels_x86.h"
+#include "kernels_amx.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -622,7 +623,7 @@ AVX512 static int dequant_avx512(int type, const void *row, float *dst, int64_t 
 #endif
 
 /* ---------------------------------------------------------------- dispatch */
-static const char *const tier_names[KERN_N_TIERS] = {"scalar", "avx2", "avx512"};
+static const char *const tier_names[KERN_N_TIERS] = {"scalar", "avx2", "avx512", "amx"};
 static kern_tier best_tier, tier;
 static char tier_note[96];
 static pthread_once_t tier_once = PTHREAD_ONCE_INIT;
@@ -639,6 +640,8 @@ static void choose_tier(void)
 	if (best_tier == KERN_AVX2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 	    __builtin_cpu_supports("avx512vl"))
 		best_tier = KERN_AVX512;
+	if (best_tier == KERN_AVX512 && amx_request())
+		best_tier = KERN_AMX;
 #endif
 	tier = best_tier;
 	const char *want = getenv("RESIDUAL_SIMD");
@@ -646,7 +649,7 @@ static void choose_tier(void)
 		return;
 	int k = kern_tier_parse(want);
 	if (k < 0)
-		snprintf(tier_note, sizeof tier_note, "RESIDUAL_SIMD=%.40s is not scalar, avx2 or avx512", want);
+		snprintf(tier_note, sizeof tier_note, "RESIDUAL_SIMD=%.40s is not scalar, avx2, avx512 or amx", want);
 	else if ((kern_tier)k > best_tier)
 		snprintf(tier_note, sizeof tier_note, "RESIDUAL_SIMD=%s: this CPU has only %s", tier_names[k],
 			 tier_names[best_tier]);
@@ -689,7 +692,8 @@ float kern_dot_f32(const float *a, const float *b, int n)
 {
 #if HAVE_X86
 	switch (kern_tier_in_use()) {
-	case KERN_AVX512: return dot_f32_avx512(a, b, n);
+	case KERN_AVX512:
+	case KERN_AMX: return dot_f32_avx512(a, b, n);
 	case KERN_AVX2: return dot_f32_avx2(a, b, n);
 	default: break;
 	}
@@ -711,7 +715,7 @@ typedef struct matvec_job {
 static float dot_row(kern_tier t, int type, const void *row, const float *x, int n)
 {
 #if HAVE_X86
-	if (t == KERN_AVX512)
+	if (t >= KERN_AVX512)
 		return dot_row_avx512(type, row, x, n);
 	if (t == KERN_AVX2)
 		return dot_row_avx2(type, row, x, n);
@@ -814,7 +818,7 @@ static void dequant_rows(void *ctx, int64_t a, int64_t b)
 		const void *row = (const uint8_t *)W->data + (size_t)(j->r0 + r) * W->row_bytes;
 		float *d = j->dst + (size_t)r * W->cols;
 #if HAVE_X86
-		if (j->tier == KERN_AVX512 && dequant_avx512(W->type, row, d, W->cols))
+		if (j->tier >= KERN_AVX512 && dequant_avx512(W->type, row, d, W->cols))
 			continue;
 		if (j->tier == KERN_AVX2 && dequant_avx2(W->type, row, d, W->cols))
 			continue;
@@ -883,7 +887,7 @@ AVX2 static void pack_panel(kern_tier t, const rs_mat *W, int64_t r0, int nr, in
 				const void *row = (const uint8_t *)W->data + (size_t)(r0 + i) * W->row_bytes + off;
 				if (i >= nr)
 					memset(d, 0, sizeof(float) * (size_t)kb);
-				else if (!(t == KERN_AVX512 ? dequant_avx512(W->type, row, d, kb) : dequant_avx2(W->type, row, d, kb)))
+				else if (!(t >= KERN_AVX512 ? dequant_avx512(W->type, row, d, kb) : dequant_avx2(W->type, row, d, kb)))
 					rs_dequant_row(W->type, row, d, kb);
 			}
 		}
@@ -1060,7 +1064,7 @@ static void gemm_panels(void *ctx, int64_t a, int64_t b)
 			pack_kmajor(j->kmajor + j->k_lo * j->ld_kmajor, j->ld_kmajor, K, r0, nr, j->pw, B);
 		else
 			pack_panel(j->tier, W, r0, nr, j->pw, tmp, B, j->k_lo, j->k_hi);
-		if (j->tier == KERN_AVX512)
+		if (j->tier >= KERN_AVX512)
 			panel512(j->x + j->k_lo, j->ldx, j->n, K, B, j->y + r0, j->ldy, nr, alpha, j->k_lo > 0);
 		else
 			panel256(j->x + j->k_lo, j->ldx, j->n, K, B, j->y + r0, j->ldy, nr, alpha, j->k_lo > 0);
@@ -1107,13 +1111,95 @@ static int use_blas(void)
 	return gemm_blas;
 }
 
+#if HAVE_AMX
+/* The product on AMX tiles (kernels_amx.c), in passes over k as gemm_passes:
+ * a pass packs its slice of x once (the threads split the token tiles), then
+ * the threads take pairs of 16-row panels, dequantize their slice of W to f32
+ * with the AVX-512 kernels and multiply it by the packed x. */
+#define AMX_MAX_TOKENS 256  /* more: in chunks of this many, so a pass's x fits L2 */
+#define AMX_X_BUDGET 786432 /* bytes of packed x a pass */
+
+typedef struct amx_job {
+	float *y;
+	const float *x;
+	const rs_mat *W;
+	int n;
+	int64_t k_lo, kc, n_pairs;
+	uint16_t *Xp;
+	atomic_int_fast64_t next;
+} amx_job;
+
+static void amx_pack_tiles(void *ctx, int64_t a, int64_t b)
+{
+	const amx_job *j = ctx;
+	amx_pack_x(j->x + j->k_lo, j->W->cols, j->n, j->kc, (int)a, (int)b, j->Xp);
+}
+
+static void amx_pairs(void *ctx, int64_t a, int64_t b)
+{
+	amx_job *j = ctx;
+	const rs_mat *W = j->W;
+	int64_t p, S = (j->kc + 31) / 32;
+	float *w = malloc(sizeof(float) * 32 * (size_t)j->kc);
+	uint16_t *Wp = aligned_alloc(64, (size_t)S * 6 * AMX_TILE_BYTES);
+	if (!w || !Wp)
+		abort();
+	amx_begin();
+	while ((p = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->n_pairs) {
+		int64_t r0 = 32 * p;
+		int nr = (int)(W->rows - r0 < 32 ? W->rows - r0 : 32);
+		size_t off = rs_dtype_row_bytes(W->type, j->k_lo);
+		for (int i = 0; i < nr; i++) {
+			const void *row = (const uint8_t *)W->data + (size_t)(r0 + i) * W->row_bytes + off;
+			if (!dequant_avx512(W->type, row, w + (size_t)i * j->kc, j->kc))
+				rs_dequant_row(W->type, row, w + (size_t)i * j->kc, j->kc);
+		}
+		amx_panel_pair(w, j->kc, nr, j->kc, j->Xp, j->n, j->y + r0, W->rows, j->k_lo > 0, Wp);
+	}
+	amx_end();
+	free(Wp);
+	free(w);
+}
+
+static void amx_matmul(float *y, const float *x, const rs_mat *W, int n)
+{
+	int64_t K = W->cols, step = rs_dtype_block(W->type) > 32 ? rs_dtype_block(W->type) : 32;
+	int threads = pool_threads();
+	for (int t0 = 0; t0 < n; t0 += AMX_MAX_TOKENS) {
+		int nt = n - t0 < AMX_MAX_TOKENS ? n - t0 : AMX_MAX_TOKENS, J = amx_token_tiles(nt);
+		int64_t kc = AMX_X_BUDGET / ((int64_t)J * 16 * 12) / step * step;
+		if (kc < step)
+			kc = step;
+		amx_job j = {.y = y + (size_t)t0 * W->rows, .x = x + (size_t)t0 * K, .W = W, .n = nt,
+			     .n_pairs = (W->rows + 31) / 32};
+		j.Xp = aligned_alloc(64, amx_x_bytes(nt, kc < K ? kc : K));
+		if (!j.Xp)
+			abort();
+		for (int64_t k0 = 0; k0 < K; k0 += kc) {
+			j.k_lo = k0;
+			j.kc = K - k0 < kc ? K - k0 : kc;
+			pool_for(J, 1, amx_pack_tiles, &j);
+			atomic_init(&j.next, 0);
+			pool_for(threads < j.n_pairs ? threads : j.n_pairs, 1, amx_pairs, &j);
+		}
+		free(j.Xp);
+	}
+}
+#endif
+
 int kern_matmul(float *y, const float *x, const rs_mat *W, int n)
 {
 #if HAVE_X86
 	kern_tier t = kern_tier_in_use();
 	if (t == KERN_SCALAR || use_blas() || !rs_dtype_name(W->type))
 		return 0;
-	gemm_job j = {.y = y, .x = x, .W = W, .n = n, .pw = t == KERN_AVX512 ? 32 : 16, .tier = t, .ldx = W->cols,
+#if HAVE_AMX
+	if (t == KERN_AMX && n >= KERN_AMX_MIN_TOKENS) {
+		amx_matmul(y, x, W, n);
+		return 1;
+	}
+#endif
+	gemm_job j = {.y = y, .x = x, .W = W, .n = n, .pw = t >= KERN_AVX512 ? 32 : 16, .tier = t, .ldx = W->cols,
 		      .ldy = W->rows, .alpha = 1.0f};
 	j.n_panels = (W->rows + j.pw - 1) / j.pw;
 	atomic_init(&j.next, 0);
@@ -1132,7 +1218,7 @@ int kern_sgemm(int n, int rows, int K, const float *x, int64_t ldx, const float 
 	if (t == KERN_SCALAR || use_blas() || n < 1 || rows < 1 || K < 1)
 		return 0;
 	rs_mat W = {(void *)w, RS_F32, rows, K, sizeof(float) * (size_t)ldw};
-	gemm_job j = {.y = y, .x = x, .W = &W, .n = n, .pw = t == KERN_AVX512 ? 32 : 16, .tier = t, .ldx = ldx,
+	gemm_job j = {.y = y, .x = x, .W = &W, .n = n, .pw = t >= KERN_AVX512 ? 32 : 16, .tier = t, .ldx = ldx,
 		      .ldy = ldy, .alpha = alpha, .kmajor = w_kmajor ? w : NULL, .ld_kmajor = ldw};
 	j.n_panels = (rows + j.pw - 1) / j.pw;
 	atomic_init(&j.next, 0);
@@ -1225,7 +1311,7 @@ static void z1_heads(void *ctx, int64_t h0, int64_t h1)
 		const float *Vh = j->KV + (h / j->rep) * j->hd, *P = j->P + h * j->Tk;
 		float *z = j->out + h * j->hd;
 #if HAVE_X86
-		if (j->tier == KERN_AVX512) {
+		if (j->tier >= KERN_AVX512) {
 			z1_avx512(z, P, Vh, j->hd, j->kvd, j->Tk);
 			continue;
 		}

@@ -1,0 +1,36 @@
+/* kernels_amx.h - the AMX prefill product (kernels_amx.c), private to src/core. */
+#ifndef RS_KERNELS_AMX_H
+#define RS_KERNELS_AMX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AMX_TILE_ELEMS 512 /* bf16 in one 16 x 64-byte tile */
+#define AMX_TILE_BYTES 1024
+
+/* 1 when this CPU has AMX-BF16 and the kernel granted this process the tile
+ * state; call once (kernels.c's tier choice does). */
+int amx_request(void);
+
+/* Tiles of 16 tokens, rounded up to an even count (tokens past n are zeros). */
+static inline int amx_token_tiles(int n)
+{
+	int j = (n + 15) / 16;
+	return j + (j & 1);
+}
+
+#if HAVE_AMX
+/* Per thread, around its share of the work: the tile shape, and its release. */
+void amx_begin(void);
+void amx_end(void);
+/* Bytes of x packed for kc values of k. */
+size_t amx_x_bytes(int n, int64_t kc);
+/* Token tiles j0 .. j1-1 of x [n, kc] (rows ldx apart) into Xp. */
+void amx_pack_x(const float *x, int64_t ldx, int n, int64_t kc, int j0, int j1, uint16_t *Xp);
+/* Rows r0 .. r0+nr-1 (nr <= 32) of y [n, ldy] (acc: += instead of =) from the
+ * f32 rows w [nr, kc] (ld apart) and packed x; Wp: 6 KB of scratch each 32 of kc. */
+void amx_panel_pair(const float *w, int64_t ld, int nr, int64_t kc, const uint16_t *Xp, int n, float *y,
+		    int64_t ldy, int acc, uint16_t *Wp);
+#endif
+
+#endif
