@@ -1117,22 +1117,69 @@ static int use_blas(void)
  * the threads take pairs of 16-row panels, dequantize their slice of W to f32
  * with the AVX-512 kernels and multiply it by the packed x. */
 #define AMX_MAX_TOKENS 256  /* more: in chunks of this many, so a pass's x fits L2 */
-#define AMX_X_BUDGET 786432 /* bytes of packed x a pass */
+#define AMX_X_BUDGET 393216 /* bytes of packed x a pass */
 
 typedef struct amx_job {
 	float *y;
 	const float *x;
 	const rs_mat *W;
-	int n;
+	int n, codes; /* codes: W's type has a scale (and min) each 32 (row_codes) */
 	int64_t k_lo, kc, n_pairs;
 	uint16_t *Xp;
+	float *Xs, *yt; /* yt [rows, ldt]: the output transposed until the end */
+	int64_t ldt;
 	atomic_int_fast64_t next;
 } amx_job;
+
+static int amx_codes_type(int type)
+{
+	return type == RS_Q8_0 || type == RS_Q4_0 || type == RS_Q4_K || type == RS_Q5_K;
+}
+
+/* The codes of n values of a row (n a whole number of blocks) as int8, and
+ * each 32's ds and dm, w = ds·q − dm: the numbers dequant_codes multiplies. */
+AVX2 static void row_codes(int type, const uint8_t *w, int64_t n, int8_t *q, float *ds, float *dm)
+{
+	if (type == RS_Q8_0 || type == RS_Q4_0) {
+		size_t bb = type == RS_Q8_0 ? 34 : 18;
+		for (int64_t b = 0; b < n / 32; b++, w += bb, q += 32) {
+			ds[b] = half_x(w);
+			dm[b] = 0;
+			if (type == RS_Q8_0) {
+				memcpy(q, w + 2, 32);
+				continue;
+			}
+			__m128i v = _mm_loadu_si128((const __m128i *)(w + 2)), m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(8);
+			_mm_storeu_si128((__m128i *)q, _mm_sub_epi8(_mm_and_si128(v, m4), k8));
+			_mm_storeu_si128((__m128i *)(q + 16), _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), k8));
+		}
+		return;
+	}
+	size_t bb = rs_dtype_row_bytes(type, 256);
+	for (int64_t b = 0; b < n / 256; b++, w += bb) {
+		k_scales8(w, ds + 8 * b, dm + 8 * b);
+		q45_codes(w, type == RS_Q5_K, (uint8_t *)q + 256 * b);
+	}
+}
 
 static void amx_pack_tiles(void *ctx, int64_t a, int64_t b)
 {
 	const amx_job *j = ctx;
-	amx_pack_x(j->x + j->k_lo, j->W->cols, j->n, j->kc, (int)a, (int)b, j->Xp);
+	amx_pack_x(j->x + j->k_lo, j->W->cols, j->n, j->kc, (int)a, (int)b, j->Xp, j->codes ? j->Xs : NULL);
+}
+
+/* The codes path for one pair of panels: rows r0 .. r0+nr-1. */
+static void amx_pair_codes(amx_job *j, int64_t r0, int nr, int8_t *q, float *ds, float *dm, uint16_t *Wp)
+{
+	const rs_mat *W = j->W;
+	int64_t S = (j->kc + 31) / 32;
+	size_t off = rs_dtype_row_bytes(W->type, j->k_lo);
+	for (int i = 0; i < nr; i++)
+		row_codes(W->type, (const uint8_t *)W->data + (size_t)(r0 + i) * W->row_bytes + off, j->kc,
+			  q + (size_t)i * j->kc, ds + i * S, dm + i * S);
+	int bias = W->type == RS_Q4_K || W->type == RS_Q5_K;
+	amx_panel_pair_codes(q, j->kc, ds, bias ? dm : NULL, S, nr, j->kc, j->Xp, j->Xs, j->n, j->yt + r0 * j->ldt,
+			     j->ldt, j->k_lo > 0, Wp, (float *)(Wp + (size_t)S * 2 * AMX_TILE_ELEMS));
 }
 
 static void amx_pairs(void *ctx, int64_t a, int64_t b)
@@ -1140,25 +1187,42 @@ static void amx_pairs(void *ctx, int64_t a, int64_t b)
 	amx_job *j = ctx;
 	const rs_mat *W = j->W;
 	int64_t p, S = (j->kc + 31) / 32;
-	float *w = malloc(sizeof(float) * 32 * (size_t)j->kc);
+	float *w = malloc(sizeof(float) * 32 * (size_t)j->kc + sizeof(float) * 64 * (size_t)S); /* or q, ds, dm */
 	uint16_t *Wp = aligned_alloc(64, (size_t)S * 6 * AMX_TILE_BYTES);
 	if (!w || !Wp)
 		abort();
 	amx_begin();
+	size_t span = rs_dtype_row_bytes(W->type, j->kc), off0 = rs_dtype_row_bytes(W->type, j->k_lo);
 	while ((p = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->n_pairs) {
 		int64_t r0 = 32 * p;
 		int nr = (int)(W->rows - r0 < 32 ? W->rows - r0 : 32);
+		/* this pass's weights of the pair after this one, on their way to L2
+		 * while the tiles work (reading them when needed cost 12% of a prefill) */
+		for (int64_t r = r0 + 32; r < r0 + 64 && r < W->rows; r++)
+			for (size_t b = 0; b < span; b += 64)
+				_mm_prefetch((const char *)W->data + (size_t)r * W->row_bytes + off0 + b, _MM_HINT_T1);
+		if (j->codes) {
+			float *ds = w + 8 * (size_t)j->kc; /* after 32·kc bytes of codes */
+			amx_pair_codes(j, r0, nr, (int8_t *)w, ds, ds + 32 * S, Wp);
+			continue;
+		}
 		size_t off = rs_dtype_row_bytes(W->type, j->k_lo);
 		for (int i = 0; i < nr; i++) {
 			const void *row = (const uint8_t *)W->data + (size_t)(r0 + i) * W->row_bytes + off;
 			if (!dequant_avx512(W->type, row, w + (size_t)i * j->kc, j->kc))
 				rs_dequant_row(W->type, row, w + (size_t)i * j->kc, j->kc);
 		}
-		amx_panel_pair(w, j->kc, nr, j->kc, j->Xp, j->n, j->y + r0, W->rows, j->k_lo > 0, Wp);
+		amx_panel_pair(w, j->kc, nr, j->kc, j->Xp, j->n, j->yt + r0 * j->ldt, j->ldt, j->k_lo > 0, Wp);
 	}
 	amx_end();
 	free(Wp);
 	free(w);
+}
+
+static void amx_untranspose_blocks(void *ctx, int64_t a, int64_t b)
+{
+	const amx_job *j = ctx;
+	amx_untranspose(j->yt, j->ldt, j->n, j->W->rows, a, b, j->y, j->W->rows);
 }
 
 static void amx_matmul(float *y, const float *x, const rs_mat *W, int n)
@@ -1167,13 +1231,16 @@ static void amx_matmul(float *y, const float *x, const rs_mat *W, int n)
 	int threads = pool_threads();
 	for (int t0 = 0; t0 < n; t0 += AMX_MAX_TOKENS) {
 		int nt = n - t0 < AMX_MAX_TOKENS ? n - t0 : AMX_MAX_TOKENS, J = amx_token_tiles(nt);
-		int64_t kc = AMX_X_BUDGET / ((int64_t)J * 16 * 12) / step * step;
+		int64_t kc = AMX_X_BUDGET / ((int64_t)J * 16 * 6) / step * step; /* 3 bf16 an x */
 		if (kc < step)
 			kc = step;
 		amx_job j = {.y = y + (size_t)t0 * W->rows, .x = x + (size_t)t0 * K, .W = W, .n = nt,
-			     .n_pairs = (W->rows + 31) / 32};
+			     .codes = amx_codes_type(W->type) && getenv("RESIDUAL_AMX_SPLIT") == NULL, .n_pairs = (W->rows + 31) / 32};
 		j.Xp = aligned_alloc(64, amx_x_bytes(nt, kc < K ? kc : K));
-		if (!j.Xp)
+		j.Xs = malloc(sizeof(float) * (size_t)J * 16 * (size_t)((kc + 31) / 32));
+		j.ldt = 16 * (int64_t)J;
+		j.yt = malloc(sizeof(float) * (size_t)j.ldt * (size_t)W->rows);
+		if (!j.Xp || !j.Xs || !j.yt)
 			abort();
 		for (int64_t k0 = 0; k0 < K; k0 += kc) {
 			j.k_lo = k0;
@@ -1182,7 +1249,10 @@ static void amx_matmul(float *y, const float *x, const rs_mat *W, int n)
 			atomic_init(&j.next, 0);
 			pool_for(threads < j.n_pairs ? threads : j.n_pairs, 1, amx_pairs, &j);
 		}
+		pool_for((W->rows + 15) / 16, 8, amx_untranspose_blocks, &j);
 		free(j.Xp);
+		free(j.Xs);
+		free(j.yt);
 	}
 }
 #endif

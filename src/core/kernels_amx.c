@@ -100,7 +100,7 @@ size_t amx_x_bytes(int n, int64_t kc)
 
 /* Xp [token tile][step of 32 k][part] tiles in AMX's pair layout: row p
  * holds k = 2p, 2p+1 of each of the 16 tokens. */
-AMX void amx_pack_x(const float *x, int64_t ldx, int n, int64_t kc, int j0, int j1, uint16_t *Xp)
+AMX void amx_pack_x(const float *x, int64_t ldx, int n, int64_t kc, int j0, int j1, uint16_t *Xp, float *Xs)
 {
 	int64_t S = (kc + 31) / 32;
 	uint32_t col[3][16][16] __attribute__((aligned(64))); /* [part][token][pair] */
@@ -108,8 +108,16 @@ AMX void amx_pack_x(const float *x, int64_t ldx, int n, int64_t kc, int j0, int 
 		for (int64_t s = 0; s < S; s++) {
 			for (int t = 0; t < 16; t++) {
 				__m512i part[3] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
-				if (16 * j + t < n)
-					split32(x + (size_t)(16 * j + t) * ldx + 32 * s, (int)(kc - 32 * s), part);
+				float sum = 0;
+				if (16 * j + t < n) {
+					const float *v = x + (size_t)(16 * j + t) * ldx + 32 * s;
+					int kk = (int)(kc - 32 * s < 32 ? kc - 32 * s : 32);
+					split32(v, kk, part);
+					for (int k = 0; k < kk; k++)
+						sum += v[k];
+				}
+				if (Xs)
+					Xs[(j * S + s) * 16 + t] = sum;
 				for (int q = 0; q < 3; q++)
 					_mm512_store_si512(col[q][t], part[q]);
 			}
@@ -137,20 +145,56 @@ AMX static void pack_w(const float *w, int64_t ld, int nr, int64_t kc, uint16_t 
 		}
 }
 
-/* y[t, r] (+)= C[r][t] of one 16 x 16 tile, the valid rows and tokens only:
- * a gather takes column t of C (16 rows apart). */
-AMX static void put_tile(const float *C, float *y, int64_t ldy, int t0, int n, int nr, int acc)
+/* yt[r, t0 + t] (+)= C[r][t] for the valid rows of a tile: the output is
+ * kept transposed (rows of W by tokens) until amx_untranspose. */
+AMX static void put_rows(const float *C, float *yt, int64_t ldt, int t0, int nr, int acc)
 {
-	const __m512i col = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-					       _mm512_set1_epi32(16));
-	__mmask16 rows = nr >= 16 ? 0xffff : nr <= 0 ? 0 : (__mmask16)((1u << nr) - 1);
-	for (int t = 0; t < 16 && t0 + t < n; t++) {
-		float *yt = y + (size_t)(t0 + t) * ldy;
-		__m512 v = _mm512_i32gather_ps(col, C + t, 4);
-		if (acc)
-			v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(rows, yt));
-		_mm512_mask_storeu_ps(yt, rows, v);
+	for (int r = 0; r < 16 && r < nr; r++) {
+		float *d = yt + r * ldt + t0;
+		__m512 v = _mm512_load_ps(C + 16 * r);
+		_mm512_storeu_ps(d, acc ? _mm512_add_ps(v, _mm512_loadu_ps(d)) : v);
 	}
+}
+
+/* Round b of a 16 x 16 transpose swaps bit b of the row and the lane: lanes
+ * of row r (bit b clear) from itself (index i) or row r + b (16 + i − b). */
+static const int32_t swap_lo[4][16] = {
+	{0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},
+	{0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
+	{0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
+	{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
+};
+static const int32_t swap_hi[4][16] = {
+	{1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31},
+	{2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31},
+	{4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31},
+	{8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31},
+};
+
+AMX void amx_untranspose(const float *yt, int64_t ldt, int n, int64_t rows, int64_t b0, int64_t b1, float *y,
+			 int64_t ldy)
+{
+	for (int64_t b = b0; b < b1; b++)
+		for (int t0 = 0; t0 < n; t0 += 16) {
+			int64_t r0 = 16 * b;
+			int nr = (int)(rows - r0 < 16 ? rows - r0 : 16);
+			__m512 v[16];
+			for (int r = 0; r < 16; r++)
+				v[r] = r < nr ? _mm512_loadu_ps(yt + (r0 + r) * ldt + t0) : _mm512_setzero_ps();
+			for (int k = 0, s = 1; k < 4; k++, s *= 2) {
+				__m512i lo = _mm512_loadu_si512(swap_lo[k]), hi = _mm512_loadu_si512(swap_hi[k]);
+				for (int r = 0; r < 16; r++)
+					if (!(r & s)) {
+						__m512 a = _mm512_permutex2var_ps(v[r], lo, v[r + s]);
+						v[r + s] = _mm512_permutex2var_ps(v[r], hi, v[r + s]);
+						v[r] = a;
+					}
+			}
+			__mmask16 m = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
+			for (int t = 0; t < 16 && t0 + t < n; t++)
+				_mm512_mask_storeu_ps(y + (size_t)(t0 + t) * ldy + r0, m, v[t]);
+		}
+	_mm256_zeroupper();
 }
 
 /* Four products, the operand tiles loaded by the caller: C[2i+j] += A_i · B_j. */
@@ -162,8 +206,8 @@ AMX static void put_tile(const float *C, float *y, int64_t ldy, int t0, int n, i
 		_tile_dpbf16ps(7, 1, 3); \
 	} while (0)
 
-AMX void amx_panel_pair(const float *w, int64_t ld, int nr, int64_t kc, const uint16_t *Xp, int n, float *y,
-			int64_t ldy, int acc, uint16_t *Wp)
+AMX void amx_panel_pair(const float *w, int64_t ld, int nr, int64_t kc, const uint16_t *Xp, int n, float *yt,
+			int64_t ldt, int acc, uint16_t *Wp)
 {
 	int64_t S = (kc + 31) / 32, step = 3 * AMX_TILE_ELEMS;
 	int J = amx_token_tiles(n);
@@ -208,10 +252,89 @@ AMX void amx_panel_pair(const float *w, int64_t ld, int nr, int64_t kc, const ui
 		_tile_stored(5, C[1], 64);
 		_tile_stored(6, C[2], 64);
 		_tile_stored(7, C[3], 64);
-		put_tile(C[0], y, ldy, 16 * j, n, nr, acc);
-		put_tile(C[1], y, ldy, 16 * (j + 1), n, nr, acc);
-		put_tile(C[2], y + 16, ldy, 16 * j, n, nr - 16, acc);
-		put_tile(C[3], y + 16, ldy, 16 * (j + 1), n, nr - 16, acc);
+		put_rows(C[0], yt, ldt, 16 * j, nr, acc);
+		put_rows(C[1], yt, ldt, 16 * (j + 1), nr, acc);
+		put_rows(C[2], yt + 16 * ldt, ldt, 16 * j, nr - 16, acc);
+		put_rows(C[3], yt + 16 * ldt, ldt, 16 * (j + 1), nr - 16, acc);
+	}
+}
+
+/* Weights of the form w = ds·q − dm with one ds and dm each 32 values of k
+ * (Q8_0, Q4_0: dm = 0; Q4_K, Q5_K): the codes q are small integers, exact in
+ * one bf16, so a 32-k step needs three products (q against x's three parts),
+ * not six, all exact; after each step the tile's sums are scaled on the
+ * vector units, acc += ds·C − dm·Σx (Σx of the step's 32 x, from amx_pack_x).
+ * Tiles: codes of two panels (0, 1), x's parts (2, 3, 4), sums (5, 6). */
+AMX static void pack_codes(const int8_t *q, int64_t ldq, const float *ds, const float *dm, int64_t lds, int nr,
+			   int64_t kc, uint16_t *Wq, float *Ws)
+{
+	int64_t S = (kc + 31) / 32;
+	for (int r = 0; r < 32; r++)
+		for (int64_t s = 0; s < S; s++) {
+			__m512i v = _mm512_setzero_si512();
+			float a = 0, b = 0;
+			if (r < nr) {
+				const int8_t *c = q + r * ldq + 32 * s;
+				__m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)c)));
+				__m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(c + 16))));
+				v = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+				a = ds[r * lds + s];
+				b = dm ? dm[r * lds + s] : 0;
+			}
+			_mm512_store_si512(Wq + ((size_t)((r / 16) * S + s)) * AMX_TILE_ELEMS + (r % 16) * 32, v);
+			float *w = Ws + ((size_t)((r / 16) * S + s)) * 32;
+			w[r % 16] = a;
+			w[16 + r % 16] = b;
+		}
+}
+
+/* acc[r] += ds[r]·C[r] − dm[r]·xs over 16 rows of a tile's sums. */
+AMX static inline void scale_rows(float *acc, const float *C, const float *w, __m512 xs, int bias)
+{
+	for (int r = 0; r < 16; r++) {
+		__m512 a = _mm512_fmadd_ps(_mm512_load_ps(C + 16 * r), _mm512_set1_ps(w[r]), _mm512_load_ps(acc + 16 * r));
+		if (bias)
+			a = _mm512_fnmadd_ps(xs, _mm512_set1_ps(w[16 + r]), a);
+		_mm512_store_ps(acc + 16 * r, a);
+	}
+}
+
+AMX void amx_panel_pair_codes(const int8_t *q, int64_t ldq, const float *ds, const float *dm, int64_t lds, int nr,
+			      int64_t kc, const uint16_t *Xp, const float *Xs, int n, float *yt, int64_t ldt, int acc,
+			      uint16_t *Wq, float *Ws)
+{
+	int64_t S = (kc + 31) / 32, xstep = 3 * AMX_TILE_ELEMS;
+	int J = (n + 15) / 16, bias = dm != NULL;
+	float C[2][256] __attribute__((aligned(64))), A[2][256] __attribute__((aligned(64)));
+	pack_codes(q, ldq, ds, dm, lds, nr, kc, Wq, Ws);
+	const uint16_t *W0 = Wq, *W1 = Wq + (size_t)S * AMX_TILE_ELEMS;
+	const float *S0 = Ws, *S1 = Ws + (size_t)S * 32;
+	for (int j = 0; j < J; j++) {
+		const uint16_t *X = Xp + (size_t)j * S * xstep;
+		memset(A, 0, sizeof A);
+		for (int64_t s = 0; s < S; s++) {
+			const uint16_t *x = X + s * xstep;
+			_tile_loadd(0, W0 + s * AMX_TILE_ELEMS, 64);
+			_tile_loadd(1, W1 + s * AMX_TILE_ELEMS, 64);
+			_tile_loadd(2, x, 64);
+			_tile_loadd(3, x + AMX_TILE_ELEMS, 64);
+			_tile_loadd(4, x + 2 * AMX_TILE_ELEMS, 64);
+			_tile_zero(5);
+			_tile_zero(6);
+			_tile_dpbf16ps(5, 0, 2);
+			_tile_dpbf16ps(6, 1, 2);
+			_tile_dpbf16ps(5, 0, 3);
+			_tile_dpbf16ps(6, 1, 3);
+			_tile_dpbf16ps(5, 0, 4);
+			_tile_dpbf16ps(6, 1, 4);
+			_tile_stored(5, C[0], 64);
+			_tile_stored(6, C[1], 64);
+			__m512 xs = bias ? _mm512_loadu_ps(Xs + (j * S + s) * 16) : _mm512_setzero_ps();
+			scale_rows(A[0], C[0], S0 + s * 32, xs, bias);
+			scale_rows(A[1], C[1], S1 + s * 32, xs, bias);
+		}
+		put_rows(A[0], yt, ldt, 16 * j, nr, acc);
+		put_rows(A[1], yt + 16 * ldt, ldt, 16 * j, nr - 16, acc);
 	}
 }
 #else

@@ -25,12 +25,23 @@ void amx_begin(void);
 void amx_end(void);
 /* Bytes of x packed for kc values of k. */
 size_t amx_x_bytes(int n, int64_t kc);
-/* Token tiles j0 .. j1-1 of x [n, kc] (rows ldx apart) into Xp. */
-void amx_pack_x(const float *x, int64_t ldx, int n, int64_t kc, int j0, int j1, uint16_t *Xp);
-/* Rows r0 .. r0+nr-1 (nr <= 32) of y [n, ldy] (acc: += instead of =) from the
- * f32 rows w [nr, kc] (ld apart) and packed x; Wp: 6 KB of scratch each 32 of kc. */
-void amx_panel_pair(const float *w, int64_t ld, int nr, int64_t kc, const uint16_t *Xp, int n, float *y,
-		    int64_t ldy, int acc, uint16_t *Wp);
+/* Token tiles j0 .. j1-1 of x [n, kc] (rows ldx apart) into Xp, and (Xs not
+ * NULL) the sum of each token's x over each 32 of k into Xs [tile][step][16]. */
+void amx_pack_x(const float *x, int64_t ldx, int n, int64_t kc, int j0, int j1, uint16_t *Xp, float *Xs);
+/* Rows 0 .. nr-1 (nr <= 32) of the transposed output yt [rows, ldt] (ldt at
+ * least the tokens rounded up to 32; acc: += instead of =) from the f32 rows
+ * w [nr, kc] (ld apart) and packed x; Wp: 6 KB of scratch each 32 of kc. */
+void amx_panel_pair(const float *w, int64_t ld, int nr, int64_t kc, const uint16_t *Xp, int n, float *yt,
+		    int64_t ldt, int acc, uint16_t *Wp);
+/* y [n, ldy] from yt, the blocks of 16 rows b0 .. b1-1. */
+void amx_untranspose(const float *yt, int64_t ldt, int n, int64_t rows, int64_t b0, int64_t b1, float *y,
+		     int64_t ldy);
+/* The same for weights w = ds·q − dm (dm NULL: 0) given as int8 codes q
+ * [nr, kc] (ldq apart) and ds, dm [nr, kc/32] (lds apart); Xs from
+ * amx_pack_x. Wq: 2 KB and Ws: 256 bytes of scratch each 32 of kc. */
+void amx_panel_pair_codes(const int8_t *q, int64_t ldq, const float *ds, const float *dm, int64_t lds, int nr,
+			  int64_t kc, const uint16_t *Xp, const float *Xs, int n, float *yt, int64_t ldt, int acc,
+			  uint16_t *Wq, float *Ws);
 #endif
 
 #endif
