@@ -93,6 +93,34 @@ AMX static inline void split32(const float *v, int kk, __m512i part[3])
 	part[2] = (__m512i)_mm512_cvtne2ps_pbh(l[1], l[0]);
 }
 
+/* Round b of a 16 x 16 transpose swaps bit b of the row and the lane: lanes
+ * of row r (bit b clear) from itself (index i) or row r + b (16 + i − b). */
+static const int32_t swap_lo[4][16] = {
+	{0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},
+	{0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
+	{0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
+	{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
+};
+static const int32_t swap_hi[4][16] = {
+	{1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31},
+	{2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31},
+	{4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31},
+	{8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31},
+};
+
+AMX static inline void transpose16(__m512 v[16])
+{
+	for (int k = 0, b = 1; k < 4; k++, b *= 2) {
+		__m512i lo = _mm512_loadu_si512(swap_lo[k]), hi = _mm512_loadu_si512(swap_hi[k]);
+		for (int r = 0; r < 16; r++)
+			if (!(r & b)) {
+				__m512 a = _mm512_permutex2var_ps(v[r], lo, v[r + b]);
+				v[r + b] = _mm512_permutex2var_ps(v[r], hi, v[r + b]);
+				v[r] = a;
+			}
+	}
+}
+
 size_t amx_x_bytes(int n, int64_t kc)
 {
 	return (size_t)amx_token_tiles(n) * (size_t)((kc + 31) / 32) * 3 * AMX_TILE_BYTES;
@@ -103,7 +131,7 @@ size_t amx_x_bytes(int n, int64_t kc)
 AMX void amx_pack_x(const float *x, int64_t ldx, int n, int64_t kc, int j0, int j1, uint16_t *Xp, float *Xs)
 {
 	int64_t S = (kc + 31) / 32;
-	uint32_t col[3][16][16] __attribute__((aligned(64))); /* [part][token][pair] */
+	__m512 col[3][16]; /* [part][token]: 16 pairs of bf16 */
 	for (int j = j0; j < j1; j++)
 		for (int64_t s = 0; s < S; s++) {
 			for (int t = 0; t < 16; t++) {
@@ -113,19 +141,25 @@ AMX void amx_pack_x(const float *x, int64_t ldx, int n, int64_t kc, int j0, int 
 					const float *v = x + (size_t)(16 * j + t) * ldx + 32 * s;
 					int kk = (int)(kc - 32 * s < 32 ? kc - 32 * s : 32);
 					split32(v, kk, part);
-					for (int k = 0; k < kk; k++)
-						sum += v[k];
+					if (Xs) {
+						__mmask16 k0 = kk >= 16 ? 0xffff : (__mmask16)((1u << kk) - 1);
+						__mmask16 k1 = kk >= 32 ? 0xffff : kk <= 16 ? 0 : (__mmask16)((1u << (kk - 16)) - 1);
+						sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_maskz_loadu_ps(k0, v),
+											 _mm512_maskz_loadu_ps(k1, v + 16)));
+					}
 				}
 				if (Xs)
 					Xs[(j * S + s) * 16 + t] = sum;
 				for (int q = 0; q < 3; q++)
-					_mm512_store_si512(col[q][t], part[q]);
+					col[q][t] = _mm512_castsi512_ps(part[q]);
 			}
-			uint32_t *o = (uint32_t *)(Xp + (size_t)(j * S + s) * 3 * AMX_TILE_ELEMS);
-			for (int q = 0; q < 3; q++)
+			/* pair layout: row p of a tile holds pair p of each token */
+			float *o = (float *)(Xp + (size_t)(j * S + s) * 3 * AMX_TILE_ELEMS);
+			for (int q = 0; q < 3; q++) {
+				transpose16(col[q]);
 				for (int p = 0; p < 16; p++)
-					for (int t = 0; t < 16; t++)
-						o[q * 256 + p * 16 + t] = col[q][t][p];
+					_mm512_store_ps(o + q * 256 + p * 16, col[q][p]);
+			}
 		}
 	_mm256_zeroupper();
 }
@@ -156,21 +190,6 @@ AMX static void put_rows(const float *C, float *yt, int64_t ldt, int t0, int nr,
 	}
 }
 
-/* Round b of a 16 x 16 transpose swaps bit b of the row and the lane: lanes
- * of row r (bit b clear) from itself (index i) or row r + b (16 + i − b). */
-static const int32_t swap_lo[4][16] = {
-	{0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},
-	{0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
-	{0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
-	{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
-};
-static const int32_t swap_hi[4][16] = {
-	{1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31},
-	{2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31},
-	{4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31},
-	{8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31},
-};
-
 AMX void amx_untranspose(const float *yt, int64_t ldt, int n, int64_t rows, int64_t b0, int64_t b1, float *y,
 			 int64_t ldy)
 {
@@ -181,15 +200,7 @@ AMX void amx_untranspose(const float *yt, int64_t ldt, int n, int64_t rows, int6
 			__m512 v[16];
 			for (int r = 0; r < 16; r++)
 				v[r] = r < nr ? _mm512_loadu_ps(yt + (r0 + r) * ldt + t0) : _mm512_setzero_ps();
-			for (int k = 0, s = 1; k < 4; k++, s *= 2) {
-				__m512i lo = _mm512_loadu_si512(swap_lo[k]), hi = _mm512_loadu_si512(swap_hi[k]);
-				for (int r = 0; r < 16; r++)
-					if (!(r & s)) {
-						__m512 a = _mm512_permutex2var_ps(v[r], lo, v[r + s]);
-						v[r + s] = _mm512_permutex2var_ps(v[r], hi, v[r + s]);
-						v[r] = a;
-					}
-			}
+			transpose16(v);
 			__mmask16 m = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
 			for (int t = 0; t < 16 && t0 + t < n; t++)
 				_mm512_mask_storeu_ps(y + (size_t)(t0 + t) * ldy + r0, m, v[t]);
