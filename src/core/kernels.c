@@ -1124,6 +1124,7 @@ typedef struct amx_job {
 	const float *x;
 	const rs_mat *W;
 	int n, codes; /* codes: W's type has a scale (and min) each 32 (row_codes) */
+	int threads;
 	int64_t k_lo, kc, n_pairs;
 	uint16_t *Xp;
 	float *Xs, *yt; /* yt [rows, ldt]: the output transposed until the end */
@@ -1196,9 +1197,11 @@ static void amx_pairs(void *ctx, int64_t a, int64_t b)
 	while ((p = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->n_pairs) {
 		int64_t r0 = 32 * p;
 		int nr = (int)(W->rows - r0 < 32 ? W->rows - r0 : 32);
-		/* this pass's weights of the pair after this one, on their way to L2
-		 * while the tiles work (reading them when needed cost 12% of a prefill) */
-		for (int64_t r = r0 + 32; r < r0 + 64 && r < W->rows; r++)
+		/* this pass's weights of the pair this thread likely takes next (the
+		 * threads take pairs in turn), on their way to L2 while the tiles
+		 * work: reading them when needed cost 12% of a prefill */
+		int64_t next = r0 + 32 * (int64_t)j->threads;
+		for (int64_t r = next; r < next + 32 && r < W->rows; r++)
 			for (size_t b = 0; b < span; b += 64)
 				_mm_prefetch((const char *)W->data + (size_t)r * W->row_bytes + off0 + b, _MM_HINT_T1);
 		if (j->codes) {
@@ -1234,7 +1237,7 @@ static void amx_matmul(float *y, const float *x, const rs_mat *W, int n)
 		int64_t kc = AMX_X_BUDGET / ((int64_t)J * 16 * 6) / step * step; /* 3 bf16 an x */
 		if (kc < step)
 			kc = step;
-		amx_job j = {.y = y + (size_t)t0 * W->rows, .x = x + (size_t)t0 * K, .W = W, .n = nt,
+		amx_job j = {.y = y + (size_t)t0 * W->rows, .x = x + (size_t)t0 * K, .W = W, .n = nt, .threads = threads,
 			     .codes = amx_codes_type(W->type) && getenv("RESIDUAL_AMX_SPLIT") == NULL, .n_pairs = (W->rows + 31) / 32};
 		j.Xp = aligned_alloc(64, amx_x_bytes(nt, kc < K ? kc : K));
 		j.Xs = malloc(sizeof(float) * (size_t)J * 16 * (size_t)((kc + 31) / 32));
