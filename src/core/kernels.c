@@ -1174,7 +1174,8 @@ static void amx_pack_tiles(void *ctx, int64_t a, int64_t b)
 }
 
 /* The codes path for one pair of panels: rows r0 .. r0+nr-1. */
-static void amx_pair_codes(amx_job *j, int64_t r0, int nr, int8_t *q, float *ds, float *dm, uint16_t *Wp)
+static void amx_pair_codes(amx_job *j, int64_t r0, int nr, int8_t *q, float *ds, float *dm, uint16_t *Wp,
+			   float (*acc)[2][256])
 {
 	const rs_mat *W = j->W;
 	int64_t S = (j->kc + 31) / 32;
@@ -1184,7 +1185,7 @@ static void amx_pair_codes(amx_job *j, int64_t r0, int nr, int8_t *q, float *ds,
 			  q + (size_t)i * j->kc, ds + i * S, dm + i * S);
 	int bias = W->type == RS_Q4_K || W->type == RS_Q5_K;
 	amx_panel_pair_codes(q, j->kc, ds, bias ? dm : NULL, S, nr, j->kc, j->Xp, j->Xs, j->n, j->yt + r0 * j->ldt,
-			     j->ldt, j->k_lo > 0, Wp, (float *)(Wp + (size_t)S * 2 * AMX_TILE_ELEMS));
+			     j->ldt, j->k_lo > 0, Wp, (float *)(Wp + (size_t)S * 2 * AMX_TILE_ELEMS), acc);
 }
 
 static void amx_pairs(void *ctx, int64_t a, int64_t b)
@@ -1194,7 +1195,8 @@ static void amx_pairs(void *ctx, int64_t a, int64_t b)
 	int64_t p, S = (j->kc + 31) / 32;
 	float *w = malloc(sizeof(float) * 32 * (size_t)j->kc + sizeof(float) * 64 * (size_t)S); /* or q, ds, dm */
 	uint16_t *Wp = aligned_alloc(64, (size_t)S * 6 * AMX_TILE_BYTES);
-	if (!w || !Wp)
+	float (*accb)[2][256] = aligned_alloc(64, sizeof(float) * 512 * (size_t)amx_token_tiles(j->n));
+	if (!w || !Wp || !accb)
 		abort();
 	amx_begin();
 	size_t span = rs_dtype_row_bytes(W->type, j->kc), off0 = rs_dtype_row_bytes(W->type, j->k_lo);
@@ -1210,7 +1212,7 @@ static void amx_pairs(void *ctx, int64_t a, int64_t b)
 				_mm_prefetch((const char *)W->data + (size_t)r * W->row_bytes + off0 + b, _MM_HINT_T1);
 		if (j->codes) {
 			float *ds = w + 8 * (size_t)j->kc; /* after 32·kc bytes of codes */
-			amx_pair_codes(j, r0, nr, (int8_t *)w, ds, ds + 32 * S, Wp);
+			amx_pair_codes(j, r0, nr, (int8_t *)w, ds, ds + 32 * S, Wp, accb);
 			continue;
 		}
 		size_t off = rs_dtype_row_bytes(W->type, j->k_lo);
@@ -1222,6 +1224,7 @@ static void amx_pairs(void *ctx, int64_t a, int64_t b)
 		amx_panel_pair(w, j->kc, nr, j->kc, j->Xp, j->n, j->yt + r0 * j->ldt, j->ldt, j->k_lo > 0, Wp);
 	}
 	amx_end();
+	free(accb);
 	free(Wp);
 	free(w);
 }

@@ -321,21 +321,25 @@ AMX static inline void scale_step(float (*A)[256], float (*C)[256], const float 
 
 AMX void amx_panel_pair_codes(const int8_t *q, int64_t ldq, const float *ds, const float *dm, int64_t lds, int nr,
 			      int64_t kc, const uint16_t *Xp, const float *Xs, int n, float *yt, int64_t ldt, int acc,
-			      uint16_t *Wq, float *Ws)
+			      uint16_t *Wq, float *Ws, float (*acc_buf)[2][256])
 {
 	int64_t S = (kc + 31) / 32, xstep = 3 * AMX_TILE_ELEMS;
 	int J = (n + 15) / 16, bias = dm != NULL;
-	float C[2][2][256] __attribute__((aligned(64))), A[2][256] __attribute__((aligned(64)));
+	/* steps outside, token tiles inside: a step's codes are loaded once for
+	 * all the tiles of x (3 tile loads for 6 products, not 5) */
+	float C[2][2][256] __attribute__((aligned(64)));
+	float (*A)[2][256] = acc_buf; /* [J][panel][16 x 16] */
 	pack_codes(q, ldq, ds, dm, lds, nr, kc, Wq, Ws);
 	const uint16_t *W0 = Wq, *W1 = Wq + (size_t)S * AMX_TILE_ELEMS;
 	const float *S0 = Ws, *S1 = Ws + (size_t)S * 32;
-	for (int j = 0; j < J; j++) {
-		const uint16_t *X = Xp + (size_t)j * S * xstep;
-		memset(A, 0, sizeof A);
-		for (int64_t s = 0; s < S; s++) {
-			const uint16_t *x = X + s * xstep;
-			_tile_loadd(0, W0 + s * AMX_TILE_ELEMS, 64);
-			_tile_loadd(1, W1 + s * AMX_TILE_ELEMS, 64);
+	memset(A, 0, sizeof(float) * 512 * (size_t)J);
+	int64_t i = 0, last_s = 0;
+	int last_j = 0;
+	for (int64_t s = 0; s < S; s++) {
+		_tile_loadd(0, W0 + s * AMX_TILE_ELEMS, 64);
+		_tile_loadd(1, W1 + s * AMX_TILE_ELEMS, 64);
+		for (int j = 0; j < J; j++, i++) {
+			const uint16_t *x = Xp + ((size_t)j * S + s) * xstep;
 			_tile_loadd(2, x, 64);
 			_tile_loadd(3, x + AMX_TILE_ELEMS, 64);
 			_tile_loadd(4, x + 2 * AMX_TILE_ELEMS, 64);
@@ -347,16 +351,20 @@ AMX void amx_panel_pair_codes(const int8_t *q, int64_t ldq, const float *ds, con
 			_tile_dpbf16ps(6, 1, 3);
 			_tile_dpbf16ps(5, 0, 4);
 			_tile_dpbf16ps(6, 1, 4);
-			_tile_stored(5, C[s & 1][0], 64);
-			_tile_stored(6, C[s & 1][1], 64);
-			/* the last step's sums, not this one's: reading a tile's store
-			 * at once waits for it to reach L1 (91 against 59 ns a step) */
-			if (s > 0)
-				scale_step(A, C[(s - 1) & 1], S0, S1, Xs, (j * S + s - 1), s - 1, bias);
+			_tile_stored(5, C[i & 1][0], 64);
+			_tile_stored(6, C[i & 1][1], 64);
+			/* the last product's sums, not this one's: reading a tile's
+			 * store at once waits for it to reach L1 (91 against 59 ns) */
+			if (i > 0)
+				scale_step(A[last_j], C[(i - 1) & 1], S0, S1, Xs, last_j * S + last_s, last_s, bias);
+			last_j = j;
+			last_s = s;
 		}
-		scale_step(A, C[(S - 1) & 1], S0, S1, Xs, (j * S + S - 1), S - 1, bias);
-		put_rows(A[0], yt, ldt, 16 * j, nr, acc);
-		put_rows(A[1], yt + 16 * ldt, ldt, 16 * j, nr - 16, acc);
+	}
+	scale_step(A[last_j], C[(i - 1) & 1], S0, S1, Xs, last_j * S + last_s, last_s, bias);
+	for (int j = 0; j < J; j++) {
+		put_rows(A[j][0], yt, ldt, 16 * j, nr, acc);
+		put_rows(A[j][1], yt + 16 * ldt, ldt, 16 * j, nr - 16, acc);
 	}
 }
 #else

@@ -38,10 +38,11 @@ void amx_untranspose(const float *yt, int64_t ldt, int n, int64_t rows, int64_t 
 		     int64_t ldy);
 /* The same for weights w = ds·q − dm (dm NULL: 0) given as int8 codes q
  * [nr, kc] (ldq apart) and ds, dm [nr, kc/32] (lds apart); Xs from
- * amx_pack_x. Wq: 2 KB and Ws: 256 bytes of scratch each 32 of kc. */
+ * amx_pack_x. Wq: 2 KB and Ws: 256 bytes of scratch each 32 of kc; acc_buf:
+ * 2 KB each tile of 16 tokens, 64-byte aligned. */
 void amx_panel_pair_codes(const int8_t *q, int64_t ldq, const float *ds, const float *dm, int64_t lds, int nr,
 			  int64_t kc, const uint16_t *Xp, const float *Xs, int n, float *yt, int64_t ldt, int acc,
-			  uint16_t *Wq, float *Ws);
+			  uint16_t *Wq, float *Ws, float (*acc_buf)[2][256]);
 #endif
 
 #endif
