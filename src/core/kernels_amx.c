@@ -208,6 +208,12 @@ AMX void amx_untranspose(const float *yt, int64_t ldt, int n, int64_t rows, int6
 	_mm256_zeroupper();
 }
 
+/* Two operand tiles; four products of tiles 0, 1 by 2, 3 into 4 .. 7. */
+#define LOAD2(t0, p0, t1, p1)            \
+	do {                             \
+		_tile_loadd(t0, p0, 64); \
+		_tile_loadd(t1, p1, 64); \
+	} while (0)
 /* Four products, the operand tiles loaded by the caller: C[2i+j] += A_i · B_j. */
 #define TDP4()                           \
 	do {                             \
@@ -236,27 +242,19 @@ AMX void amx_panel_pair(const float *w, int64_t ld, int nr, int64_t kc, const ui
 			enum { H = 0, M = AMX_TILE_ELEMS, L = 2 * AMX_TILE_ELEMS };
 			/* x's high part against w's three, then x's middle against w's
 			 * high and middle, then x's low against w's high: 16 loads */
-			_tile_loadd(2, x0 + H, 64);
-			_tile_loadd(3, x1 + H, 64);
-			_tile_loadd(0, w0 + L, 64);
-			_tile_loadd(1, w1 + L, 64);
+			LOAD2(2, x0 + H, 3, x1 + H);
+			LOAD2(0, w0 + L, 1, w1 + L);
 			TDP4();
-			_tile_loadd(0, w0 + M, 64);
-			_tile_loadd(1, w1 + M, 64);
+			LOAD2(0, w0 + M, 1, w1 + M);
 			TDP4();
-			_tile_loadd(0, w0 + H, 64);
-			_tile_loadd(1, w1 + H, 64);
+			LOAD2(0, w0 + H, 1, w1 + H);
 			TDP4();
-			_tile_loadd(2, x0 + M, 64);
-			_tile_loadd(3, x1 + M, 64);
+			LOAD2(2, x0 + M, 3, x1 + M);
 			TDP4();
-			_tile_loadd(2, x0 + L, 64);
-			_tile_loadd(3, x1 + L, 64);
+			LOAD2(2, x0 + L, 3, x1 + L);
 			TDP4();
-			_tile_loadd(0, w0 + M, 64);
-			_tile_loadd(1, w1 + M, 64);
-			_tile_loadd(2, x0 + M, 64);
-			_tile_loadd(3, x1 + M, 64);
+			LOAD2(0, w0 + M, 1, w1 + M);
+			LOAD2(2, x0 + M, 3, x1 + M);
 			TDP4();
 		}
 		_tile_stored(4, C[0], 64);
