@@ -25,9 +25,11 @@ static float frand(void)
  * scale is one more product), is within γ(cols+2)·Σ|w·x| of the exact sum
  * (Higham, Accuracy and Stability, §3.1; γ(k) = k·u/(1-k·u), u = 2^-24), in
  * every SIMD tier and summation order alike. Returns the worst ratio of the
- * error to that bound (so <= 1 passes); the worst error is in *worst. */
-static double matmul_worst(const float *y, const float *x, const float *ref, int n, int rows, int cols,
-			   double *worst)
+ * error to that bound (so <= 1 passes); the worst error is in *worst. absw
+ * (or NULL): |w| to bound with instead, for kernels that sum ds·Σq·x − dm·Σx
+ * rather than (ds·q − dm)·x, whose terms are |ds·q|·|x| and |dm|·|x|. */
+static double matmul_worst(const float *y, const float *x, const float *ref, const float *absw, int n, int rows,
+			   int cols, double *worst)
 {
 	/* the AMX product sums six exact part products a k in f32 (and one more
 	 * add a pass over k) and drops three below 2^-20·|w·x| (kernels_amx.c) */
@@ -41,7 +43,7 @@ static double matmul_worst(const float *y, const float *x, const float *ref, int
 			double s = 0, abs_sum = 0;
 			for (int c = 0; c < cols; c++) {
 				s += (double)ref[r * cols + c] * x[t * cols + c];
-				abs_sum += fabs((double)ref[r * cols + c] * x[t * cols + c]);
+				abs_sum += fabs((double)(absw ? absw : ref)[r * cols + c] * x[t * cols + c]);
 			}
 			double e = fabs(s - y[t * rows + r]);
 			*worst = fmax(*worst, e);
@@ -143,6 +145,21 @@ static void check_quant_matmul(int type)
 		rs_dequant_row(type, w + r * rb, ref + r * cols, cols);
 	for (int i = 0; i < n * cols; i++)
 		x[i] = frand();
+	/* |ds·q| + |dm| of every weight: the same blocks with d made positive and
+	 * dmin negative (Q4_K, Q5_K: d at bytes 0-1, dmin at 2-3) */
+	float *absw = NULL;
+	if (type == RS_Q4_K || type == RS_Q5_K) {
+		uint8_t *flip = malloc(rb * rows);
+		memcpy(flip, w, rb * rows);
+		for (size_t blk = 0; blk < rb * rows / bb; blk++) {
+			flip[blk * bb + 1] &= 0x7f;
+			flip[blk * bb + 3] |= 0x80;
+		}
+		absw = malloc(sizeof(float) * rows * cols);
+		for (int r = 0; r < rows; r++)
+			rs_dequant_row(type, flip + r * rb, absw + r * cols, cols);
+		free(flip);
+	}
 	rs_mat m = {w, type, rows, cols, rb};
 	float *got = malloc(sizeof(float) * rows * cols);
 	kern_dequant_rows(&m, 0, rows, got);
@@ -152,12 +169,13 @@ static void check_quant_matmul(int type)
 	static const int ns[] = {1, 5, n};
 	for (int ni = 0, nn = 1; ni < 3; nn = ns[++ni % 3]) {
 		op_matmul(y, x, &m, nn);
-		double worst, ratio = matmul_worst(y, x, ref, nn, rows, cols, &worst);
+		double worst, ratio = matmul_worst(y, x, ref, absw, nn, rows, cols, &worst);
 		tap_ok(ratio <= 1, "%s: matmul of %d token(s) = double-precision sum (max diff %.1e, %.1e of the bound)",
 		       rs_dtype_name(type), nn, worst, ratio);
 	}
 	free(w);
 	free(ref);
+	free(absw);
 	free(x);
 	free(y);
 }
@@ -307,7 +325,7 @@ int main(void)
 		static const int ns[] = {1, 5, 29, 45}; /* matvec; kern_matmul (or BLAS) with partial and full tiles */
 		for (int ni = 0, nn = 1; ni < 4; nn = ns[++ni % 4]) {
 			op_matmul(y, x, &m, nn);
-			double worst, ratio = matmul_worst(y, x, ref, nn, rows, cols, &worst);
+			double worst, ratio = matmul_worst(y, x, ref, NULL, nn, rows, cols, &worst);
 			tap_ok(ratio <= 1, "%s: matmul of %d token(s) = double-precision sum (max diff %.1e, %.1e of the bound)",
 			       rs_dtype_name(type), nn, worst, ratio);
 		}
@@ -321,7 +339,7 @@ int main(void)
 		rs_mat m = {src, RS_F32, r2, c2, sizeof(float) * c2};
 		float *y = malloc(sizeof(float) * n2 * r2);
 		op_matmul(y, x, &m, n2);
-		double worst, ratio = matmul_worst(y, x, src, n2, r2, c2, &worst);
+		double worst, ratio = matmul_worst(y, x, src, NULL, n2, r2, c2, &worst);
 		tap_ok(ratio <= 1, "F32: matmul of %d tokens, %d columns = double-precision sum (max diff %.1e, %.1e of the bound)",
 		       n2, c2, worst, ratio);
 		free(y);
@@ -400,7 +418,7 @@ int main(void)
 			}
 			rs_mat m = {q, type, r2, c2, rb};
 			op_matmul(y, xx, &m, n2);
-			double worst, ratio = matmul_worst(y, xx, ref, n2, r2, c2, &worst);
+			double worst, ratio = matmul_worst(y, xx, ref, NULL, n2, r2, c2, &worst);
 			tap_ok(ratio <= 1, "%s: matmul of %d tokens, %d columns (two passes) = double-precision sum (%.1e of the bound)",
 			       rs_dtype_name(type), n2, c2, ratio);
 		}

@@ -301,6 +301,45 @@ AVX2 static inline void dequant_codes(int type, const uint8_t *w, float *dst, in
 	}
 }
 
+/* Q4_K with the scales factored out: Σ w·x = Σ_j ds_j·Σ q·x − Σ_j dm_j·Σx_j,
+ * the sums of x over each 32 (xs) computed once a token, not once a row. The
+ * codes are read from the packed nibbles (no byte buffer): about 7 operations
+ * a 16 weights against 9.5 for fmsub(ds, q, dm)·x. The error is bounded by
+ * |ds·q|·|x| + |dm|·|x| a term, not |w·x| (test_kernels bounds it so). */
+AVX2 static float dot_q4_k_avx2_xs(const uint8_t *w, const float *x, const float *xs, int n)
+{
+	__m256 a0 = _mm256_setzero_ps(), a1 = a0, am = a0;
+	const __m256i m4 = _mm256_set1_epi32(15);
+	float ds[8], dm[8];
+	for (int b = 0; b < n / 256; b++, w += 144, x += 256, xs += 8) {
+		PREFETCH(w, 144);
+		k_scales8(w, ds, dm);
+		am = _mm256_fmadd_ps(_mm256_loadu_ps(dm), _mm256_loadu_ps(xs), am);
+		const uint8_t *qs = w + 16;
+		for (int c = 0; c < 4; c++) { /* sub-blocks 2c (low nibbles) and 2c + 1 (high) */
+			__m256 s0 = _mm256_setzero_ps(), s1 = s0;
+			for (int i = 0; i < 32; i += 8) {
+				__m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 32 * c + i)));
+				s0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, m4)), _mm256_loadu_ps(x + 64 * c + i),
+						     s0);
+				s1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)),
+						     _mm256_loadu_ps(x + 64 * c + 32 + i), s1);
+			}
+			a0 = _mm256_fmadd_ps(s0, _mm256_set1_ps(ds[2 * c]), a0);
+			a1 = _mm256_fmadd_ps(s1, _mm256_set1_ps(ds[2 * c + 1]), a1);
+		}
+	}
+	return hsum(_mm256_add_ps(a0, a1)) - hsum(am);
+}
+
+/* xs[g] = Σ x[32g .. 32g+31] for the Q4_K kernel above. */
+AVX2 static void sums32_avx2(const float *x, int n, float *xs)
+{
+	for (int g = 0; g < n / 32; g++, x += 32)
+		xs[g] = hsum(_mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8)),
+					   _mm256_add_ps(_mm256_loadu_ps(x + 16), _mm256_loadu_ps(x + 24))));
+}
+
 AVX2 static float dot_row_avx2(int type, const void *row, const float *x, int n)
 {
 	switch (type) {
@@ -712,6 +751,7 @@ typedef struct matvec_job {
 	int n;
 	kern_tier tier;
 	const kern_q8x *xq; /* the fast path (kernels_q8.c): x quantized, one token */
+	const float *xs;    /* AVX2 Q4_K: x's sums over each 32, [n][cols / 32] */
 	int64_t chunk, n_chunks;
 	atomic_int_fast64_t next;
 } matvec_job;
@@ -738,6 +778,14 @@ static void matvec_rows(void *ctx, int64_t r0, int64_t r1)
 			j->y[r] = kern_q8_dot(j->tier, W->type, row, j->xq);
 			continue;
 		}
+#if HAVE_X86
+		if (j->xs) {
+			for (int t = 0; t < j->n; t++)
+				j->y[(size_t)t * W->rows + r] = dot_q4_k_avx2_xs(row, j->x + (size_t)t * cols,
+										 j->xs + (size_t)t * (cols / 32), cols);
+			continue;
+		}
+#endif
 		for (int t = 0; t < j->n; t++)
 			j->y[(size_t)t * W->rows + r] = dot_row(j->tier, W->type, row, j->x + (size_t)t * cols, cols);
 	}
@@ -761,7 +809,18 @@ static void matvec_run(matvec_job *j);
 void kern_matvec(float *y, const float *x, const rs_mat *W, int n)
 {
 	matvec_job j = {.y = y, .x = x, .W = W, .n = n, .tier = kern_tier_in_use()};
+#if HAVE_X86
+	float *xs = NULL;
+	if (j.tier == KERN_AVX2 && W->type == RS_Q4_K && (xs = malloc(sizeof(float) * (size_t)n * (W->cols / 32)))) {
+		for (int t = 0; t < n; t++)
+			sums32_avx2(x + (size_t)t * W->cols, (int)W->cols, xs + (size_t)t * (W->cols / 32));
+		j.xs = xs;
+	}
 	matvec_run(&j);
+	free(xs);
+#else
+	matvec_run(&j);
+#endif
 }
 
 void kern_matvec_q8(float *y, const float *x, const rs_mat *W)
