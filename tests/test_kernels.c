@@ -428,6 +428,34 @@ int main(void)
 		free(y);
 		free(q);
 	}
+	{ /* kern_matmul of many rows: on AMX, 256 tokens put the transposed output in
+	   * chunks of 8192 rows (8 MB), so 8200 rows take two (the second of 8) */
+		const int n2 = 256, r2 = 8200, c2 = 64;
+		float *w = malloc(sizeof(float) * r2 * c2), *xx = malloc(sizeof(float) * n2 * c2),
+		      *ref = malloc(sizeof(float) * r2 * c2), *y = malloc(sizeof(float) * n2 * r2);
+		uint8_t *q = malloc(rs_dtype_row_bytes(RS_F32, c2) * r2);
+		for (int i = 0; i < r2 * c2; i++)
+			w[i] = frand();
+		for (int i = 0; i < n2 * c2; i++)
+			xx[i] = frand();
+		for (int type = RS_F32; type != -1; type = type == RS_F32 ? RS_Q8_0 : -1) {
+			size_t rb = rs_dtype_row_bytes(type, c2);
+			for (int r = 0; r < r2; r++) {
+				rs_quant_row(type, w + r * c2, q + r * rb, c2);
+				rs_dequant_row(type, q + r * rb, ref + r * c2, c2);
+			}
+			rs_mat m = {q, type, r2, c2, rb};
+			op_matmul(y, xx, &m, n2);
+			double worst, ratio = matmul_worst(y, xx, ref, NULL, n2, r2, c2, &worst);
+			tap_ok(ratio <= 1, "%s: matmul of %d tokens, %d rows = double-precision sum (%.1e of the bound)",
+			       rs_dtype_name(type), n2, r2, ratio);
+		}
+		free(w);
+		free(xx);
+		free(ref);
+		free(y);
+		free(q);
+	}
 	/* a length that leaves a scalar tail in every tier */
 	double exact = 0, abs_sum = 0;
 	for (int i = 0; i < 77; i++)

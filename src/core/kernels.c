@@ -1180,7 +1180,8 @@ static int use_blas(void)
  * the threads take pairs of 16-row panels, dequantize their slice of W to f32
  * with the AVX-512 kernels and multiply it by the packed x. */
 #define AMX_MAX_TOKENS 256  /* more: in chunks of this many, so a pass's x fits L2 */
-#define AMX_X_BUDGET 393216 /* bytes of packed x a pass */
+#define AMX_X_BUDGET 393216   /* bytes of packed x a pass */
+#define AMX_YT_BUDGET 8388608 /* bytes of the transposed output at a time */
 
 typedef struct amx_job {
 	float *y;
@@ -1188,6 +1189,7 @@ typedef struct amx_job {
 	const rs_mat *W;
 	int n, codes; /* codes: W's type has a scale (and min) each 32 (row_codes) */
 	int threads;
+	int64_t row0, rows; /* this chunk of W's rows */
 	int64_t k_lo, kc, n_pairs;
 	uint16_t *Xp;
 	float *Xs, *yt; /* yt [rows, ldt]: the output transposed until the end */
@@ -1233,7 +1235,7 @@ static void amx_pack_tiles(void *ctx, int64_t a, int64_t b)
 }
 
 /* The codes path for one pair of panels: rows r0 .. r0+nr-1. */
-static void amx_pair_codes(amx_job *j, int64_t r0, int nr, int8_t *q, float *ds, float *dm, uint16_t *Wp,
+static void amx_pair_codes(amx_job *j, int64_t r0, int nr, float *yt, int8_t *q, float *ds, float *dm, uint16_t *Wp,
 			   float (*acc)[2][256])
 {
 	const rs_mat *W = j->W;
@@ -1243,8 +1245,8 @@ static void amx_pair_codes(amx_job *j, int64_t r0, int nr, int8_t *q, float *ds,
 		row_codes(W->type, (const uint8_t *)W->data + (size_t)(r0 + i) * W->row_bytes + off, j->kc,
 			  q + (size_t)i * j->kc, ds + i * S, dm + i * S);
 	int bias = W->type == RS_Q4_K || W->type == RS_Q5_K;
-	amx_panel_pair_codes(q, j->kc, ds, bias ? dm : NULL, S, nr, j->kc, j->Xp, j->Xs, j->n, j->yt + r0 * j->ldt,
-			     j->ldt, j->k_lo > 0, Wp, (float *)(Wp + (size_t)S * 2 * AMX_TILE_ELEMS), acc);
+	amx_panel_pair_codes(q, j->kc, ds, bias ? dm : NULL, S, nr, j->kc, j->Xp, j->Xs, j->n, yt, j->ldt, j->k_lo > 0,
+			     Wp, (float *)(Wp + (size_t)S * 2 * AMX_TILE_ELEMS), acc);
 }
 
 static void amx_pairs(void *ctx, int64_t a, int64_t b)
@@ -1259,19 +1261,21 @@ static void amx_pairs(void *ctx, int64_t a, int64_t b)
 		abort();
 	amx_begin();
 	size_t span = rs_dtype_row_bytes(W->type, j->kc), off0 = rs_dtype_row_bytes(W->type, j->k_lo);
+	int64_t end = j->row0 + j->rows;
 	while ((p = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->n_pairs) {
-		int64_t r0 = 32 * p;
-		int nr = (int)(W->rows - r0 < 32 ? W->rows - r0 : 32);
+		int64_t r0 = j->row0 + 32 * p;
+		int nr = (int)(end - r0 < 32 ? end - r0 : 32);
+		float *yt = j->yt + (r0 - j->row0) * j->ldt;
 		/* this pass's weights of the pair this thread likely takes next (the
 		 * threads take pairs in turn), on their way to L2 while the tiles
 		 * work: reading them when needed cost 12% of a prefill */
 		int64_t next = r0 + 32 * (int64_t)j->threads;
-		for (int64_t r = next; r < next + 32 && r < W->rows; r++)
+		for (int64_t r = next; r < next + 32 && r < end; r++)
 			for (size_t b = 0; b < span; b += 64)
 				_mm_prefetch((const char *)W->data + (size_t)r * W->row_bytes + off0 + b, _MM_HINT_T1);
 		if (j->codes) {
 			float *ds = w + 8 * (size_t)j->kc; /* after 32·kc bytes of codes */
-			amx_pair_codes(j, r0, nr, (int8_t *)w, ds, ds + 32 * S, Wp, accb);
+			amx_pair_codes(j, r0, nr, yt, (int8_t *)w, ds, ds + 32 * S, Wp, accb);
 			continue;
 		}
 		size_t off = rs_dtype_row_bytes(W->type, j->k_lo);
@@ -1280,7 +1284,7 @@ static void amx_pairs(void *ctx, int64_t a, int64_t b)
 			if (!dequant_avx512(W->type, row, w + (size_t)i * j->kc, j->kc))
 				rs_dequant_row(W->type, row, w + (size_t)i * j->kc, j->kc);
 		}
-		amx_panel_pair(w, j->kc, nr, j->kc, j->Xp, j->n, j->yt + r0 * j->ldt, j->ldt, j->k_lo > 0, Wp);
+		amx_panel_pair(w, j->kc, nr, j->kc, j->Xp, j->n, yt, j->ldt, j->k_lo > 0, Wp);
 	}
 	amx_end();
 	free(accb);
@@ -1291,10 +1295,11 @@ static void amx_pairs(void *ctx, int64_t a, int64_t b)
 static void amx_untranspose_blocks(void *ctx, int64_t a, int64_t b)
 {
 	const amx_job *j = ctx;
-	amx_untranspose(j->yt, j->ldt, j->n, j->W->rows, a, b, j->y, j->W->rows);
+	amx_untranspose(j->yt, j->ldt, j->n, j->rows, a, b, j->y + j->row0, j->W->rows);
 }
 
-static void amx_matmul(float *y, const float *x, const rs_mat *W, int n)
+/* 0 when memory for the packed x or the transposed output runs out. */
+static int amx_matmul(float *y, const float *x, const rs_mat *W, int n)
 {
 	int64_t K = W->cols, step = rs_dtype_block(W->type) > 32 ? rs_dtype_block(W->type) : 32;
 	int threads = pool_threads();
@@ -1303,26 +1308,42 @@ static void amx_matmul(float *y, const float *x, const rs_mat *W, int n)
 		int64_t kc = AMX_X_BUDGET / ((int64_t)J * 16 * 6) / step * step; /* 3 bf16 an x */
 		if (kc < step)
 			kc = step;
-		amx_job j = {.y = y + (size_t)t0 * W->rows, .x = x + (size_t)t0 * K, .W = W, .n = nt, .threads = threads,
-			     .codes = amx_codes_type(W->type) && getenv("RESIDUAL_AMX_SPLIT") == NULL, .n_pairs = (W->rows + 31) / 32};
+		/* rows in chunks whose transposed output stays within AMX_YT_BUDGET
+		 * (the unembedding has 128K rows); each chunk packs x again */
+		int64_t chunk = AMX_YT_BUDGET / ((int64_t)J * 16 * (int64_t)sizeof(float)) / 32 * 32;
+		if (chunk < 256)
+			chunk = 256;
+		if (chunk > W->rows)
+			chunk = W->rows;
+		amx_job j = {.x = x + (size_t)t0 * K, .W = W, .n = nt, .threads = threads, .codes = amx_codes_type(W->type),
+			     .ldt = 16 * (int64_t)J};
 		j.Xp = aligned_alloc(64, amx_x_bytes(nt, kc < K ? kc : K));
 		j.Xs = malloc(sizeof(float) * (size_t)J * 16 * (size_t)((kc + 31) / 32));
-		j.ldt = 16 * (int64_t)J;
-		j.yt = malloc(sizeof(float) * (size_t)j.ldt * (size_t)W->rows);
-		if (!j.Xp || !j.Xs || !j.yt)
-			abort();
-		for (int64_t k0 = 0; k0 < K; k0 += kc) {
-			j.k_lo = k0;
-			j.kc = K - k0 < kc ? K - k0 : kc;
-			pool_for(J, 1, amx_pack_tiles, &j);
-			atomic_init(&j.next, 0);
-			pool_for(threads < j.n_pairs ? threads : j.n_pairs, 1, amx_pairs, &j);
+		j.yt = malloc(sizeof(float) * (size_t)j.ldt * (size_t)chunk);
+		if (!j.Xp || !j.Xs || !j.yt) {
+			free(j.Xp);
+			free(j.Xs);
+			free(j.yt);
+			return 0;
 		}
-		pool_for((W->rows + 15) / 16, 8, amx_untranspose_blocks, &j);
+		j.y = y + (size_t)t0 * W->rows;
+		for (j.row0 = 0; j.row0 < W->rows; j.row0 += chunk) {
+			j.rows = W->rows - j.row0 < chunk ? W->rows - j.row0 : chunk;
+			j.n_pairs = (j.rows + 31) / 32;
+			for (int64_t k0 = 0; k0 < K; k0 += kc) {
+				j.k_lo = k0;
+				j.kc = K - k0 < kc ? K - k0 : kc;
+				pool_for(J, 1, amx_pack_tiles, &j);
+				atomic_init(&j.next, 0);
+				pool_for(threads < j.n_pairs ? threads : j.n_pairs, 1, amx_pairs, &j);
+			}
+			pool_for((j.rows + 15) / 16, 8, amx_untranspose_blocks, &j);
+		}
 		free(j.Xp);
 		free(j.Xs);
 		free(j.yt);
 	}
+	return 1;
 }
 #endif
 
@@ -1333,10 +1354,8 @@ int kern_matmul(float *y, const float *x, const rs_mat *W, int n)
 	if (t == KERN_SCALAR || use_blas() || !rs_dtype_name(W->type))
 		return 0;
 #if HAVE_AMX
-	if (t == KERN_AMX && n >= KERN_AMX_MIN_TOKENS) {
-		amx_matmul(y, x, W, n);
+	if (t == KERN_AMX && n >= KERN_AMX_MIN_TOKENS && amx_matmul(y, x, W, n))
 		return 1;
-	}
 #endif
 	gemm_job j = {.y = y, .x = x, .W = W, .n = n, .pw = t >= KERN_AVX512 ? 32 : 16, .tier = t, .ldx = W->cols,
 		      .ldy = W->rows, .alpha = 1.0f};
