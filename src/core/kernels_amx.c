@@ -214,6 +214,16 @@ AMX void amx_untranspose(const float *yt, int64_t ldt, int n, int64_t rows, int6
 		_tile_loadd(t0, p0, 64); \
 		_tile_loadd(t1, p1, 64); \
 	} while (0)
+/* Step s of S's share of the rows to prefetch. */
+static inline void prefetch_share(const amx_prefetch *pf, int64_t s, int64_t S)
+{
+	if (!pf)
+		return;
+	for (int64_t r = s * pf->rows / S; r < (s + 1) * pf->rows / S; r++)
+		for (size_t b = 0; b < pf->span; b += 64)
+			_mm_prefetch((const char *)pf->base + r * pf->stride + b, _MM_HINT_T1);
+}
+
 /* Four products, the operand tiles loaded by the caller: C[2i+j] += A_i · B_j. */
 #define TDP4()                           \
 	do {                             \
@@ -224,7 +234,7 @@ AMX void amx_untranspose(const float *yt, int64_t ldt, int n, int64_t rows, int6
 	} while (0)
 
 AMX void amx_panel_pair(const float *w, int64_t ld, int nr, int64_t kc, const uint16_t *Xp, int n, float *yt,
-			int64_t ldt, int acc, uint16_t *Wp)
+			int64_t ldt, int acc, uint16_t *Wp, const amx_prefetch *pf)
 {
 	int64_t S = (kc + 31) / 32, step = 3 * AMX_TILE_ELEMS;
 	int J = amx_token_tiles(n);
@@ -239,6 +249,8 @@ AMX void amx_panel_pair(const float *w, int64_t ld, int nr, int64_t kc, const ui
 		_tile_zero(7);
 		for (int64_t s = 0; s < S; s++) {
 			const uint16_t *w0 = W0 + s * step, *w1 = W1 + s * step, *x0 = X0 + s * step, *x1 = X1 + s * step;
+			if (j == 0)
+				prefetch_share(pf, s, S);
 			enum { H = 0, M = AMX_TILE_ELEMS, L = 2 * AMX_TILE_ELEMS };
 			/* x's high part against w's three, then x's middle against w's
 			 * high and middle, then x's low against w's high: 16 loads */
@@ -319,7 +331,7 @@ AMX static inline void scale_step(float (*A)[256], float (*C)[256], const float 
 
 AMX void amx_panel_pair_codes(const int8_t *q, int64_t ldq, const float *ds, const float *dm, int64_t lds, int nr,
 			      int64_t kc, const uint16_t *Xp, const float *Xs, int n, float *yt, int64_t ldt, int acc,
-			      uint16_t *Wq, float *Ws, float (*acc_buf)[2][256])
+			      uint16_t *Wq, float *Ws, float (*acc_buf)[2][256], const amx_prefetch *pf)
 {
 	int64_t S = (kc + 31) / 32, xstep = 3 * AMX_TILE_ELEMS;
 	int J = (n + 15) / 16, bias = dm != NULL;
@@ -334,6 +346,7 @@ AMX void amx_panel_pair_codes(const int8_t *q, int64_t ldq, const float *ds, con
 	int64_t i = 0, last_s = 0;
 	int last_j = 0;
 	for (int64_t s = 0; s < S; s++) {
+		prefetch_share(pf, s, S);
 		_tile_loadd(0, W0 + s * AMX_TILE_ELEMS, 64);
 		_tile_loadd(1, W1 + s * AMX_TILE_ELEMS, 64);
 		for (int j = 0; j < J; j++, i++) {

@@ -19,6 +19,14 @@ static inline int amx_token_tiles(int n)
 	return j + (j & 1);
 }
 
+/* Weights to bring into L2 while a panel pair computes: rows of span bytes,
+ * stride apart (the pair the thread takes next), spread over its steps. */
+typedef struct amx_prefetch {
+	const uint8_t *base;
+	size_t stride, span;
+	int rows;
+} amx_prefetch;
+
 #if HAVE_AMX
 /* Per thread, around its share of the work: the tile shape, and its release. */
 void amx_begin(void);
@@ -32,7 +40,7 @@ void amx_pack_x(const float *x, int64_t ldx, int n, int64_t kc, int j0, int j1, 
  * least the tokens rounded up to 32; acc: += instead of =) from the f32 rows
  * w [nr, kc] (ld apart) and packed x; Wp: 6 KB of scratch each 32 of kc. */
 void amx_panel_pair(const float *w, int64_t ld, int nr, int64_t kc, const uint16_t *Xp, int n, float *yt,
-		    int64_t ldt, int acc, uint16_t *Wp);
+		    int64_t ldt, int acc, uint16_t *Wp, const amx_prefetch *pf);
 /* y [n, ldy] from yt, the blocks of 16 rows b0 .. b1-1. */
 void amx_untranspose(const float *yt, int64_t ldt, int n, int64_t rows, int64_t b0, int64_t b1, float *y,
 		     int64_t ldy);
@@ -42,7 +50,7 @@ void amx_untranspose(const float *yt, int64_t ldt, int n, int64_t rows, int64_t 
  * 2 KB each tile of 16 tokens, 64-byte aligned. */
 void amx_panel_pair_codes(const int8_t *q, int64_t ldq, const float *ds, const float *dm, int64_t lds, int nr,
 			  int64_t kc, const uint16_t *Xp, const float *Xs, int n, float *yt, int64_t ldt, int acc,
-			  uint16_t *Wq, float *Ws, float (*acc_buf)[2][256]);
+			  uint16_t *Wq, float *Ws, float (*acc_buf)[2][256], const amx_prefetch *pf);
 #endif
 
 #endif
