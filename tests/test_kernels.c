@@ -52,6 +52,36 @@ static double matmul_worst(const float *y, const float *x, const float *ref, con
 	return ratio;
 }
 
+/* F32 and Q8_0 products of n tokens by rows x cols random weights against
+ * double-precision sums: the shapes that exercise passes and chunks. */
+static void check_matmul_shape(int n, int rows, int cols, const char *what)
+{
+	float *w = malloc(sizeof(float) * rows * cols), *x = malloc(sizeof(float) * n * cols),
+	      *ref = malloc(sizeof(float) * rows * cols), *y = malloc(sizeof(float) * n * rows);
+	uint8_t *q = malloc(rs_dtype_row_bytes(RS_F32, cols) * rows);
+	for (int i = 0; i < rows * cols; i++)
+		w[i] = frand();
+	for (int i = 0; i < n * cols; i++)
+		x[i] = frand();
+	for (int type = RS_F32; type != -1; type = type == RS_F32 ? RS_Q8_0 : -1) {
+		size_t rb = rs_dtype_row_bytes(type, cols);
+		for (int r = 0; r < rows; r++) {
+			rs_quant_row(type, w + r * cols, q + r * rb, cols);
+			rs_dequant_row(type, q + r * rb, ref + r * cols, cols);
+		}
+		rs_mat m = {q, type, rows, cols, rb};
+		op_matmul(y, x, &m, n);
+		double worst, ratio = matmul_worst(y, x, ref, NULL, n, rows, cols, &worst);
+		tap_ok(ratio <= 1, "%s: matmul of %d tokens, %d %s = double-precision sum (%.1e of the bound)",
+		       rs_dtype_name(type), n, cols, what, ratio);
+	}
+	free(w);
+	free(x);
+	free(ref);
+	free(y);
+	free(q);
+}
+
 /* Hand-built blocks of the read-only quantized types, with the values worked
  * out by hand from the layouts in reference/llama-spec.md section 5. */
 static void check_quant_blocks(void)
@@ -400,62 +430,12 @@ int main(void)
 		}
 		free(y);
 	}
-	{ /* kern_matmul in passes over k (29 tokens: passes of 8960; 300: two chunks of
-	   * tokens, 256 and 44, on AMX, passes of 256), F32 and Q8_0 */
-		const int n2 = 300, r2 = 19, c2 = 9312;
-		float *w = malloc(sizeof(float) * r2 * c2), *xx = malloc(sizeof(float) * n2 * c2),
-		      *ref = malloc(sizeof(float) * r2 * c2), *y = malloc(sizeof(float) * n2 * r2);
-		uint8_t *q = malloc(rs_dtype_row_bytes(RS_F32, c2) * r2);
-		for (int i = 0; i < r2 * c2; i++)
-			w[i] = frand();
-		for (int i = 0; i < n2 * c2; i++)
-			xx[i] = frand();
-		for (int type = RS_F32; type != -1; type = type == RS_F32 ? RS_Q8_0 : -1) {
-			size_t rb = rs_dtype_row_bytes(type, c2);
-			for (int r = 0; r < r2; r++) {
-				rs_quant_row(type, w + r * c2, q + r * rb, c2);
-				rs_dequant_row(type, q + r * rb, ref + r * c2, c2);
-			}
-			rs_mat m = {q, type, r2, c2, rb};
-			op_matmul(y, xx, &m, n2);
-			double worst, ratio = matmul_worst(y, xx, ref, NULL, n2, r2, c2, &worst);
-			tap_ok(ratio <= 1, "%s: matmul of %d tokens, %d columns (two passes) = double-precision sum (%.1e of the bound)",
-			       rs_dtype_name(type), n2, c2, ratio);
-		}
-		free(w);
-		free(xx);
-		free(ref);
-		free(y);
-		free(q);
-	}
-	{ /* kern_matmul of many rows: on AMX, 256 tokens put the transposed output in
-	   * chunks of 8192 rows (8 MB), so 8200 rows take two (the second of 8) */
-		const int n2 = 256, r2 = 8200, c2 = 64;
-		float *w = malloc(sizeof(float) * r2 * c2), *xx = malloc(sizeof(float) * n2 * c2),
-		      *ref = malloc(sizeof(float) * r2 * c2), *y = malloc(sizeof(float) * n2 * r2);
-		uint8_t *q = malloc(rs_dtype_row_bytes(RS_F32, c2) * r2);
-		for (int i = 0; i < r2 * c2; i++)
-			w[i] = frand();
-		for (int i = 0; i < n2 * c2; i++)
-			xx[i] = frand();
-		for (int type = RS_F32; type != -1; type = type == RS_F32 ? RS_Q8_0 : -1) {
-			size_t rb = rs_dtype_row_bytes(type, c2);
-			for (int r = 0; r < r2; r++) {
-				rs_quant_row(type, w + r * c2, q + r * rb, c2);
-				rs_dequant_row(type, q + r * rb, ref + r * c2, c2);
-			}
-			rs_mat m = {q, type, r2, c2, rb};
-			op_matmul(y, xx, &m, n2);
-			double worst, ratio = matmul_worst(y, xx, ref, NULL, n2, r2, c2, &worst);
-			tap_ok(ratio <= 1, "%s: matmul of %d tokens, %d rows = double-precision sum (%.1e of the bound)",
-			       rs_dtype_name(type), n2, r2, ratio);
-		}
-		free(w);
-		free(xx);
-		free(ref);
-		free(y);
-		free(q);
-	}
+	/* kern_matmul in passes over k (29 tokens: passes of 8960; 300: two chunks of
+	 * tokens, 256 and 44, on AMX, passes of 256) */
+	check_matmul_shape(300, 19, 9312, "columns (passes over k)");
+	/* many rows: on AMX, 256 tokens put the transposed output in chunks of 8192
+	 * rows (8 MB), so 8200 rows take two (the second of 8) */
+	check_matmul_shape(256, 8200, 64, "columns, 8200 rows (chunks of rows)");
 	/* a length that leaves a scalar tail in every tier */
 	double exact = 0, abs_sum = 0;
 	for (int i = 0; i < 77; i++)
