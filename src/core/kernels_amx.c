@@ -9,14 +9,18 @@
  * |l| < 2^-14|v|), sixteen times f32's unit roundoff, far inside the γ(K)
  * bound of any f32 sum of K products. Sums run in f32 inside the tiles (one
  * rounding a product, as an FMA). Parts below 2^-126 are read as zero by
- * the hardware (an absolute error under 2^-126·|w| a product).
+ * the hardware (an error under 2^-126·(|w| + |x|) a product).
  *
- * The six products become one longer dot product: each 16 values of k turn
- * into three 32-slot segments, W's slots [h h | m h | m l] against x's
- * [h m | h l | m h]. A tile of W is 16 rows x 32 slots (64-byte rows); a tile
- * of x is the same in AMX's pair layout (slot pairs of 16 tokens a row).
- * Two panels of 16 rows times two tiles of 16 tokens use four f32 tiles and
- * four operand tiles, one tile load a product (the shape AMX keeps busy).
+ * Layout: for each step of 32 values of k, a tile holds one part of 16 rows
+ * of W (16 x 32 bf16, 64-byte rows) or of 16 tokens of x (AMX's pair layout:
+ * row p holds k = 2p, 2p+1 of every token). The split path (amx_panel_pair:
+ * F32, F16, BF16, Q6_K) multiplies two panels of 16 rows by two tiles of 16
+ * tokens into four f32 tiles, the six part products a step taken in an
+ * order that loads 16 operand tiles for 24 products. The codes path
+ * (amx_panel_pair_codes: a scale each 32 weights) needs only x's three parts
+ * against the exact integer codes, and scales each step's sums on the vector
+ * units. The output is kept transposed (rows of W by tokens) and turned back
+ * once (amx_untranspose).
  * Private to src/core; kernels.c calls it from kern_matmul. */
 #include "config.h"
 #include "kernels_amx.h"
@@ -208,7 +212,7 @@ AMX void amx_untranspose(const float *yt, int64_t ldt, int n, int64_t rows, int6
 	_mm256_zeroupper();
 }
 
-/* Two operand tiles; four products of tiles 0, 1 by 2, 3 into 4 .. 7. */
+/* Two operand tiles, t0 and t1, from p0 and p1. */
 #define LOAD2(t0, p0, t1, p1)            \
 	do {                             \
 		_tile_loadd(t0, p0, 64); \
