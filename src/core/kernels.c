@@ -183,6 +183,15 @@ AVX2 static inline void q45_codes(const uint8_t *p, int five, uint8_t *q)
 	}
 }
 
+/* Signed codes q - 8 of a Q4_0 block: element l is the low nibble of qs[l],
+ * element 16 + l its high one. */
+AVX2 static inline void q4_0_codes(const uint8_t *p, int8_t *q)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(p + 2)), m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(8);
+	_mm_storeu_si128((__m128i *)q, _mm_sub_epi8(_mm_and_si128(v, m4), k8));
+	_mm_storeu_si128((__m128i *)(q + 16), _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), k8));
+}
+
 AVX2 static inline __m256 u8x8(const uint8_t *p)
 {
 	return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
@@ -277,9 +286,7 @@ AVX2 static inline void dequant_codes(int type, const uint8_t *w, float *dst, in
 	float ds[16], dm[16];
 	if (type == RS_Q4_0) {
 		for (int64_t b = 0; b < n / 32; b++, w += 18, dst += 32) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(w + 2)), m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(8);
-			_mm_storeu_si128((__m128i *)q, _mm_sub_epi8(_mm_and_si128(v, m4), k8));
-			_mm_storeu_si128((__m128i *)(q + 16), _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), k8));
+			q4_0_codes(w, (int8_t *)q);
 			st(dst, q, half_x(w), 0.0f, 32, 1);
 		}
 		return;
@@ -873,21 +880,26 @@ AVX2 static int dequant_avx2(int type, const void *row, float *dst, int64_t n)
 }
 #endif
 
+/* n values of a row (from a block boundary) as f32 with tier t's kernels,
+ * bit-identical to rs_dequant_row, which does the types they lack. */
+static void dequant_span(kern_tier t, int type, const void *row, float *dst, int64_t n)
+{
+#if HAVE_X86
+	if (t >= KERN_AVX512 && dequant_avx512(type, row, dst, n))
+		return;
+	if (t == KERN_AVX2 && dequant_avx2(type, row, dst, n))
+		return;
+#endif
+	rs_dequant_row(type, row, dst, n);
+}
+
 static void dequant_rows(void *ctx, int64_t a, int64_t b)
 {
 	const dequant_job *j = ctx;
 	const rs_mat *W = j->W;
-	for (int64_t r = a; r < b; r++) {
-		const void *row = (const uint8_t *)W->data + (size_t)(j->r0 + r) * W->row_bytes;
-		float *d = j->dst + (size_t)r * W->cols;
-#if HAVE_X86
-		if (j->tier >= KERN_AVX512 && dequant_avx512(W->type, row, d, W->cols))
-			continue;
-		if (j->tier == KERN_AVX2 && dequant_avx2(W->type, row, d, W->cols))
-			continue;
-#endif
-		rs_dequant_row(W->type, row, d, W->cols);
-	}
+	for (int64_t r = a; r < b; r++)
+		dequant_span(j->tier, W->type, (const uint8_t *)W->data + (size_t)(j->r0 + r) * W->row_bytes,
+			     j->dst + (size_t)r * W->cols, W->cols);
 }
 
 void kern_dequant_rows(const rs_mat *W, int64_t r0, int64_t nr, float *dst)
@@ -950,8 +962,8 @@ AVX2 static void pack_panel(kern_tier t, const rs_mat *W, int64_t r0, int nr, in
 				const void *row = (const uint8_t *)W->data + (size_t)(r0 + i) * W->row_bytes + off;
 				if (i >= nr)
 					memset(d, 0, sizeof(float) * (size_t)kb);
-				else if (!(t >= KERN_AVX512 ? dequant_avx512(W->type, row, d, kb) : dequant_avx2(W->type, row, d, kb)))
-					rs_dequant_row(W->type, row, d, kb);
+				else
+					dequant_span(t, W->type, row, d, kb);
 			}
 		}
 		float *b = B + (k0 - klo) * pw;
@@ -1215,9 +1227,7 @@ AVX2 static void row_codes(int type, const uint8_t *w, int64_t n, int8_t *q, flo
 				memcpy(q, w + 2, 32);
 				continue;
 			}
-			__m128i v = _mm_loadu_si128((const __m128i *)(w + 2)), m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(8);
-			_mm_storeu_si128((__m128i *)q, _mm_sub_epi8(_mm_and_si128(v, m4), k8));
-			_mm_storeu_si128((__m128i *)(q + 16), _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), k8));
+			q4_0_codes(w, q);
 		}
 		return;
 	}
@@ -1279,12 +1289,9 @@ static void amx_pairs(void *ctx, int64_t a, int64_t b)
 			amx_pair_codes(j, r0, nr, yt, (int8_t *)w, ds, ds + 32 * S, Wp, accb, pfp);
 			continue;
 		}
-		size_t off = rs_dtype_row_bytes(W->type, j->k_lo);
-		for (int i = 0; i < nr; i++) {
-			const void *row = (const uint8_t *)W->data + (size_t)(r0 + i) * W->row_bytes + off;
-			if (!dequant_avx512(W->type, row, w + (size_t)i * j->kc, j->kc))
-				rs_dequant_row(W->type, row, w + (size_t)i * j->kc, j->kc);
-		}
+		for (int i = 0; i < nr; i++)
+			dequant_span(KERN_AMX, W->type, (const uint8_t *)W->data + (size_t)(r0 + i) * W->row_bytes + off0,
+				     w + (size_t)i * j->kc, j->kc);
 		amx_panel_pair(w, j->kc, nr, j->kc, j->Xp, j->n, yt, j->ldt, j->k_lo > 0, Wp, pfp);
 	}
 	amx_end();
