@@ -11,27 +11,11 @@
 #include "mapfile.h"
 #include "safetensors.h"
 #include "commands_model.h"
+#include "cmd_run.h"
 
 #include <cJSON.h>
 #include <fcntl.h>
 #include <unistd.h>
-
-static rs_session *S;
-static rs_err E;
-
-static cmd_status run(const char *line)
-{
-	memset(&E, 0, sizeof E);
-	return cmd_exec(S, line, &E);
-}
-
-static int ok_run(const char *line)
-{
-	cmd_status st = run(line);
-	if (st != CMD_OK)
-		tap_diag("'%s' failed: %s", line, E.msg);
-	return st == CMD_OK;
-}
 
 static int has(const char *needle) { return strstr(S->output, needle) != NULL; }
 

@@ -23,6 +23,7 @@
 #include "tap.h"
 #include "commands.h"
 #include "commands_model.h"
+#include "cmd_run.h"
 #include "engine.h"
 #include "feat.h"
 #include "sae.h"
@@ -32,23 +33,7 @@
 #include <math.h>
 #include <unistd.h>
 
-static rs_session *S;
-static rs_err E;
 static const double U = 5.96e-8; /* float's unit roundoff */
-
-static cmd_status run(const char *line)
-{
-	memset(&E, 0, sizeof E);
-	return cmd_exec(S, line, &E);
-}
-
-static int ok_run(const char *line)
-{
-	cmd_status st = run(line);
-	if (st != CMD_OK)
-		tap_diag("'%s' failed: %s", line, E.msg);
-	return st == CMD_OK;
-}
 
 static float frand(uint64_t *s)
 {
