@@ -1189,8 +1189,9 @@ static int use_blas(void)
 #if HAVE_AMX
 /* The product on AMX tiles (kernels_amx.c), in passes over k as gemm_passes:
  * a pass packs its slice of x once (the threads split the token tiles), then
- * the threads take pairs of 16-row panels, dequantize their slice of W to f32
- * with the AVX-512 kernels and multiply it by the packed x. */
+ * the threads take pairs of 16-row panels and multiply their slice of W by the
+ * packed x: its integer codes and scales where the type has a scale each 32
+ * (row_codes), else the f32 rows the AVX-512 kernels dequantize. */
 #define AMX_MAX_TOKENS 256  /* more: in chunks of this many, so a pass's x fits L2 */
 #define AMX_X_BUDGET 393216   /* bytes of packed x a pass */
 #define AMX_YT_BUDGET 8388608 /* bytes of the transposed output at a time */
@@ -1212,6 +1213,12 @@ typedef struct amx_job {
 static int amx_codes_type(int type)
 {
 	return type == RS_Q8_0 || type == RS_Q4_0 || type == RS_Q4_K || type == RS_Q5_K;
+}
+
+/* Codes types with a minimum too (w = ds·q − dm): they need x's sums. */
+static int amx_codes_min(int type)
+{
+	return type == RS_Q4_K || type == RS_Q5_K;
 }
 
 /* The codes of n values of a row (n a whole number of blocks) as int8, and
@@ -1241,21 +1248,21 @@ AVX2 static void row_codes(int type, const uint8_t *w, int64_t n, int8_t *q, flo
 static void amx_pack_tiles(void *ctx, int64_t a, int64_t b)
 {
 	const amx_job *j = ctx;
-	amx_pack_x(j->x + j->k_lo, j->W->cols, j->n, j->kc, (int)a, (int)b, j->Xp, j->codes ? j->Xs : NULL);
+	amx_pack_x(j->x + j->k_lo, j->W->cols, j->n, j->kc, (int)a, (int)b, j->Xp,
+		   j->codes && amx_codes_min(j->W->type) ? j->Xs : NULL);
 }
 
-/* The codes path for one pair of panels: rows r0 .. r0+nr-1. */
-static void amx_pair_codes(amx_job *j, int64_t r0, int nr, float *yt, int8_t *q, float *ds, float *dm, uint16_t *Wp,
-			   float (*acc)[2][256], const amx_prefetch *pf)
+/* The codes path for one pair of panels: rows r0 .. r0+nr-1, this pass's
+ * values of k from byte off of each row. */
+static void amx_pair_codes(amx_job *j, int64_t r0, int nr, size_t off, float *yt, int8_t *q, float *ds, float *dm,
+			   uint16_t *Wp, float (*acc)[2][256], const amx_prefetch *pf)
 {
 	const rs_mat *W = j->W;
 	int64_t S = (j->kc + 31) / 32;
-	size_t off = rs_dtype_row_bytes(W->type, j->k_lo);
 	for (int i = 0; i < nr; i++)
 		row_codes(W->type, (const uint8_t *)W->data + (size_t)(r0 + i) * W->row_bytes + off, j->kc,
 			  q + (size_t)i * j->kc, ds + i * S, dm + i * S);
-	int bias = W->type == RS_Q4_K || W->type == RS_Q5_K;
-	amx_panel_pair_codes(q, j->kc, ds, bias ? dm : NULL, S, nr, j->kc, j->Xp, j->Xs, j->n, yt, j->ldt, j->k_lo > 0,
+	amx_panel_pair_codes(q, j->kc, ds, amx_codes_min(W->type) ? dm : NULL, S, nr, j->kc, j->Xp, j->Xs, j->n, yt, j->ldt, j->k_lo > 0,
 			     Wp, (float *)(Wp + (size_t)S * 2 * AMX_TILE_ELEMS), acc, pf);
 }
 
@@ -1286,7 +1293,7 @@ static void amx_pairs(void *ctx, int64_t a, int64_t b)
 		const amx_prefetch *pfp = next < end ? &pf : NULL;
 		if (j->codes) {
 			float *ds = w + 8 * (size_t)j->kc; /* after 32·kc bytes of codes */
-			amx_pair_codes(j, r0, nr, yt, (int8_t *)w, ds, ds + 32 * S, Wp, accb, pfp);
+			amx_pair_codes(j, r0, nr, off0, yt, (int8_t *)w, ds, ds + 32 * S, Wp, accb, pfp);
 			continue;
 		}
 		for (int i = 0; i < nr; i++)
